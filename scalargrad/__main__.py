@@ -1,0 +1,3 @@
+from scalargrad.cli import main
+
+main()

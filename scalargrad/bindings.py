@@ -1,0 +1,175 @@
+"""Input values from the command line, `--set`, a JSON bindings file and program defaults.
+
+Precedence, highest first: the command line (`--a 2` and `--set a=2`), then the
+bindings file, then the program's own defaults (`a = 2`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scalargrad.errors import InputError, UsageError
+
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+
+
+def parse_number(text: str, what: str) -> float:
+    """A finite decimal number, ASCII digits only (`2`, `-3.5`, `.5`, `1e-3`)."""
+    if not _NUMBER.fullmatch(text.strip()):
+        raise InputError(f"{what}: `{text}` is not a number", hint="write a decimal number such as 2, -3.5 or 1e-3")
+    value = float(text)
+    if not math.isfinite(value):
+        raise InputError(f"{what}: `{text}` is too large", hint="values must be finite numbers")
+    return value
+
+
+@dataclass
+class Arguments:
+    """What a command line holds beyond the declared options: a program and values."""
+
+    program: str | None = None
+    values: dict[str, str] = field(default_factory=dict)  # name -> text, from --NAME VALUE
+
+
+def split_arguments(args: list[str]) -> Arguments:
+    """Separate the program (one positional, or `-`) from `--NAME VALUE` pairs."""
+    result = Arguments()
+    i = 0
+    while i < len(args):
+        token = args[i]
+        i += 1
+        if token.startswith("--") and len(token) > 2:
+            name, eq, text = token[2:].partition("=")
+            if not _NAME.fullmatch(name):
+                raise UsageError(f"unknown option `{token}`", hint="see --help for the options; inputs are given as --NAME VALUE")
+            if not eq:
+                if i >= len(args):
+                    raise UsageError(f"`--{name}` needs a value", hint=f"write --{name} VALUE, e.g. --{name} 2")
+                text = args[i]
+                i += 1
+            if name in result.values:
+                raise UsageError(f"a value for `{name}` is given twice", hint="give each input once")
+            result.values[name] = text
+        elif token == "-" or not token.startswith("-"):
+            if result.program is not None:
+                raise UsageError(
+                    f"unexpected extra argument `{token}`",
+                    hint='quote the whole program as one argument: scalargrad grad "L = a * b" --a 2 --b 3',
+                )
+            result.program = token
+        else:
+            raise UsageError(f"unknown option `{token}`", hint="see --help; inputs are given as --NAME VALUE")
+    return result
+
+
+def parse_set(items: list[str]) -> dict[str, str]:
+    """`--set name=value` pairs, for names that collide with options (`--set json=1`)."""
+    values: dict[str, str] = {}
+    for item in items:
+        name, eq, text = item.partition("=")
+        name = name.strip()
+        if not eq or not _NAME.fullmatch(name):
+            raise UsageError(f"--set `{item}` is not NAME=VALUE", hint="write --set name=2")
+        if name in values:
+            raise UsageError(f"a value for `{name}` is given twice", hint="give each input once")
+        values[name] = text
+    return values
+
+
+def read_bindings(path: str) -> dict[str, float]:
+    """A JSON object of name -> number, from a file or `-` for standard input."""
+    where = "standard input" if path == "-" else path
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"bindings file {where} does not exist", hint="check the path given to --bindings") from None
+    except IsADirectoryError:
+        raise InputError(f"bindings file {where} is a directory", hint="give --bindings a JSON file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"cannot read bindings file {where}: {error}") from None
+
+    def reject_constant(name: str) -> float:
+        raise ValueError(f"{name} is not a finite number")
+
+    try:
+        data = json.loads(text, parse_constant=reject_constant)
+    except json.JSONDecodeError as error:
+        raise InputError(
+            f"bindings file {where}, line {error.lineno}, column {error.colno}: {error.msg}",
+            hint='the file must be a JSON object such as {"a": 2, "b": -3}',
+        ) from None
+    except ValueError as error:
+        raise InputError(f"bindings file {where}: {error}", hint="values must be finite numbers") from None
+    if not isinstance(data, dict):
+        raise InputError(f"bindings file {where} is not a JSON object", hint='write an object such as {"a": 2, "b": -3}')
+    values: dict[str, float] = {}
+    for name, value in data.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InputError(f"bindings file {where}: the value of `{name}` is not a number ({json.dumps(value)})",
+                             hint="values must be numbers, not strings or lists")
+        value = float(value)
+        if not math.isfinite(value):
+            raise InputError(f"bindings file {where}: the value of `{name}` is too large", hint="values must be finite")
+        values[name] = value
+    return values
+
+
+@dataclass
+class Resolved:
+    values: dict[str, float]  # a value for every input
+    origin: dict[str, str]  # input name -> "command line" | "bindings" | "default" | another source
+    warnings: list[str]
+
+
+def resolve(inputs, defaults: dict[str, float], layers: list[tuple[str, dict[str, float]]]) -> Resolved:
+    """Choose each input's value from `layers` (highest precedence first), then defaults.
+
+    Every missing input is reported in one error; a value for a name the program does
+    not read is a warning.
+    """
+    from scalargrad.language import did_you_mean
+
+    values: dict[str, float] = {}
+    origin: dict[str, str] = {}
+    warnings: list[str] = []
+    for source, layer in layers:
+        for name, value in layer.items():
+            if name not in inputs:
+                if not any(name in seen for seen in warnings):
+                    close = did_you_mean(name, inputs) if inputs else None
+                    guess = f" (did you mean `{close}`?)" if close else ""
+                    warnings.append(f"`{name}` is not an input of the program; its value ({source}) is ignored{guess}")
+                continue
+            if name not in values:
+                values[name] = value
+                origin[name] = source
+    for name in inputs:
+        if name not in values and name in defaults:
+            values[name] = defaults[name]
+            origin[name] = "default"
+    missing = [name for name in inputs if name not in values]
+    if missing:
+        listed = ", ".join(f"`{name}`" for name in missing)
+        example = " ".join(f"--{name} VALUE" for name in missing[:6]) + (" ..." if len(missing) > 6 else "")
+        raise InputError(
+            f"missing value{'s' if len(missing) > 1 else ''} for {listed}",
+            hint=f"give them on the command line ({example}), with --set NAME=VALUE, "
+            "in a JSON file with --bindings FILE, or as defaults in the program (`a = 2`)",
+        )
+    return Resolved(values, origin, warnings)
+
+
+def command_line_values(args: Arguments, sets: list[str]) -> dict[str, float]:
+    """The values given on the command line, as numbers."""
+    texts = dict(args.values)
+    for name, text in parse_set(sets).items():
+        if name in texts:
+            raise UsageError(f"a value for `{name}` is given twice", hint="give each input once")
+        texts[name] = text
+    return {name: parse_number(text, f"the value of `{name}`") for name, text in texts.items()}

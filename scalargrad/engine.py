@@ -1,0 +1,261 @@
+"""The engine: `Value`, topological order, forward re-evaluation and backward.
+
+It knows graphs, not calculus: every value and derivative comes from `ops.OPS`.
+Every walk is a loop over a list, so a chain of any depth works at Python's default
+recursion limit.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable, Sequence
+
+from scalargrad.errors import DomainError
+from scalargrad.ops import CONST, LEAF, OPS
+
+
+class Value:
+    """A scalar in a computation graph, used by hand as in the micrograd lecture.
+
+    >>> a = Value(2.0, label="a"); b = Value(-3.0, label="b")
+    >>> L = a * b; L.backward(); (L.data, a.grad, b.grad)
+    (-6.0, -3.0, 2.0)
+
+    `_prev` keeps the operands in order, duplicates included: in `a + a` it is (a, a).
+    """
+
+    __slots__ = ("data", "grad", "label", "_op", "_prev")
+
+    def __init__(self, data: float, _children: Sequence[Value] = (), _op: str = LEAF, label: str = ""):
+        self.data = float(data)
+        self.grad = 0.0
+        self.label = label
+        self._op = _op
+        self._prev = tuple(_children)
+
+    def __repr__(self) -> str:
+        return f"Value(data={self.data})"
+
+    # -- building the graph ------------------------------------------------------------
+    def _apply(self, op: str, *others: object) -> Value:
+        operands = (self, *(_as_value(o) for o in others))
+        try:
+            data = OPS[op].forward(*(v.data for v in operands))
+        except DomainError as error:
+            error.node = Value(math.nan, operands, op)
+            raise
+        return Value(data, operands, op)
+
+    def __add__(self, other):
+        return self._apply("+", other)
+
+    def __radd__(self, other):
+        return _as_value(other)._apply("+", self)
+
+    def __sub__(self, other):
+        return self._apply("-", other)
+
+    def __rsub__(self, other):
+        return _as_value(other)._apply("-", self)
+
+    def __mul__(self, other):
+        return self._apply("*", other)
+
+    def __rmul__(self, other):
+        return _as_value(other)._apply("*", self)
+
+    def __truediv__(self, other):
+        return self._apply("/", other)
+
+    def __rtruediv__(self, other):
+        return _as_value(other)._apply("/", self)
+
+    def __pow__(self, other):
+        return self._apply("**", other)
+
+    def __rpow__(self, other):
+        return _as_value(other)._apply("**", self)
+
+    def __neg__(self):
+        return self._apply("neg")
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return self._apply("abs")
+
+    def exp(self):
+        return self._apply("exp")
+
+    def log(self):
+        return self._apply("log")
+
+    def tanh(self):
+        return self._apply("tanh")
+
+    def relu(self):
+        return self._apply("relu")
+
+    def sigmoid(self):
+        return self._apply("sigmoid")
+
+    def sin(self):
+        return self._apply("sin")
+
+    def cos(self):
+        return self._apply("cos")
+
+    def tan(self):
+        return self._apply("tan")
+
+    def sqrt(self):
+        return self._apply("sqrt")
+
+    def abs(self):
+        return self._apply("abs")
+
+    # -- differentiating --------------------------------------------------------------
+    def backward(self) -> None:
+        """Fill `.grad` of every node this one depends on with d self / d node.
+
+        Gradients are reset first, so calling it twice gives the same result.
+        """
+        backward(self, topological_order(self))
+
+    def _repr_svg_(self):
+        """Jupyter shows a Value as its graph when a Graphviz renderer is available."""
+        from scalargrad.dot import svg_or_none  # graphviz is imported only when drawing
+
+        return svg_or_none(self)
+
+
+def _as_value(x: object) -> Value:
+    if isinstance(x, Value):
+        return x
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        return Value(x, (), CONST)
+    raise TypeError(f"cannot combine a Value with {type(x).__name__}")
+
+
+def topological_order(root: Value) -> list[Value]:
+    """Every node `root` depends on, each after all of its operands, root last.
+
+    Iterative depth-first post-order: deterministic (operands in order) and
+    free of recursion, so a chain 100,000 deep is fine.
+    """
+    order: list[Value] = []
+    seen: set[int] = {id(root)}
+    stack: list[tuple[Value, int]] = [(root, 0)]
+    while stack:
+        node, next_child = stack[-1]
+        prev = node._prev
+        if next_child < len(prev):
+            stack[-1] = (node, next_child + 1)
+            child = prev[next_child]
+            if id(child) not in seen:
+                seen.add(id(child))
+                stack.append((child, 0))
+        else:
+            stack.pop()
+            order.append(node)
+    return order
+
+
+def forward(nodes: Iterable[Value]) -> None:
+    """Recompute `.data` of every operation node, in the given (topological) order.
+
+    Leaves keep their data. Raises DomainError, with `.node` set, where a value leaves
+    an operation's domain or stops being finite.
+    """
+    ops = OPS
+    for node in nodes:
+        prev = node._prev
+        if not prev:
+            continue
+        op = ops[node._op]
+        try:
+            if len(prev) == 2:
+                out = op.forward(prev[0].data, prev[1].data)
+            else:
+                out = op.forward(prev[0].data)
+        except DomainError as error:
+            error.node = node
+            raise
+        except (OverflowError, ValueError, ZeroDivisionError) as error:
+            raise _domain(node, f"{op.symbol} failed: {error}") from None
+        if out - out != 0:  # inf or nan: never passed on silently
+            raise _domain(node, "the result is not finite (overflow)")
+        node.data = out
+
+
+def backward(root: Value, order: Sequence[Value]) -> None:
+    """Reverse-mode differentiation of `root` over `order` (topological, root included).
+
+    Resets every gradient in `order`, seeds root.grad = 1, walks the order backwards
+    once applying the chain rule from the table. Numeric literals (op "const") are not
+    variables: their gradient stays 0. A gradient that is not finite is an error that
+    names the node where it arose.
+    """
+    for node in order:
+        node.grad = 0.0
+    root.grad = 1.0
+    ops = OPS
+    for node in reversed(order):
+        prev = node._prev
+        g = node.grad
+        if not prev or g == 0.0:
+            continue
+        if len(prev) == 2:
+            x, y = prev
+            dx, dy = ops[node._op].local(node.data, x.data, y.data)
+            x.grad += g * dx
+            y.grad += g * dy
+        else:
+            (x,) = prev
+            (dx,) = ops[node._op].local(node.data, x.data)
+            x.grad += g * dx
+    bad = None
+    for node in order:
+        if node._op == CONST:
+            node.grad = 0.0
+        elif bad is None and node.grad - node.grad != 0:
+            bad = node
+    if bad is not None:
+        raise _gradient_not_finite(order)
+
+
+def _gradient_not_finite(order: Sequence[Value]) -> DomainError:
+    """Find the first node, walking backwards, whose local derivative broke the gradient."""
+    for node in reversed(order):
+        if not node._prev or node.grad == 0.0 or node.grad - node.grad != 0:
+            continue
+        op = OPS[node._op]
+        local = op.local(node.data, *(p.data for p in node._prev))
+        for i, (parent, d) in enumerate(zip(node._prev, local)):
+            if parent._op != CONST and (node.grad * d) - (node.grad * d) != 0:
+                args = ", ".join(f"{p.data:g}" for p in node._prev)
+                which = "x" if i == 0 else "y"
+                return _domain(
+                    node,
+                    f"the gradient is not finite here: d/d{which} of {op.symbol} is {op.formulas[i]}, "
+                    f"which is {d * node.grad:g} at ({args})",
+                )
+    return _domain(order[-1], "a gradient is not finite (overflow)")
+
+
+def _domain(node: Value, reason: str) -> DomainError:
+    error = DomainError(reason)
+    error.node = node
+    return error
+
+
+def downstream(order: Sequence[Value], start: Value) -> list[Value]:
+    """The nodes of `order` after `start` that depend on it, in order (for re-evaluation)."""
+    reached = {id(start)}
+    result = []
+    for node in order:
+        if any(id(p) in reached for p in node._prev):
+            reached.add(id(node))
+            result.append(node)
+    return result

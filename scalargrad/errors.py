@@ -1,0 +1,95 @@
+"""One exception hierarchy for everything a user can get wrong.
+
+The library raises these; the CLI catches `ScalarGradError` at its edge and prints
+`format()` on stderr with `exit_code`. Nothing here imports a third-party library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Place:
+    """A point in the program text, with what happens there."""
+
+    line: int  # 1-based
+    column: int  # 1-based
+    note: str = ""
+    width: int = 1  # how many characters the caret underlines
+
+
+def place_at(source: str, offset: int, note: str = "", width: int = 1) -> Place:
+    """The 1-based line and column of a character offset into `source`."""
+    line = source.count("\n", 0, offset) + 1
+    line_start = source.rfind("\n", 0, offset) + 1
+    return Place(line, offset - line_start + 1, note, max(1, width))
+
+
+def show_place(source: str, place: Place) -> str:
+    """The source line of `place` with a caret under it, like a compiler does."""
+    lines = source.split("\n")
+    text = lines[place.line - 1].rstrip("\r") if place.line - 1 < len(lines) else ""
+    # Very long lines (generated programs) are cut around the caret.
+    start = 0
+    if len(text) > 100:
+        start = max(0, place.column - 50)
+        text = ("…" if start else "") + text[start : start + 100] + ("…" if start + 100 < len(text) else "")
+    offset = place.column - 1 - start + (1 if start else 0)
+    gutter = f"{place.line:>4} | "
+    caret = " " * (len(gutter) - 2) + "| " + " " * offset + "^" * min(place.width, 100)
+    if place.note:
+        caret += " " + place.note
+    return f"{gutter}{text}\n{caret}"
+
+
+class ScalarGradError(Exception):
+    """Base of every error caused by user input. Never shown as a traceback."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, hint: str = "", source: str | None = None, places: tuple[Place, ...] = ()):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.source = source
+        self.places = tuple(places)
+
+    def format(self) -> str:
+        """The message as the CLI prints it: where, what, how to fix it."""
+        first = self.places[0] if self.places else None
+        where = f"line {first.line}, column {first.column}: " if first else ""
+        parts = [f"error: {where}{self.message}"]
+        if self.source is not None:
+            parts += [show_place(self.source, place) for place in self.places]
+        if self.hint:
+            parts.append(f"hint: {self.hint}")
+        return "\n".join(parts)
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+class ParseError(ScalarGradError):
+    """The text is not a program: bad syntax, unknown function."""
+
+
+class NameUsageError(ScalarGradError):
+    """A name is assigned twice, read before it is assigned, or defined by itself."""
+
+
+class DomainError(ScalarGradError):
+    """A value left the domain of an operation: log(0), 1/0, overflow, ..."""
+
+    def __init__(self, reason: str, **kwargs):
+        super().__init__(reason, **kwargs)
+        self.reason = reason
+        self.node = None  # the Value where it happened, filled in by the engine
+
+
+class InputError(ScalarGradError):
+    """Input values are missing, malformed or not finite; a bindings file is bad."""
+
+
+class UsageError(ScalarGradError):
+    """An option or argument of a command is wrong."""

@@ -1,0 +1,273 @@
+"""Text -> Program: the Lark LALR parser with callbacks that build the graph as it parses.
+
+No parse tree is built and no callback recurses, so a flat sum of a million terms or
+parentheses nested 100,000 deep parse at the default recursion limit. The grammar is
+`grammars/scalargrad.lark`; this module turns its reductions into `Value` nodes and its
+errors into messages with a line, a column and a caret.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from scalargrad.engine import Value
+from scalargrad.errors import NameUsageError, ParseError, place_at
+from scalargrad.ops import CONST, FUNCTIONS, LEAF
+from scalargrad.program import Program
+
+GRAMMAR_FILE = "scalargrad.lark"
+
+
+def grammar_text() -> str:
+    """The grammar, from the installed package or, in a source checkout, from grammars/."""
+    packaged = resources.files("scalargrad").joinpath("grammars", GRAMMAR_FILE)
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    checkout = Path(__file__).resolve().parent.parent / "grammars" / GRAMMAR_FILE
+    return checkout.read_text(encoding="utf-8")
+
+
+class _Builder:
+    """The parser's callbacks: each reduction adds at most one node.
+
+    Callbacks return (node, start, end): the node and the source span of the
+    sub-expression, so unnamed nodes can be labelled with their own text.
+    """
+
+    def reset(self, source: str) -> None:
+        self.source = source
+        self.nodes: list[Value] = []
+        self.spans: list[tuple[int, int]] = []
+        self.names: dict[str, Value] = {}
+        self.inputs: dict[str, Value] = {}
+        self.defaults: dict[str, float] = {}
+        self.assigned_at: dict[str, int] = {}
+        self.first_read: dict[str, int] = {}
+
+    def _add(self, node: Value, start: int, end: int):
+        self.nodes.append(node)
+        self.spans.append((start, end))
+        return node, start, end
+
+    def _error(self, cls, message: str, offset: int, width: int = 1, hint: str = "", more=()):
+        places = (place_at(self.source, offset, width=width), *more)
+        return cls(message, hint=hint, source=self.source, places=places)
+
+    # -- atoms ------------------------------------------------------------------------
+    def number(self, children):
+        (tok,) = children
+        value = float(tok)
+        if math.isinf(value):
+            raise self._error(ParseError, f"the number {tok} is too large", tok.start_pos, len(tok),
+                              hint="numbers must be below about 1.8e308")
+        return self._add(Value(value, (), CONST), tok.start_pos, tok.end_pos)
+
+    def name(self, children):
+        (tok,) = children
+        name = str(tok)
+        node = self.names.get(name)
+        if node is None:
+            node = Value(0.0, (), LEAF, name)
+            self.names[name] = self.inputs[name] = node
+            self.first_read[name] = tok.start_pos
+            self._add(node, tok.start_pos, tok.end_pos)
+        return node, tok.start_pos, tok.end_pos
+
+    def call(self, children):
+        fname, _, arg, rpar = children
+        op = FUNCTIONS.get(str(fname))
+        if op is None:
+            close = did_you_mean(str(fname), FUNCTIONS)
+            suggestion = f"; did you mean `{close}`?" if close else ""
+            raise self._error(ParseError, f"unknown function `{fname}`{suggestion}", fname.start_pos, len(fname),
+                              hint=f"the functions are {', '.join(FUNCTIONS)}")
+        return self._add(Value(0.0, (arg[0],), op.name), fname.start_pos, rpar.end_pos)
+
+    def paren(self, children):
+        lpar, inner, rpar = children
+        return inner[0], lpar.start_pos, rpar.end_pos
+
+    # -- operators ----------------------------------------------------------------------
+    def _binary(op):
+        def build(self, children):
+            left, right = children
+            return self._add(Value(0.0, (left[0], right[0]), op), left[1], right[2])
+
+        build.__name__ = op
+        return build
+
+    add, sub, mul, div, pow = _binary("+"), _binary("-"), _binary("*"), _binary("/"), _binary("**")
+
+    def neg(self, children):
+        minus, operand = children
+        return self._add(Value(0.0, (operand[0],), "neg"), minus.start_pos, operand[2])
+
+    def pos(self, children):
+        plus, operand = children
+        return operand[0], plus.start_pos, operand[2]
+
+    # -- statements ---------------------------------------------------------------------
+    def assign(self, children):
+        name_tok, expr = children
+        name, at = str(name_tok), name_tok.start_pos
+        if name in self.assigned_at:
+            first = place_at(self.source, self.assigned_at[name], "first assigned here", len(name))
+            raise self._error(NameUsageError, f"`{name}` is assigned twice", at, len(name),
+                              hint="give each value its own name", more=(first,))
+        if name in self.first_read:
+            read = self.first_read[name]
+            if read > at:
+                raise self._error(NameUsageError, f"`{name}` is defined in terms of itself", read, len(name),
+                                  hint="a program cannot contain a cycle; use a new name for the new value")
+            read_place = place_at(self.source, read, "read here first", len(name))
+            raise self._error(NameUsageError, f"`{name}` is read before it is assigned", at, len(name),
+                              hint=f"move the assignment of `{name}` above its first use", more=(read_place,))
+        self.assigned_at[name] = at
+        node = expr[0]
+        default = self._plain_number(node)
+        if default is not None:
+            # `a = 2`: an input with a default value that the command line may override.
+            del self.nodes[-(1 if node._op == CONST else 2):]
+            del self.spans[len(self.nodes):]
+            node = Value(default, (), LEAF, name)
+            self.inputs[name] = node
+            self.defaults[name] = default
+            self._add(node, at, expr[2])
+        elif node.label:
+            # `e = a` names a node that already has a name: an identity node keeps both.
+            node = self._add(Value(0.0, (node,), "="), at, expr[2])[0]
+        self.names[name] = node
+        node.label = name
+        return node, at, expr[2], name
+
+    def _plain_number(self, node: Value) -> float | None:
+        nodes = self.nodes
+        if node._op == CONST and nodes and nodes[-1] is node:
+            return node.data
+        if node._op == "neg" and node._prev[0]._op == CONST and nodes and nodes[-1] is node:
+            return -node._prev[0].data
+        return None
+
+    def bare(self, children):
+        return (*children[0], None)
+
+    def program(self, statements):
+        if not statements:
+            raise ParseError("the program is empty", hint='write at least one statement, e.g. "L = a * b"')
+        for node, start, end, name in statements[:-1]:
+            if name is None:
+                raise self._error(ParseError, "only the last statement may be a bare expression",
+                                  start, end - start, hint="give this value a name: `name = ...`")
+        output = statements[-1][0]
+        return Program(self.source, self.nodes, self.spans, self.names, self.inputs, self.defaults, output)
+
+
+def did_you_mean(word: str, choices) -> str | None:
+    """The closest choice: a transposition (`tahn` -> `tanh`) first, else difflib's best."""
+    for choice in choices:
+        if sorted(choice) == sorted(word):
+            return choice
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return close[0] if close else None
+
+
+@lru_cache(maxsize=1)
+def _parser():
+    from lark import Lark  # imported on first parse only
+
+    builder = _Builder()
+    lark = Lark(grammar_text(), start="program", parser="lalr", transformer=builder,
+                cache=True, maybe_placeholders=False)
+    return lark, builder
+
+
+def parse(source: str) -> Program:
+    """Parse program text into a Program (raises ParseError or NameUsageError)."""
+    from lark.exceptions import UnexpectedInput
+
+    if source.startswith("\ufeff"):
+        source = source[1:]
+    lark, builder = _parser()
+    builder.reset(source)
+    try:
+        return lark.parse(source)
+    except UnexpectedInput as error:
+        raise _syntax_error(source, error, lark) from None
+    finally:
+        builder.reset("")
+
+
+# -- syntax errors in words ------------------------------------------------------------------
+_WORDS = {
+    "NAME": "a name",
+    "NUMBER": "a number",
+    "_SEP": "a new line or `;`",
+    "$END": "the end of the program",
+}
+_ORDER = ["NUMBER", "NAME", "LPAR", "RPAR", "_SEP", "$END"]
+
+
+def _describe(terminal: str, lark) -> str:
+    if terminal in _WORDS:
+        return _WORDS[terminal]
+    for definition in lark.terminals:
+        if definition.name == terminal and definition.pattern.type == "str":
+            return f"`{definition.pattern.value}`"
+    return terminal.lower()
+
+
+def _expected_words(expected, lark, parens_open: bool) -> str:
+    expected = set(expected)
+    if not parens_open:  # LALR lookaheads may offer `)` where no `(` is open
+        expected.discard("RPAR")
+    operators = {t for t in expected if t not in _ORDER and t not in ("EQUAL",)}
+    words = [_describe(t, lark) for t in _ORDER if t in expected]
+    if "EQUAL" in expected:
+        words.append("`=`")
+    words += sorted(_describe(t, lark) for t in operators)
+    if not words:
+        return ""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _syntax_error(source: str, error, lark) -> ParseError:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedToken
+
+    expected = getattr(error, "expected", None) or getattr(error, "allowed", None) or set()
+    hint = ""
+    if isinstance(error, UnexpectedCharacters):
+        offset = error.pos_in_stream
+        char = source[offset]
+        what = f"unexpected character `{char}`"
+        if char.isdigit():
+            hint = "numbers use the digits 0-9 only"
+        elif char in "^":
+            hint = "powers are written `x ** 2`"
+        else:
+            hint = "names are letters, digits and _; the operators are + - * / **"
+        width = 1
+    elif isinstance(error, UnexpectedToken) and error.token.type == "$END":
+        offset = len(source.rstrip())
+        what = "unexpected end of the program"
+        width = 1
+        if source.count("(") > source.count(")"):
+            hint = "a `(` is not closed"
+    else:
+        token = error.token
+        offset = token.start_pos
+        width = max(1, len(token))
+        shown = "a new line" if token.type == "_SEP" and token.value != ";" else f"`{token}`"
+        what = f"unexpected {shown}"
+        if token.type == "RPAR" and "RPAR" not in expected:
+            hint = "this `)` has no matching `(`"
+        elif token.type in ("NAME", "NUMBER", "LPAR"):
+            hint = "write `*` for multiplication: `2 * x`, not `2x`" if token.type != "LPAR" else ""
+    line_start = source.rfind("\n", 0, offset) + 1
+    parens_open = source.count("(", line_start, offset) > source.count(")", line_start, offset)
+    words = _expected_words(expected, lark, parens_open)
+    message = f"{what}; expected {words}" if words else what
+    return ParseError(message, hint=hint, source=source, places=(place_at(source, offset, width=width),))

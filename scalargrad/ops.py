@@ -1,0 +1,141 @@
+"""The derivative table: the only place in scalargrad that knows any calculus.
+
+One row per primitive: its forward value, its local derivatives and a readable formula
+of each. `local(ans, *xs)` receives the forward output `ans` so rules such as exp, tanh
+and sigmoid reuse it. Operands are called x (and y) in the formulas. Adding a function
+to the language is one row here plus tests: the grammar accepts any `name(expr)` and the
+parser checks the name against `FUNCTIONS`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+from scalargrad.errors import DomainError
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str  # key stored in Value._op
+    symbol: str  # how the graph and the tables show it
+    arity: int
+    forward: Callable[..., float]
+    local: Callable[..., tuple[float, ...]]  # (ans, *xs) -> d ans / d x_i for each operand
+    formulas: tuple[str, ...]  # d ans / d x_i, readable, for docs and explanations
+    is_function: bool = False  # callable by name in the language, e.g. tanh(x)
+    kink: Callable[..., bool] | None = None  # True where the op is not differentiable
+
+
+def _div(x: float, y: float) -> float:
+    if y == 0:
+        raise DomainError("division by zero")
+    return x / y
+
+
+def _pow(x: float, y: float) -> float:
+    if x == 0 and y < 0:
+        raise DomainError("0 raised to a negative power")
+    if x < 0 and y != math.floor(y):
+        raise DomainError("a negative number raised to a fractional power (the result would be complex)")
+    try:
+        return float(x**y)
+    except OverflowError:
+        raise DomainError("the result is too large (overflow)") from None
+
+
+def _pow_local(ans: float, x: float, y: float) -> tuple[float, float]:
+    try:
+        d_base = y * x ** (y - 1) if y != 0 else 0.0
+    except ZeroDivisionError:  # 0 ** (negative): the slope is infinite, as for sqrt at 0
+        d_base = math.inf
+    except OverflowError:
+        d_base = math.inf
+    # d/dy x**y = x**y log x exists only for x > 0 (x**y is not real around y for x < 0).
+    d_exponent = ans * math.log(x) if x > 0 else (0.0 if x == 0 and y > 0 else math.nan)
+    return float(d_base), d_exponent
+
+
+def _exp(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        raise DomainError(f"exp({x:g}) is too large (overflow)") from None
+
+
+def _log(x: float) -> float:
+    if x <= 0:
+        raise DomainError(f"log of a non-positive number ({x:g})")
+    return math.log(x)
+
+
+def _sqrt(x: float) -> float:
+    if x < 0:
+        raise DomainError(f"sqrt of a negative number ({x:g})")
+    return math.sqrt(x)
+
+
+def _sqrt_local(ans: float, x: float) -> tuple[float]:
+    return (0.5 / ans if ans else math.inf,)
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def _tan(x: float) -> float:
+    return math.tan(x)
+
+
+def _sign(x: float) -> float:
+    return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
+
+
+def _row(name, symbol, arity, forward, local, formulas, *, function=False, kink=None) -> Op:
+    return Op(name, symbol, arity, forward, local, formulas, function, kink)
+
+
+_TABLE = [
+    # arithmetic: the grammar's operators
+    _row("+", "+", 2, lambda x, y: x + y, lambda ans, x, y: (1.0, 1.0), ("1", "1")),
+    _row("-", "-", 2, lambda x, y: x - y, lambda ans, x, y: (1.0, -1.0), ("1", "-1")),
+    _row("*", "*", 2, lambda x, y: x * y, lambda ans, x, y: (y, x), ("y", "x")),
+    _row("/", "/", 2, _div, lambda ans, x, y: (1.0 / y, -x / (y * y)), ("1/y", "-x/y**2")),
+    _row("**", "**", 2, _pow, _pow_local, ("y * x**(y-1)", "x**y * log(x)"),
+         kink=lambda x, y: x == 0 and y != math.floor(y)),
+    _row("neg", "-", 1, lambda x: -x, lambda ans, x: (-1.0,), ("-1",)),
+    # `e = a` binds a second name to a node: an identity node keeps both names visible
+    _row("=", "=", 1, lambda x: x, lambda ans, x: (1.0,), ("1",)),
+    # functions: callable by name
+    _row("exp", "exp", 1, _exp, lambda ans, x: (ans,), ("exp(x)",), function=True),
+    _row("log", "log", 1, _log, lambda ans, x: (1.0 / x,), ("1/x",), function=True),
+    _row("tanh", "tanh", 1, math.tanh, lambda ans, x: (1.0 - ans * ans,), ("1 - tanh(x)**2",), function=True),
+    _row("relu", "relu", 1, lambda x: x if x > 0 else 0.0, lambda ans, x: (1.0 if x > 0 else 0.0,),
+         ("1 if x > 0 else 0",), function=True, kink=lambda x: x == 0),
+    _row("sigmoid", "sigmoid", 1, _sigmoid, lambda ans, x: (ans * (1.0 - ans),),
+         ("sigmoid(x) * (1 - sigmoid(x))",), function=True),
+    _row("sin", "sin", 1, math.sin, lambda ans, x: (math.cos(x),), ("cos(x)",), function=True),
+    _row("cos", "cos", 1, math.cos, lambda ans, x: (-math.sin(x),), ("-sin(x)",), function=True),
+    _row("tan", "tan", 1, _tan, lambda ans, x: (1.0 + ans * ans,), ("1 + tan(x)**2",), function=True),
+    _row("sqrt", "sqrt", 1, _sqrt, _sqrt_local, ("1 / (2*sqrt(x))",), function=True, kink=lambda x: x == 0),
+    _row("abs", "abs", 1, abs, lambda ans, x: (_sign(x),), ("sign(x)",), function=True, kink=lambda x: x == 0),
+]
+
+OPS: dict[str, Op] = {op.name: op for op in _TABLE}
+FUNCTIONS: dict[str, Op] = {op.name: op for op in _TABLE if op.is_function}
+
+# Leaves: an input (or a hand-made Value) has op "", a numeric literal has op "const".
+LEAF = ""
+CONST = "const"
+
+
+def rule(name: str) -> Op:
+    """The table row of an op; a missing rule is a loud error, never a silent zero."""
+    try:
+        return OPS[name]
+    except KeyError:
+        raise KeyError(f"scalargrad has no derivative rule for op {name!r}") from None

@@ -1,0 +1,133 @@
+"""A parsed program: its graph in topological order, its names, and how to run it.
+
+Built once by `scalargrad.language.parse`; evaluated and differentiated as often as
+needed with new input values (check and step re-run it many times, never re-parse).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from scalargrad import engine
+from scalargrad.engine import Value
+from scalargrad.errors import DomainError, InputError, place_at
+from scalargrad.ops import CONST, LEAF
+
+LABEL_WIDTH = 60  # longest sub-expression label shown before it is shortened
+
+
+@dataclass
+class Program:
+    source: str
+    nodes: list[Value]  # every node, operands before their results: a topological order
+    spans: list[tuple[int, int]]  # source text of each node: source[start:end]
+    names: dict[str, Value]  # inputs and bound names, in order of first appearance
+    inputs: dict[str, Value]  # names read but never assigned
+    defaults: dict[str, float]  # inputs given a value in the program (`a = 2`)
+    output: Value
+    _ids: dict[int, int] | None = field(default=None, repr=False)
+
+    # -- identities and labels --------------------------------------------------------
+    def node_id(self, node: Value) -> int:
+        """The stable id of a node: its index in the topological order."""
+        if self._ids is None:
+            self._ids = {id(v): i for i, v in enumerate(self.nodes)}
+        return self._ids[id(node)]
+
+    def is_named(self, node: Value) -> bool:
+        return bool(node.label) and self.names.get(node.label) is node
+
+    @property
+    def output_name(self) -> str | None:
+        return self.output.label if self.is_named(self.output) else None
+
+    def text(self, node: Value) -> str:
+        """The source text of the sub-expression that made `node`, on one line."""
+        start, end = self.spans[self.node_id(node)]
+        return shorten(self.source[start:end])
+
+    def label(self, node: Value) -> str:
+        """What a person calls a node: its bound name, else its source text."""
+        return node.label if self.is_named(node) else self.text(node)
+
+    def kind(self, node: Value) -> str:
+        if node._op == CONST:
+            return "const"
+        if node._op == LEAF:
+            return "input"
+        return "op"
+
+    # -- running ----------------------------------------------------------------------
+    def evaluate(self, values: Mapping[str, float]) -> None:
+        """Set the inputs to `values` and recompute every node (a forward pass)."""
+        missing = [name for name in self.inputs if name not in values]
+        if missing:
+            raise InputError(f"missing values for {', '.join(missing)}")
+        for name, node in self.inputs.items():
+            node.data = float(values[name])
+        self.forward(self.nodes)
+
+    def forward(self, nodes: list[Value]) -> None:
+        """Recompute `nodes` (a slice of the order), turning a domain error into one that
+        shows where in the program it happened."""
+        try:
+            engine.forward(nodes)
+        except DomainError as error:
+            raise self.locate(error) from None
+
+    def backward(self, of: Value | None = None) -> None:
+        """Gradients of `of` (default: the output) with respect to every node."""
+        try:
+            engine.backward(of or self.output, self.nodes)
+        except DomainError as error:
+            raise self.locate(error) from None
+
+    def run(self, values: Mapping[str, float], of: Value | None = None) -> None:
+        self.evaluate(values)
+        self.backward(of)
+
+    def locate(self, error: DomainError) -> DomainError:
+        """The same error, naming the node and pointing at its source text."""
+        node = error.node
+        if node is None or self._index_or_none(node) is None:
+            return error
+        start, end = self.spans[self.node_id(node)]
+        name = f" (bound to `{node.label}`)" if self.is_named(node) else ""
+        located = DomainError(
+            f"{error.reason} in `{self.text(node)}`{name}",
+            hint=error.hint or "change the input values so that every operation stays in its domain",
+            source=self.source,
+            places=(place_at(self.source, start, width=end - start),),
+        )
+        located.node = node
+        return located
+
+    def _index_or_none(self, node: Value) -> int | None:
+        try:
+            return self.node_id(node)
+        except KeyError:
+            return None
+
+    def downstream(self, node: Value) -> list[Value]:
+        """The nodes whose value depends on `node`, in order."""
+        return engine.downstream(self.nodes[self.node_id(node) + 1 :], node)
+
+
+def shorten(text: str, width: int = LABEL_WIDTH) -> str:
+    text = " ".join(text.split())
+    while len(text) >= 2 and text[0] == "(" and text[-1] == ")" and _balanced(text[1:-1]):
+        text = text[1:-1].strip()
+    if len(text) > width:
+        half = (width - 1) // 2
+        text = text[:half] + "…" + text[-half:]
+    return text
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if depth < 0:
+            return False
+    return depth == 0

@@ -1,0 +1,170 @@
+"""Program results as text: a Rich table in a terminal, plain aligned text in a pipe, JSON.
+
+Rich is imported only when the output is a terminal; JSON never goes through Rich.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import IO, Iterable, Sequence
+
+from scalargrad.engine import Value
+from scalargrad.program import Program
+
+DEFAULT_PRECISION = 10  # significant digits: -7.286496 stays -7.286496, float noise goes
+ROW_LIMIT = 200  # past this many nodes the table shows named nodes only
+
+
+def number(x: float, precision: int = DEFAULT_PRECISION) -> str:
+    text = f"{x:.{precision}g}"
+    return "0" if text == "-0" else text
+
+
+def op_text(program: Program, node: Value) -> str:
+    kind = program.kind(node)
+    if kind != "op":
+        return kind if kind == "const" else ""
+    from scalargrad.ops import OPS
+
+    return OPS[node._op].symbol
+
+
+def role(program: Program, node: Value, of: Value | None = None) -> str:
+    roles = []
+    if program.kind(node) == "input":
+        roles.append("input" + (" (default)" if node.label in program.defaults else ""))
+    if node is program.output:
+        roles.append("output")
+    if of is not None and node is of and of is not program.output:
+        roles.append("differentiated")
+    return ", ".join(roles)
+
+
+def select_rows(program: Program, show_all: bool, limit: int = ROW_LIMIT) -> tuple[list[Value], str]:
+    """The nodes to show, and a line saying what was left out and how to see it."""
+    nodes = program.nodes
+    if show_all or len(nodes) <= limit:
+        return nodes, ""
+    named = [node for node in nodes if program.is_named(node) or node is program.output]
+    note = f"showing the {len(named):,} named nodes of {len(nodes):,}; --all shows every node, --json gives them as data"
+    if len(named) > limit:
+        head = limit // 2
+        named = named[:head] + named[-(limit - head) :]
+        note = (f"showing {limit} of the {len(nodes):,} nodes (the first and last named ones); "
+                "--all shows every node, --json gives them as data")
+    return named, note
+
+
+class Table:
+    """Rows of text cells, drawn with Rich in a terminal and as plain columns elsewhere."""
+
+    def __init__(self, columns: Sequence[str], title: str = "", right: Iterable[str] = ()):
+        self.columns = list(columns)
+        self.title = title
+        self.right = set(right)
+        self.rows: list[list[str]] = []
+        self.styles: list[str] = []
+        self.notes: list[str] = []
+
+    def add(self, *cells: str, style: str = "") -> None:
+        self.rows.append([str(c) for c in cells])
+        self.styles.append(style)
+
+    def print(self, stream: IO[str] | None = None) -> None:
+        stream = stream or sys.stdout
+        if stream.isatty():
+            self._print_rich(stream)
+        else:
+            self._print_plain(stream)
+
+    def _print_plain(self, stream: IO[str]) -> None:
+        widths = [len(c) for c in self.columns]
+        for row in self.rows:
+            for i, cell in enumerate(row):
+                widths[i] = max(widths[i], len(cell))
+
+        def line(cells: Sequence[str]) -> str:
+            out = []
+            for i, cell in enumerate(cells):
+                out.append(cell.rjust(widths[i]) if self.columns[i] in self.right else cell.ljust(widths[i]))
+            return "  ".join(out).rstrip()
+
+        if self.title:
+            stream.write(self.title + "\n")
+        stream.write(line(self.columns) + "\n")
+        stream.write("\n".join(line(row) for row in self.rows) + "\n" if self.rows else "")
+        for note in self.notes:
+            stream.write(note + "\n")
+
+    def _print_rich(self, stream: IO[str]) -> None:
+        from rich.console import Console
+        from rich.table import Table as RichTable
+        from rich.text import Text
+
+        console = Console(file=stream)
+        table = RichTable(title=Text(self.title) if self.title else None, title_justify="left")
+        for column in self.columns:
+            table.add_column(column, justify="right" if column in self.right else "left", overflow="fold")
+        for row, style in zip(self.rows, self.styles):
+            table.add_row(*(Text(cell) for cell in row), style=style or None)  # Text: user text is never markup
+        console.print(table)
+        for note in self.notes:
+            console.print(Text(note, style="dim"))
+
+
+def grad_table(program: Program, of: Value, precision: int, show_all: bool) -> Table:
+    nodes, note = select_rows(program, show_all)
+    title = f"gradients of {program.label(of)} = {number(of.data, precision)}"
+    table = Table(["id", "node", "op", "data", "grad", "role"], title=title, right={"id", "data", "grad"})
+    for node in nodes:
+        kind = program.kind(node)
+        style = "bold" if node is program.output or node is of else ("cyan" if kind == "input" else "")
+        grad = "" if kind == "const" else number(node.grad, precision)
+        table.add(str(program.node_id(node)), program.label(node), op_text(program, node),
+                  number(node.data, precision), grad, role(program, node, of), style=style)
+    if note:
+        table.notes.append(note)
+    return table
+
+
+# -- JSON ----------------------------------------------------------------------------------
+def node_json(program: Program, node: Value) -> dict:
+    kind = program.kind(node)
+    return {
+        "id": program.node_id(node),
+        "label": program.label(node),
+        "name": node.label if program.is_named(node) else None,
+        "kind": kind,
+        "op": op_text(program, node) or None,
+        "parents": [program.node_id(p) for p in node._prev],
+        "data": node.data,
+        "grad": None if kind == "const" else node.grad,
+        "span": list(program.spans[program.node_id(node)]),
+    }
+
+
+def ref_json(program: Program, node: Value) -> dict:
+    return {"id": program.node_id(node), "name": node.label if program.is_named(node) else None,
+            "label": program.label(node), "value": node.data}
+
+
+def write_grad_json(program: Program, of: Value, origin: dict[str, str], warnings: list[str],
+                    stream: IO[str] | None = None) -> None:
+    """The `grad --json` document (schema in docs/json.md), streamed node by node."""
+    stream = stream or sys.stdout
+    head = {
+        "schema": "scalargrad.grad/1",
+        "output": ref_json(program, program.output),
+        "of": ref_json(program, of),
+        "inputs": {name: {"value": node.data, "grad": node.grad, "from": origin.get(name, "")}
+                   for name, node in program.inputs.items()},
+        "grads": {name: node.grad for name, node in program.names.items()},
+        "warnings": warnings,
+    }
+    text = json.dumps(head, indent=1)
+    stream.write(text[:-2] + ',\n "nodes": [\n')
+    last = len(program.nodes) - 1
+    for i, node in enumerate(program.nodes):
+        stream.write("  " + json.dumps(node_json(program, node)) + (",\n" if i < last else "\n"))
+    stream.write(" ]\n}\n")
