@@ -1,0 +1,66 @@
+"""Shared test helpers: the CLI in-process (CliRunner) and the installed command."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from scalargrad.cli import app
+
+LECTURE = "L = (a*b + c) * f"
+LECTURE_VALUES = ["--a", "2", "--b", "-3", "--c", "10", "--f", "-2"]
+STATEMENTS = "e = a*b; d = e + c; L = d * f"
+NEURON = "o = tanh(x1*w1 + x2*w2 + b)"
+NEURON_VALUES = ["--x1", "2", "--x2", "0", "--w1", "-3", "--w2", "1", "--b", "6.8813735870195432"]
+
+
+@dataclass
+class Run:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self):
+        return json.loads(self.stdout)
+
+
+def run_cli(*args: str, input: str | None = None) -> Run:
+    """Run scalargrad in-process, as the user would type it."""
+    result = CliRunner().invoke(app, list(args), input=input)
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return Run(result.exit_code, result.stdout, result.stderr)
+
+
+def installed_command() -> str:
+    """The `scalargrad` console script of the environment running the tests."""
+    found = shutil.which("scalargrad", path=str(Path(sys.executable).parent))
+    if found is None:
+        pytest.fail("the scalargrad command is not installed next to this Python; pip install -e '.[test]'")
+    return found
+
+
+def run_installed(*args: str, input: str | None = None, cwd: str | os.PathLike | None = None,
+                  env: dict | None = None, timeout: float = 120) -> Run:
+    """Run the real installed command in a subprocess."""
+    proc = subprocess.run([installed_command(), *args], input=input, capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=timeout)
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def cli():
+    return run_cli
+
+
+@pytest.fixture
+def installed():
+    return run_installed
