@@ -45,7 +45,7 @@ class Program:
     def text(self, node: Value) -> str:
         """The source text of the sub-expression that made `node`, on one line."""
         start, end = self.spans[self.node_id(node)]
-        return shorten(self.source[start:end])
+        return source_label(self.source, start, end)
 
     def label(self, node: Value) -> str:
         """What a person calls a node: its bound name, else its source text."""
@@ -60,12 +60,12 @@ class Program:
 
     # -- running ----------------------------------------------------------------------
     def evaluate(self, values: Mapping[str, float]) -> None:
-        """Set the inputs to `values` and recompute every node (a forward pass)."""
-        missing = [name for name in self.inputs if name not in values]
+        """Set the inputs to `values` (else their defaults) and recompute every node."""
+        missing = [name for name in self.inputs if name not in values and name not in self.defaults]
         if missing:
             raise InputError(f"missing values for {', '.join(missing)}")
         for name, node in self.inputs.items():
-            node.data = float(values[name])
+            node.data = float(values[name] if name in values else self.defaults[name])
         self.forward(self.nodes)
 
     def forward(self, nodes: list[Value]) -> None:
@@ -112,6 +112,21 @@ class Program:
     def downstream(self, node: Value) -> list[Value]:
         """The nodes whose value depends on `node`, in order."""
         return engine.downstream(self.nodes[self.node_id(node) + 1 :], node)
+
+
+def source_label(source: str, start: int, end: int, width: int = LABEL_WIDTH) -> str:
+    """source[start:end] on one line, outer parentheses dropped, cut to `width` characters.
+
+    Reads at most a few times `width` characters, whatever the length of the span: a
+    million-term sum has a million nested sub-expressions, and labelling each must not
+    cost its length.
+    """
+    if end - start <= 4 * width:
+        return shorten(source[start:end], width)
+    half = (width - 1) // 2
+    head = " ".join(source[start : start + 2 * width].split())[:half]
+    tail = " ".join(source[end - 2 * width : end].split())[-half:]
+    return head + "…" + tail
 
 
 def shorten(text: str, width: int = LABEL_WIDTH) -> str:

@@ -151,7 +151,11 @@ def ref_json(program: Program, node: Value) -> dict:
 
 def write_grad_json(program: Program, of: Value, origin: dict[str, str], warnings: list[str],
                     stream: IO[str] | None = None) -> None:
-    """The `grad --json` document (schema in docs/json.md), streamed node by node."""
+    """The `grad --json` document (schema in docs/json.md), streamed node by node.
+
+    Node lines are formatted directly (floats as repr, which is valid JSON for finite
+    numbers): a million nodes must not become a million dicts.
+    """
     stream = stream or sys.stdout
     head = {
         "schema": "scalargrad.grad/1",
@@ -164,7 +168,25 @@ def write_grad_json(program: Program, of: Value, origin: dict[str, str], warning
     }
     text = json.dumps(head, indent=1)
     stream.write(text[:-2] + ',\n "nodes": [\n')
-    last = len(program.nodes) - 1
+    dumps = json.dumps
+    ids = {id(node): i for i, node in enumerate(program.nodes)}
+    lines = []
     for i, node in enumerate(program.nodes):
-        stream.write("  " + json.dumps(node_json(program, node)) + (",\n" if i < last else "\n"))
-    stream.write(" ]\n}\n")
+        kind = program.kind(node)
+        named = program.is_named(node)
+        start, end = program.spans[i]
+        label = node.label if named else program.text(node)
+        op = op_text(program, node)
+        parents = ", ".join([str(ids[id(p)]) for p in node._prev])
+        grad = "null" if kind == "const" else repr(node.grad)
+        lines.append(
+            f'  {{"id": {i}, "label": {dumps(label)}, "name": {dumps(node.label) if named else "null"}, '
+            f'"kind": "{kind}", "op": {dumps(op) if op else "null"}, "parents": [{parents}], '
+            f'"data": {node.data!r}, "grad": {grad}, "span": [{start}, {end}]}}'
+        )
+        if len(lines) >= 10_000:
+            stream.write(",\n".join(lines) + (",\n" if i < len(program.nodes) - 1 else ""))
+            lines = []
+    if lines:
+        stream.write(",\n".join(lines))
+    stream.write("\n ]\n}\n")

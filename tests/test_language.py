@@ -1,0 +1,193 @@
+"""The language: numbers, precedence, statements, names, and errors shown in words."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from scalargrad import NameUsageError, ParseError, parse
+from scalargrad.language import _Builder, grammar_text
+from scalargrad.ops import FUNCTIONS, OPS
+
+
+def value_of(source: str, **values: float) -> float:
+    program = parse(source)
+    program.run(values)
+    return program.output.data
+
+
+@pytest.mark.parametrize("text, expected", [("2", 2.0), ("0.5", 0.5), (".5", 0.5), ("1e-3", 0.001),
+                                            ("2.", 2.0), ("1E2", 100.0), ("3.25e+1", 32.5)])
+def test_numbers(text, expected):
+    assert value_of(f"y = {text}") == expected
+
+
+@pytest.mark.parametrize("source, values, expected", [
+    ("-a**2", {"a": 3}, -9.0),           # ** binds tighter than unary minus
+    ("2**3**2", {}, 512.0),              # and is right-associative
+    ("2**-1", {}, 0.5),                  # the exponent may carry a sign
+    ("a - b - c", {"a": 1, "b": 2, "c": 3}, -4.0),
+    ("a / b / c", {"a": 12, "b": 3, "c": 2}, 2.0),
+    ("a + b * c", {"a": 1, "b": 2, "c": 3}, 7.0),
+    ("(a + b) * c", {"a": 1, "b": 2, "c": 3}, 9.0),
+    ("-2**2", {}, -4.0),
+    ("+a - -b", {"a": 1, "b": 2}, 3.0),
+    ("a * -b", {"a": 2, "b": 3}, -6.0),
+    ("(-2)**2", {}, 4.0),
+    ("tanh(0) + exp(0) + log(1) + relu(-1) + sigmoid(0) + sin(0) + cos(0) + tan(0) + sqrt(4) + abs(-3)", {}, 7.5),
+])
+def test_precedence_and_associativity_follow_python(source, values, expected):
+    assert value_of(source, **values) == pytest.approx(expected)
+
+
+def test_statement_separators_comments_blank_lines_crlf_and_trailing_semicolon():
+    source = "# the lecture\r\n\r\ne = a*b  # a product\r\nd = e + c;\n\n;L = d * f;\n"
+    program = parse(source)
+    program.run({"a": 2, "b": -3, "c": 10, "f": -2})
+    assert program.output_name == "L" and program.output.data == -8.0
+    assert list(program.names) == ["a", "b", "e", "c", "d", "f", "L"]
+
+
+def test_bare_expression_as_last_statement_is_the_output():
+    program = parse("e = a*b; e + c")
+    program.run({"a": 2, "b": 3, "c": 1})
+    assert program.output.data == 7.0
+    assert program.output_name is None and program.label(program.output) == "e + c"
+
+
+def test_single_letter_names_and_option_like_names_are_names():
+    program = parse("e = 2; f = 3; lr = e * f; json = lr + 1")
+    program.run(program.defaults)
+    assert program.output.data == 7.0 and set(program.inputs) == {"e", "f"}
+
+
+def test_plain_number_assignment_is_an_input_with_a_default():
+    program = parse("w = -0.5\nb = 2\ny = w * x + b")
+    assert program.defaults == {"w": -0.5, "b": 2.0}
+    assert list(program.inputs) == ["w", "b", "x"]
+    program.run({"w": 3, "b": 2, "x": 4})
+    assert program.output.data == 14.0
+    assert program.names["w"].grad == 4.0
+
+
+def test_alias_keeps_both_names_with_an_identity_node():
+    program = parse("e = a; L = e * a")
+    program.run({"a": 3})
+    assert program.names["e"] is not program.names["a"]
+    assert program.names["a"].grad == 6.0 and program.names["e"].grad == 3.0
+
+
+def test_reused_operand_keeps_both_edges():
+    program = parse("b = a + a")
+    program.run({"a": 5})
+    assert program.output._prev == (program.names["a"], program.names["a"])
+    assert program.names["a"].grad == 2.0
+
+
+def test_labels_are_bound_names_else_source_text():
+    program = parse("L = (a*b + c) * f")
+    assert [program.label(node) for node in program.nodes] == ["a", "b", "a*b", "c", "a*b + c", "f", "L"]
+    assert [program.node_id(node) for node in program.nodes] == list(range(7))
+
+
+def test_long_labels_are_cut_in_the_middle():
+    program = parse("L = " + " + ".join(f"x{i}" for i in range(200)) + " + 1")
+    label = program.label(program.output._prev[0])
+    assert len(label) <= 60 and label.startswith("x0 + x1") and label.endswith("+ x199") and "…" in label
+
+
+# -- errors --------------------------------------------------------------------------------
+def error_of(source: str) -> str:
+    with pytest.raises((ParseError, NameUsageError)) as caught:
+        parse(source)
+    return caught.value.format()
+
+
+@pytest.mark.parametrize("source, words, column", [
+    ("a = (b", "unexpected end of the program; expected `)`", 7),
+    ("a = b +", "expected a number, a name, `(`, `+` or `-`", 8),
+    ("a = b)", "unexpected `)`", 6),
+    ("a = 2x", "unexpected `x`", 6),
+    ("a = $", "unexpected character `$`", 5),
+    ("L = a ^ 2", "unexpected character `^`", 7),
+    ("a = = 2", "unexpected `=`", 5),
+    ("= 3", "unexpected `=`", 1),
+])
+def test_syntax_errors_point_at_the_place_in_words(source, words, column):
+    message = error_of(source)
+    assert words in message
+    assert f"line 1, column {column}:" in message
+    caret_line = message.splitlines()[2]
+    assert caret_line.index("^") - caret_line.index("|") - 2 == column - 1
+
+
+def test_syntax_errors_never_show_lark_terminal_names():
+    for source in ["a = (b", "a = b +", "a = b)", "a = 3 4", "a = = 2", "f(", "a = b;;c = ", "**", ")", "a = tanh()"]:
+        message = error_of(source)
+        assert not re.search(r"\$END|__ANON|\bRPAR\b|\bLPAR\b|_SEP|\bNAME\b|\bNUMBER\b|STAR|SLASH", message), message
+
+
+def test_unicode_digits_are_not_numbers():
+    assert "numbers use the digits 0-9 only" in error_of("a = ٣")
+
+
+def test_unknown_function_suggests_the_closest():
+    message = error_of("L = tahn(x)")
+    assert "unknown function `tahn`; did you mean `tanh`?" in message
+    assert "the functions are exp, log, tanh" in message
+    assert "did you mean `sigmoid`" in error_of("L = sigmod(x)")
+
+
+def test_second_line_error_reports_line_and_column():
+    message = error_of("a = 1\nb = a +* 2\n")
+    assert message.startswith("error: line 2, column 8:")
+    assert "   2 | b = a +* 2" in message
+
+
+def test_assigning_twice_shows_both_places():
+    message = error_of("a = x\nb = 2\na = 3")
+    assert "`a` is assigned twice" in message
+    assert "line 3, column 1" in message and "   1 | a = x" in message and "first assigned here" in message
+
+
+def test_reading_before_assignment_shows_both_places():
+    message = error_of("b = a * 2\na = 1")
+    assert "`a` is read before it is assigned" in message
+    assert "   2 | a = 1" in message and "   1 | b = a * 2" in message and "read here first" in message
+
+
+def test_a_cycle_is_an_error():
+    assert "`x` is defined in terms of itself" in error_of("x = x + 1")
+
+
+def test_only_the_last_statement_may_be_bare():
+    assert "only the last statement may be a bare expression" in error_of("a + b; c = 1")
+
+
+def test_empty_program():
+    assert "the program is empty" in error_of("# nothing\n\n")
+
+
+def test_a_number_too_large():
+    assert "too large" in error_of("a = 1e999 * x")
+
+
+# -- the grammar and the table agree -------------------------------------------------------
+def test_every_function_in_the_table_is_reachable_from_the_grammar():
+    for name, op in FUNCTIONS.items():
+        program = parse(f"y = {name}(x)")
+        assert program.output._op == name and op.is_function
+
+
+def test_every_operator_alias_in_the_grammar_has_a_callback_and_a_rule():
+    aliases = set(re.findall(r"->\s*(\w+)", grammar_text()))
+    for alias in aliases:
+        assert callable(getattr(_Builder, alias, None)), alias
+    symbols = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "neg": "neg"}
+    for alias, op in symbols.items():
+        assert alias in aliases and op in OPS
+
+
+def test_grammar_file_is_the_one_in_grammars_folder():
+    checkout = Path(__file__).resolve().parent.parent / "grammars" / "scalargrad.lark"
+    assert grammar_text() == checkout.read_text(encoding="utf-8")
