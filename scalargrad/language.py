@@ -169,9 +169,9 @@ class _Builder:
 
 
 def did_you_mean(word: str, choices) -> str | None:
-    """The closest choice: a transposition (`tahn` -> `tanh`) first, else difflib's best."""
+    """The closest choice: another case or a transposition (`tahn` -> `tanh`), else difflib's best."""
     for choice in choices:
-        if sorted(choice) == sorted(word):
+        if choice.lower() == word.lower() or sorted(choice) == sorted(word):
             return choice
     close = difflib.get_close_matches(word, list(choices), n=1)
     return close[0] if close else None
