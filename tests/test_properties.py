@@ -1,0 +1,160 @@
+"""Properties over programs generated from the grammar.
+
+Each generated expression is written twice, as scalargrad text and as a SymPy expression;
+scalargrad's gradients must match SymPy's symbolic derivatives and central differences.
+"""
+
+import math
+
+import pytest
+import sympy
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from scalargrad import ParseError, NameUsageError, ScalarGradError, parse
+
+NAMES = ["a", "b", "c"]
+SYMBOLS = {name: sympy.Symbol(name) for name in NAMES}
+
+# Every operation appears in a form that stays inside its domain for any real operands,
+# so the properties test calculus, not domain errors (those have their own tests).
+leaves = st.one_of(
+    st.sampled_from(NAMES).map(lambda n: (n, SYMBOLS[n])),
+    st.integers(1, 5).map(lambda k: (str(k), sympy.Integer(k))),
+    st.sampled_from(["0.5", "1.5", ".25", "2e-1"]).map(lambda t: (t, sympy.Rational(sympy.nsimplify(float(t))))),
+)
+
+
+def _binary(children):
+    def build(op, pair):
+        (lt, ls), (rt, rs) = pair
+        if op == "+":
+            return f"({lt} + {rt})", ls + rs
+        if op == "-":
+            return f"({lt} - {rt})", ls - rs
+        if op == "*":
+            return f"({lt} * {rt})", ls * rs
+        # division by something that cannot be 0
+        return f"({lt} / ({rt}*{rt} + 1))", ls / (rs * rs + 1)
+
+    return st.tuples(st.sampled_from("+-*/"), st.tuples(children, children)).map(lambda t: build(*t))
+
+
+def _unary(children):
+    forms = {
+        "neg": (lambda t: f"-{t}", lambda s: -s),
+        "tanh": (lambda t: f"tanh({t})", sympy.tanh),
+        "sin": (lambda t: f"sin({t})", sympy.sin),
+        "cos": (lambda t: f"cos({t})", sympy.cos),
+        "sigmoid": (lambda t: f"sigmoid({t})", lambda s: 1 / (1 + sympy.exp(-s))),
+        "exp": (lambda t: f"exp(tanh({t}))", lambda s: sympy.exp(sympy.tanh(s))),
+        "log": (lambda t: f"log({t}*{t} + 1)", lambda s: sympy.log(s * s + 1)),
+        "sqrt": (lambda t: f"sqrt({t}*{t} + 1)", lambda s: sympy.sqrt(s * s + 1)),
+        "square": (lambda t: f"({t})**2", lambda s: s**2),
+        "cube": (lambda t: f"({t})**3", lambda s: s**3),
+        "power": (lambda t: f"(({t})*({t}) + 1) ** tanh(a)", lambda s: (s * s + 1) ** sympy.tanh(SYMBOLS["a"])),
+    }
+
+    def build(name, child):
+        text_form, sym_form = forms[name]
+        return text_form(child[0]), sym_form(child[1])
+
+    return st.tuples(st.sampled_from(sorted(forms)), children).map(lambda t: build(*t))
+
+
+expressions = st.recursive(leaves, lambda children: st.one_of(_binary(children), _unary(children)), max_leaves=12)
+points = st.fixed_dictionaries({name: st.floats(-2, 2, allow_nan=False) for name in NAMES})
+
+
+def run(text, point):
+    program = parse(text)  # a bare expression is the output
+    values = {name: point[name] for name in program.inputs}
+    program.run(values)
+    return program, values
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(expressions, points)
+def test_gradients_match_sympy(expr, point):
+    text, symbolic = expr
+    program, values = run(text, point)
+    assume(program.inputs)
+    subs = {SYMBOLS[name]: value for name, value in values.items()}
+    expected_value = float(symbolic.evalf(subs=subs))
+    assert program.output.data == pytest.approx(expected_value, rel=1e-9, abs=1e-9)
+    for name in program.inputs:
+        expected = float(sympy.diff(symbolic, SYMBOLS[name]).evalf(subs=subs))
+        assert program.names[name].grad == pytest.approx(expected, rel=1e-7, abs=1e-9), (text, name)
+
+
+@settings(max_examples=120, deadline=None)
+@given(expressions, points)
+def test_gradients_match_central_differences(expr, point):
+    text, _ = expr
+    program, values = run(text, point)
+    analytic = {name: program.names[name].grad for name in program.inputs}
+    for name in program.inputs:
+        h = 1e-6 * max(1.0, abs(values[name]))
+        plus, minus = dict(values), dict(values)
+        plus[name] += h
+        minus[name] -= h
+        program.evaluate(plus)
+        up = program.output.data
+        program.evaluate(minus)
+        down = program.output.data
+        numeric = (up - down) / (2 * h)
+        assert analytic[name] == pytest.approx(numeric, rel=1e-4, abs=1e-5), (text, name)
+
+
+@st.composite
+def statement_programs(draw):
+    """A few statements, each built from the inputs and the names bound before it."""
+    lines, env = [], dict(SYMBOLS)
+    for i in range(draw(st.integers(1, 4))):
+        text, symbolic = draw(expressions)
+        if i and draw(st.booleans()):
+            previous = f"v{draw(st.integers(0, i - 1))}"
+            text, symbolic = f"({text}) * {previous}", symbolic * sympy.Symbol(previous)
+        lines.append(f"v{i} = {text}")
+        env[f"v{i}"] = symbolic.subs({sympy.Symbol(k): v for k, v in env.items() if k.startswith("v")})
+    return "\n".join(lines), env[f"v{len(lines) - 1}"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(statement_programs(), points)
+def test_statement_programs_match_sympy(generated, point):
+    source, symbolic = generated
+    program = parse(source)
+    values = {name: point[name] for name in program.inputs if name in point}  # `v0 = 2` is a default
+    program.run(values)
+    subs = {SYMBOLS[name]: value for name, value in values.items()}
+    assert program.output.data == pytest.approx(float(symbolic.evalf(subs=subs)), rel=1e-9, abs=1e-9)
+    for name in values:
+        expected = float(sympy.diff(symbolic, SYMBOLS[name]).evalf(subs=subs))
+        assert program.names[name].grad == pytest.approx(expected, rel=1e-7, abs=1e-9), (source, name)
+
+
+@settings(max_examples=60, deadline=None)
+@given(expressions, points)
+def test_backward_twice_gives_the_same_gradients(expr, point):
+    program, values = run(expr[0], point)
+    first = [node.grad for node in program.nodes]
+    program.backward()
+    assert [node.grad for node in program.nodes] == first
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab(x)e1.2+-*/ =;\n#\t", max_size=40))
+def test_any_text_parses_or_raises_a_user_error(text):
+    try:
+        program = parse(text)
+    except (ParseError, NameUsageError) as error:
+        message = error.format()
+        assert message.startswith("error: ")
+        assert "$END" not in message and "__ANON" not in message
+        return
+    try:
+        program.run({name: 1.5 for name in program.inputs})
+    except ScalarGradError:
+        return
+    assert math.isfinite(program.output.data)
