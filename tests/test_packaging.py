@@ -1,0 +1,72 @@
+"""The grammar ships inside the wheel and loads from every kind of install."""
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import scalargrad
+
+ROOT = Path(__file__).resolve().parent.parent
+GRAMMAR_IN_WHEEL = "scalargrad/grammars/scalargrad.lark"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """An sdist, a wheel built from that sdist, and a wheel built from the source tree."""
+    out = tmp_path_factory.mktemp("dist")
+    from_sdist = out / "from-sdist"
+    from_tree = out / "from-tree"
+    for args, target in ((["--sdist", "--wheel"], from_sdist), (["--wheel"], from_tree)):
+        # --sdist --wheel builds the wheel from the sdist, as pip does from PyPI
+        subprocess.run([sys.executable, "-m", "build", "--no-isolation", *args, "--outdir", str(target), str(ROOT)],
+                       check=True, capture_output=True, text=True)
+    return from_sdist, from_tree
+
+
+def run_from_wheel(wheel: Path, tmp_path: Path) -> dict:
+    unpacked = tmp_path / wheel.stem
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(unpacked)
+    script = (
+        "import json, scalargrad; p = scalargrad.parse('L = (a*b + c) * f'); "
+        "p.run({'a': 2, 'b': -3, 'c': 10, 'f': -2}); "
+        "print(json.dumps({'file': scalargrad.__file__, 'a': p.names['a'].grad}))"
+    )
+    # -I: ignore the environment and the user site; the unpacked wheel goes first on the path
+    proc = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(unpacked)!r}); {script}"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.mark.parametrize("which", ["from-sdist", "from-tree"])
+def test_wheel_contains_the_grammar_and_parses(built, tmp_path, which):
+    folder = built[0] if which == "from-sdist" else built[1]
+    (wheel,) = folder.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        assert GRAMMAR_IN_WHEEL in names
+        assert archive.read(GRAMMAR_IN_WHEEL).decode() == (ROOT / "grammars" / "scalargrad.lark").read_text()
+    result = run_from_wheel(wheel, tmp_path)
+    assert result["file"].startswith(str(tmp_path)) and result["a"] == 6.0
+
+
+def test_sdist_contains_the_grammar_folder(built):
+    import tarfile
+
+    (sdist,) = built[0].glob("*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        assert any(name.endswith("/grammars/scalargrad.lark") for name in archive.getnames())
+
+
+def test_editable_install_reads_the_grammar_from_the_checkout():
+    # The test environment is the README's editable install of this checkout.
+    assert Path(scalargrad.__file__).resolve().parent == ROOT / "scalargrad"
+    assert not (ROOT / "scalargrad" / "grammars").exists()
+    program = scalargrad.parse("L = (a*b + c) * f")
+    program.run({"a": 2, "b": -3, "c": 10, "f": -2})
+    assert program.names["b"].grad == -4.0
