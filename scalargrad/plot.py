@@ -18,7 +18,7 @@ BARS = "▁▂▃▄▅▆▇█"
 INSTALL_HINT = "install the plotting extra: pip install 'scalargrad[plot]' (or pip install matplotlib)"
 
 
-def sparkline(values: Sequence[float], width: int = 60) -> str:
+def sparkline(values: Sequence[float], width: int = 40) -> str:
     """At most `width` bars, low to high, sampled evenly from first to last value."""
     if not values:
         return ""

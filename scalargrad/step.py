@@ -65,6 +65,8 @@ class StepReport:
         return math.fsum(self.predicted)
 
     def warnings(self) -> list[str]:
+        if self.steps and len(self.frozen) == len(self.start):
+            return ["every input is frozen: nothing moves"]
         if not self.disagreements:
             return []
         first = self.disagreements[0]
@@ -258,7 +260,7 @@ def step_tables(report: StepReport, precision: int, every: int | None = None) ->
     tables = []
     frozen = set(report.frozen)
     if report.steps > 1:
-        every = every or auto_every(report.steps)
+        every = min(every or auto_every(report.steps), report.steps)
         shown = list(range(0, report.steps + 1, every))
         if shown[-1] != report.steps:
             shown.append(report.steps)
