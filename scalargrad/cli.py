@@ -183,6 +183,84 @@ def grad(
             render.grad_table(program, target, precision, all_).print()
 
 
+@app.command(**PROGRAM_COMMAND)
+def step(
+    ctx: typer.Context,
+    file: FileOption = None,
+    set_: SetOption = None,
+    bindings: BindingsOption = None,
+    lr: Annotated[float, typer.Option("--lr", help="Learning rate: each input moves by lr * its gradient.")] = 0.01,
+    steps: Annotated[int, typer.Option("--steps", min=1, help="How many steps to take.")] = 1,
+    descend: Annotated[
+        bool, typer.Option("--descend", help="Move against the gradient (x -= lr * grad) to make the output fall.")
+    ] = False,
+    freeze: Annotated[
+        Optional[list[str]],
+        typer.Option("--freeze", help="Keep these inputs fixed, e.g. --freeze x,y (data, not weights).",
+                     show_default=False),
+    ] = None,
+    every: Annotated[
+        Optional[int], typer.Option("--every", min=1, help="Show the output every K steps (default: about 10 rows).",
+                                    show_default=False)
+    ] = None,
+    plot: Annotated[
+        Optional[Path], typer.Option("--plot", help="Draw the output over the steps into a .svg or .png file "
+                                     "(needs: pip install 'scalargrad[plot]').", show_default=False)
+    ] = None,
+    save: Annotated[
+        Optional[Path], typer.Option("--save", help="Write the new input values as JSON, for --bindings.",
+                                     show_default=False)
+    ] = None,
+    precision: PrecisionOption = 10,
+    json_: JsonOption = False,
+) -> None:
+    """Nudge the inputs along the gradient and run the program again, once or many times.
+
+    Example: scalargrad step "L = (a*b + c) * f" --a 2 --b -3 --c 10 --f -2 --lr 0.01
+    """
+    from scalargrad import step as stepping
+
+    with user_errors():
+        stepping.check_lr(lr)
+        if plot is not None:
+            from scalargrad.files import check_writable
+            from scalargrad.plot import plot_format, require_matplotlib
+
+            plot_format(plot)
+            require_matplotlib()
+            check_writable(plot, "--plot")
+        if save is not None:
+            from scalargrad.files import check_writable
+
+            check_writable(save, "--save")
+        loaded = load(ctx, file, set_, bindings)
+        frozen = stepping.check_freeze(loaded.program, stepping.parse_freeze(freeze))
+        options = dict(lr=lr, steps=steps, descend=descend, freeze=frozen)
+        if not json_ and steps >= stepping.PROGRESS_FROM and sys.stderr.isatty():
+            with stepping.ProgressBar(steps, "stepping") as progress:
+                report = stepping.run_steps(loaded.program, loaded.values, progress=progress, **options)
+        else:
+            report = stepping.run_steps(loaded.program, loaded.values, **options)
+        if save is not None:
+            stepping.save_values(save, report.final)
+        if plot is not None:
+            from scalargrad.plot import plot_history
+
+            way = "descend" if descend else "ascend"
+            plot_history(plot, report.history, output=report.output,
+                         title=f"{report.output} over {steps} step{'s' if steps > 1 else ''} (lr {lr:g}, {way})")
+        warnings = report.warnings()
+        for message in warnings:
+            warn(message)
+        if json_:
+            import json
+
+            json.dump(stepping.step_json(report, loaded.warnings + warnings), sys.stdout, indent=1)
+            sys.stdout.write("\n")
+        else:
+            stepping.print_step(report, precision, every)
+
+
 def main() -> None:
     """Console entry point."""
     try:

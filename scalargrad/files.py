@@ -1,0 +1,65 @@
+"""Writing files atomically: a temporary file in the target folder, then `os.replace`.
+
+A reader never sees half a file, and an existing file is untouched when anything fails.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Callable
+
+from scalargrad.errors import UsageError
+
+
+def check_writable(path: str | os.PathLike, what: str) -> Path:
+    """Fail early, before any work, when `path` cannot be written: its folder is missing."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise UsageError(f"{what} {target} is a directory", hint=f"give {what} a file name")
+    if not folder.is_dir():
+        raise UsageError(f"the folder of {what} {target} does not exist", hint="create the folder first")
+    return target
+
+
+def write_atomically(path: str | os.PathLike, write: Callable[[IO[bytes]], None], what: str = "the file") -> None:
+    """Call `write(stream)` on a temporary file next to `path`, then move it into place."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as error:
+        raise UsageError(f"cannot write {what} {target}: {error.strerror}") from None
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            write(stream)
+        os.chmod(temporary, _mode_for(target))  # mkstemp makes 0600; keep the usual permissions
+        os.replace(temporary, target)
+    except OSError as error:
+        _remove(temporary)
+        raise UsageError(f"cannot write {what} {target}: {error.strerror or error}") from None
+    except BaseException:
+        _remove(temporary)
+        raise
+
+
+def write_text_atomically(path: str | os.PathLike, text: str, what: str = "the file") -> None:
+    write_atomically(path, lambda stream: stream.write(text.encode("utf-8")), what)
+
+
+def _mode_for(target: Path) -> int:
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

@@ -1,0 +1,366 @@
+"""Nudging the inputs along the gradient: the end of the micrograd lecture, as an optimiser.
+
+One step is what the lecture does by hand: backward, then every input moves by
+`lr * grad` (`a.data += 0.01 * a.grad`), then a forward pass. `run_steps` repeats it on
+the parsed program, never re-parsing, and records the output after every step.
+
+    >>> from scalargrad import parse
+    >>> report = run_steps(parse("L = (a*b + c) * f"), {"a": 2, "b": -3, "c": 10, "f": -2})
+    >>> report.before, round(report.after, 9)
+    (-8.0, -7.286496)
+    >>> {name: round(x, 9) for name, x in report.final.items()}
+    {'a': 2.06, 'b': -3.04, 'c': 9.98, 'f': -1.96}
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping
+
+from scalargrad.errors import DomainError, UsageError
+from scalargrad.program import Program
+
+DEFAULT_LR = 0.01
+# A step "disagrees badly" with its first-order prediction (sum of grad * change in x)
+# when the output moved the wrong way or more than twice as far as predicted: then the
+# straight-line picture behind gradient steps no longer holds, the learning rate is too
+# large. (On a parabola, the step that lands exactly on the minimum is off by half.)
+DISAGREEMENT = 1.0
+
+
+@dataclass
+class StepReport:
+    """What happened to the inputs and the output over the steps."""
+
+    output: str  # what a person calls the output node: its name, else its text
+    lr: float
+    descend: bool
+    steps: int
+    frozen: list[str]
+    start: dict[str, float]  # every input's value before the first step
+    final: dict[str, float]  # every input's value after the last step (the --save file)
+    grads: dict[str, float]  # the gradient of each input used by the last step
+    history: list[float]  # the output before step 1 (history[0]) and after each step
+    predicted: list[float]  # the first-order prediction of each step's change of the output
+    disagreements: list[int] = field(default_factory=list)  # steps far from their prediction
+
+    @property
+    def before(self) -> float:
+        return self.history[0]
+
+    @property
+    def after(self) -> float:
+        return self.history[-1]
+
+    @property
+    def change(self) -> float:
+        return self.after - self.before
+
+    @property
+    def predicted_change(self) -> float:
+        """The first-order predictions of the steps, added up (one step: sum of grad * dx)."""
+        return math.fsum(self.predicted)
+
+    def warnings(self) -> list[str]:
+        if self.steps and len(self.frozen) == len(self.start):
+            return ["every input is frozen: nothing moves"]
+        if not self.disagreements:
+            return []
+        first = self.disagreements[0]
+        actual = self.history[first] - self.history[first - 1]
+        more = len(self.disagreements) - 1
+        also = f" (and {more} later step{'s' if more > 1 else ''})" if more else ""
+        return [
+            f"step {first}{also} changed {self.output} by {actual:.6g} where the first-order prediction "
+            f"(sum of grad * change in x) was {self.predicted[first - 1]:.6g}: the learning rate is too large "
+            f"for this program here; try --lr {self.lr / 10:g}"
+        ]
+
+
+def parse_freeze(items: Iterable[str] | None) -> list[str]:
+    """`--freeze x,y` (and repeated `--freeze x --freeze y`) as a list of names."""
+    names: list[str] = []
+    for item in items or ():
+        for name in item.split(","):
+            name = name.strip()
+            if name and name not in names:
+                names.append(name)
+    return names
+
+
+def check_freeze(program: Program, freeze: Iterable[str]) -> list[str]:
+    """The frozen names, each an input of the program, else a UsageError that says why."""
+    names = list(freeze)
+    for name in names:
+        if name in program.inputs:
+            continue
+        if name in program.names:
+            raise UsageError(
+                f"cannot freeze `{name}`: it is computed by the program, not an input",
+                hint=f"only inputs move, so only inputs can be frozen: {', '.join(program.inputs)}",
+            )
+        from scalargrad.language import did_you_mean
+
+        close = did_you_mean(name, program.inputs)
+        raise UsageError(
+            f"cannot freeze `{name}`: the program has no input of that name"
+            + (f"; did you mean `{close}`?" if close else ""),
+            hint=f"inputs: {', '.join(program.inputs)}",
+        )
+    return names
+
+
+def check_lr(lr: float) -> float:
+    if not math.isfinite(lr) or lr <= 0:
+        raise UsageError(
+            f"the learning rate must be a positive number, not {lr:g}",
+            hint="give --lr a small positive number such as 0.01; --descend moves against the gradient",
+        )
+    return float(lr)
+
+
+def run_steps(
+    program: Program | str,
+    values: Mapping[str, float],
+    *,
+    lr: float = DEFAULT_LR,
+    steps: int = 1,
+    descend: bool = False,
+    freeze: Iterable[str] = (),
+    progress: Callable[[int], None] | None = None,
+) -> StepReport:
+    """Repeat `steps` times: backward, move every input not frozen by `lr * grad` (against the
+    gradient with `descend`), forward. The program is parsed once (a string is parsed here).
+
+    Raises DomainError, naming the step, when a value leaves an operation's domain or stops
+    being finite; `progress(k)` is called after step k.
+    """
+    if isinstance(program, str):
+        from scalargrad.language import parse
+
+        program = parse(program)
+    lr = check_lr(lr)
+    if steps < 0:
+        raise UsageError(f"the number of steps must be 0 or more, not {steps}")
+    frozen = check_freeze(program, freeze)
+    moving = [(name, node) for name, node in program.inputs.items() if name not in frozen]
+    rate = -lr if descend else lr
+    output = program.output
+
+    program.evaluate(values)  # the values as given: an error here is not any step's fault
+    current = {name: node.data for name, node in program.inputs.items()}
+    start = dict(current)
+    grads = {name: 0.0 for name in program.inputs}
+    history = [output.data]
+    predicted: list[float] = []
+    disagreements: list[int] = []
+    for k in range(1, steps + 1):
+        try:
+            program.backward()
+        except DomainError as error:
+            raise _at_step(error, k, steps, history, lr) from None
+        for name, node in program.inputs.items():
+            grads[name] = node.grad
+        prediction = []
+        for name, node in moving:
+            delta = rate * node.grad
+            moved = current[name] + delta
+            if not math.isfinite(moved):
+                raise _at_step(
+                    DomainError(f"input `{name}` is no longer a finite number ({current[name]:g} + {delta:g})"),
+                    k, steps, history, lr,
+                )
+            prediction.append(node.grad * (moved - current[name]))
+            current[name] = moved
+        try:
+            program.evaluate(current)
+        except DomainError as error:
+            raise _at_step(error, k, steps, history, lr) from None
+        predicted.append(math.fsum(prediction))
+        history.append(output.data)
+        if _disagrees(history[-2], history[-1], predicted[-1]):
+            disagreements.append(k)
+        if progress is not None:
+            progress(k)
+    return StepReport(
+        output=program.label(output),
+        lr=lr,
+        descend=descend,
+        steps=steps,
+        frozen=frozen,
+        start=start,
+        final=dict(current),
+        grads=grads,
+        history=history,
+        predicted=predicted,
+        disagreements=disagreements,
+    )
+
+
+def _disagrees(before: float, after: float, predicted: float) -> bool:
+    # Predictions lost in rounding (at a minimum, or all inputs frozen) say nothing.
+    if abs(predicted) <= 1e-12 * (1.0 + abs(before)):
+        return False
+    return abs((after - before) - predicted) > DISAGREEMENT * abs(predicted)
+
+
+def _at_step(error: DomainError, k: int, steps: int, history: list[float], lr: float) -> DomainError:
+    """The same located error, saying at which step it happened and what to do."""
+    where = f"step {k}" + (f" of {steps}" if steps > 1 else "")
+    last = f" (the output was {history[-1]:.6g} before it)" if len(history) > 1 else ""
+    diverging = "finite" in error.message or (k > 1 and abs(history[-1]) > abs(history[0]))
+    if diverging:
+        hint = f"the steps are diverging: a smaller learning rate such as --lr {lr / 10:g} may help"
+    else:
+        hint = f"take smaller steps (--lr {lr / 10:g}), or --freeze the input that leaves the domain"
+    located = DomainError(f"{where}: {error.message}{last}", hint=hint, source=error.source, places=error.places)
+    located.node = error.node
+    located.step = k
+    return located
+
+
+# -- saving --------------------------------------------------------------------------------
+def values_json(values: Mapping[str, float]) -> str:
+    """The input values in the format --bindings reads: a JSON object name -> number."""
+    return json.dumps(dict(values), indent=2) + "\n"
+
+
+def save_values(path: str | os.PathLike, values: Mapping[str, float]) -> None:
+    """Write the values for `--bindings`, atomically (an existing file is replaced whole)."""
+    from scalargrad.files import write_text_atomically
+
+    write_text_atomically(path, values_json(values), "the values file")
+
+
+# -- showing -------------------------------------------------------------------------------
+PROGRESS_FROM = 200  # runs this long get a progress bar on a terminal's stderr
+
+
+def auto_every(steps: int, rows: int = 10) -> int:
+    """Show about `rows` rows of the history table."""
+    return max(1, steps // rows)
+
+
+def direction(report: StepReport) -> str:
+    if report.descend:
+        return f"against the gradient (--descend: {report.output} falls)"
+    return f"along the gradient ({report.output} rises)"
+
+
+def step_tables(report: StepReport, precision: int, every: int | None = None) -> list:
+    """The tables `scalargrad step` prints: history (several steps), inputs, output."""
+    from scalargrad.render import Table, number
+
+    def num(x: float) -> str:
+        return number(x, precision)
+
+    tables = []
+    frozen = set(report.frozen)
+    if report.steps > 1:
+        every = min(every or auto_every(report.steps), report.steps)
+        shown = list(range(0, report.steps + 1, every))
+        if shown[-1] != report.steps:
+            shown.append(report.steps)
+        history = Table(["step", report.output, "change"],
+                        title=f"{report.output} every {every} step{'s' if every > 1 else ''}",
+                        right={"step", report.output, "change"})
+        previous = None
+        for k in shown:
+            value = report.history[k]
+            history.add(str(k), num(value), "" if previous is None else num(value - previous),
+                        style="bold" if k in (0, report.steps) else "")
+            previous = value
+        history.notes.append(f"{report.output} over {report.steps} steps: {sparkline_text(report)}")
+        tables.append(history)
+        inputs = Table(["input", "start", "last grad", "final", "change", ""],
+                       title=f"inputs after {report.steps} steps of lr {num(report.lr)}, {direction(report)}",
+                       right={"start", "last grad", "final", "change"})
+    else:
+        inputs = Table(["input", "before", "grad", "after", "change", ""],
+                       title=f"one step of lr {num(report.lr)}, {direction(report)}",
+                       right={"before", "grad", "after", "change"})
+    for name, start in report.start.items():
+        final = report.final[name]
+        inputs.add(name, num(start), num(report.grads[name]), num(final), num(final - start),
+                   "frozen" if name in frozen else "", style="dim" if name in frozen else "")
+    tables.append(inputs)
+
+    summary = Table(["output", report.output], title="", right={report.output})
+    summary.add("before", num(report.before))
+    summary.add("after", num(report.after), style="bold")
+    summary.add("change", num(report.change))
+    summary.add("predicted change" if report.steps == 1 else "predicted (sum over steps)",
+                num(report.predicted_change))
+    summary.notes.append("predicted change: the first-order estimate, sum of grad * change of each input"
+                         + (", added over the steps" if report.steps > 1 else ""))
+    tables.append(summary)
+    return tables
+
+
+def sparkline_text(report: StepReport) -> str:
+    from scalargrad.plot import sparkline
+    from scalargrad.render import number
+
+    return f"{sparkline(report.history)}  {number(report.before, 6)} -> {number(report.after, 6)}"
+
+
+def print_step(report: StepReport, precision: int, every: int | None = None) -> None:
+    import sys
+
+    for i, table in enumerate(step_tables(report, precision, every)):
+        if i:
+            sys.stdout.write("\n")
+        table.print()
+
+
+def step_json(report: StepReport, warnings: list[str]) -> dict:
+    """The `step --json` document (schema scalargrad.step/1)."""
+    frozen = set(report.frozen)
+    return {
+        "schema": "scalargrad.step/1",
+        "output": report.output,
+        "lr": report.lr,
+        "direction": "descend" if report.descend else "ascend",
+        "steps": report.steps,
+        "frozen": report.frozen,
+        "before": {"output": report.before, "values": report.start},
+        "after": {"output": report.after, "values": report.final},
+        "change": {"actual": report.change, "predicted": report.predicted_change},
+        "inputs": {
+            name: {"before": report.start[name], "grad": report.grads[name], "after": report.final[name],
+                   "frozen": name in frozen}
+            for name in report.start
+        },
+        "history": report.history,
+        "disagreements": report.disagreements,
+        "values": report.final,
+        "warnings": warnings,
+    }
+
+
+class ProgressBar:
+    """A transient Rich progress bar on stderr, updated a few hundred times at most."""
+
+    def __init__(self, steps: int, description: str):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.steps = steps
+        self.every = max(1, steps // 500)
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+        self.task = self.progress.add_task(description, total=steps)
+
+    def __enter__(self) -> Callable[[int], None]:
+        self.progress.start()
+        return self.update
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+    def update(self, k: int) -> None:
+        if k % self.every == 0 or k == self.steps:
+            self.progress.update(self.task, completed=k)
