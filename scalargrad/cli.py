@@ -241,15 +241,16 @@ def explain_command(
                 if all(node is not other for other in chosen):
                     chosen.append(node)
         if trace:
-            steps = explaining.backward_steps(program, target)
+            limit = None if all_ or json_ or chosen is not None else ROW_LIMIT
+            steps = explaining.backward_steps(program, target, limit)
             if chosen is not None:
                 ids = {program.node_id(node) for node in chosen}
                 steps = [s for s in steps if (s.target_id if s.kind == "pass" else s.node_id) in ids]
             if json_:
                 explaining.write_trace_json(program, target, steps, loaded.warnings)
             else:
-                limit = None if all_ or json_ else ROW_LIMIT
-                explaining.trace_table(program, target, steps, decimals, limit).print()
+                total = explaining.count_steps(program, target) if limit is not None else None
+                explaining.trace_table(program, target, steps, decimals, total).print()
             return
         notes: list[str] = []
         if chosen is None and not json_:

@@ -84,6 +84,7 @@ class Step:
     before: float = 0.0
     after: float = 0.0
     leaf: bool = False  # a "visit" of a node without operands
+    number: int = 0  # position among the seed and the accumulations (visits have none)
 
 
 def depends_on(program: Program, of: Value) -> set[int]:
@@ -200,17 +201,28 @@ def explain(program: Program, of: Value | None = None, nodes: Iterable[Value] | 
     return result
 
 
-def backward_steps(program: Program, of: Value | None = None) -> list[Step]:
+def count_steps(program: Program, of: Value | None = None) -> int:
+    """How many steps `backward_steps` has, without labelling any node."""
+    of = of or program.output
+    return 1 + sum(1 for consumer, operand, _, _ in _terms_in_backward_order(program, of)
+                   if operand is not None or consumer is not of)
+
+
+def backward_steps(program: Program, of: Value | None = None, limit: int | None = None) -> list[Step]:
     """The backward pass of `of` (default: the output) as it runs: reverse topological order,
     each node visited once its gradient is complete, then each accumulation into its operands.
+    At most `limit` steps (labels of long programs cost time).
 
     The program must have been evaluated; the gradients are computed here.
     """
     of = of or program.output
     program.backward(of)
     running: dict[int, float] = {id(of): 1.0}
-    steps = [Step("seed", program.node_id(of), program.label(of), 1.0, before=0.0, after=1.0)]
+    steps = [Step("seed", program.node_id(of), program.label(of), 1.0, before=0.0, after=1.0, number=1)]
+    number = 1
     for consumer, operand, position, local in _terms_in_backward_order(program, of):
+        if limit is not None and len(steps) >= limit:
+            break
         if operand is None:
             if consumer is not of:  # the seed already says that its gradient is 1
                 steps.append(Step("visit", program.node_id(consumer), program.label(consumer), consumer.grad,
@@ -220,8 +232,9 @@ def backward_steps(program: Program, of: Value | None = None) -> list[Step]:
         before = running.get(id(operand), 0.0)
         after = before + term.product
         running[id(operand)] = after
+        number += 1
         steps.append(Step("pass", term.consumer_id, term.consumer_label, consumer.grad,
-                          program.node_id(operand), program.label(operand), term, before, after))
+                          program.node_id(operand), program.label(operand), term, before, after, number=number))
     return steps
 
 
@@ -290,25 +303,22 @@ def heading(program: Program, of: Value, decimals: int) -> str:
 def step_rows(steps: Sequence[Step], decimals: int) -> list[tuple[str, ...]]:
     """(step, node, grad, accumulation, local derivative) for each step, as text."""
     rows = []
-    count = 0
     for step in steps:
         grad = fixed(step.node_grad, decimals)
         if step.kind == "seed":
-            count += 1
-            rows.append((str(count), step.node_label, grad,
+            rows.append((str(step.number), step.node_label, grad,
                          f"{_grad_of(step.node_label)} = 1 (seed: {d(step.node_label)}/{d(step.node_label)})", ""))
         elif step.kind == "visit":
             then = "an input: nothing to pass on" if step.leaf else "passes it on"
             rows.append(("", step.node_label, grad, f"complete; {then}", ""))
         elif step.term is not None:
-            count += 1
             term = step.term
             accumulation = (f"{_grad_of(step.target_label or '')} += {fixed(term.consumer_grad, decimals)} * "
                             f"{fixed(term.local, decimals)} -> {fixed(step.after, decimals)}")
             local = f"{d(step.node_label)}/{d(step.target_label or '')} = {term.formula}"
             if term.formula_named != term.formula:
                 local += f" = {term.formula_named}"
-            rows.append((str(count), step.node_label, grad, accumulation, local))
+            rows.append((str(step.number), step.node_label, grad, accumulation, local))
     return rows
 
 
@@ -347,7 +357,7 @@ def explanation_json(item: NodeExplanation) -> dict:
 
 
 def step_json(step: Step) -> dict:
-    out = {"kind": step.kind, "node": {"id": step.node_id, "label": step.node_label, "grad": step.node_grad}}
+    out = {"kind": step.kind, "number": step.number or None, "node": {"id": step.node_id, "label": step.node_label, "grad": step.node_grad}}
     if step.term is not None:
         out["target"] = {"id": step.target_id, "label": step.target_label}
         out["term"] = term_json(step.term)
@@ -381,20 +391,19 @@ def explanation_lines(program: Program, of: Value, items: Sequence[NodeExplanati
     return lines
 
 
-def trace_table(program: Program, of: Value, steps: Sequence[Step], decimals: int, limit: int | None = None):
-    """The backward pass as a `render.Table`, one row per step (at most `limit` rows)."""
+def trace_table(program: Program, of: Value, steps: Sequence[Step], decimals: int, total: int | None = None):
+    """The backward pass as a `render.Table`, one row per step; `total` is the number of
+    steps of the whole pass when `steps` is only its beginning."""
     from scalargrad.render import Table
 
     title = (f"backward pass of {program.label(of)}, in the order it runs (reverse topological): a node "
              "passes its gradient on only once every node that uses it has passed theirs, so it is complete")
     table = Table(["step", "node", "grad", "accumulation", "local derivative"], title=title,
                   right={"step", "grad"})
-    rows = step_rows(steps, decimals)
-    shown = rows if limit is None else rows[:limit]
-    for row, step in zip(shown, steps):
+    for row, step in zip(step_rows(steps, decimals), steps):
         table.add(*row, style="bold" if step.kind == "seed" else ("dim" if step.kind == "visit" else ""))
-    if len(shown) < len(rows):
-        table.notes.append(f"showing the first {len(shown):,} of {len(rows):,} steps; --all shows every step, "
+    if total is not None and len(steps) < total:
+        table.notes.append(f"showing the first {len(steps):,} of {total:,} steps; --all shows every step, "
                            "--json gives them as data")
     return table
 
