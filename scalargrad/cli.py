@@ -206,7 +206,7 @@ def explain_command(
     ] = None,
     nodes: Annotated[
         Optional[list[str]],
-        typer.Option("--node", help="Explain only this node: a name, or an id from the table (repeatable).",
+        typer.Option("--node", help="Explain only this node: a name, or the [id] shown before a node (repeatable).",
                      show_default=False),
     ] = None,
     trace: Annotated[

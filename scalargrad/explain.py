@@ -290,7 +290,7 @@ def term_note(item: NodeExplanation, term: Term, decimals: int) -> str:
         local += f" = {term.formula_named}"
     note = f"via {where}{role}: {local}; {term.phrase}"
     if term.kink:
-        note += f" (not differentiable here: {term.formula} is the value used)"
+        note += f" (not differentiable at this point: the table's value {fixed(term.local, decimals)} is used)"
     return note
 
 
@@ -420,7 +420,7 @@ def write_explain_json(program: Program, of: Value, items: Sequence[NodeExplanat
         "schema": "scalargrad.explain/1",
         "output": ref_json(program, program.output),
         "of": ref_json(program, of),
-        "rule": "d of/d node = sum over the consumers of the node of d of/d consumer * d consumer/d node",
+        "rule": "d(of)/d(node) = sum, over the consumers of node, of d(of)/d(consumer) * d(consumer)/d(node)",
         "nodes": [explanation_json(item) for item in items],
         "warnings": list(warnings),
     }

@@ -82,6 +82,15 @@ def test_constants_get_no_terms():
     assert items["a"].terms[0].formula_named == "3"
 
 
+def test_kink_is_flagged_and_said(cli):
+    items = explained("y = relu(a)", {"a": 0})
+    (term,) = items["a"].terms
+    assert term.kink and term.local == 0.0
+    assert not explained("y = relu(a)", {"a": 1})["a"].terms[0].kink
+    result = cli("explain", "y = relu(a)", "--a", "0", "--node", "a")
+    assert "(not differentiable at this point: the table's value 0.0000 is used)" in result.stdout
+
+
 def test_substitute_parenthesises_compound_labels():
     assert substitute("y", {"x": "a", "y": "b"}) == "b"
     assert substitute("-x/y**2", {"x": "a", "y": "b + c"}) == "-a/(b + c)**2"
@@ -262,3 +271,20 @@ def test_installed_command_prints_plain_text(installed):
     assert "dL/da = dL/de * de/da = (-2.0000)(b = -3.0000) = 6.0000" in result.stdout
     assert "\x1b[" not in result.stdout
     assert math.isclose(float(result.stdout.split("grad ")[1].split()[0]), 6.0)
+
+
+def test_docs_examples_are_the_real_output(cli):
+    """Every `$ scalargrad explain ...` block of docs/explain.md is what the command prints."""
+    import shlex
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "docs" / "explain.md").read_text(encoding="utf-8")
+    blocks = [block.split("```", 1)[0] for block in text.split("```console\n")[1:]]
+    assert len(blocks) >= 5
+    for block in blocks:
+        command, expected = block.split("\n", 1)
+        args = shlex.split(command.removeprefix("$ "))
+        assert args[0] == "scalargrad"
+        result = cli(*args[1:])
+        assert result.exit_code == 0, result.stderr
+        assert result.stdout == expected, command
