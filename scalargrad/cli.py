@@ -261,6 +261,86 @@ def step(
             stepping.print_step(report, precision, every)
 
 
+def node_by_name_or_id(program, text: str):
+    """A node for --node: a bound name, or the id shown by `grad` and `explain` (unnamed nodes)."""
+    if text.isdigit() and text.isascii():
+        index = int(text)
+        if index >= len(program.nodes):
+            raise UsageError(f"the program has no node with id {index}",
+                             hint=f"ids go from 0 to {len(program.nodes) - 1}; `scalargrad grad` shows them")
+        return program.nodes[index]
+    return named_node(program, text)
+
+
+@app.command("explain", **PROGRAM_COMMAND)
+def explain_command(
+    ctx: typer.Context,
+    file: FileOption = None,
+    set_: SetOption = None,
+    bindings: BindingsOption = None,
+    of: Annotated[
+        Optional[str], typer.Option("--of", help="Differentiate this named node instead of the output.",
+                                    show_default=False)
+    ] = None,
+    nodes: Annotated[
+        Optional[list[str]],
+        typer.Option("--node", help="Explain only this node: a name, or the [id] shown before a node (repeatable).",
+                     show_default=False),
+    ] = None,
+    trace: Annotated[
+        bool, typer.Option("--trace", help="Show the backward pass step by step, in the order it runs.")
+    ] = False,
+    all_: Annotated[bool, typer.Option("--all", help="Show every node (or step), however many.")] = False,
+    decimals: Annotated[
+        int, typer.Option("--decimals", min=0, max=17, help="Decimals shown for each number, as the lecture's %.4f.")
+    ] = 4,
+    json_: JsonOption = False,
+) -> None:
+    """Write out the chain rule: how each node's gradient comes about, with numbers.
+
+    For each node: dL/dnode = sum over the nodes that use it of dL/duser * duser/dnode, with
+    each local derivative's formula from the op table and its value.
+
+    Example: scalargrad explain "e = a*b; d = e + c; L = d * f" --a 2 --b -3 --c 10 --f -2 --node a
+    """
+    from scalargrad import explain as explaining
+    from scalargrad.render import ROW_LIMIT, select_rows
+
+    with user_errors():
+        loaded = load(ctx, file, set_, bindings)
+        program = loaded.program
+        target = named_node(program, of)
+        program.run(loaded.values, of=target)
+        chosen = None
+        if nodes:
+            chosen = []
+            for text in nodes:
+                node = node_by_name_or_id(program, text)
+                if all(node is not other for other in chosen):
+                    chosen.append(node)
+        if trace:
+            limit = None if all_ or json_ or chosen is not None else ROW_LIMIT
+            steps = explaining.backward_steps(program, target, limit)
+            if chosen is not None:
+                ids = {program.node_id(node) for node in chosen}
+                steps = [s for s in steps if (s.target_id if s.kind == "pass" else s.node_id) in ids]
+            if json_:
+                explaining.write_trace_json(program, target, steps, loaded.warnings)
+            else:
+                total = explaining.count_steps(program, target) if limit is not None else None
+                explaining.trace_table(program, target, steps, decimals, total).print()
+            return
+        notes: list[str] = []
+        if chosen is None and not json_:
+            chosen, note = select_rows(program, all_)
+            notes = [note] if note else []
+        items = explaining.explain(program, target, chosen)
+        if json_:
+            explaining.write_explain_json(program, target, items, loaded.warnings)
+        else:
+            explaining.explanation_lines(program, target, items, decimals, notes).print()
+
+
 def main() -> None:
     """Console entry point."""
     try:

@@ -1,7 +1,8 @@
 """The derivative table: the only place in scalargrad that knows any calculus.
 
-One row per primitive: its forward value, its local derivatives and a readable formula
-of each. `local(ans, *xs)` receives the forward output `ans` so rules such as exp, tanh
+One row per primitive: its forward value, its local derivatives, a readable formula
+of each, and a phrase saying in words what the op does to the gradient coming back
+through it (`scalargrad explain` prints it next to the formula). `local(ans, *xs)` receives the forward output `ans` so rules such as exp, tanh
 and sigmoid reuse it. Operands are called x (and y) in the formulas. Adding a function
 to the language is one row here plus tests: the grammar accepts any `name(expr)` and the
 parser checks the name against `FUNCTIONS`.
@@ -26,6 +27,8 @@ class Op:
     formulas: tuple[str, ...]  # d ans / d x_i, readable, for docs and explanations
     is_function: bool = False  # callable by name in the language, e.g. tanh(x)
     kink: Callable[..., bool] | None = None  # True where the op is not differentiable
+    # How the op treats the gradient coming back through it, in words (`scalargrad explain`).
+    phrase: str = ""
 
 
 def _div(x: float, y: float) -> float:
@@ -95,34 +98,51 @@ def _sign(x: float) -> float:
     return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
 
 
-def _row(name, symbol, arity, forward, local, formulas, *, function=False, kink=None) -> Op:
-    return Op(name, symbol, arity, forward, local, formulas, function, kink)
+def _row(name, symbol, arity, forward, local, formulas, *, function=False, kink=None, phrase="") -> Op:
+    return Op(name, symbol, arity, forward, local, formulas, function, kink, phrase)
 
 
 _TABLE = [
     # arithmetic: the grammar's operators
-    _row("+", "+", 2, lambda x, y: x + y, lambda ans, x, y: (1.0, 1.0), ("1", "1")),
-    _row("-", "-", 2, lambda x, y: x - y, lambda ans, x, y: (1.0, -1.0), ("1", "-1")),
-    _row("*", "*", 2, lambda x, y: x * y, lambda ans, x, y: (y, x), ("y", "x")),
-    _row("/", "/", 2, _div, lambda ans, x, y: (1.0 / y, -x / (y * y)), ("1/y", "-x/y**2")),
+    _row("+", "+", 2, lambda x, y: x + y, lambda ans, x, y: (1.0, 1.0), ("1", "1"),
+         phrase="+ passes the gradient through unchanged"),
+    _row("-", "-", 2, lambda x, y: x - y, lambda ans, x, y: (1.0, -1.0), ("1", "-1"),
+         phrase="- passes the gradient to x and flips its sign for y"),
+    _row("*", "*", 2, lambda x, y: x * y, lambda ans, x, y: (y, x), ("y", "x"),
+         phrase="* swaps in the other factor"),
+    _row("/", "/", 2, _div, lambda ans, x, y: (1.0 / y, -x / (y * y)), ("1/y", "-x/y**2"),
+         phrase="/ divides the gradient by y for x; y gets -x/y**2 of it"),
     _row("**", "**", 2, _pow, _pow_local, ("y * x**(y-1)", "x**y * log(x)"),
-         kink=lambda x, y: x == 0 and y != math.floor(y)),
-    _row("neg", "-", 1, lambda x: -x, lambda ans, x: (-1.0,), ("-1",)),
+         kink=lambda x, y: x == 0 and y != math.floor(y),
+         phrase="** brings the exponent down for x; the exponent gets x**y * log(x)"),
+    _row("neg", "-", 1, lambda x: -x, lambda ans, x: (-1.0,), ("-1",),
+         phrase="unary - flips the sign of the gradient"),
     # `e = a` binds a second name to a node: an identity node keeps both names visible
-    _row("=", "=", 1, lambda x: x, lambda ans, x: (1.0,), ("1",)),
+    _row("=", "=", 1, lambda x: x, lambda ans, x: (1.0,), ("1",),
+         phrase="= (a second name) passes the gradient through unchanged"),
     # functions: callable by name
-    _row("exp", "exp", 1, _exp, lambda ans, x: (ans,), ("exp(x)",), function=True),
-    _row("log", "log", 1, _log, lambda ans, x: (1.0 / x,), ("1/x",), function=True),
-    _row("tanh", "tanh", 1, math.tanh, lambda ans, x: (1.0 - ans * ans,), ("1 - tanh(x)**2",), function=True),
+    _row("exp", "exp", 1, _exp, lambda ans, x: (ans,), ("exp(x)",), function=True,
+         phrase="exp is its own derivative: the gradient is scaled by exp's output"),
+    _row("log", "log", 1, _log, lambda ans, x: (1.0 / x,), ("1/x",), function=True,
+         phrase="log scales the gradient by 1/x"),
+    _row("tanh", "tanh", 1, math.tanh, lambda ans, x: (1.0 - ans * ans,), ("1 - tanh(x)**2",), function=True,
+         phrase="tanh scales the gradient by 1 minus its output squared"),
     _row("relu", "relu", 1, lambda x: x if x > 0 else 0.0, lambda ans, x: (1.0 if x > 0 else 0.0,),
-         ("1 if x > 0 else 0",), function=True, kink=lambda x: x == 0),
+         ("1 if x > 0 else 0",), function=True, kink=lambda x: x == 0,
+         phrase="relu passes the gradient where x > 0 and blocks it elsewhere"),
     _row("sigmoid", "sigmoid", 1, _sigmoid, lambda ans, x: (ans * (1.0 - ans),),
-         ("sigmoid(x) * (1 - sigmoid(x))",), function=True),
-    _row("sin", "sin", 1, math.sin, lambda ans, x: (math.cos(x),), ("cos(x)",), function=True),
-    _row("cos", "cos", 1, math.cos, lambda ans, x: (-math.sin(x),), ("-sin(x)",), function=True),
-    _row("tan", "tan", 1, _tan, lambda ans, x: (1.0 + ans * ans,), ("1 + tan(x)**2",), function=True),
-    _row("sqrt", "sqrt", 1, _sqrt, _sqrt_local, ("1 / (2*sqrt(x))",), function=True, kink=lambda x: x == 0),
-    _row("abs", "abs", 1, abs, lambda ans, x: (_sign(x),), ("sign(x)",), function=True, kink=lambda x: x == 0),
+         ("sigmoid(x) * (1 - sigmoid(x))",), function=True,
+         phrase="sigmoid scales the gradient by its output times (1 - its output)"),
+    _row("sin", "sin", 1, math.sin, lambda ans, x: (math.cos(x),), ("cos(x)",), function=True,
+         phrase="sin scales the gradient by cos(x)"),
+    _row("cos", "cos", 1, math.cos, lambda ans, x: (-math.sin(x),), ("-sin(x)",), function=True,
+         phrase="cos scales the gradient by -sin(x)"),
+    _row("tan", "tan", 1, _tan, lambda ans, x: (1.0 + ans * ans,), ("1 + tan(x)**2",), function=True,
+         phrase="tan scales the gradient by 1 + its output squared"),
+    _row("sqrt", "sqrt", 1, _sqrt, _sqrt_local, ("1 / (2*sqrt(x))",), function=True, kink=lambda x: x == 0,
+         phrase="sqrt scales the gradient by 1 / (2*sqrt(x)), which grows as x nears 0"),
+    _row("abs", "abs", 1, abs, lambda ans, x: (_sign(x),), ("sign(x)",), function=True, kink=lambda x: x == 0,
+         phrase="abs passes the gradient with the sign of x"),
 ]
 
 OPS: dict[str, Op] = {op.name: op for op in _TABLE}

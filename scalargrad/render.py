@@ -113,6 +113,31 @@ class Table:
             console.print(Text(note, style="dim"))
 
 
+class Lines:
+    """Lines of text made of (text, style) pieces: Rich styles in a terminal, plain text elsewhere."""
+
+    def __init__(self) -> None:
+        self.lines: list[list[tuple[str, str]]] = []
+
+    def add(self, *pieces: tuple[str, str] | str) -> None:
+        self.lines.append([(p, "") if isinstance(p, str) else p for p in pieces])
+
+    def print(self, stream: IO[str] | None = None) -> None:
+        stream = stream or sys.stdout
+        if not stream.isatty():
+            stream.write("".join("".join(text for text, _ in line) + "\n" for line in self.lines))
+            return
+        from rich.console import Console
+        from rich.text import Text
+
+        console = Console(file=stream, highlight=False)
+        for line in self.lines:
+            text = Text()
+            for piece, style in line:
+                text.append(piece, style=style or None)  # Text.append: user text is never markup
+            console.print(text)
+
+
 def grad_table(program: Program, of: Value, precision: int, show_all: bool) -> Table:
     nodes, note = select_rows(program, show_all)
     title = f"gradients of {program.label(of)} = {number(of.data, precision)}"

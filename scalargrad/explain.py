@@ -1,0 +1,445 @@
+"""The chain rule written out: how each node's gradient comes about, and the backward pass
+step by step.
+
+For every node, dL/dnode is the sum, over the nodes that use it (its consumers), of
+dL/dconsumer * dconsumer/dnode. The local derivative dconsumer/dnode, its formula and its
+phrase come from the op table (`scalargrad.ops`); this module only arranges them.
+
+    >>> from scalargrad import parse
+    >>> from scalargrad.explain import explain
+    >>> program = parse("e = a*b; d = e + c; L = d * f")
+    >>> program.evaluate({"a": 2, "b": -3, "c": 10, "f": -2})
+    >>> a = explain(program, nodes=[program.names["a"]])[0]
+    >>> [(t.consumer_label, t.formula_named, t.local, t.consumer_grad, t.product) for t in a.terms]
+    [('e', 'b', -3.0, -2.0, 6.0)]
+
+The terms are listed in the order the backward pass adds them, and their sum is computed
+in that order too, so it equals the engine's gradient to the last bit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Sequence
+
+from scalargrad.engine import Value
+from scalargrad.ops import CONST, OPS
+from scalargrad.program import Program
+
+OPERAND_NAMES = ("x", "y")  # how the op table's formulas call the operands
+_OPERAND = re.compile(r"\b([xy])\b")
+_ATOM = re.compile(r"[A-Za-z_][A-Za-z_0-9]*|[0-9.]+(?:[eE][+-]?[0-9]+)?")
+
+
+@dataclass(frozen=True)
+class Term:
+    """One consumer's share of a node's gradient: dL/dconsumer * dconsumer/dnode."""
+
+    consumer_id: int
+    consumer_label: str  # bound name, else source text
+    consumer_text: str  # source text of the consumer's expression
+    symbol: str  # the consumer's op, as the tables show it
+    operand: str  # which operand of the consumer the node is: "x" or "y"
+    formula: str  # dconsumer/doperand from the op table, in x and y
+    formula_named: str  # the same formula with the operands' labels in place of x and y
+    local: float  # its value
+    consumer_grad: float  # dL/dconsumer
+    product: float  # consumer_grad * local (0 when consumer_grad is 0, as in the engine)
+    phrase: str  # what the op does to the gradient, from the op table
+    kink: bool  # the op is not differentiable here; `local` is the table's convention
+
+
+@dataclass(frozen=True)
+class NodeExplanation:
+    """How the gradient of `of` with respect to one node comes about."""
+
+    id: int
+    label: str
+    name: str | None
+    kind: str  # "input", "const" or "op"
+    data: float
+    grad: float
+    status: str  # "seed" (the node differentiated), "chain", "const", "unreached"
+    terms: tuple[Term, ...]
+    sum: float  # the terms added in backward order; equals grad for a "chain" node
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of the backward pass.
+
+    kind "seed": `of` gets gradient 1. kind "visit": the pass reaches `node`; its gradient
+    is complete because every consumer came earlier. kind "pass": `node` adds
+    `term.product` to the gradient of `target`, which goes from `before` to `after`.
+    """
+
+    kind: str
+    node_id: int
+    node_label: str
+    node_grad: float
+    target_id: int | None = None
+    target_label: str | None = None
+    term: Term | None = None
+    before: float = 0.0
+    after: float = 0.0
+    leaf: bool = False  # a "visit" of a node without operands
+    number: int = 0  # position among the seed and the accumulations (visits have none)
+
+
+def depends_on(program: Program, of: Value) -> set[int]:
+    """Python ids of the nodes `of` depends on, itself included: one pass backwards."""
+    reached = {id(of)}
+    for node in reversed(program.nodes[: program.node_id(of) + 1]):
+        if id(node) in reached:
+            reached.update(id(p) for p in node._prev)
+    return reached
+
+
+def _terms_in_backward_order(program: Program, of: Value) -> Iterator[tuple[Value, Value | None, int, float]]:
+    """(consumer, operand, position, local) in the order the backward pass adds them;
+    (node, None, -1, 0.0) when the pass reaches a node. Constants are not variables and
+    get no terms, as in the engine."""
+    reached = depends_on(program, of)
+    for node in reversed(program.nodes[: program.node_id(of) + 1]):
+        if id(node) not in reached or node._op == CONST:
+            continue
+        yield node, None, -1, 0.0
+        prev = node._prev
+        if not prev:
+            continue
+        local = OPS[node._op].local(node.data, *(p.data for p in prev))
+        for position, (operand, d) in enumerate(zip(prev, local)):
+            if operand._op != CONST:
+                yield node, operand, position, d
+
+
+def _term(program: Program, consumer: Value, position: int, local: float) -> Term:
+    op = OPS[consumer._op]
+    prev = consumer._prev
+    g = consumer.grad
+    formula = op.formulas[position]
+    labels = {OPERAND_NAMES[i]: program.label(p) for i, p in enumerate(prev)}
+    return Term(
+        consumer_id=program.node_id(consumer),
+        consumer_label=program.label(consumer),
+        consumer_text=program.text(consumer),
+        symbol=op.symbol,
+        operand=OPERAND_NAMES[position],
+        formula=formula,
+        formula_named=substitute(formula, labels),
+        local=local,
+        consumer_grad=g,
+        product=g * local if g != 0.0 else 0.0,
+        phrase=op.phrase,
+        kink=bool(op.kink and op.kink(*(p.data for p in prev))),
+    )
+
+
+def substitute(formula: str, labels: dict[str, str]) -> str:
+    """`formula` with x and y replaced by the operands' labels, parenthesised where needed.
+
+    >>> substitute("y * x**(y-1)", {"x": "a", "y": "2"})
+    '2 * a**(2-1)'
+    >>> substitute("1 - tanh(x)**2", {"x": "w*x + b"})
+    '1 - tanh(w*x + b)**2'
+    """
+    if formula in labels:
+        return labels[formula]
+
+    def replace(match: re.Match) -> str:
+        label = labels.get(match.group(1), match.group(1))
+        start, end = match.span()
+        inside_call = formula[start - 1 : start] == "(" and formula[end : end + 1] == ")"
+        return label if inside_call or _ATOM.fullmatch(label) else f"({label})"
+
+    return _OPERAND.sub(replace, formula)
+
+
+def explain(program: Program, of: Value | None = None, nodes: Iterable[Value] | None = None) -> list[NodeExplanation]:
+    """How d of / d node comes about for each of `nodes` (default: every node), in program order.
+
+    The program must have been evaluated (`program.evaluate(values)`); the gradients of
+    `of` (default: the output) are computed here.
+    """
+    of = of or program.output
+    program.backward(of)
+    chosen = list(program.nodes if nodes is None else nodes)
+    wanted = {id(node) for node in chosen}
+    terms: dict[int, list[Term]] = {id(node): [] for node in chosen}
+    for consumer, operand, position, local in _terms_in_backward_order(program, of):
+        if operand is not None and id(operand) in wanted:
+            terms[id(operand)].append(_term(program, consumer, position, local))
+    reached = depends_on(program, of)
+    result = []
+    for node in sorted(chosen, key=program.node_id):
+        kind = program.kind(node)
+        if kind == "const":
+            status = "const"
+        elif node is of:
+            status = "seed"
+        elif id(node) in reached:
+            status = "chain"
+        else:
+            status = "unreached"
+        total = 0.0
+        for term in terms[id(node)]:
+            total += term.product
+        if status == "seed":
+            total = 1.0
+        result.append(NodeExplanation(
+            id=program.node_id(node),
+            label=program.label(node),
+            name=node.label if program.is_named(node) else None,
+            kind=kind,
+            data=node.data,
+            grad=0.0 if kind == "const" else node.grad,
+            status=status,
+            terms=tuple(terms[id(node)]),
+            sum=total,
+        ))
+    return result
+
+
+def count_steps(program: Program, of: Value | None = None) -> int:
+    """How many steps `backward_steps` has, without labelling any node."""
+    of = of or program.output
+    return 1 + sum(1 for consumer, operand, _, _ in _terms_in_backward_order(program, of)
+                   if operand is not None or consumer is not of)
+
+
+def backward_steps(program: Program, of: Value | None = None, limit: int | None = None) -> list[Step]:
+    """The backward pass of `of` (default: the output) as it runs: reverse topological order,
+    each node visited once its gradient is complete, then each accumulation into its operands.
+    At most `limit` steps (labels of long programs cost time).
+
+    The program must have been evaluated; the gradients are computed here.
+    """
+    of = of or program.output
+    program.backward(of)
+    running: dict[int, float] = {id(of): 1.0}
+    steps = [Step("seed", program.node_id(of), program.label(of), 1.0, before=0.0, after=1.0, number=1)]
+    number = 1
+    for consumer, operand, position, local in _terms_in_backward_order(program, of):
+        if limit is not None and len(steps) >= limit:
+            break
+        if operand is None:
+            if consumer is not of:  # the seed already says that its gradient is 1
+                steps.append(Step("visit", program.node_id(consumer), program.label(consumer), consumer.grad,
+                                  leaf=not consumer._prev))
+            continue
+        term = _term(program, consumer, position, local)
+        before = running.get(id(operand), 0.0)
+        after = before + term.product
+        running[id(operand)] = after
+        number += 1
+        steps.append(Step("pass", term.consumer_id, term.consumer_label, consumer.grad,
+                          program.node_id(operand), program.label(operand), term, before, after, number=number))
+    return steps
+
+
+# -- text -----------------------------------------------------------------------------------
+def fixed(x: float, decimals: int) -> str:
+    """A number as the lecture prints it (`%.4f`), without a negative zero."""
+    text = f"{x:.{decimals}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def d(label: str) -> str:
+    """`d` followed by a label, parenthesised when it is not a single name: da, d(a*b)."""
+    return f"d{label}" if _ATOM.fullmatch(label) else f"d({label})"
+
+
+def factor(term: Term, decimals: int) -> str:
+    """The local derivative as the explanation shows it: `b = -3.0000`, or `1.0000`."""
+    value = fixed(term.local, decimals)
+    return value if _is_number(term.formula_named) else f"{term.formula_named} = {value}"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def equation(of_label: str, item: NodeExplanation, decimals: int) -> str:
+    """`dL/da = dL/de * de/da = (-2.0000)(b = -3.0000) = 6.0000`."""
+    top = d(of_label)
+    left = f"{top}/{d(item.label)}"
+    if item.status == "seed":
+        return f"{left} = 1 (the backward pass starts here)"
+    if item.status == "const":
+        return "a number in the program, not a variable: it gets no gradient"
+    if item.status == "unreached":
+        return f"{of_label} does not depend on {item.label}: {left} = 0"
+    symbolic = " + ".join(f"{top}/{d(t.consumer_label)} * {d(t.consumer_label)}/{d(item.label)}" for t in item.terms)
+    numeric = " + ".join(f"({fixed(t.consumer_grad, decimals)})({factor(t, decimals)})" for t in item.terms)
+    return f"{left} = {symbolic} = {numeric} = {fixed(item.sum, decimals)}"
+
+
+def term_note(item: NodeExplanation, term: Term, decimals: int) -> str:
+    """`via d = e + c: dd/dc = 1; + passes the gradient through unchanged`."""
+    where = term.consumer_text if term.consumer_label == term.consumer_text \
+        else f"{term.consumer_label} = {term.consumer_text}"
+    twice = sum(1 for t in item.terms if t.consumer_id == term.consumer_id) > 1
+    role = f" ({item.label} as {term.operand})" if twice else ""
+    local = f"{d(term.consumer_label)}/{d(item.label)} = {term.formula}"
+    if term.formula_named != term.formula:
+        local += f" = {term.formula_named}"
+    note = f"via {where}{role}: {local}; {term.phrase}"
+    if term.kink:
+        note += f" (not differentiable at this point: the table's value {fixed(term.local, decimals)} is used)"
+    return note
+
+
+def heading(program: Program, of: Value, decimals: int) -> str:
+    top = d(program.label(of))
+    return (f"how each gradient of {program.label(of)} = {fixed(of.data, decimals)} comes about (chain rule): "
+            f"{top}/dnode = sum over the nodes that use it of {top}/duser * duser/dnode")
+
+
+def step_rows(steps: Sequence[Step], decimals: int) -> list[tuple[str, ...]]:
+    """(step, node, grad, accumulation, local derivative) for each step, as text."""
+    rows = []
+    for step in steps:
+        grad = fixed(step.node_grad, decimals)
+        if step.kind == "seed":
+            rows.append((str(step.number), step.node_label, grad,
+                         f"{_grad_of(step.node_label)} = 1 (seed: {d(step.node_label)}/{d(step.node_label)})", ""))
+        elif step.kind == "visit":
+            then = "an input: nothing to pass on" if step.leaf else "passes it on"
+            rows.append(("", step.node_label, grad, f"complete; {then}", ""))
+        elif step.term is not None:
+            term = step.term
+            accumulation = (f"{_grad_of(step.target_label or '')} += {fixed(term.consumer_grad, decimals)} * "
+                            f"{fixed(term.local, decimals)} -> {fixed(step.after, decimals)}")
+            local = f"{d(step.node_label)}/{d(step.target_label or '')} = {term.formula}"
+            if term.formula_named != term.formula:
+                local += f" = {term.formula_named}"
+            rows.append((str(step.number), step.node_label, grad, accumulation, local))
+    return rows
+
+
+def _grad_of(label: str) -> str:
+    return f"{label}.grad" if _ATOM.fullmatch(label) else f"({label}).grad"
+
+
+# -- JSON -----------------------------------------------------------------------------------
+def term_json(term: Term) -> dict:
+    return {
+        "consumer": {"id": term.consumer_id, "label": term.consumer_label, "text": term.consumer_text,
+                     "op": term.symbol},
+        "operand": term.operand,
+        "formula": term.formula,
+        "formula_named": term.formula_named,
+        "local": term.local,
+        "consumer_grad": term.consumer_grad,
+        "product": term.product,
+        "phrase": term.phrase,
+        "kink": term.kink,
+    }
+
+
+def explanation_json(item: NodeExplanation) -> dict:
+    return {
+        "id": item.id,
+        "label": item.label,
+        "name": item.name,
+        "kind": item.kind,
+        "data": item.data,
+        "grad": None if item.kind == "const" else item.grad,
+        "status": item.status,
+        "terms": [term_json(t) for t in item.terms],
+        "sum": None if item.kind == "const" else item.sum,
+    }
+
+
+def step_json(step: Step) -> dict:
+    out = {"kind": step.kind, "number": step.number or None, "node": {"id": step.node_id, "label": step.node_label, "grad": step.node_grad}}
+    if step.term is not None:
+        out["target"] = {"id": step.target_id, "label": step.target_label}
+        out["term"] = term_json(step.term)
+        out["before"] = step.before
+        out["after"] = step.after
+    return out
+
+
+# -- what the command prints ----------------------------------------------------------------
+def explanation_lines(program: Program, of: Value, items: Sequence[NodeExplanation], decimals: int,
+                      notes: Sequence[str] = ()):
+    """The explanation as `render.Lines`: a heading, then per node its equation and one
+    note per term."""
+    from scalargrad.render import Lines
+
+    lines = Lines()
+    of_label = program.label(of)
+    lines.add((heading(program, of, decimals), "bold"))
+    for item in items:
+        lines.add("")
+        grad = "" if item.kind == "const" else f"   grad {fixed(item.grad, decimals)}"
+        kind = {"input": "   (input)", "const": "   (number)"}.get(item.kind, "")
+        lines.add((f"[{item.id}] ", "dim"), (item.label, "bold cyan"),
+                  f" = {fixed(item.data, decimals)}", (grad, "bold"), (kind, "dim"))
+        lines.add("    ", equation(of_label, item, decimals))
+        for term in item.terms:
+            lines.add(("      " + term_note(item, term, decimals), "dim"))
+    for note in notes:
+        lines.add("")
+        lines.add((note, "dim"))
+    return lines
+
+
+def trace_table(program: Program, of: Value, steps: Sequence[Step], decimals: int, total: int | None = None):
+    """The backward pass as a `render.Table`, one row per step; `total` is the number of
+    steps of the whole pass when `steps` is only its beginning."""
+    from scalargrad.render import Table
+
+    title = (f"backward pass of {program.label(of)}, in the order it runs (reverse topological): a node "
+             "passes its gradient on only once every node that uses it has passed theirs, so it is complete")
+    table = Table(["step", "node", "grad", "accumulation", "local derivative"], title=title,
+                  right={"step", "grad"})
+    for row, step in zip(step_rows(steps, decimals), steps):
+        table.add(*row, style="bold" if step.kind == "seed" else ("dim" if step.kind == "visit" else ""))
+    if total is not None and len(steps) < total:
+        table.notes.append(f"showing the first {len(steps):,} of {total:,} steps; --all shows every step, "
+                           "--json gives them as data")
+    return table
+
+
+def write_explain_json(program: Program, of: Value, items: Sequence[NodeExplanation], warnings: Sequence[str],
+                       stream=None) -> None:
+    """The `explain --json` document: one object, written with the json module."""
+    import json
+    import sys
+
+    from scalargrad.render import ref_json
+
+    doc = {
+        "schema": "scalargrad.explain/1",
+        "output": ref_json(program, program.output),
+        "of": ref_json(program, of),
+        "rule": "d(of)/d(node) = sum, over the consumers of node, of d(of)/d(consumer) * d(consumer)/d(node)",
+        "nodes": [explanation_json(item) for item in items],
+        "warnings": list(warnings),
+    }
+    (stream or sys.stdout).write(json.dumps(doc, indent=1) + "\n")
+
+
+def write_trace_json(program: Program, of: Value, steps: Sequence[Step], warnings: Sequence[str],
+                     stream=None) -> None:
+    """The `explain --trace --json` document: the steps of the backward pass, in order."""
+    import json
+    import sys
+
+    from scalargrad.render import ref_json
+
+    doc = {
+        "schema": "scalargrad.trace/1",
+        "output": ref_json(program, program.output),
+        "of": ref_json(program, of),
+        "steps": [step_json(step) for step in steps],
+        "warnings": list(warnings),
+    }
+    (stream or sys.stdout).write(json.dumps(doc, indent=1) + "\n")
