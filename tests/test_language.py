@@ -191,3 +191,22 @@ def test_every_operator_alias_in_the_grammar_has_a_callback_and_a_rule():
 def test_grammar_file_is_the_one_in_grammars_folder():
     checkout = Path(__file__).resolve().parent.parent / "grammars" / "scalargrad.lark"
     assert grammar_text() == checkout.read_text(encoding="utf-8")
+
+
+# -- the optional lark-cython accelerator gives the same results and the same errors -------
+@pytest.mark.parametrize("pure", ["1", ""])
+def test_parser_with_and_without_the_accelerator(monkeypatch, pure):
+    from scalargrad import language
+
+    monkeypatch.setenv("SCALARGRAD_PURE_PARSER", pure)
+    language._parser.cache_clear()
+    try:
+        program = parse("e = a*b; d = e + c\r\nL = d * f  # lecture\n")
+        program.run({"a": 2, "b": -3, "c": 10, "f": -2})
+        assert [program.label(n) for n in program.nodes] == ["a", "b", "e", "c", "d", "f", "L"]
+        assert program.names["a"].grad == 6.0
+        assert "unexpected end of the program; expected `)`" in error_of("a = (b")
+        assert "unexpected character `$`" in error_of("a = $")
+        assert "did you mean `tanh`" in error_of("L = tahn(x)")
+    finally:
+        language._parser.cache_clear()
