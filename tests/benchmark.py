@@ -1,0 +1,240 @@
+"""scalargrad's benchmark: ratios against references measured in the same run.
+
+    python tests/benchmark.py            # sizes 1e3 .. 1e6 (several minutes)
+    python tests/benchmark.py --quick    # sizes 1e3 .. 1e5
+
+Not collected by pytest (no test_ prefix): timings belong here, never in a test.
+
+What it prints, each as a ratio (scalargrad / reference; lower is better):
+  start-up    `scalargrad grad` on the lecture program vs
+              `python -c "import typer, rich.console, rich.table, lark"`      target <= 1.3
+  end-to-end  `scalargrad grad --file F --json` (text to every gradient) vs
+              `python -c "ast.parse(open(F).read())"` of the same text        target <= 1.0
+  engine      graph build + forward + backward with scalargrad.Value vs the
+              micrograd package on the same graph, at 1e5 nodes               target <= 0.1
+  memory      peak memory of that graph at 1e6 nodes vs micrograd's          target <= 0.5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PYTHON = sys.executable
+SCALARGRAD = shutil.which("scalargrad", path=str(Path(PYTHON).parent)) or "scalargrad"
+LECTURE = ["grad", "L = (a*b + c) * f", "--a", "2", "--b", "-3", "--c", "10", "--f", "-2"]
+
+
+# -- programs ------------------------------------------------------------------------------
+def random_dag(nodes: int, seed: int = 1, fn: str = "tanh") -> str:
+    """Statements `v_i = fn(v_j * v_k + v_l)` over earlier names: 3 nodes each."""
+    rng = random.Random(seed)
+    inputs = [f"x{i}" for i in range(max(4, nodes // 1000))]
+    names = list(inputs)
+    lines = []
+    for i in range(max(1, nodes // 3)):
+        j, k, m = (rng.choice(names[-200:]) if rng.random() < 0.7 else rng.choice(names) for _ in range(3))
+        lines.append(f"v{i} = {fn}({j} * {k} + {m})")
+        names.append(f"v{i}")
+    return "\n".join(lines)
+
+
+def deep_chain(nodes: int) -> str:
+    """A chain of statements, each one depending on the one before: depth = size."""
+    lines = ["v0 = x * 0.5"]
+    for i in range(1, max(2, nodes // 2)):
+        lines.append(f"v{i} = tanh(v{i - 1}) * w")
+    return "\n".join(lines)
+
+
+def flat_sum(nodes: int) -> str:
+    terms = max(2, nodes // 2)
+    return "L = " + " + ".join(f"x{i % 1000} * {1 + i % 7}" for i in range(terms // 2)) + " + 0"
+
+
+def mlp(nodes: int, fn: str = "tanh") -> str:
+    """A multilayer perceptron written out as scalars: width w, depth 3, about `nodes` nodes."""
+    width = max(2, int((nodes / 6) ** 0.5))
+    lines, previous = [], [f"x{i}" for i in range(width)]
+    for layer in range(3):
+        current = []
+        for j in range(width):
+            terms = " + ".join(f"w{layer}_{j}_{i} * {p}" for i, p in enumerate(previous))
+            lines.append(f"h{layer}_{j} = {fn}({terms} + b{layer}_{j})")
+            current.append(f"h{layer}_{j}")
+        previous = current
+    lines.append("L = " + " + ".join(previous))
+    return "\n".join(lines)
+
+
+KINDS = {"random DAG": random_dag, "deep chain": deep_chain, "flat sum": flat_sum, "MLP": mlp}
+
+
+def bindings_for(source: str) -> dict[str, float]:
+    from scalargrad import parse
+
+    program = parse(source)
+    rng = random.Random(7)
+    return {name: rng.uniform(-1, 1) for name in program.inputs}
+
+
+# -- measuring -----------------------------------------------------------------------------
+def wall(command: list[str], repeat: int = 1, **kwargs) -> float:
+    """Median wall time of a command (stdout discarded); raises if it fails."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        proc = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **kwargs)
+        times.append(time.perf_counter() - start)
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed")
+    return statistics.median(times)
+
+
+def row(name: str, ours: float, reference: float, target: str, unit: str = "s") -> None:
+    ratio = ours / reference if reference else float("inf")
+    print(f"  {name:<34} {ours:>9.3f}{unit} vs {reference:>9.3f}{unit}  ratio {ratio:6.2f}  (target {target})",
+          flush=True)
+
+
+def startup() -> None:
+    print("start-up (median of 15 runs)")
+    reference = wall([PYTHON, "-c", "import typer, rich.console, rich.table, lark"], repeat=15)
+    ours = wall([SCALARGRAD, *LECTURE], repeat=15)
+    row("grad, lecture program", ours, reference, "<= 1.3")
+    ours = wall([SCALARGRAD, "--help"], repeat=15)
+    row("--help", ours, reference, "info")
+
+
+def end_to_end(sizes: list[int], folder: Path) -> None:
+    print("end-to-end: text to every gradient (`grad --file F --bindings B --json`) vs ast.parse of the same text")
+    for kind, make in KINDS.items():
+        for size in sizes:
+            source = make(size)
+            program_file = folder / "program.sg"
+            program_file.write_text(source)
+            bindings_file = folder / "values.json"
+            bindings_file.write_text(json.dumps(bindings_for(source)))
+            try:
+                reference = wall([PYTHON, "-c", "import ast, sys; ast.parse(open(sys.argv[1]).read())", str(program_file)])
+            except RuntimeError as error:
+                reference = None
+                why = str(error)
+            ours = wall([SCALARGRAD, "grad", "--file", str(program_file), "--bindings", str(bindings_file), "--json"])
+            name = f"{kind}, {size:.0e} nodes"
+            if reference is None:
+                print(f"  {name:<34} {ours:>9.3f}s; ast.parse fails ({why[:60]})", flush=True)
+            else:
+                row(name, ours, reference, "<= 1.0")
+
+
+ENGINE_SCRIPT = r"""
+import json, resource, sys, threading, time, random
+kind, size, which = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+sys.path.insert(0, sys.argv[4])
+from benchmark import KINDS, bindings_for
+from scalargrad import parse
+source = KINDS[kind](size, fn="relu") if kind in ("random DAG", "MLP") else KINDS[kind](size)
+program = parse(source)
+values = bindings_for(source)
+plan = [(n._op, [program.node_id(p) for p in n._prev], n.data, n.label) for n in program.nodes]
+del program
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+result = {}
+
+def run():
+    if which == "micrograd":
+        from micrograd.engine import Value
+    else:
+        from scalargrad import Value
+    start = time.perf_counter()
+    built = []
+    for op, parents, data, label in plan:
+        if op == "":
+            node = Value(values.get(label, data))
+        elif op == "const":
+            node = Value(data)
+        else:
+            args = [built[i] for i in parents]
+            if op == "+": node = args[0] + args[1]
+            elif op == "*": node = args[0] * args[1]
+            elif op == "relu": node = args[0].relu()
+            elif op == "neg": node = -args[0]
+            else: raise SystemExit("no " + op)
+        built.append(node)
+    built[-1].backward()
+    result["seconds"] = time.perf_counter() - start
+    result["grad0"] = built[0].grad
+
+if which == "micrograd":  # micrograd's topological sort is recursive: give it room
+    sys.setrecursionlimit(10**7)
+    threading.stack_size(1 << 29)
+thread = threading.Thread(target=run)
+thread.start(); thread.join()
+result["peak_mb"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024
+print(json.dumps(result))
+"""
+
+
+def engine(sizes: list[int]) -> None:
+    try:
+        import micrograd  # noqa: F401
+    except ImportError:
+        print("engine: the micrograd package is not installed (pip install micrograd); skipped")
+        return
+    print("engine only: build + forward + backward with Value, same graph (relu), vs micrograd; memory is the peak")
+    here = str(Path(__file__).resolve().parent)
+    for kind in ("random DAG", "MLP", "flat sum"):
+        for size in sizes:
+            results = {}
+            for which in ("scalargrad", "micrograd"):
+                proc = subprocess.run([PYTHON, "-c", ENGINE_SCRIPT, kind, str(size), which, here],
+                                      capture_output=True, text=True)
+                if proc.returncode != 0:
+                    results[which] = None
+                    print(f"  {kind}, {size:.0e}: {which} failed: {proc.stderr.strip().splitlines()[-1][:80]}")
+                else:
+                    results[which] = json.loads(proc.stdout)
+            ours, theirs = results["scalargrad"], results["micrograd"]
+            if ours and theirs:
+                assert abs(ours["grad0"] - theirs["grad0"]) <= 1e-6 * max(1, abs(theirs["grad0"])), (ours, theirs)
+                row(f"time, {kind}, {size:.0e} nodes", ours["seconds"], theirs["seconds"], "<= 0.1")
+                row(f"memory, {kind}, {size:.0e} nodes", ours["peak_mb"], theirs["peak_mb"], "<= 0.5", unit="MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="sizes up to 1e5 only")
+    parser.add_argument("--only", choices=["startup", "end-to-end", "engine"], help="one part only")
+    args = parser.parse_args()
+    sizes = [1_000, 10_000, 100_000] if args.quick else [1_000, 10_000, 100_000, 1_000_000]
+    parser_kind = "lark-cython" if _has_lark_cython() and not os.environ.get("SCALARGRAD_PURE_PARSER") else "pure Lark"
+    print(f"scalargrad benchmark: Python {sys.version.split()[0]}, parser {parser_kind}, {os.cpu_count()} cores")
+    with tempfile.TemporaryDirectory() as folder:
+        if args.only in (None, "startup"):
+            startup()
+        if args.only in (None, "end-to-end"):
+            end_to_end(sizes, Path(folder))
+        if args.only in (None, "engine"):
+            engine([s for s in sizes if s >= 100_000])
+
+
+def _has_lark_cython() -> bool:
+    try:
+        import lark_cython  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    main()
