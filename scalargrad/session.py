@@ -72,6 +72,11 @@ class SessionUse:
     recorded: bool = False  # this command saved its program and values as the session
     session: Session | None = None  # as read (used) or as written (recorded)
 
+    @property
+    def active(self) -> bool:
+        """There is a session to save into (false with --no-session, or when it could not be saved)."""
+        return self.path is not None and (self.used or self.recorded)
+
 
 def one_line(text: str, width: int = 60) -> str:
     text = " ".join(text.split())
@@ -310,6 +315,16 @@ def record_step(path: str | os.PathLike, *, program: str, lr: float, before: flo
                  "values": dict(current.values), **details}
         current.history.append(entry)
     return current
+
+
+def fresh_values(values: Mapping[str, float], origin: Mapping[str, str], current: Session | None) -> dict[str, float]:
+    """`values` with each one that came from the session (origin "session") re-read from
+    `current`: inside a `transaction`, this is where a step must start from when another
+    step may have saved new values since the command loaded them."""
+    if current is None:
+        return dict(values)
+    return {name: current.values.get(name, value) if origin.get(name) == "session" else value
+            for name, value in values.items()}
 
 
 def reset(path: str | os.PathLike) -> bool:

@@ -396,3 +396,24 @@ def test_help_mentions_the_session(cli):
     assert "--no-session" in cli("grad", "--help").stdout
     result = cli("session", "--help")
     assert result.exit_code == 0 and "--reset" in result.stdout
+
+
+def test_fresh_values_rereads_only_what_came_from_the_session(tmp_path):
+    path = tmp_path / "s.json"
+    session.start(path, LECTURE, LECTURE_INPUTS)
+    loaded_values = {"a": 5.0, "b": -3.0, "c": 10.0, "f": -2.0}
+    origin = {"a": "command line", "b": "session", "c": "session", "f": "session"}
+    session.record_step(path, program=LECTURE, lr=0.01, before=-8.0, after=-7.286496,
+                        values={"a": 2.06, "b": -3.04, "c": 9.98, "f": -1.96})
+    with session.transaction(path) as current:
+        assert session.fresh_values(loaded_values, origin, current) == {"a": 5.0, "b": -3.04, "c": 9.98, "f": -1.96}
+    assert session.fresh_values(loaded_values, origin, None) == loaded_values
+
+
+def test_session_use_is_active_only_when_there_is_a_file_to_save_into(tmp_path):
+    from scalargrad.session import SessionUse
+
+    assert not SessionUse(None).active
+    assert not SessionUse(tmp_path / "s.json").active  # could not be saved: neither used nor recorded
+    assert SessionUse(tmp_path / "s.json", recorded=True).active
+    assert SessionUse(tmp_path / "s.json", used=True).active
