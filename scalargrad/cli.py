@@ -271,7 +271,9 @@ def session_command(
             note(f"no session in {sessions.shown(path)}; start one by giving a command a program: "
                  'scalargrad grad "L = (a*b + c) * f" --a 2 --b -3 --c 10 --f -2')
         else:
-            for table in sessions.report_tables(path, current, precision):
+            heading, tables = sessions.report(path, current, precision)
+            print("\n".join(heading))
+            for table in tables:
                 table.print()
 
 

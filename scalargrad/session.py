@@ -42,6 +42,7 @@ FORMAT = 1  # bump when the file changes shape; a newer file is refused, never g
 DEFAULT_PATH = Path(".scalargrad") / "session.json"
 ENV_VAR = "SCALARGRAD_SESSION"
 LOCK_TIMEOUT = 10.0  # seconds to wait for another command's read-modify-write
+HISTORY_ROWS = 50  # steps shown by `scalargrad session`; --json has every one
 RESET_HINT = "`scalargrad session --reset` forgets it (or add --no-session to ignore it for one command)"
 
 
@@ -375,26 +376,30 @@ def report_json(path: Path, current: Session | None) -> dict:
             "values": current.values, "history": current.history}
 
 
-def report_tables(path: Path, current: Session, precision: int) -> list:
-    """`scalargrad session` for a person: the program, its values, the history of steps."""
+def report(path: Path, current: Session, precision: int) -> tuple[list[str], list]:
+    """`scalargrad session` for a person: heading lines (where, program, output), then a
+    table of the values and one of the steps taken."""
     from scalargrad.render import Table, number
 
     name, value, problem = evaluate_output(current)
     output = f"{name} = {number(value, precision)}" if problem == "" else f"cannot be evaluated: {problem}"
-    values = Table(["input", "value"], right={"value"},
-                   title=f"session {shown(path)}\nprogram: {one_line(current.program, 200)}\noutput: {output}")
+    heading = [f"session {shown(path)}", f"program: {one_line(current.program, 200)}", f"output: {output}"]
+    values = Table(["input", "value"], right={"value"}, title="values")
     for input_name, input_value in current.values.items():
         values.add(input_name, number(input_value, precision))
     tables = [values]
     if current.history:
         steps = Table(["step", "lr", "before", "after"], right={"step", "lr", "before", "after"},
                       title=f"history: {len(current.history)} step{'' if len(current.history) == 1 else 's'}")
-        for entry in current.history:
+        shown_steps = current.history[-HISTORY_ROWS:]
+        if len(shown_steps) < len(current.history):
+            steps.notes.append(f"showing the last {HISTORY_ROWS} of {len(current.history)} steps; --json gives them all")
+        for entry in shown_steps:
             steps.add(*(_cell(entry.get(key), precision) for key in ("step", "lr", "before", "after")))
         tables.append(steps)
     else:
         values.notes.append("no steps yet")
-    return tables
+    return heading, tables
 
 
 def _cell(value, precision: int) -> str:

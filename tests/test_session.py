@@ -171,7 +171,8 @@ def test_session_command_shows_program_values_and_history(cli, session_file):
     assert shown.exit_code == 0
     lines = shown.stdout.splitlines()
     assert lines[1:3] == ["program: L = (a*b + c) * f", "output: L = -8"]
-    assert lines[4:8] == ["a          2", "b         -3", "c         10", "f         -2"]
+    assert lines[3:5] == ["values", "input  value"]
+    assert lines[5:9] == ["a          2", "b         -3", "c         10", "f         -2"]
     assert "no steps yet" in shown.stdout
 
     session.record_step(session_file, program=LECTURE, lr=0.01, before=-8.0, after=-7.286496,
@@ -417,3 +418,14 @@ def test_session_use_is_active_only_when_there_is_a_file_to_save_into(tmp_path):
     assert not SessionUse(tmp_path / "s.json").active  # could not be saved: neither used nor recorded
     assert SessionUse(tmp_path / "s.json", recorded=True).active
     assert SessionUse(tmp_path / "s.json", used=True).active
+
+
+def test_a_long_history_shows_its_last_steps(cli, session_file):
+    cli("grad", "y = x * x", "--x", "1")
+    for i in range(60):
+        session.record_step(session_file, program="y = x * x", lr=0.5, before=float(i), after=float(i + 1),
+                            values={"x": float(i + 2)})
+    lines = cli("session").stdout.splitlines()
+    assert lines[-1] == "showing the last 50 of 60 steps; --json gives them all"
+    assert lines[-51].split() == ["11", "0.5", "10", "11"] and lines[-2].split() == ["60", "0.5", "59", "60"]
+    assert len(cli("session", "--json").json()["history"]) == 60
