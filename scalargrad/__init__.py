@@ -14,6 +14,7 @@ from scalargrad.errors import (
     NameUsageError,
     ParseError,
     ScalarGradError,
+    SessionError,
     UsageError,
 )
 from scalargrad.language import parse
@@ -28,6 +29,7 @@ __all__ = [
     "ParseError",
     "Program",
     "ScalarGradError",
+    "SessionError",
     "UsageError",
     "Value",
     "backward",

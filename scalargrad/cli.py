@@ -47,6 +47,15 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object 
 PrecisionOption = Annotated[
     int, typer.Option("--precision", min=1, max=17, help="Significant digits shown in tables.")
 ]
+SessionOption = Annotated[
+    Optional[Path],
+    typer.Option("--session", metavar="PATH", show_default=False,
+                 help="The session file to continue and save (default: $SCALARGRAD_SESSION, "
+                      "else .scalargrad/session.json in the current folder)."),
+]
+NoSessionOption = Annotated[
+    bool, typer.Option("--no-session", help="Neither continue nor save a session: use only what is given.")
+]
 
 
 def _print_version(value: bool) -> None:
@@ -80,14 +89,19 @@ def warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
+def note(message: str) -> None:
+    print(f"note: {message}", file=sys.stderr)
+
+
 @dataclass
 class Loaded:
     """A parsed program and the values of its inputs, ready to run."""
 
     program: object  # scalargrad.program.Program
     values: dict[str, float]
-    origin: dict[str, str]
+    origin: dict[str, str]  # input name -> "command line" | "bindings" | "session" | "default"
     warnings: list[str]
+    session: object = None  # scalargrad.session.SessionUse: which session file, used or recorded
 
 
 def read_source(program: str | None, file: Path | None) -> str:
@@ -117,23 +131,61 @@ def read_source(program: str | None, file: Path | None) -> str:
     return program
 
 
-def load(ctx: typer.Context, file: Path | None, sets: list[str] | None, bindings: str | None) -> Loaded:
-    """Program text -> Program, and the input values chosen by precedence."""
+def load(ctx: typer.Context, file: Path | None, sets: list[str] | None, bindings: str | None,
+         session: Path | None = None, no_session: bool = False) -> Loaded:
+    """Program text -> Program, and the input values chosen by precedence.
+
+    With a program (argument, `-` or --file) the program and its values become the session;
+    without one, the session's program and values are used (values given here override
+    them for this run only). `session`/`no_session` are the --session/--no-session options.
+    """
+    from scalargrad import session as sessions
     from scalargrad.bindings import command_line_values, read_bindings, resolve, split_arguments
+    from scalargrad.errors import ScalarGradError, SessionWriteError
     from scalargrad.language import parse
 
     args = split_arguments(list(ctx.args))
     if bindings == "-" and (args.program == "-" or (file is not None and str(file) == "-")):
         raise UsageError("the program and --bindings cannot both read standard input")
     command_line = command_line_values(args, sets or [])
-    program = parse(read_source(args.program, file))
+    use = sessions.SessionUse(sessions.resolve_path(session, disabled=no_session))
+    saved = None
+    if args.program is None and file is None and use.path is not None:
+        saved = sessions.read(use.path)
+        if saved is None:
+            raise UsageError(
+                "no program given, and no session to continue",
+                hint='start one by giving a program: scalargrad grad "L = (a*b + c) * f" --a 2 --b -3 --c 10 --f -2 '
+                f"(later commands without a program continue it; it is kept in {sessions.shown(use.path)})",
+            )
+        try:
+            program = parse(saved.program)
+        except ScalarGradError as error:
+            error.message = f"the program saved in session {sessions.shown(use.path)} does not parse: {error.message}"
+            error.hint = sessions.RESET_HINT
+            raise
+    else:
+        program = parse(read_source(args.program, file))
     layers = [("command line", command_line)]
     if bindings is not None:
         layers.append(("bindings", read_bindings(bindings)))
+    if saved is not None:
+        layers.append(("session", saved.values))
     resolved = resolve(program.inputs, program.defaults, layers)
+    if saved is not None:
+        use.used, use.session = True, saved
+        overridden = [name for name, source in resolved.origin.items() if source != "session"]
+        note(f"using session {sessions.shown(use.path)} ({saved.describe()}"
+             + (f"; for this run {', '.join(overridden)} from the command line" if overridden else "") + ")")
+    elif use.path is not None:
+        try:
+            use.session = sessions.start(use.path, program.source, resolved.values)
+            use.recorded = True
+        except SessionWriteError as error:
+            resolved.warnings.append(f"the session was not saved: {error.message}")
     for message in resolved.warnings:
         warn(message)
-    return Loaded(program, resolved.values, resolved.origin, resolved.warnings)
+    return Loaded(program, resolved.values, resolved.origin, resolved.warnings, use)
 
 
 def named_node(program, name: str | None):
@@ -165,15 +217,18 @@ def grad(
     all_: Annotated[bool, typer.Option("--all", help="Show every node, however many.")] = False,
     precision: PrecisionOption = 10,
     json_: JsonOption = False,
+    session: SessionOption = None,
+    no_session: NoSessionOption = False,
 ) -> None:
     """Show every node of the graph with its value and its gradient.
 
     Example: scalargrad grad "L = (a*b + c) * f" --a 2 --b -3 --c 10 --f -2
+    Without a program, continues the session: scalargrad grad --a 3
     """
     from scalargrad import render
 
     with user_errors():
-        loaded = load(ctx, file, set_, bindings)
+        loaded = load(ctx, file, set_, bindings, session, no_session)
         program = loaded.program
         target = named_node(program, of)
         program.run(loaded.values, of=target)
@@ -339,6 +394,43 @@ def explain_command(
             explaining.write_explain_json(program, target, items, loaded.warnings)
         else:
             explaining.explanation_lines(program, target, items, decimals, notes).print()
+@app.command("session")
+def session_command(
+    reset: Annotated[bool, typer.Option("--reset", help="Forget the session (even a damaged one).")] = False,
+    precision: PrecisionOption = 10,
+    json_: JsonOption = False,
+    session: SessionOption = None,
+) -> None:
+    """Show the session: the program later commands continue, its values, the steps taken.
+
+    A command given a program starts the session; one given none continues it.
+    Example: scalargrad grad "L = (a*b + c) * f" --a 2 --b -3 --c 10 --f -2; scalargrad session
+    """
+    import json
+
+    from scalargrad import session as sessions
+
+    with user_errors():
+        path = sessions.resolve_path(session)
+        if reset:
+            forgot = sessions.reset(path)
+            if json_:
+                print(json.dumps({"path": str(path), "forgot": forgot}))
+            else:
+                note(f"forgot the session in {sessions.shown(path)}" if forgot
+                     else f"there was no session in {sessions.shown(path)}")
+            return
+        current = sessions.read(path)
+        if json_:
+            print(json.dumps(sessions.report_json(path, current), indent=1))
+        elif current is None:
+            note(f"no session in {sessions.shown(path)}; start one by giving a command a program: "
+                 'scalargrad grad "L = (a*b + c) * f" --a 2 --b -3 --c 10 --f -2')
+        else:
+            heading, tables = sessions.report(path, current, precision)
+            print("\n".join(heading))
+            for table in tables:
+                table.print()
 
 
 def main() -> None:

@@ -93,3 +93,12 @@ class InputError(ScalarGradError):
 
 class UsageError(ScalarGradError):
     """An option or argument of a command is wrong."""
+
+
+class SessionError(ScalarGradError):
+    """The saved session cannot be read, written or continued (see scalargrad.session)."""
+
+
+class SessionWriteError(SessionError):
+    """The session could not be saved (no permission, disk full, lock busy): the command's
+    own result still stands, so recording a session turns this into a warning."""

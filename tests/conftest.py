@@ -56,6 +56,13 @@ def run_installed(*args: str, input: str | None = None, cwd: str | os.PathLike |
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
+@pytest.fixture(autouse=True)
+def private_session(tmp_path_factory, monkeypatch):
+    """Every test gets its own session file, so no test reads another's (or writes into
+    the checkout); tests of the default place remove the variable and chdir."""
+    monkeypatch.setenv("SCALARGRAD_SESSION", str(tmp_path_factory.mktemp("session") / "session.json"))
+
+
 @pytest.fixture
 def cli():
     return run_cli

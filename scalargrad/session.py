@@ -1,0 +1,412 @@
+"""The session: the last program and its current values, kept between commands.
+
+A command given a program records it (`start`); a command given none continues from the
+saved one (`read`); `step` saves nudged values and a history entry (`record_step`).
+The file stores the program *text*, never a parsed graph: it is parsed again on load.
+
+    .scalargrad/session.json      (or --session PATH, or $SCALARGRAD_SESSION)
+    {"format": 1, "program": "L = (a*b + c) * f",
+     "values": {"a": 2.0, "b": -3.0, "c": 10.0, "f": -2.0},
+     "history": [{"step": 1, "lr": 0.01, "before": -8.0, "after": -7.286496, ...}]}
+
+Nothing is lost and nothing is mixed up:
+- every write is atomic (a temporary file in the same folder, then `os.replace`), so a
+  reader sees the old file or the new one, never half of one;
+- every read-modify-write holds a lock (`PATH.lock`, via the `filelock` package), so two
+  commands at once each see the other's change;
+- a corrupt, unreadable or newer-format file is a `SessionError` that says how to reset it,
+  for every command that would read or replace it; nothing overwrites it silently.
+
+From Python:
+
+    from scalargrad import session
+    path = session.resolve_path()                 # where this folder's session lives
+    session.start(path, "L = a * b", {"a": 2.0, "b": 3.0})
+    session.read(path).values                     # {'a': 2.0, 'b': 3.0}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Mapping
+
+from scalargrad.errors import SessionError, SessionWriteError
+
+FORMAT = 1  # bump when the file changes shape; a newer file is refused, never guessed at
+DEFAULT_PATH = Path(".scalargrad") / "session.json"
+ENV_VAR = "SCALARGRAD_SESSION"
+LOCK_TIMEOUT = 10.0  # seconds to wait for another command's read-modify-write
+HISTORY_ROWS = 50  # steps shown by `scalargrad session`; --json has every one
+RESET_HINT = "`scalargrad session --reset` forgets it (or add --no-session to ignore it for one command)"
+
+
+@dataclass
+class Session:
+    """What the session file holds."""
+
+    program: str  # the program text, as given
+    values: dict[str, float]  # a value for every input of the program
+    history: list[dict] = field(default_factory=list)  # one entry per step, oldest first
+    path: Path | None = None  # where it was read from or written to
+
+    def describe(self) -> str:
+        """One line for notes: `program: L = (a*b + c) * f, 2 steps`."""
+        steps = len(self.history)
+        return f"program: {one_line(self.program)}, {steps} step{'' if steps == 1 else 's'}"
+
+    def to_json(self) -> dict:
+        return {"format": FORMAT, "program": self.program, "values": self.values, "history": self.history}
+
+
+@dataclass
+class SessionUse:
+    """How a command used the session (carried by `cli.Loaded`)."""
+
+    path: Path | None  # None with --no-session
+    used: bool = False  # the program (and values not given) came from the saved session
+    recorded: bool = False  # this command saved its program and values as the session
+    session: Session | None = None  # as read (used) or as written (recorded)
+
+    @property
+    def active(self) -> bool:
+        """There is a session to save into (false with --no-session, or when it could not be saved)."""
+        return self.path is not None and (self.used or self.recorded)
+
+
+def one_line(text: str, width: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def shown(path: Path) -> str:
+    """`path` as a person would type it: relative to the current folder when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
+
+
+# -- where ---------------------------------------------------------------------------------
+def resolve_path(option: str | os.PathLike | None = None, *, disabled: bool = False,
+                 environ: Mapping[str, str] | None = None) -> Path | None:
+    """The session file to use: `--session PATH`, else $SCALARGRAD_SESSION, else
+    `.scalargrad/session.json` in the current folder; None with --no-session."""
+    from scalargrad.errors import UsageError
+
+    if disabled:
+        if option is not None:
+            raise UsageError("--session and --no-session contradict each other", hint="give one of them")
+        return None
+    if option is not None and str(option) != "":
+        return Path(option)
+    environ = os.environ if environ is None else environ
+    if environ.get(ENV_VAR):
+        return Path(environ[ENV_VAR])
+    return DEFAULT_PATH
+
+
+# -- reading -------------------------------------------------------------------------------
+def read(path: str | os.PathLike) -> Session | None:
+    """The session saved at `path`, or None when there is none.
+
+    No lock is needed to read: writes replace the whole file atomically.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise SessionError(f"session file {shown(path)} is a directory",
+                           hint="give --session (or $SCALARGRAD_SESSION) a file path, such as scalargrad.json") from None
+    except OSError as error:
+        raise SessionError(f"cannot read session file {shown(path)}: {error.strerror or error}",
+                           hint=RESET_HINT) from None
+    return decode(raw, path)
+
+
+def decode(raw: bytes, path: Path) -> Session:
+    """Check every field: a hand-edited or damaged file is an error, never a traceback later."""
+    where = shown(path)
+
+    def corrupt(why: str) -> SessionError:
+        return SessionError(f"session file {where} is corrupt: {why}", hint=RESET_HINT)
+
+    def reject_constant(name: str) -> float:
+        raise ValueError(f"{name} is not a finite number")
+
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=reject_constant)
+    except UnicodeDecodeError:
+        raise corrupt("it is not UTF-8 text") from None
+    except json.JSONDecodeError as error:
+        raise corrupt(f"line {error.lineno}, column {error.colno}: {error.msg}") from None
+    except ValueError as error:
+        raise corrupt(str(error)) from None
+    if not isinstance(data, dict):
+        raise corrupt("it is not a JSON object")
+    version = data.get("format")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise corrupt("it has no format version")
+    if version > FORMAT:
+        raise SessionError(
+            f"session file {where} was written by a newer scalargrad (format {version}; this one reads "
+            f"format {FORMAT})",
+            hint="upgrade scalargrad to continue it, or " + RESET_HINT,
+        )
+    program = data.get("program")
+    if not isinstance(program, str) or not program.strip():
+        raise corrupt("it has no program text")
+    values = data.get("values")
+    if not isinstance(values, dict):
+        raise corrupt("its values are not a JSON object")
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise corrupt(f"the value of `{name}` is not a finite number")
+    history = data.get("history", [])
+    if not isinstance(history, list) or not all(isinstance(entry, dict) for entry in history):
+        raise corrupt("its history is not a list of objects")
+    return Session(program, {name: float(value) for name, value in values.items()}, history, path)
+
+
+# -- writing -------------------------------------------------------------------------------
+@contextlib.contextmanager
+def locked(path: str | os.PathLike, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """Hold the session's lock (`PATH.lock`) for a read-modify-write.
+
+    An OS lock (fcntl/msvcrt through `filelock`): it is let go when the process ends,
+    even by a crash, so a stale lock file never blocks anyone.
+    """
+    from filelock import FileLock, Timeout
+
+    path = Path(path)
+    _make_folder(path.parent)
+    lock = FileLock(str(path) + ".lock", timeout=timeout)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise SessionWriteError(
+            f"session file {shown(path)} is busy: another scalargrad command held it for {timeout:g} seconds",
+            hint="wait for that command to finish, or add --no-session",
+        ) from None
+    except OSError as error:
+        raise SessionWriteError(f"cannot lock session file {shown(path)}: {error.strerror or error}",
+                           hint="choose a writable place with --session PATH, or add --no-session") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextlib.contextmanager
+def transaction(path: str | os.PathLike) -> Iterator[Session | None]:
+    """Read, change and save the session under its lock.
+
+    Yields the current session (None when there is none); changes made to it in place are
+    written atomically when the block ends without an exception, and nothing is written
+    when it raises. To replace the whole session use `start`.
+
+        with session.transaction(path) as current:
+            current.values["a"] += 0.01 * grad_a
+            current.history.append({...})
+    """
+    path = Path(path)
+    with locked(path):
+        current = read(path)
+        yield current
+        if current is not None:
+            write(path, current)
+
+
+def write(path: str | os.PathLike, current: Session) -> None:
+    """Save `current` atomically. Call it under `locked(path)` (as `transaction` does)."""
+    path = Path(path)
+    text = json.dumps(current.to_json(), indent=1, allow_nan=False) + "\n"
+    _make_folder(path.parent)
+    try:
+        handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
+                                             suffix=".tmp", delete=False)
+    except OSError as error:
+        raise SessionWriteError(f"cannot write session file {shown(path)}: {error.strerror or error}",
+                           hint="choose a writable place with --session PATH, or add --no-session") from None
+    try:
+        with handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(handle.name, _file_mode(path))  # a temporary file is private; the session is not
+        os.replace(handle.name, path)
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            os.unlink(handle.name)
+        if isinstance(error, OSError):
+            raise SessionWriteError(f"cannot write session file {shown(path)}: {error.strerror or error}",
+                               hint="choose a writable place with --session PATH, or add --no-session") from None
+        raise
+    current.path = path
+
+
+def _file_mode(path: Path) -> int:
+    """Keep the mode of the file being replaced; a new one gets the usual umask."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _make_folder(folder: Path) -> None:
+    if folder.is_dir():
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SessionWriteError(f"cannot create the session folder {shown(folder)}: {error.strerror or error}",
+                           hint="choose a writable place with --session PATH, or add --no-session") from None
+    if folder.name == DEFAULT_PATH.parent.name:
+        # Our own folder: keep it out of version control, as pytest does with its cache.
+        with contextlib.suppress(OSError):
+            (folder / ".gitignore").write_text("# made by scalargrad: session state, not source\n*\n",
+                                               encoding="utf-8")
+
+
+def start(path: str | os.PathLike, program: str, values: Mapping[str, float]) -> Session:
+    """Make `program` with `values` the session, with an empty history.
+
+    A corrupt or newer-format file in the way is an error (reset it first), not overwritten.
+    """
+    path = Path(path)
+    fresh = Session(program, {name: float(value) for name, value in values.items()}, [], path)
+    with locked(path):
+        read(path)  # raises on a file we must not overwrite silently
+        write(path, fresh)
+    return fresh
+
+
+def record_step(path: str | os.PathLike, *, program: str, lr: float, before: float, after: float,
+                values: Mapping[str, float], **details) -> Session:
+    """Save the values a step produced and append its history entry, in one locked write.
+
+    `program` is the text the step ran; if the session now holds another program (another
+    command started a new one meanwhile), nothing is saved and a SessionError says so.
+    `before`/`after` are the output before and after the nudge; `details` (e.g. `of="L"`,
+    `grads={...}`) are stored in the entry as given and must be JSON values.
+    Returns the saved session; its last history entry is this step, numbered from 1.
+    """
+    path = Path(path)
+    with transaction(path) as current:
+        if current is None:
+            raise SessionError(f"there is no session at {shown(path)} to save this step in",
+                               hint="it was reset meanwhile; run the command again with the program")
+        if current.program != program:
+            raise SessionError(
+                f"the session at {shown(path)} changed while this step ran (it now holds "
+                f"`{one_line(current.program, 40)}`); the step was not saved",
+                hint="run the step again",
+            )
+        current.values = {name: float(value) for name, value in values.items()}
+        entry = {"step": len(current.history) + 1, "lr": lr, "before": before, "after": after,
+                 "values": dict(current.values), **details}
+        current.history.append(entry)
+    return current
+
+
+def fresh_values(values: Mapping[str, float], origin: Mapping[str, str], current: Session | None) -> dict[str, float]:
+    """`values` with each one that came from the session (origin "session") re-read from
+    `current`: inside a `transaction`, this is where a step must start from when another
+    step may have saved new values since the command loaded them."""
+    if current is None:
+        return dict(values)
+    return {name: current.values.get(name, value) if origin.get(name) == "session" else value
+            for name, value in values.items()}
+
+
+def reset(path: str | os.PathLike) -> bool:
+    """Forget the session at `path` (even a corrupt one). True if there was a file."""
+    path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        return False
+    with locked(path):
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        except IsADirectoryError:
+            raise SessionError(f"session file {shown(path)} is a directory; not removing it",
+                               hint="give --session a file path") from None
+        except OSError as error:
+            raise SessionError(f"cannot remove session file {shown(path)}: {error.strerror or error}") from None
+    # The lock file stays: removing it while another process waits on it would split the lock.
+    return True
+
+
+# -- showing -------------------------------------------------------------------------------
+def evaluate_output(current: Session) -> tuple[str, float | None, str]:
+    """The program's output at the session's values: (name, value, why not).
+
+    The session file may outlive a change to the language: a program that no longer parses
+    or runs is still shown, with the reason instead of a value.
+    """
+    from scalargrad.errors import ScalarGradError
+    from scalargrad.language import parse
+
+    try:
+        program = parse(current.program)
+        program.evaluate(current.values)
+    except ScalarGradError as error:
+        return "", None, error.message
+    return program.label(program.output), program.output.data, ""
+
+
+def report_json(path: Path, current: Session | None) -> dict:
+    """The `scalargrad session --json` document."""
+    if current is None:
+        return {"schema": "scalargrad.session/1", "path": str(path), "active": False, "program": None,
+                "output": None, "values": {}, "history": []}
+    name, value, problem = evaluate_output(current)
+    return {"schema": "scalargrad.session/1", "path": str(path), "active": True, "program": current.program,
+            "output": {"label": name, "value": value} if problem == "" else {"error": problem},
+            "values": current.values, "history": current.history}
+
+
+def report(path: Path, current: Session, precision: int) -> tuple[list[str], list]:
+    """`scalargrad session` for a person: heading lines (where, program, output), then a
+    table of the values and one of the steps taken."""
+    from scalargrad.render import Table, number
+
+    name, value, problem = evaluate_output(current)
+    output = f"{name} = {number(value, precision)}" if problem == "" else f"cannot be evaluated: {problem}"
+    heading = [f"session {shown(path)}", f"program: {one_line(current.program, 200)}", f"output: {output}"]
+    values = Table(["input", "value"], right={"value"}, title="values")
+    for input_name, input_value in current.values.items():
+        values.add(input_name, number(input_value, precision))
+    tables = [values]
+    if current.history:
+        steps = Table(["step", "lr", "before", "after"], right={"step", "lr", "before", "after"},
+                      title=f"history: {len(current.history)} step{'' if len(current.history) == 1 else 's'}")
+        shown_steps = current.history[-HISTORY_ROWS:]
+        if len(shown_steps) < len(current.history):
+            steps.notes.append(f"showing the last {HISTORY_ROWS} of {len(current.history)} steps; --json gives them all")
+        for entry in shown_steps:
+            steps.add(*(_cell(entry.get(key), precision) for key in ("step", "lr", "before", "after")))
+        tables.append(steps)
+    else:
+        values.notes.append("no steps yet")
+    return heading, tables
+
+
+def _cell(value, precision: int) -> str:
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value)
+    if isinstance(value, float):
+        from scalargrad.render import number
+
+        return number(value, precision)
+    return str(value)
