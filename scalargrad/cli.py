@@ -268,10 +268,13 @@ def step(
     ] = None,
     precision: PrecisionOption = 10,
     json_: JsonOption = False,
+    session: SessionOption = None,
+    no_session: NoSessionOption = False,
 ) -> None:
     """Nudge the inputs along the gradient and run the program again, once or many times.
 
     Example: scalargrad step "L = (a*b + c) * f" --a 2 --b -3 --c 10 --f -2 --lr 0.01
+    Without a program, nudges the session's values and saves them: scalargrad step --lr 0.01
     """
     from scalargrad import step as stepping
 
@@ -288,14 +291,20 @@ def step(
             from scalargrad.files import check_writable
 
             check_writable(save, "--save")
-        loaded = load(ctx, file, set_, bindings)
+        loaded = load(ctx, file, set_, bindings, session, no_session)
         frozen = stepping.check_freeze(loaded.program, stepping.parse_freeze(freeze))
         options = dict(lr=lr, steps=steps, descend=descend, freeze=frozen)
-        if not json_ and steps >= stepping.PROGRESS_FROM and sys.stderr.isatty():
-            with stepping.ProgressBar(steps, "stepping") as progress:
-                report = stepping.run_steps(loaded.program, loaded.values, progress=progress, **options)
+
+        def run(values):
+            if not json_ and steps >= stepping.PROGRESS_FROM and sys.stderr.isatty():
+                with stepping.ProgressBar(steps, "stepping") as progress:
+                    return stepping.run_steps(loaded.program, values, progress=progress, **options)
+            return stepping.run_steps(loaded.program, values, **options)
+
+        if loaded.session is not None and loaded.session.active:
+            report = _step_in_session(loaded, run, lr=lr, steps=steps, descend=descend)
         else:
-            report = stepping.run_steps(loaded.program, loaded.values, **options)
+            report = run(loaded.values)
         if save is not None:
             stepping.save_values(save, report.final)
         if plot is not None:
@@ -314,6 +323,26 @@ def step(
             sys.stdout.write("\n")
         else:
             stepping.print_step(report, precision, every)
+
+
+def _step_in_session(loaded: Loaded, run, *, lr: float, steps: int, descend: bool):
+    """Run the step under the session's lock, from the values saved there now, and save the
+    nudged values with a history entry: steps run at the same time add up, none is lost."""
+    from scalargrad import session as sessions
+    from scalargrad.errors import SessionError
+
+    path = loaded.session.path
+    with sessions.transaction(path) as current:
+        report = run(sessions.fresh_values(loaded.values, loaded.origin, current))
+        if current is None or current.program != loaded.program.source:
+            raise SessionError(f"the session at {sessions.shown(path)} changed while this step ran; "
+                               "the step was not saved", hint="run the step again")
+        current.values = dict(report.final)
+        current.history.append({
+            "step": len(current.history) + 1, "lr": lr, "steps": steps, "descend": descend,
+            "before": report.before, "after": report.after, "values": dict(report.final),
+        })
+    return report
 
 
 def node_by_name_or_id(program, text: str):
@@ -350,6 +379,8 @@ def explain_command(
         int, typer.Option("--decimals", min=0, max=17, help="Decimals shown for each number, as the lecture's %.4f.")
     ] = 4,
     json_: JsonOption = False,
+    session: SessionOption = None,
+    no_session: NoSessionOption = False,
 ) -> None:
     """Write out the chain rule: how each node's gradient comes about, with numbers.
 
@@ -362,7 +393,7 @@ def explain_command(
     from scalargrad.render import ROW_LIMIT, select_rows
 
     with user_errors():
-        loaded = load(ctx, file, set_, bindings)
+        loaded = load(ctx, file, set_, bindings, session, no_session)
         program = loaded.program
         target = named_node(program, of)
         program.run(loaded.values, of=target)

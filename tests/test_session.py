@@ -429,3 +429,49 @@ def test_a_long_history_shows_its_last_steps(cli, session_file):
     assert lines[-1] == "showing the last 50 of 60 steps; --json gives them all"
     assert lines[-51].split() == ["11", "0.5", "10", "11"] and lines[-2].split() == ["60", "0.5", "59", "60"]
     assert len(cli("session", "--json").json()["history"]) == 60
+
+
+# -- step continues the session (the design's own example) ---------------------------------
+def test_two_steps_after_grad_follow_the_lecture(installed, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "SCALARGRAD_SESSION"}
+    first = installed("grad", "L = (a*b + c) * f", "--a", "2", "--b", "-3", "--c", "10", "--f", "-2",
+                      cwd=tmp_path, env=env)
+    assert first.exit_code == 0, first.stderr
+    one = installed("step", "--lr", "0.01", "--json", cwd=tmp_path, env=env)
+    assert one.exit_code == 0, one.stderr
+    assert "using session .scalargrad/session.json" in one.stderr
+    doc = json.loads(one.stdout)
+    assert doc["before"]["output"] == -8.0 and doc["after"]["output"] == pytest.approx(-7.286496, abs=1e-12)
+    two = installed("step", "--lr", "0.01", "--json", cwd=tmp_path, env=env)
+    doc = json.loads(two.stdout)
+    assert doc["after"]["output"] == pytest.approx(-6.597755834428276, abs=1e-12)
+    assert doc["values"] == pytest.approx({"a": 2.119584, "b": -3.080376, "c": 9.9604, "f": -1.922824}, abs=1e-12)
+    shown = installed("session", "--json", cwd=tmp_path, env=env)
+    saved = json.loads(shown.stdout)
+    assert [entry["after"] for entry in saved["history"]] == pytest.approx([-7.286496, -6.597755834428276])
+    assert saved["values"] == pytest.approx(doc["values"])
+    grad = installed("grad", "--json", cwd=tmp_path, env=env)
+    assert json.loads(grad.stdout)["output"]["value"] == pytest.approx(-6.597755834428276)
+
+
+def test_step_override_is_saved(cli, tmp_path):
+    path = str(tmp_path / "s.json")
+    assert cli("grad", "L = a * b", "--a", "1", "--b", "2", "--session", path).exit_code == 0
+    result = cli("step", "--b", "10", "--lr", "0.1", "--session", path, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["values"] == {"a": 2.0, "b": 10.1}
+    assert cli("session", "--session", path, "--json").json()["values"] == {"a": 2.0, "b": 10.1}
+
+
+def test_concurrent_steps_all_land_in_the_history(installed, tmp_path):
+    path = str(tmp_path / "s.json")
+    assert installed("grad", "L = x", "--x", "0", "--session", path).exit_code == 0
+    command = [installed_command(), "step", "--lr", "1", "--session", path, "--json"]
+    procs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    saved = installed("session", "--session", path, "--json").json()
+    assert [entry["step"] for entry in saved["history"]] == [1, 2, 3, 4, 5, 6]
+    # each step nudged x by 1 * dL/dx = 1 from the value the previous one saved
+    assert saved["values"] == {"x": 6.0}
