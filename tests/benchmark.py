@@ -88,8 +88,12 @@ def bindings_for(source: str) -> dict[str, float]:
 
 
 # -- measuring -----------------------------------------------------------------------------
+WORKDIR = tempfile.mkdtemp(prefix="scalargrad-bench-")  # commands run here: their session lands here
+
+
 def wall(command: list[str], repeat: int = 1, **kwargs) -> float:
     """Median wall time of a command (stdout discarded); raises if it fails."""
+    kwargs.setdefault("cwd", WORKDIR)
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
