@@ -204,6 +204,11 @@ class DelayedProgress:
             self._task = self._bar.add_task(self.description, total=total)
         self._bar.update(self._task, completed=done)
 
+    @property
+    def shown(self) -> bool:
+        """Whether the bar is on screen now."""
+        return self._bar is not None
+
     def __enter__(self) -> "DelayedProgress":
         return self
 
