@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from itertools import compress
 from typing import IO, Callable, Iterable, Mapping, Sequence
 
-from scalargrad.engine import Value, topological_order
+from scalargrad.engine import Value
 from scalargrad.errors import DomainError, UsageError
 from scalargrad.ops import CONST, OPS
 from scalargrad.program import Program
@@ -205,7 +205,10 @@ class _Checker:
         self.f0 = target.data
         # Only nodes the target depends on can change it: the rest is never re-evaluated.
         self.last = program.node_id(target)
-        upstream = {id(node) for node in topological_order(target)}
+        upstream = {id(target)}
+        for node in reversed(program.nodes[: self.last + 1]):
+            if id(node) in upstream:
+                upstream.update(id(parent) for parent in node._prev)
         self.relevant = [id(node) in upstream for node in program.nodes[: self.last + 1]]
         # Operations sitting on a kink at this point (relu(0), abs(0), sqrt(0), ...).
         self.kinked: list[int] = []
@@ -225,15 +228,17 @@ class _Checker:
         program = self.program
         nodes = program.nodes[: self.last + 1]
         bit_of = {id(node): 1 << k for k, node in enumerate(batch)}
+        by_id: dict[int, int] = {}  # id(node) -> mask, for the parents' lookups
         masks = [0] * len(nodes)
-        index = program.node_id
         for i, node in enumerate(nodes):
             if not self.relevant[i]:
                 continue
             mask = bit_of.get(id(node), 0)
             for parent in node._prev:
-                mask |= masks[index(parent)]
-            masks[i] = mask
+                mask |= by_id.get(id(parent), 0)
+            if mask:
+                by_id[id(node)] = mask
+                masks[i] = mask
         for k, node in enumerate(batch):
             bit = 1 << k
             i = program.node_id(node)
