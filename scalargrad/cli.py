@@ -212,8 +212,9 @@ def check(
 ) -> None:
     """Check every gradient numerically: nudge each node by h and compare with backprop.
 
-    A node passes when |analytic - numeric| <= atol + rtol * |numeric|. Exit 0 when
-    nothing failed, 1 when a gradient is wrong, 2 on a user error.
+    A node passes when |analytic - numeric| <= atol + rtol * |numeric|.
+
+    Exit 0 when nothing failed, 1 when a gradient is wrong, 2 on a user error.
 
     Example: scalargrad check "L = (a*b + c) * f" --a 2 --b -3 --c 10 --f -2
     """
