@@ -385,3 +385,24 @@ def test_installed_command(installed):
     assert "\x1b[" not in result.stdout and result.stderr == ""
     result = installed("check", STATEMENTS, *LECTURE_VALUES, "--eps", "0")
     assert result.exit_code == 2 and "--eps must be a positive finite number" in result.stderr
+
+
+def test_downstream_slices_match_program_downstream():
+    # The checker finds every slice in one pass per batch of 256 nodes; each must be the
+    # nodes Program.downstream finds one by one (all of them reach the output here).
+    from scalargrad.check import _Checker
+
+    lines = ["s0 = x + y"] + [f"s{i} = s{i - 1} * {'x' if i % 2 else 'y'} + {i} * z" for i in range(1, 120)]
+    program = parse("; ".join(lines))
+    program.run({"x": 0.9, "y": 1.1, "z": 0.5})
+    checker = _Checker(program, program.output, 1e-6, "central", False, 1e-5, 1e-3)
+    chosen = [node for node in program.nodes if node._op != "const"]
+    assert len(chosen) > 256
+    found = []
+    for start in range(0, len(chosen), 256):
+        found += [(node, downstream) for node, downstream, _ in checker.slices(chosen[start:start + 256])]
+    assert [node for node, _ in found] == chosen
+    for node, downstream in found:
+        assert downstream == program.downstream(node)
+    report = check_gradients(program, {"x": 0.9, "y": 1.1, "z": 0.5}, every=True)
+    assert report.ok and len(report.rows) == len(chosen)
