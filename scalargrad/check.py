@@ -269,6 +269,10 @@ class _Checker:
         if kinks:
             row.status = KINK
             row.reason = _kink_reason(program, kinks)
+        elif x + h == x or x - h == x:
+            row.status = KINK
+            row.reason = (f"undetermined: the step h = {h:g} is lost in rounding at {row.label} = {x:g}; "
+                          "use --relative-step or a larger --eps")
         elif numeric is None:
             row.status = KINK
             row.reason = f"undetermined: {reason}"

@@ -406,3 +406,14 @@ def test_downstream_slices_match_program_downstream():
         assert downstream == program.downstream(node)
     report = check_gradients(program, {"x": 0.9, "y": 1.1, "z": 0.5}, every=True)
     assert report.ok and len(report.rows) == len(chosen)
+
+
+def test_a_step_lost_in_rounding_is_undetermined(cli):
+    # 1e12 + 1e-6 == 1e12: an absolute step says nothing there; a relative one does.
+    result = cli("check", "L = x * x", "--x", "1e12")
+    assert result.exit_code == 0
+    assert ("x: KINK, undetermined: the step h = 1e-06 is lost in rounding at x = 1e+12; "
+            "use --relative-step or a larger --eps") in result.stdout
+    doc = cli("check", "L = x * x", "--x", "1e12", "--relative-step", "--json").json()
+    x = rows_by_label(doc)["x"]
+    assert x["status"] == "PASS" and x["step"] == 1e6 and x["numeric"] == pytest.approx(2e12)
