@@ -9,14 +9,14 @@ start of a long chain so that each input's downstream slice is nearly the whole 
     time of check_gradients over the inputs / (2 x inputs x one full forward evaluation)
 
 Central differences need two evaluations per input, so a ratio near 1 means the check
-costs nothing beyond them. Target: at most 1.5.
+costs nothing beyond them. Target: at most 1.5. Times are CPU time, best of 15 interleaved
+runs, so other work on the machine disturbs the ratio less.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import time
 
 from scalargrad import parse
