@@ -40,7 +40,7 @@ SetOption = Annotated[
 ]
 BindingsOption = Annotated[
     Optional[str],
-    typer.Option("--bindings", help="A JSON object of input values, e.g. {\"a\": 2}; `-` reads stdin.",
+    typer.Option("--bindings", metavar="FILE", help="A JSON file of input values, e.g. {\"a\": 2}; `-` reads stdin.",
                  show_default=False),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
@@ -462,6 +462,75 @@ def session_command(
             print("\n".join(heading))
             for table in tables:
                 table.print()
+
+
+@app.command(**PROGRAM_COMMAND)
+def check(
+    ctx: typer.Context,
+    file: FileOption = None,
+    set_: SetOption = None,
+    bindings: BindingsOption = None,
+    nodes: Annotated[
+        Optional[str], typer.Option("--nodes", help="Check only these named nodes, comma separated: --nodes a,d.",
+                                    show_default=False)
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Also check the unnamed sub-expressions.")] = False,
+    of: Annotated[
+        Optional[str], typer.Option("--of", help="Check the gradients of this named node instead of the output.",
+                                    show_default=False)
+    ] = None,
+    eps: Annotated[float, typer.Option("--eps", help="The step h of the finite differences.")] = 1e-6,
+    method: Annotated[
+        str, typer.Option("--method", help="central: (f(x+h) - f(x-h)) / 2h; forward: (f(x+h) - f(x)) / h.")
+    ] = "central",
+    relative_step: Annotated[
+        bool, typer.Option("--relative-step", help="Scale the step to h = eps * max(1, |x|).")
+    ] = False,
+    atol: Annotated[float, typer.Option("--atol", help="Absolute tolerance of the pass rule.")] = 1e-5,
+    rtol: Annotated[float, typer.Option("--rtol", help="Relative tolerance of the pass rule.")] = 1e-3,
+    precision: PrecisionOption = 10,
+    json_: JsonOption = False,
+    session: SessionOption = None,
+    no_session: NoSessionOption = False,
+) -> None:
+    """Check every gradient numerically: nudge each node by h and compare with backprop.
+
+    A node passes when |analytic - numeric| <= atol + rtol * |numeric|.
+
+    Exit 0 when nothing failed, 1 when a gradient is wrong, 2 on a user error.
+
+    Example: scalargrad check "L = (a*b + c) * f" --a 2 --b -3 --c 10 --f -2
+    Without a program, checks the session's program at its current values.
+    """
+    from scalargrad import check as checking
+    from scalargrad.render import DelayedProgress
+
+    with user_errors():
+        checking.validate_options(eps, method, atol, rtol)
+        if nodes is not None and all_:
+            raise UsageError("give either --nodes or --all, not both",
+                             hint="--nodes picks named nodes; --all checks every node")
+        loaded = load(ctx, file, set_, bindings, session, no_session)
+        program = loaded.program
+        target = named_node(program, of)
+        chosen = None
+        if nodes is not None:
+            names = [name.strip() for name in nodes.split(",")]
+            if not all(names):
+                raise UsageError(f"--nodes `{nodes}` has an empty name", hint="write names separated by commas: --nodes a,d")
+            chosen = [named_node(program, name) for name in names]
+        show_bar = not json_ and sys.stdout.isatty() and sys.stderr.isatty()
+        with DelayedProgress("checking gradients", enabled=show_bar) as progress:
+            report = checking.check_gradients(
+                program, loaded.values, chosen, of=target, every=all_, eps=eps, method=method,
+                relative_step=relative_step, atol=atol, rtol=rtol, progress=progress,
+            )
+        if json_:
+            checking.write_report_json(report, loaded.warnings)
+        else:
+            checking.check_table(report, precision).print()
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -215,3 +215,51 @@ def write_grad_json(program: Program, of: Value, origin: dict[str, str], warning
     if lines:
         stream.write(",\n".join(lines))
     stream.write("\n ]\n}\n")
+
+
+# -- progress ------------------------------------------------------------------------------
+class DelayedProgress:
+    """A Rich progress bar on stderr that appears only once work has taken `delay` seconds.
+
+    Call it as `progress(done, total)`; it stays silent unless `enabled` (the caller decides:
+    never for --json, never when stdout or stderr is not a terminal). Use it as a context
+    manager so the bar is removed however the work ends.
+    """
+
+    def __init__(self, description: str, enabled: bool, delay: float = 1.0):
+        import time
+
+        self._clock = time.monotonic
+        self.description = description
+        self.enabled = enabled
+        self.delay = delay
+        self._start = self._clock()
+        self._bar = None
+        self._task = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self._bar is None:
+            if self._clock() - self._start < self.delay or done >= total:
+                return
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self._bar = Progress(console=Console(file=sys.stderr), transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task(self.description, total=total)
+        self._bar.update(self._task, completed=done)
+
+    @property
+    def shown(self) -> bool:
+        """Whether the bar is on screen now."""
+        return self._bar is not None
+
+    def __enter__(self) -> "DelayedProgress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
