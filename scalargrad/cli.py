@@ -4,8 +4,6 @@ Every user error is a `ScalarGradError`, caught here and printed as a short mess
 stderr with exit code 2 (1 is kept for a failed check). Results go to stdout.
 """
 
-from __future__ import annotations
-
 import contextlib
 import sys
 from dataclasses import dataclass

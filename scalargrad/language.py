@@ -12,7 +12,6 @@ import difflib
 import math
 import os
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 from scalargrad.engine import Value
@@ -24,12 +23,16 @@ GRAMMAR_FILE = "scalargrad.lark"
 
 
 def grammar_text() -> str:
-    """The grammar, from the installed package or, in a source checkout, from grammars/."""
-    packaged = resources.files("scalargrad").joinpath("grammars", GRAMMAR_FILE)
-    if packaged.is_file():
-        return packaged.read_text(encoding="utf-8")
-    checkout = Path(__file__).resolve().parent.parent / "grammars" / GRAMMAR_FILE
-    return checkout.read_text(encoding="utf-8")
+    """The grammar, from the installed package or, in a source checkout, from grammars/.
+
+    The wheel carries it as scalargrad/grammars/; an editable install runs from the
+    checkout, where it sits in the top-level grammars/ folder.
+    """
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "grammars" / GRAMMAR_FILE, here.parent / "grammars" / GRAMMAR_FILE):
+        if candidate.is_file():
+            return candidate.read_text(encoding="utf-8")
+    raise FileNotFoundError(f"scalargrad's grammar {GRAMMAR_FILE} is missing from {here}: reinstall scalargrad")
 
 
 class _Builder:
