@@ -45,6 +45,10 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object 
 PrecisionOption = Annotated[
     int, typer.Option("--precision", min=1, max=17, help="Significant digits shown in tables.")
 ]
+OfOption = Annotated[
+    Optional[str],
+    typer.Option("--of", metavar="NAME", help="Differentiate this named node instead of the output.", show_default=False),
+]
 SessionOption = Annotated[
     Optional[Path],
     typer.Option("--session", metavar="PATH", show_default=False,
@@ -208,10 +212,7 @@ def grad(
     file: FileOption = None,
     set_: SetOption = None,
     bindings: BindingsOption = None,
-    of: Annotated[
-        Optional[str], typer.Option("--of", help="Differentiate this named node instead of the output.",
-                                    show_default=False)
-    ] = None,
+    of: OfOption = None,
     all_: Annotated[bool, typer.Option("--all", help="Show every node, however many.")] = False,
     precision: PrecisionOption = 10,
     json_: JsonOption = False,
@@ -360,10 +361,7 @@ def explain_command(
     file: FileOption = None,
     set_: SetOption = None,
     bindings: BindingsOption = None,
-    of: Annotated[
-        Optional[str], typer.Option("--of", help="Differentiate this named node instead of the output.",
-                                    show_default=False)
-    ] = None,
+    of: OfOption = None,
     nodes: Annotated[
         Optional[list[str]],
         typer.Option("--node", help="Explain only this node: a name, or the [id] shown before a node (repeatable).",
@@ -473,10 +471,7 @@ def check(
                                     show_default=False)
     ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Also check the unnamed sub-expressions.")] = False,
-    of: Annotated[
-        Optional[str], typer.Option("--of", help="Check the gradients of this named node instead of the output.",
-                                    show_default=False)
-    ] = None,
+    of: OfOption = None,
     eps: Annotated[float, typer.Option("--eps", help="The step h of the finite differences.")] = 1e-6,
     method: Annotated[
         str, typer.Option("--method", help="central: (f(x+h) - f(x-h)) / 2h; forward: (f(x+h) - f(x)) / h.")

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, Callable
 
-from scalargrad.errors import UsageError
+from scalargrad.errors import ScalarGradError, UsageError
 
 
 def check_writable(path: str | os.PathLike, what: str) -> Path:
@@ -24,22 +24,30 @@ def check_writable(path: str | os.PathLike, what: str) -> Path:
     return target
 
 
-def write_atomically(path: str | os.PathLike, write: Callable[[IO[bytes]], None], what: str = "the file") -> None:
-    """Call `write(stream)` on a temporary file next to `path`, then move it into place."""
+def write_atomically(path: str | os.PathLike, write: Callable[[IO[bytes]], None], what: str = "the file",
+                     *, error: Callable[[str], ScalarGradError] = UsageError, durable: bool = False) -> None:
+    """Call `write(stream)` on a temporary file next to `path`, then move it into place.
+
+    A failure raises `error(message)` and leaves any existing file as it was. `durable`
+    also flushes the data to disk before the rename (for state that must survive a crash).
+    """
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     try:
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as error:
-        raise UsageError(f"cannot write {what} {target}: {error.strerror}") from None
+    except OSError as failure:
+        raise error(f"cannot write {what} {target}: {failure.strerror or failure}") from None
     try:
         with os.fdopen(handle, "wb") as stream:
             write(stream)
+            if durable:
+                stream.flush()
+                os.fsync(stream.fileno())
         os.chmod(temporary, _mode_for(target))  # mkstemp makes 0600; keep the usual permissions
         os.replace(temporary, target)
-    except OSError as error:
+    except OSError as failure:
         _remove(temporary)
-        raise UsageError(f"cannot write {what} {target}: {error.strerror or error}") from None
+        raise error(f"cannot write {what} {target}: {failure.strerror or failure}") from None
     except BaseException:
         _remove(temporary)
         raise

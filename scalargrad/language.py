@@ -99,7 +99,7 @@ class _Builder:
     # -- operators ----------------------------------------------------------------------
     def _binary(op):
         def build(self, children):
-            left, right = children
+            left, _, right = children
             return self._add(Value(0.0, (left[0], right[0]), op), left[1], right[2])
 
         build.__name__ = op
@@ -117,7 +117,7 @@ class _Builder:
 
     # -- statements ---------------------------------------------------------------------
     def assign(self, children):
-        name_tok, expr = children
+        name_tok, _, expr = children
         name, at = name_tok.value, name_tok.start_pos
         if name in self.assigned_at:
             first = place_at(self.source, self.assigned_at[name], "first assigned here", len(name))

@@ -10,7 +10,7 @@ import sys
 from typing import IO, Iterable, Sequence
 
 from scalargrad.engine import Value
-from scalargrad.program import Program
+from scalargrad.program import Program, source_label
 
 DEFAULT_PRECISION = 10  # significant digits: -7.286496 stays -7.286496, float noise goes
 ROW_LIMIT = 200  # past this many nodes the table shows named nodes only
@@ -176,11 +176,16 @@ def ref_json(program: Program, node: Value) -> dict:
 
 def write_grad_json(program: Program, of: Value, origin: dict[str, str], warnings: list[str],
                     stream: IO[str] | None = None) -> None:
-    """The `grad --json` document (schema in docs/json.md), streamed node by node.
+    """The `grad --json` document (schema in docs/json.md), streamed.
 
-    Node lines are formatted directly (floats as repr, which is valid JSON for finite
-    numbers): a million nodes must not become a million dicts.
+    One top-level field a line and one node a line. Everything goes through the json
+    module's C encoder (json.dumps with `indent` would fall back to its pure-Python one) and
+    node lines are formatted directly: a million nodes must not become a million dicts.
     """
+    from json.encoder import encode_basestring_ascii as quote
+
+    from scalargrad.ops import CONST, LEAF, OPS
+
     stream = stream or sys.stdout
     head = {
         "schema": "scalargrad.grad/1",
@@ -191,30 +196,33 @@ def write_grad_json(program: Program, of: Value, origin: dict[str, str], warning
         "grads": {name: node.grad for name, node in program.names.items()},
         "warnings": warnings,
     }
-    text = json.dumps(head, indent=1)
-    stream.write(text[:-2] + ',\n "nodes": [\n')
-    dumps = json.dumps
-    ids = {id(node): i for i, node in enumerate(program.nodes)}
+    stream.write("{\n" + "".join(f" {quote(key)}: {json.dumps(value)},\n" for key, value in head.items()))
+    stream.write(' "nodes": [\n')
+    ops = {name: quote(op.symbol) for name, op in OPS.items()}
+    ops[CONST], ops[LEAF] = '"const"', "null"
+    kinds = {CONST: '"const"', LEAF: '"input"'}
+    OP_KIND = '"op"'  # noqa: N806
+    nodes, names, spans, source = program.nodes, program.names, program.spans, program.source
+    ids = {id(node): str(i) for i, node in enumerate(nodes)}
     lines = []
-    for i, node in enumerate(program.nodes):
-        kind = program.kind(node)
-        named = program.is_named(node)
-        start, end = program.spans[i]
-        label = node.label if named else program.text(node)
-        op = op_text(program, node)
-        parents = ", ".join([str(ids[id(p)]) for p in node._prev])
-        grad = "null" if kind == "const" else repr(node.grad)
+    last = len(nodes) - 1
+    for i, node in enumerate(nodes):
+        op = node._op
+        start, end = spans[i]
+        if node.label and names.get(node.label) is node:
+            label = name = quote(node.label)
+        else:
+            label, name = quote(source_label(source, start, end)), "null"
+        parents = ", ".join([ids[id(p)] for p in node._prev])
+        grad = "null" if op == CONST else repr(node.grad)
         lines.append(
-            f'  {{"id": {i}, "label": {dumps(label)}, "name": {dumps(node.label) if named else "null"}, '
-            f'"kind": "{kind}", "op": {dumps(op) if op else "null"}, "parents": [{parents}], '
-            f'"data": {node.data!r}, "grad": {grad}, "span": [{start}, {end}]}}'
+            f'  {{"id": {i}, "label": {label}, "name": {name}, "kind": {kinds.get(op, OP_KIND)}, "op": {ops[op]}, '
+            f'"parents": [{parents}], "data": {node.data!r}, "grad": {grad}, "span": [{start}, {end}]}}'
         )
-        if len(lines) >= 10_000:
-            stream.write(",\n".join(lines) + (",\n" if i < len(program.nodes) - 1 else ""))
+        if len(lines) == 10_000 or i == last:
+            stream.write(",\n".join(lines) + (",\n" if i < last else "\n"))
             lines = []
-    if lines:
-        stream.write(",\n".join(lines))
-    stream.write("\n ]\n}\n")
+    stream.write(" ]\n}\n")
 
 
 # -- progress ------------------------------------------------------------------------------

@@ -31,7 +31,6 @@ import contextlib
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Mapping
@@ -262,40 +261,18 @@ def transaction(path: str | os.PathLike) -> Iterator[Session | None]:
 
 def write(path: str | os.PathLike, current: Session) -> None:
     """Save `current` atomically. Call it under `locked(path)` (as `transaction` does)."""
+    from scalargrad.files import write_atomically
+
     path = Path(path)
     text = json.dumps(current.to_json(), indent=1, allow_nan=False) + "\n"
     _make_folder(path.parent)
-    try:
-        handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
-                                             suffix=".tmp", delete=False)
-    except OSError as error:
-        raise SessionWriteError(f"cannot write session file {shown(path)}: {error.strerror or error}",
-                           hint="choose a writable place with --session PATH, or add --no-session") from None
-    try:
-        with handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(handle.name, _file_mode(path))  # a temporary file is private; the session is not
-        os.replace(handle.name, path)
-    except BaseException as error:
-        with contextlib.suppress(OSError):
-            os.unlink(handle.name)
-        if isinstance(error, OSError):
-            raise SessionWriteError(f"cannot write session file {shown(path)}: {error.strerror or error}",
-                               hint="choose a writable place with --session PATH, or add --no-session") from None
-        raise
+
+    def failed(message: str) -> SessionWriteError:
+        return SessionWriteError(message, hint="choose a writable place with --session PATH, or add --no-session")
+
+    write_atomically(path, lambda stream: stream.write(text.encode("utf-8")), "session file",
+                     error=failed, durable=True)
     current.path = path
-
-
-def _file_mode(path: Path) -> int:
-    """Keep the mode of the file being replaced; a new one gets the usual umask."""
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
 
 
 def _make_folder(folder: Path) -> None:
