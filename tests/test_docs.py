@@ -4,6 +4,7 @@ import re
 import shlex
 from pathlib import Path
 
+import pytest
 import typer.main
 
 from scalargrad.cli import app
@@ -46,3 +47,30 @@ def test_relative_links_in_docs_resolve():
     for page in [ROOT / "README.md", *DOCS.glob("*.md")]:
         for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
             assert (page.parent / target).exists(), f"{page.name}: {target}"
+
+
+def console_blocks(page: Path) -> list[tuple[str, str]]:
+    """Each ```console block of a page: the `$ scalargrad ...` command and what it shows."""
+    blocks = []
+    for block in page.read_text(encoding="utf-8").split("```console\n")[1:]:
+        body = block.split("```", 1)[0]
+        command, _, shown = body.partition("\n")
+        blocks.append((command.removeprefix("$ "), shown))
+    return blocks
+
+
+PAGES_WITH_EXAMPLES = sorted(page for page in [ROOT / "README.md", *DOCS.glob("*.md")] if console_blocks(page))
+
+
+@pytest.mark.parametrize("page", PAGES_WITH_EXAMPLES, ids=lambda page: page.name)
+def test_console_examples_are_what_the_tool_prints(page, cli, tmp_path, monkeypatch):
+    """Every ```console block (one `$ scalargrad` command and its output), run in order in one
+    fresh folder and session, prints exactly what the page shows: its stdout, or its stderr
+    when it prints nothing else. (```text blocks are illustrations and are not run.)"""
+    monkeypatch.chdir(tmp_path)
+    for command, shown in console_blocks(page):
+        args = shlex.split(command)
+        assert args[0] == "scalargrad", command
+        result = cli(*args[1:])
+        printed = result.stdout or result.stderr
+        assert printed == shown, f"{page.name}: {command}"
