@@ -93,3 +93,11 @@ class InputError(ScalarGradError):
 
 class UsageError(ScalarGradError):
     """An option or argument of a command is wrong."""
+
+
+class RenderError(ScalarGradError):
+    """Graphviz could not draw the graph: the renderer failed or cannot be run."""
+
+
+class NoRendererError(RenderError):
+    """No renderer on this machine can write the requested format (the DOT source still can)."""
