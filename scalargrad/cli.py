@@ -225,10 +225,10 @@ def dot(
     from scalargrad import dot as drawing
 
     with user_errors():
-        fmt = drawing.choose_format(output, format_)
         to_stdout = output is None or output == "-"
         if not to_stdout:
             drawing.check_target(Path(output))
+        fmt = drawing.choose_format(output, format_)
         if to_stdout and fmt != "dot" and sys.stdout.isatty():
             raise UsageError(f"not writing {drawing.FORMAT_NAMES[fmt]} to the terminal",
                              hint="give a file with -o graph.svg, or --format dot to read the DOT source")
@@ -255,15 +255,22 @@ def dot(
         if fmt == "png" and graph.value_nodes > drawing.PNG_LARGE:
             warn(f"a PNG of {graph.value_nodes:,} nodes is a very large image; SVG (-o graph.svg) stays small and zooms")
         source = graph.source
+        lookup = drawing.find_renderers() if fmt != "dot" else None
+        for problem in lookup.problems if lookup else ():
+            warn(problem)
         if to_stdout:
             if fmt == "dot":
                 sys.stdout.write(source)
-            else:
-                data, _renderer = drawing.render(source, fmt)
-                sys.stdout.flush()
-                sys.stdout.buffer.write(data)
+                return
+            try:
+                data, _renderer = drawing.render(source, fmt, lookup)
+            except drawing.NoRendererError as error:
+                error.hint = "--format dot writes the DOT source to standard output; " + error.hint
+                raise
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
             return
-        renderer = drawing.save(source, Path(output), fmt)
+        renderer = drawing.save(source, Path(output), fmt, lookup)
         how = f" with {renderer.origin}" if renderer else ""
         print(f"wrote {output}: {drawing.FORMAT_NAMES[fmt]} of {graph.value_nodes:,} nodes{how}", file=sys.stderr)
 

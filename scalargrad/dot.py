@@ -24,7 +24,7 @@ import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable
 
 from scalargrad.engine import Value, topological_order
 from scalargrad.errors import NoRendererError, RenderError, ScalarGradError, UsageError
@@ -349,13 +349,21 @@ def bundled_executable() -> tuple[str, str] | None:
     return None
 
 
-def find_renderers() -> tuple[list[Renderer], list[str]]:
-    """The renderers to try, in order, and what the lookup saw (for messages)."""
+@dataclass
+class Lookup:
+    renderers: list[Renderer]  # to try, in order
+    seen: list[str]  # what the lookup found missing, for the "no renderer" message
+    problems: list[str]  # a SCALARGRAD_DOT that cannot be used: worth a warning
+
+
+def find_renderers() -> Lookup:
+    """The renderers to try: SCALARGRAD_DOT, then the bundled graphviz-pure, then `dot` on PATH."""
     found: list[Renderer] = []
     seen: list[str] = []
+    problems: list[str] = []
     explicit = os.environ.get(ENV_RENDERER, "").strip()
     if explicit.lower() == "none":
-        return [], [f"{ENV_RENDERER}=none turns rendering off"]
+        return Lookup([], [f"{ENV_RENDERER}=none turns rendering off"], [])
     if explicit:
         path = Path(explicit).expanduser()
         if path.is_file() and os.access(path, os.X_OK):
@@ -363,6 +371,7 @@ def find_renderers() -> tuple[list[Renderer], list[str]]:
         else:
             what = "is not an executable file" if path.exists() else "does not exist"
             seen.append(f"{ENV_RENDERER}={explicit} {what}")
+            problems.append(f"{ENV_RENDERER}={explicit} {what}; looking for another renderer")
     else:
         seen.append(f"{ENV_RENDERER} is not set")
     bundled = bundled_executable()
@@ -379,7 +388,7 @@ def find_renderers() -> tuple[list[Renderer], list[str]]:
     for renderer in found:
         if all(os.path.realpath(r.path) != os.path.realpath(renderer.path) for r in unique):
             unique.append(renderer)
-    return unique, seen
+    return Lookup(unique, seen, problems)
 
 
 INSTALL_HINT = (
@@ -388,7 +397,7 @@ INSTALL_HINT = (
 )
 
 
-def render(source: str, fmt: str, renderers: Sequence[Renderer] | None = None) -> tuple[bytes, Renderer]:
+def render(source: str, fmt: str, lookup: Lookup | None = None) -> tuple[bytes, Renderer]:
     """Run DOT `source` through the first renderer that can write `fmt` (svg, png, pdf).
 
     Raises NoRendererError when none is found or none knows the format, RenderError
@@ -396,14 +405,13 @@ def render(source: str, fmt: str, renderers: Sequence[Renderer] | None = None) -
     """
     import subprocess
 
-    seen: list[str] = []
-    if renderers is None:
-        renderers, seen = find_renderers()
-    if not renderers:
-        raise NoRendererError(f"no Graphviz renderer found to write {FORMAT_NAMES[fmt]} ({'; '.join(seen)})",
-                              hint=INSTALL_HINT)
+    lookup = lookup or find_renderers()
+    if not lookup.renderers:
+        raise NoRendererError(
+            f"no Graphviz renderer found to write {FORMAT_NAMES[fmt]} ({'; '.join(lookup.seen)})", hint=INSTALL_HINT
+        )
     lacking = []
-    for renderer in renderers:
+    for renderer in lookup.renderers:
         try:
             proc = subprocess.run([renderer.path, f"-T{fmt}"], input=source.encode("utf-8"),
                                   capture_output=True, timeout=RENDER_TIMEOUT)
@@ -516,7 +524,7 @@ def fallback_path(path: Path) -> Path:
     return path.with_name(path.name + ".gv")
 
 
-def save(source: str, path: Path, fmt: str) -> Renderer | None:
+def save(source: str, path: Path, fmt: str, lookup: Lookup | None = None) -> Renderer | None:
     """Write DOT `source` to `path` as `fmt`; returns the renderer used (None for DOT).
 
     When no renderer can write `fmt`, the DOT source is written to `fallback_path(path)`
@@ -528,7 +536,7 @@ def save(source: str, path: Path, fmt: str) -> Renderer | None:
     used: list[Renderer] = []
 
     def rendered() -> bytes:
-        data, renderer = render(source, fmt)
+        data, renderer = render(source, fmt, lookup)
         used.append(renderer)
         return data
 
