@@ -376,3 +376,11 @@ def test_installed_command_without_renderer(installed, tmp_path):
     assert result.stderr.startswith("error: no Graphviz renderer found to write PNG (SCALARGRAD_DOT=none")
     assert (tmp_path / "lecture.png.gv").read_text() == GOLDEN.read_text()
     assert not (tmp_path / "lecture.png").exists()
+
+
+def test_big_graphs_get_the_bounded_layout(cli):
+    small = cli("dot", LECTURE, *LECTURE_VALUES, "--format", "dot").stdout
+    assert "nslimit" not in small and "splines" not in small  # the lecture's layout untouched
+    program = "x0 = a\n" + "\n".join(f"x{i} = x{i - 1} * a" for i in range(1, 60))
+    big = cli("dot", program, "--a", "1", "--format", "dot").stdout
+    assert "graph [nslimit=1 nslimit1=1 rankdir=LR splines=line]" in big
