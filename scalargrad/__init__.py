@@ -12,7 +12,9 @@ from scalargrad.errors import (
     DomainError,
     InputError,
     NameUsageError,
+    NoRendererError,
     ParseError,
+    RenderError,
     ScalarGradError,
     SessionError,
     UsageError,
@@ -22,17 +24,31 @@ from scalargrad.program import Program
 
 __version__ = "0.1.0"
 
+
+
+def __getattr__(name: str):
+    # draw_dot imports graphviz: load it on first use so `import scalargrad` stays light.
+    if name == "draw_dot":
+        from scalargrad.dot import draw_dot
+
+        return draw_dot
+    raise AttributeError(f"module 'scalargrad' has no attribute {name!r}")
+
+
 __all__ = [
     "DomainError",
     "InputError",
     "NameUsageError",
+    "NoRendererError",
     "ParseError",
+    "RenderError",
     "Program",
     "ScalarGradError",
     "SessionError",
     "UsageError",
     "Value",
     "backward",
+    "draw_dot",
     "forward",
     "parse",
     "topological_order",

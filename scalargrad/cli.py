@@ -526,6 +526,98 @@ def check(
         raise typer.Exit(1)
 
 
+@app.command(**PROGRAM_COMMAND)
+def dot(
+    ctx: typer.Context,
+    file: FileOption = None,
+    set_: SetOption = None,
+    bindings: BindingsOption = None,
+    output: Annotated[
+        Optional[str],
+        typer.Option("--output", "-o", metavar="PATH",
+                     help="Where to draw: graph.svg, graph.png, graph.pdf, or graph.gv / graph.dot for the DOT "
+                          "source. `-` (the default) writes SVG to standard output.", show_default=False),
+    ] = None,
+    format_: Annotated[
+        Optional[str],
+        typer.Option("--format", metavar="svg|png|pdf|dot",
+                     help="The format, when the -o extension does not say it (e.g. `-o - --format dot`).",
+                     show_default=False),
+    ] = None,
+    no_grad: Annotated[bool, typer.Option("--no-grad", help="Draw the values only, without running backward.")] = False,
+    of: OfOption = None,
+    cluster: Annotated[bool, typer.Option("--cluster", help="Box each statement's nodes, titled with its text.")] = False,
+    focus: Annotated[
+        Optional[str], typer.Option("--focus", metavar="NODE", help="Draw only the nodes near this named node.",
+                                    show_default=False)
+    ] = None,
+    depth: Annotated[int, typer.Option("--depth", min=0, help="With --focus: how many edges away to draw.")] = 2,
+    max_nodes: Annotated[int, typer.Option("--max-nodes", min=1, help="Refuse to draw more value nodes than this.")] = 500,
+    plain: Annotated[bool, typer.Option("--plain", help="The lecture's picture exactly: no colours, marks or legend.")] = False,
+    session: SessionOption = None,
+    no_session: NoSessionOption = False,
+) -> None:
+    """Draw the graph with every node's value and gradient (SVG, PNG, PDF or DOT source).
+
+    Example: scalargrad dot "e = a*b; d = e + c; L = d * f" --a 2 --b -3 --c 10 --f -2 -o graph.svg
+    Without a program, draws the session's program at its current values: scalargrad dot -o graph.svg
+
+    Renders with SCALARGRAD_DOT=/path/to/dot if set, else the bundled graphviz-pure,
+    else Graphviz `dot` on PATH; without any, writes the DOT source beside the file.
+    """
+    from scalargrad import dot as drawing
+
+    with user_errors():
+        to_stdout = output is None or output == "-"
+        if not to_stdout:
+            drawing.check_target(Path(output))
+        fmt = drawing.choose_format(output, format_)
+        if to_stdout and fmt != "dot" and sys.stdout.isatty():
+            raise UsageError(f"not writing {drawing.FORMAT_NAMES[fmt]} to the terminal",
+                             hint="give a file with -o graph.svg, or --format dot to read the DOT source")
+        if no_grad and of is not None:
+            raise UsageError("--of chooses what to differentiate; --no-grad draws no gradients",
+                             hint="drop one of them")
+        if depth != 2 and focus is None:
+            raise UsageError("--depth needs --focus NODE", hint="e.g. --focus d --depth 1")
+        loaded = load(ctx, file, set_, bindings, session, no_session)
+        program = loaded.program
+        target = named_node(program, of)
+        if no_grad:
+            program.evaluate(loaded.values)
+        else:
+            program.run(loaded.values, of=target)
+        center = named_node(program, focus) if focus is not None else None
+        try:
+            graph = drawing.draw_dot(program, grad=not no_grad, of=target, plain=plain, cluster=cluster,
+                                     focus=center, depth=depth, max_nodes=max_nodes)
+        except UsageError as error:
+            if fmt == "png" and "--max-nodes" in error.hint:
+                error.hint += "; a PNG of thousands of nodes is huge: SVG (-o graph.svg) stays small and zooms"
+            raise
+        if fmt == "png" and graph.value_nodes > drawing.PNG_LARGE:
+            warn(f"a PNG of {graph.value_nodes:,} nodes is a very large image; SVG (-o graph.svg) stays small and zooms")
+        source = graph.source
+        lookup = drawing.find_renderers() if fmt != "dot" else None
+        for problem in lookup.problems if lookup else ():
+            warn(problem)
+        if to_stdout:
+            if fmt == "dot":
+                sys.stdout.write(source)
+                return
+            try:
+                data, _renderer = drawing.render(source, fmt, lookup)
+            except drawing.NoRendererError as error:
+                error.hint = "--format dot writes the DOT source to standard output; " + error.hint
+                raise
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            return
+        renderer = drawing.save(source, Path(output), fmt, lookup)
+        how = f" with {renderer.origin}" if renderer else ""
+        print(f"wrote {output}: {drawing.FORMAT_NAMES[fmt]} of {graph.value_nodes:,} nodes{how}", file=sys.stderr)
+
+
 def main() -> None:
     """Console entry point."""
     try:

@@ -102,3 +102,11 @@ class SessionError(ScalarGradError):
 class SessionWriteError(SessionError):
     """The session could not be saved (no permission, disk full, lock busy): the command's
     own result still stands, so recording a session turns this into a warning."""
+
+
+class RenderError(ScalarGradError):
+    """Graphviz could not draw the graph: the renderer failed or cannot be run."""
+
+
+class NoRendererError(RenderError):
+    """No renderer on this machine can write the requested format (the DOT source still can)."""
