@@ -204,6 +204,9 @@ print(json.dumps(result))
 """
 
 
+REFERENCE_TIMEOUT = 240  # seconds; micrograd's recursive sort crawls on a million-deep sum
+
+
 def engine(sizes: list[int]) -> None:
     try:
         import micrograd  # noqa: F401
@@ -217,8 +220,13 @@ def engine(sizes: list[int]) -> None:
         for size in sizes:
             results = {}
             for which in ("scalargrad", "micrograd"):
-                proc = subprocess.run([PYTHON, "-c", ENGINE_SCRIPT, kind, str(size), which, here],
-                                      capture_output=True, text=True)
+                try:
+                    proc = subprocess.run([PYTHON, "-c", ENGINE_SCRIPT, kind, str(size), which, here],
+                                          capture_output=True, text=True, timeout=REFERENCE_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    results[which] = None
+                    print(f"  {kind}, {size:.0e}: {which} did not finish in {REFERENCE_TIMEOUT} s")
+                    continue
                 if proc.returncode != 0:
                     results[which] = None
                     print(f"  {kind}, {size:.0e}: {which} failed: {proc.stderr.strip().splitlines()[-1][:80]}")

@@ -68,9 +68,21 @@ def test_console_examples_are_what_the_tool_prints(page, cli, tmp_path, monkeypa
     fresh folder and session, prints exactly what the page shows: its stdout, or its stderr
     when it prints nothing else. (```text blocks are illustrations and are not run.)"""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SCALARGRAD_SESSION", raising=False)  # the default session, as a user has it
     for command, shown in console_blocks(page):
-        args = shlex.split(command)
+        args = shlex.split(command, comments=True)
+        while "=" in args[0] and args[0].split("=")[0].isupper():  # `SCALARGRAD_DOT=none scalargrad ...`
+            name, _, value = args.pop(0).partition("=")
+            monkeypatch.setenv(name, value)
         assert args[0] == "scalargrad", command
         result = cli(*args[1:])
         printed = result.stdout or result.stderr
         assert printed == shown, f"{page.name}: {command}"
+
+
+def test_the_lecture_picture_in_the_docs_is_what_the_tool_draws(cli, tmp_path):
+    from conftest import LECTURE_VALUES, STATEMENTS
+
+    result = cli("dot", STATEMENTS, *LECTURE_VALUES, "-o", str(tmp_path / "lecture.svg"), "--no-session")
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "lecture.svg").read_bytes() == (DOCS / "lecture.svg").read_bytes()

@@ -6,15 +6,15 @@ by a small h, let the chain rule fill them in, and finally nudge the inputs alon
 gradients to make L less negative. Each test below does one of those steps with
 `from scalargrad import Value` and expects the numbers printed in the notes.
 
-The notes also draw the graph with `draw_dot(L)` after each step; that step is added here
-once `scalargrad.draw_dot` exists (the dot work).
+The notes also draw the graph with `draw_dot(L)` after filling in gradients by hand; so
+does `test_draw_dot_shows_the_hand_made_gradients`, with `from scalargrad import draw_dot`.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from scalargrad import Value
+from scalargrad import Value, draw_dot
 
 H = 0.0001  # the step of the notes' numeric derivatives
 NUDGE = 0.01  # the step size of the notes' "towards training" update
@@ -91,6 +91,21 @@ def test_gradients_filled_in_by_hand():
     a.grad = e.grad * b.data
     b.grad = e.grad * a.data
     assert (a.grad, b.grad) == (6.0, -4.0)
+
+
+def test_draw_dot_shows_the_hand_made_gradients():
+    g = lecture_graph()
+    L, d, f = g["L"], g["d"], g["f"]
+    L.grad, d.grad, f.grad = 1.0, f.data, d.data  # the first hand-filled gradients of the notes
+    dot = draw_dot(L)
+    assert dot.graph_attr["rankdir"] == "LR"
+    source = dot.source
+    # the notes' picture at that point: L, d and f have gradients, the rest still 0
+    for record in ["{ a | data 2.0000 | grad 0.0000 }", "{ e | data -6.0000 | grad 0.0000 }",
+                   "{ d | data 4.0000 | grad -2.0000 }", "{ f | data -2.0000 | grad 4.0000 }",
+                   "{ L | data -8.0000 | grad 1.0000 }"]:
+        assert record in source, record
+    assert source.count('label="*"') == 2 and source.count('label="+"') == 1
 
 
 # The notes print these difference quotients; exact float equality holds, no tolerance needed.
