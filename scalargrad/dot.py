@@ -20,7 +20,6 @@ import html
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -500,35 +499,10 @@ def write_atomic(path: Path, produce: Callable[[], bytes]) -> None:
     The temporary file is made first, so an unwritable folder fails before any
     rendering; if anything fails, an existing file at `path` is untouched.
     """
+    from scalargrad.files import write_atomically
+
     check_target(path)
-    try:
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as error:
-        raise UsageError(f"cannot write in {path.parent}: {error.strerror}",
-                         hint="choose a folder you can write to") from None
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(produce())
-        os.chmod(temporary, _mode_for(path))
-        os.replace(temporary, path)
-    except BaseException as error:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        if isinstance(error, OSError):
-            raise UsageError(f"cannot write {path}: {error.strerror}") from None
-        raise
-
-
-def _mode_for(path: Path) -> int:
-    """Keep an existing file's permissions; a new file gets the usual ones (umask), not mkstemp's 0600."""
-    try:
-        return path.stat().st_mode & 0o7777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+    write_atomically(path, lambda stream: stream.write(produce()), "the picture")
 
 
 def fallback_path(path: Path) -> Path:
