@@ -264,7 +264,10 @@ def write(path: str | os.PathLike, current: Session) -> None:
     from scalargrad.files import write_atomically
 
     path = Path(path)
-    text = json.dumps(current.to_json(), indent=1, allow_nan=False) + "\n"
+    # Indented for a person to read; past a thousand values, compact: json's C encoder only
+    # runs without `indent`, and a big model's session would otherwise cost a visible pause.
+    readable = len(current.values) + len(current.history) <= 1000
+    text = json.dumps(current.to_json(), indent=1 if readable else None, allow_nan=False) + "\n"
     _make_folder(path.parent)
 
     def failed(message: str) -> SessionWriteError:
