@@ -49,12 +49,12 @@ def best_of(repeats: int, work) -> float:
     return min(times)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=10_000)
     parser.add_argument("--inputs", type=int, default=100)
     parser.add_argument("--method", default="central", choices=["central", "forward"])
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     program = parse(generated_program(args.nodes, args.inputs))
     rng = random.Random(0)

@@ -13,6 +13,8 @@ What it prints, each as a ratio (scalargrad / reference; lower is better):
   engine      graph build + forward + backward with scalargrad.Value vs the
               micrograd package on the same graph, at 1e5 nodes               target <= 0.1
   memory      peak memory of that graph at 1e6 nodes vs micrograd's          target <= 0.5
+  check       `check` of the 100 inputs of a 10,000-node program vs
+              2 x inputs x one forward evaluation (tests/bench_check.py)       target <= 1.5
 """
 
 from __future__ import annotations
@@ -248,7 +250,7 @@ def engine(sizes: list[int]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="sizes up to 1e5 only")
-    parser.add_argument("--only", choices=["startup", "end-to-end", "engine"], help="one part only")
+    parser.add_argument("--only", choices=["startup", "end-to-end", "engine", "check"], help="one part only")
     args = parser.parse_args()
     sizes = [1_000, 10_000, 100_000] if args.quick else [1_000, 10_000, 100_000, 1_000_000]
     parser_kind = "lark-cython" if _has_lark_cython() and not os.environ.get("SCALARGRAD_PURE_PARSER") else "pure Lark"
@@ -258,6 +260,11 @@ def main() -> None:
             startup()
         if args.only in (None, "end-to-end"):
             end_to_end(sizes, Path(folder))
+        if args.only in (None, "check"):
+            print("check: cost of a gradient check in forward evaluations")
+            import bench_check
+
+            bench_check.main([])
         if args.only in (None, "engine"):
             engine([s for s in sizes if s >= 100_000])  # time at 1e5, memory at 1e6
 
