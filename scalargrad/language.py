@@ -11,15 +11,17 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 
 from scalargrad.engine import Value
-from scalargrad.errors import NameUsageError, ParseError, place_at
-from scalargrad.ops import CONST, FUNCTIONS, LEAF
+from scalargrad.errors import DomainError, NameUsageError, ParseError, place_at
+from scalargrad.ops import CONST, FUNCTIONS, LEAF, OPS
 from scalargrad.program import Program
 
 GRAMMAR_FILE = "scalargrad.lark"
+_SIGNED_NUMBER = re.compile(r"[-+]?\s*(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def grammar_text() -> str:
@@ -57,6 +59,29 @@ class _Builder:
         self.spans.append((start, end))
         return node, start, end
 
+    def _operation(self, op: str, operands: tuple[Value, ...], start: int, end: int):
+        """A node for `op` applied to `operands`; with literals only, the literal it comes to.
+
+        Folding `-1` or `(1 + 1)` into one constant matters beyond tidiness: constants get no
+        gradient, so a negative base with a literal exponent, `x ** -1`, never asks for the
+        derivative with respect to the exponent (which exists only for a positive base).
+        """
+        nodes = self.nodes
+        count = len(operands)
+        if all(v._op == CONST for v in operands) and tuple(nodes[-count:]) == operands:
+            try:
+                value = OPS[op].forward(*(v.data for v in operands))
+            except DomainError as error:
+                raise self._error(DomainError, f"{error.reason} in `{self.source[start:end]}`", start,
+                                  end - start, hint="a constant expression must stay in the domain of its operations")
+            if value - value != 0:
+                raise self._error(DomainError, f"`{self.source[start:end]}` is too large (overflow)", start,
+                                  end - start, hint="numbers must be below about 1.8e308")
+            del nodes[-count:]
+            del self.spans[-count:]
+            return self._add(Value(value, (), CONST), start, end)
+        return self._add(Value(0.0, operands, op), start, end)
+
     def _error(self, cls, message: str, offset: int, width: int = 1, hint: str = "", more=()):
         places = (place_at(self.source, offset, width=width), *more)
         return cls(message, hint=hint, source=self.source, places=places)
@@ -90,7 +115,7 @@ class _Builder:
             raise self._error(ParseError, f"unknown function `{fname.value}`{suggestion}", fname.start_pos,
                               len(fname.value),
                               hint=f"the functions are {', '.join(FUNCTIONS)}")
-        return self._add(Value(0.0, (arg[0],), op.name), fname.start_pos, rpar.end_pos)
+        return self._operation(op.name, (arg[0],), fname.start_pos, rpar.end_pos)
 
     def paren(self, children):
         lpar, inner, rpar = children
@@ -100,7 +125,7 @@ class _Builder:
     def _binary(op):
         def build(self, children):
             left, _, right = children
-            return self._add(Value(0.0, (left[0], right[0]), op), left[1], right[2])
+            return self._operation(op, (left[0], right[0]), left[1], right[2])
 
         build.__name__ = op
         return build
@@ -109,7 +134,7 @@ class _Builder:
 
     def neg(self, children):
         minus, operand = children
-        return self._add(Value(0.0, (operand[0],), "neg"), minus.start_pos, operand[2])
+        return self._operation("neg", (operand[0],), minus.start_pos, operand[2])
 
     def pos(self, children):
         plus, operand = children
@@ -133,11 +158,11 @@ class _Builder:
                               hint=f"move the assignment of `{name}` above its first use", more=(read_place,))
         self.assigned_at[name] = at
         node = expr[0]
-        default = self._plain_number(node)
+        default = self._plain_number(node, expr[1], expr[2])
         if default is not None:
             # `a = 2`: an input with a default value that the command line may override.
-            del self.nodes[-(1 if node._op == CONST else 2):]
-            del self.spans[len(self.nodes):]
+            del self.nodes[-1]
+            del self.spans[-1]
             node = Value(default, (), LEAF, name)
             self.inputs[name] = node
             self.defaults[name] = default
@@ -149,12 +174,12 @@ class _Builder:
         node.label = name
         return node, at, expr[2], name
 
-    def _plain_number(self, node: Value) -> float | None:
-        nodes = self.nodes
-        if node._op == CONST and nodes and nodes[-1] is node:
+    def _plain_number(self, node: Value, start: int, end: int) -> float | None:
+        """The value of `2` or `-0.5` written alone (a default), else None (`2 * 3` is a named
+        constant, not an input)."""
+        if node._op == CONST and self.nodes and self.nodes[-1] is node and _SIGNED_NUMBER.fullmatch(
+                self.source, start, end):
             return node.data
-        if node._op == "neg" and node._prev[0]._op == CONST and nodes and nodes[-1] is node:
-            return -node._prev[0].data
         return None
 
     def bare(self, children):
