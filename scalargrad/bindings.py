@@ -35,10 +35,19 @@ class Arguments:
 
     program: str | None = None
     values: dict[str, str] = field(default_factory=dict)  # name -> text, from --NAME VALUE
+    extra: list[str] = field(default_factory=list)  # positionals after the program, where allowed
 
 
-def split_arguments(args: list[str]) -> Arguments:
-    """Separate the program (one positional, or `-`) from `--NAME VALUE` pairs."""
+_SHORT_OPTION = re.compile(r"-[A-Za-z]")
+
+
+def split_arguments(args: list[str], command: str = "grad", extra: str | None = None) -> Arguments:
+    """Separate the program (one positional, or `-`) from `--NAME VALUE` pairs.
+
+    A token that starts with `-` is the program unless it looks like an option (`-q`,
+    `--NAME`): `"-a*2"` is a program. `extra` names what further positionals are (e.g.
+    "node" for explain); without it, a second positional is an error.
+    """
     result = Arguments()
     i = 0
     while i < len(args):
@@ -56,13 +65,16 @@ def split_arguments(args: list[str]) -> Arguments:
             if name in result.values:
                 raise UsageError(f"a value for `{name}` is given twice", hint="give each input once")
             result.values[name] = text
-        elif token == "-" or not token.startswith("-"):
-            if result.program is not None:
+        elif token == "-" or not (token.startswith("--") or _SHORT_OPTION.fullmatch(token)):
+            if result.program is None:
+                result.program = token
+            elif extra is not None:
+                result.extra.append(token)
+            else:
                 raise UsageError(
                     f"unexpected extra argument `{token}`",
-                    hint='quote the whole program as one argument: scalargrad grad "L = a * b" --a 2 --b 3',
+                    hint=f'quote the whole program as one argument: scalargrad {command} "L = a * b" --a 2 --b 3',
                 )
-            result.program = token
         else:
             raise UsageError(f"unknown option `{token}`", hint="see --help; inputs are given as --NAME VALUE")
     return result
@@ -138,10 +150,12 @@ def resolve(inputs, defaults: dict[str, float], layers: list[tuple[str, dict[str
     values: dict[str, float] = {}
     origin: dict[str, str] = {}
     warnings: list[str] = []
+    warned: set[str] = set()
     for source, layer in layers:
         for name, value in layer.items():
             if name not in inputs:
-                if not any(name in seen for seen in warnings):
+                if name not in warned:
+                    warned.add(name)
                     close = did_you_mean(name, inputs) if inputs else None
                     guess = f" (did you mean `{close}`?)" if close else ""
                     warnings.append(f"`{name}` is not an input of the program; its value ({source}) is ignored{guess}")
@@ -155,7 +169,9 @@ def resolve(inputs, defaults: dict[str, float], layers: list[tuple[str, dict[str
             origin[name] = "default"
     missing = [name for name in inputs if name not in values]
     if missing:
-        listed = ", ".join(f"`{name}`" for name in missing)
+        listed = ", ".join(f"`{name}`" for name in missing[:20])
+        if len(missing) > 20:
+            listed += f" and {len(missing) - 20:,} more"
         example = " ".join(f"--{name} VALUE" for name in missing[:6]) + (" ..." if len(missing) > 6 else "")
         raise InputError(
             f"missing value{'s' if len(missing) > 1 else ''} for {listed}",

@@ -6,7 +6,7 @@ stderr with exit code 2 (1 is kept for a failed check). Results go to stdout.
 
 import contextlib
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Iterator, Optional
 
@@ -82,9 +82,16 @@ def user_errors() -> Iterator[None]:
     """Turn a library error into a message on stderr and an exit code, never a traceback."""
     try:
         yield
+        sys.stdout.flush()  # a reader that went away shows up here, not at interpreter exit
     except ScalarGradError as error:
         print(error.format(), file=sys.stderr)
         raise typer.Exit(error.exit_code) from None
+    except BrokenPipeError:
+        # `scalargrad grad ... | head`: the reader has what it wanted; not an error.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(0) from None
 
 
 def warn(message: str) -> None:
@@ -104,6 +111,7 @@ class Loaded:
     origin: dict[str, str]  # input name -> "command line" | "bindings" | "session" | "default"
     warnings: list[str]
     session: object = None  # scalargrad.session.SessionUse: which session file, used or recorded
+    extra: list[str] = field(default_factory=list)  # positionals after the program (explain's nodes)
 
 
 def read_source(program: str | None, file: Path | None) -> str:
@@ -134,19 +142,20 @@ def read_source(program: str | None, file: Path | None) -> str:
 
 
 def load(ctx: typer.Context, file: Path | None, sets: list[str] | None, bindings: str | None,
-         session: Path | None = None, no_session: bool = False) -> Loaded:
+         session: Path | None = None, no_session: bool = False, extra: str | None = None) -> Loaded:
     """Program text -> Program, and the input values chosen by precedence.
 
     With a program (argument, `-` or --file) the program and its values become the session;
     without one, the session's program and values are used (values given here override
-    them for this run only). `session`/`no_session` are the --session/--no-session options.
+    them for this run only). `session`/`no_session` are the --session/--no-session options;
+    `extra` names what positionals after the program are, for a command that takes them.
     """
     from scalargrad import session as sessions
     from scalargrad.bindings import command_line_values, read_bindings, resolve, split_arguments
     from scalargrad.errors import ScalarGradError, SessionWriteError
     from scalargrad.language import parse
 
-    args = split_arguments(list(ctx.args))
+    args = split_arguments(list(ctx.args), ctx.info_name or "grad", extra)
     if bindings == "-" and (args.program == "-" or (file is not None and str(file) == "-")):
         raise UsageError("the program and --bindings cannot both read standard input")
     command_line = command_line_values(args, sets or [])
@@ -187,7 +196,7 @@ def load(ctx: typer.Context, file: Path | None, sets: list[str] | None, bindings
             resolved.warnings.append(f"the session was not saved: {error.message}")
     for message in resolved.warnings:
         warn(message)
-    return Loaded(program, resolved.values, resolved.origin, resolved.warnings, use)
+    return Loaded(program, resolved.values, resolved.origin, resolved.warnings, use, args.extra)
 
 
 def named_node(program, name: str | None):
@@ -295,13 +304,18 @@ def step(
         options = dict(lr=lr, steps=steps, descend=descend, freeze=frozen)
 
         def run(values):
-            if not json_ and steps >= stepping.PROGRESS_FROM and sys.stderr.isatty():
-                with stepping.ProgressBar(steps, "stepping") as progress:
-                    return stepping.run_steps(loaded.program, values, progress=progress, **options)
-            return stepping.run_steps(loaded.program, values, **options)
+            from scalargrad.render import DelayedProgress
+
+            with DelayedProgress("stepping", enabled=not json_ and sys.stderr.isatty()) as bar:
+                return stepping.run_steps(loaded.program, values, progress=lambda k: bar(k, steps), **options)
 
         if loaded.session is not None and loaded.session.active:
-            report = _step_in_session(loaded, run, lr=lr, steps=steps, descend=descend)
+            from scalargrad import session as sessions
+
+            report = sessions.run_step(
+                loaded.session.path, program=loaded.program.source, values=loaded.values, origin=loaded.origin,
+                run=run, outcome=lambda report: (report.final, {"lr": lr, "steps": steps, "descend": descend,
+                                                                "before": report.before, "after": report.after}))
         else:
             report = run(loaded.values)
         if save is not None:
@@ -322,26 +336,6 @@ def step(
             sys.stdout.write("\n")
         else:
             stepping.print_step(report, precision, every)
-
-
-def _step_in_session(loaded: Loaded, run, *, lr: float, steps: int, descend: bool):
-    """Run the step under the session's lock, from the values saved there now, and save the
-    nudged values with a history entry: steps run at the same time add up, none is lost."""
-    from scalargrad import session as sessions
-    from scalargrad.errors import SessionError
-
-    path = loaded.session.path
-    with sessions.transaction(path) as current:
-        report = run(sessions.fresh_values(loaded.values, loaded.origin, current))
-        if current is None or current.program != loaded.program.source:
-            raise SessionError(f"the session at {sessions.shown(path)} changed while this step ran; "
-                               "the step was not saved", hint="run the step again")
-        current.values = dict(report.final)
-        current.history.append({
-            "step": len(current.history) + 1, "lr": lr, "steps": steps, "descend": descend,
-            "before": report.before, "after": report.after, "values": dict(report.final),
-        })
-    return report
 
 
 def node_by_name_or_id(program, text: str):
@@ -384,16 +378,18 @@ def explain_command(
     each local derivative's formula from the op table and its value.
 
     Example: scalargrad explain "e = a*b; d = e + c; L = d * f" --a 2 --b -3 --c 10 --f -2 --node a
+    (or name the nodes after the program: scalargrad explain "L = a * b" --a 2 --b 3 a b)
     """
     from scalargrad import explain as explaining
     from scalargrad.render import ROW_LIMIT, select_rows
 
     with user_errors():
-        loaded = load(ctx, file, set_, bindings, session, no_session)
+        loaded = load(ctx, file, set_, bindings, session, no_session, extra="node")
         program = loaded.program
         target = named_node(program, of)
         program.run(loaded.values, of=target)
         chosen = None
+        nodes = [*(nodes or []), *loaded.extra]
         if nodes:
             chosen = []
             for text in nodes:
@@ -620,8 +616,4 @@ def dot(
 
 def main() -> None:
     """Console entry point."""
-    try:
-        app()
-    except BrokenPipeError:  # `scalargrad grad ... | head`: the reader left, nothing is wrong
-        sys.stderr.close()
-        sys.exit(0)
+    app()

@@ -244,6 +244,7 @@ class DelayedProgress:
         self._start = self._clock()
         self._bar = None
         self._task = None
+        self._shown_done = 0
 
     def __call__(self, done: int, total: int) -> None:
         if not self.enabled:
@@ -257,6 +258,9 @@ class DelayedProgress:
             self._bar = Progress(console=Console(file=sys.stderr), transient=True)
             self._bar.start()
             self._task = self._bar.add_task(self.description, total=total)
+        elif done - self._shown_done < total // 500 and done < total:
+            return  # a few hundred updates are plenty; a million would cost more than the work
+        self._shown_done = done
         self._bar.update(self._task, completed=done)
 
     @property

@@ -1,7 +1,7 @@
 """The session: the last program and its current values, kept between commands.
 
 A command given a program records it (`start`); a command given none continues from the
-saved one (`read`); `step` saves nudged values and a history entry (`record_step`).
+saved one (`read`); `step` runs under the lock and saves nudged values with a history entry (`run_step`; `record_step` saves a step computed elsewhere).
 The file stores the program *text*, never a parsed graph: it is parsed again on load.
 
     .scalargrad/session.json      (or --session PATH, or $SCALARGRAD_SESSION)
@@ -33,7 +33,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Callable, Iterator, Mapping, TypeVar
 
 from scalargrad.errors import SessionError, SessionWriteError
 
@@ -306,32 +306,53 @@ def start(path: str | os.PathLike, program: str, values: Mapping[str, float]) ->
     return fresh
 
 
+T = TypeVar("T")
+
+
 def record_step(path: str | os.PathLike, *, program: str, lr: float, before: float, after: float,
                 values: Mapping[str, float], **details) -> Session:
     """Save the values a step produced and append its history entry, in one locked write.
 
     `program` is the text the step ran; if the session now holds another program (another
     command started a new one meanwhile), nothing is saved and a SessionError says so.
-    `before`/`after` are the output before and after the nudge; `details` (e.g. `of="L"`,
-    `grads={...}`) are stored in the entry as given and must be JSON values.
+    `before`/`after` are the output before and after the nudge; `details` (e.g. `steps=1`)
+    are stored in the entry as given and must be JSON values.
     Returns the saved session; its last history entry is this step, numbered from 1.
     """
     path = Path(path)
     with transaction(path) as current:
-        if current is None:
-            raise SessionError(f"there is no session at {shown(path)} to save this step in",
-                               hint="it was reset meanwhile; run the command again with the program")
-        if current.program != program:
-            raise SessionError(
-                f"the session at {shown(path)} changed while this step ran (it now holds "
-                f"`{one_line(current.program, 40)}`); the step was not saved",
-                hint="run the step again",
-            )
-        current.values = {name: float(value) for name, value in values.items()}
-        entry = {"step": len(current.history) + 1, "lr": lr, "before": before, "after": after,
-                 "values": dict(current.values), **details}
-        current.history.append(entry)
+        _save_step(path, current, program, values, {"lr": lr, "before": before, "after": after, **details})
     return current
+
+
+def run_step(path: str | os.PathLike, *, program: str, values: Mapping[str, float], origin: Mapping[str, str],
+             run: Callable[[dict[str, float]], T], outcome: Callable[[T], tuple[Mapping[str, float], dict]]) -> T:
+    """Run a step under the session's lock, starting from the values saved there now, and save
+    what it produced: steps run at the same time add up, and none is lost.
+
+    `run(values)` does the work; `outcome(result)` gives the new input values and the
+    history entry (lr, before, after, ...). Returns `run`'s result.
+    """
+    path = Path(path)
+    with transaction(path) as current:
+        result = run(fresh_values(values, origin, current))
+        new_values, entry = outcome(result)
+        _save_step(path, current, program, new_values, entry)
+    return result
+
+
+def _save_step(path: Path, current: Session | None, program: str, values: Mapping[str, float], entry: dict) -> None:
+    if current is None:
+        raise SessionError(f"there is no session at {shown(path)} to save this step in",
+                           hint="it was reset meanwhile; run the command again with the program")
+    if current.program != program:
+        raise SessionError(
+            f"the session at {shown(path)} changed while this step ran (it now holds "
+            f"`{one_line(current.program, 40)}`); the step was not saved",
+            hint="run the step again",
+        )
+    current.values = {name: float(value) for name, value in values.items()}
+    current.history.append({"step": len(current.history) + 1, **entry, "values": dict(current.values)})
 
 
 def fresh_values(values: Mapping[str, float], origin: Mapping[str, str], current: Session | None) -> dict[str, float]:

@@ -236,7 +236,6 @@ def save_values(path: str | os.PathLike, values: Mapping[str, float]) -> None:
 
 
 # -- showing -------------------------------------------------------------------------------
-PROGRESS_FROM = 200  # runs this long get a progress bar on a terminal's stderr
 
 
 def auto_every(steps: int, rows: int = 10) -> int:
@@ -339,28 +338,3 @@ def step_json(report: StepReport, warnings: list[str]) -> dict:
         "values": report.final,
         "warnings": warnings,
     }
-
-
-class ProgressBar:
-    """A transient Rich progress bar on stderr, updated a few hundred times at most."""
-
-    def __init__(self, steps: int, description: str):
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.steps = steps
-        self.every = max(1, steps // 500)
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeRemainingColumn(), console=Console(stderr=True), transient=True)
-        self.task = self.progress.add_task(description, total=steps)
-
-    def __enter__(self) -> Callable[[int], None]:
-        self.progress.start()
-        return self.update
-
-    def __exit__(self, *exc) -> None:
-        self.progress.stop()
-
-    def update(self, k: int) -> None:
-        if k % self.every == 0 or k == self.steps:
-            self.progress.update(self.task, completed=k)

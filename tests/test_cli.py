@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import LECTURE, LECTURE_VALUES, STATEMENTS
+from conftest import LECTURE, LECTURE_VALUES, STATEMENTS, installed_command
 from scalargrad.cli import app
 
 
@@ -221,3 +221,15 @@ def test_python_dash_m(tmp_path):
 def test_version(installed):
     result = installed("--version")
     assert result.exit_code == 0 and result.stdout.strip() == "scalargrad 0.1.0"
+
+
+def test_a_reader_that_stops_early_is_not_an_error(installed, tmp_path):
+    program = "\n".join(f"y{i} = x * {i}" for i in range(3000))
+    (tmp_path / "big.sg").write_text(program)
+    proc = subprocess.Popen([installed_command(), "grad", "--file", str(tmp_path / "big.sg"), "--x", "1", "--all",
+                             "--no-session"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = proc.stdout.readline()
+    proc.stdout.close()  # like `| head -1`
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0
+    assert first.startswith("gradients of y2999") and stderr == ""
