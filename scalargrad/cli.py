@@ -547,7 +547,10 @@ def dot(
         Optional[str], typer.Option("--focus", metavar="NODE", help="Draw only the nodes near this named node.",
                                     show_default=False)
     ] = None,
-    depth: Annotated[int, typer.Option("--depth", min=0, help="With --focus: how many edges away to draw.")] = 2,
+    depth: Annotated[
+        Optional[int], typer.Option("--depth", min=0, help="With --focus: how many edges away to draw [default: 2].",
+                                    show_default=False)
+    ] = None,
     max_nodes: Annotated[int, typer.Option("--max-nodes", min=1, help="Refuse to draw more value nodes than this.")] = 500,
     plain: Annotated[bool, typer.Option("--plain", help="The lecture's picture exactly: no colours, marks or legend.")] = False,
     session: SessionOption = None,
@@ -562,11 +565,12 @@ def dot(
     else Graphviz `dot` on PATH; without any, writes the DOT source beside the file.
     """
     from scalargrad import dot as drawing
+    from scalargrad.files import check_writable
 
     with user_errors():
         to_stdout = output is None or output == "-"
         if not to_stdout:
-            drawing.check_target(Path(output))
+            check_writable(Path(output))
         fmt = drawing.choose_format(output, format_)
         if to_stdout and fmt != "dot" and sys.stdout.isatty():
             raise UsageError(f"not writing {drawing.FORMAT_NAMES[fmt]} to the terminal",
@@ -574,7 +578,7 @@ def dot(
         if no_grad and of is not None:
             raise UsageError("--of chooses what to differentiate; --no-grad draws no gradients",
                              hint="drop one of them")
-        if depth != 2 and focus is None:
+        if depth is not None and focus is None:
             raise UsageError("--depth needs --focus NODE", hint="e.g. --focus d --depth 1")
         loaded = load(ctx, file, set_, bindings, session, no_session)
         program = loaded.program
@@ -586,7 +590,8 @@ def dot(
         center = named_node(program, focus) if focus is not None else None
         try:
             graph = drawing.draw_dot(program, grad=not no_grad, of=target, plain=plain, cluster=cluster,
-                                     focus=center, depth=depth, max_nodes=max_nodes)
+                                     focus=center, depth=drawing.DEFAULT_DEPTH if depth is None else depth,
+                                     max_nodes=max_nodes)
         except UsageError as error:
             if fmt == "png" and "--max-nodes" in error.hint:
                 error.hint += "; a PNG of thousands of nodes is huge: SVG (-o graph.svg) stays small and zooms"

@@ -482,26 +482,15 @@ def choose_format(output: str | None, fmt: str | None) -> str:
     return fmt
 
 
-def check_target(path: Path) -> None:
-    """Refuse, before any work, a target that can never be written."""
-    if path.is_dir():
-        raise UsageError(f"{path} is a folder", hint="give a file name such as graph.svg")
-    folder = path.parent
-    if not folder.exists():
-        raise UsageError(f"the folder {folder} does not exist", hint="create it first, or write elsewhere")
-    if not folder.is_dir():
-        raise UsageError(f"{folder} is not a folder", hint="give a path inside an existing folder")
-
-
 def write_atomic(path: Path, produce: Callable[[], bytes]) -> None:
     """Write `produce()` to `path` through a temporary file in the same folder and a rename.
 
     The temporary file is made first, so an unwritable folder fails before any
     rendering; if anything fails, an existing file at `path` is untouched.
     """
-    from scalargrad.files import write_atomically
+    from scalargrad.files import check_writable, write_atomically
 
-    check_target(path)
+    check_writable(path)
     write_atomically(path, lambda stream: stream.write(produce()), "the picture")
 
 

@@ -41,6 +41,8 @@ class Value:
         operands = (self, *(_as_value(o) for o in others))
         try:
             data = OPS[op].forward(*(v.data for v in operands))
+            if data - data != 0:  # inf or nan: never passed on silently, as in forward()
+                raise DomainError(f"the result of {OPS[op].symbol} is not finite (overflow)")
         except DomainError as error:
             error.node = Value(math.nan, operands, op)
             raise

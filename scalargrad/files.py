@@ -13,14 +13,19 @@ from typing import IO, Callable
 from scalargrad.errors import ScalarGradError, UsageError
 
 
-def check_writable(path: str | os.PathLike, what: str) -> Path:
-    """Fail early, before any work, when `path` cannot be written: its folder is missing."""
+def check_writable(path: str | os.PathLike, what: str = "") -> Path:
+    """Fail early, before any work, when `path` can never be written: it is a folder, or its
+    folder is missing or is a file. `what` names the option in messages (e.g. "--save")."""
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
+    named = f"{what} {target}" if what else str(target)
     if target.is_dir():
-        raise UsageError(f"{what} {target} is a directory", hint=f"give {what} a file name")
+        raise UsageError(f"{named} is a folder", hint="give a file name, such as graph.svg or values.json")
+    if not folder.exists():
+        where = f"the folder of {named}" if what else f"the folder {folder}"
+        raise UsageError(f"{where} does not exist", hint="create it first, or write elsewhere")
     if not folder.is_dir():
-        raise UsageError(f"the folder of {what} {target} does not exist", hint="create the folder first")
+        raise UsageError(f"{folder} is not a folder", hint="give a path inside an existing folder")
     return target
 
 

@@ -151,11 +151,3 @@ FUNCTIONS: dict[str, Op] = {op.name: op for op in _TABLE if op.is_function}
 # Leaves: an input (or a hand-made Value) has op "", a numeric literal has op "const".
 LEAF = ""
 CONST = "const"
-
-
-def rule(name: str) -> Op:
-    """The table row of an op; a missing rule is a loud error, never a silent zero."""
-    try:
-        return OPS[name]
-    except KeyError:
-        raise KeyError(f"scalargrad has no derivative rule for op {name!r}") from None

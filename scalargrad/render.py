@@ -154,21 +154,6 @@ def grad_table(program: Program, of: Value, precision: int, show_all: bool) -> T
 
 
 # -- JSON ----------------------------------------------------------------------------------
-def node_json(program: Program, node: Value) -> dict:
-    kind = program.kind(node)
-    return {
-        "id": program.node_id(node),
-        "label": program.label(node),
-        "name": node.label if program.is_named(node) else None,
-        "kind": kind,
-        "op": op_text(program, node) or None,
-        "parents": [program.node_id(p) for p in node._prev],
-        "data": node.data,
-        "grad": None if kind == "const" else node.grad,
-        "span": list(program.spans[program.node_id(node)]),
-    }
-
-
 def ref_json(program: Program, node: Value) -> dict:
     return {"id": program.node_id(node), "name": node.label if program.is_named(node) else None,
             "label": program.label(node), "value": node.data}

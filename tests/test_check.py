@@ -417,3 +417,22 @@ def test_a_step_lost_in_rounding_is_undetermined(cli):
     doc = cli("check", "L = x * x", "--x", "1e12", "--relative-step", "--json").json()
     x = rows_by_label(doc)["x"]
     assert x["status"] == "PASS" and x["step"] == 1e6 and x["numeric"] == pytest.approx(2e12)
+
+
+def test_progress_bar_appears_on_a_terminal_and_goes_away(monkeypatch):
+    import io
+
+    from scalargrad.render import DelayedProgress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr("sys.stderr", screen)
+    with DelayedProgress("checking gradients", enabled=True, delay=0) as progress:
+        progress(3, 10)
+        assert progress.shown
+        progress(10, 10)
+    assert not progress.shown
+    assert "checking gradients" in screen.getvalue()

@@ -191,9 +191,38 @@ def test_syntax_error_through_the_cli(cli):
     ]
 
 
-def test_user_text_is_never_rich_markup(cli):
-    result = cli("grad", "L = [bold]x")
-    assert result.exit_code == 2 and "`[`" in result.stderr
+@pytest.mark.parametrize("program, message", [
+    ("a = x\nb = 2\na = 3", "error: line 3, column 1: `a` is assigned twice"),
+    ("b = a * 2\na = 1", "error: line 2, column 1: `a` is read before it is assigned"),
+    ("x = x + 1", "error: line 1, column 5: `x` is defined in terms of itself"),
+    ("L = tahn(x)", "error: line 1, column 5: unknown function `tahn`; did you mean `tanh`?"),
+    ("a + b; c = 1", "error: line 1, column 1: only the last statement may be a bare expression"),
+])
+def test_name_errors_through_the_cli(cli, program, message):
+    result = cli("grad", program, "--x", "1", "--a", "1", "--b", "1")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith(message) and "^" in result.stderr and "hint: " in result.stderr
+
+
+def test_user_text_is_never_rich_markup(monkeypatch):
+    """A table cell that looks like Rich markup is printed as it is, in a real terminal too."""
+    import io
+
+    from scalargrad.render import Table
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen = Terminal()
+    monkeypatch.setenv("COLUMNS", "120")
+    table = Table(["node", "data"], title="[red]title[/red]")
+    table.add("[bold]x[/bold]", "1")
+    table.notes.append("[link=http://example.com]note[/link]")
+    table.print(screen)
+    text = screen.getvalue()
+    assert "\x1b[" in text  # it did draw with Rich
+    assert "[bold]x[/bold]" in text and "[red]title[/red]" in text and "[link=http://example.com]note[/link]" in text
 
 
 def test_every_command_has_help(cli):

@@ -77,7 +77,13 @@ def test_console_examples_are_what_the_tool_prints(page, cli, tmp_path, monkeypa
         assert args[0] == "scalargrad", command
         result = cli(*args[1:])
         printed = result.stdout or result.stderr
-        assert printed == shown, f"{page.name}: {command}"
+        assert same_but_renderer_version(printed, shown), f"{page.name}: {command}"
+
+
+def same_but_renderer_version(printed: str, shown: str) -> bool:
+    """Equal, except for the version of the renderer that `dot` reports using."""
+    version = re.compile(r"(graphviz-pure|Graphviz dot) [0-9][0-9.]*")
+    return version.sub(r"\1 VERSION", printed) == version.sub(r"\1 VERSION", shown)
 
 
 def test_the_lecture_picture_in_the_docs_is_what_the_tool_draws(cli, tmp_path):
@@ -85,4 +91,10 @@ def test_the_lecture_picture_in_the_docs_is_what_the_tool_draws(cli, tmp_path):
 
     result = cli("dot", STATEMENTS, *LECTURE_VALUES, "-o", str(tmp_path / "lecture.svg"), "--no-session")
     assert result.exit_code == 0, result.stderr
-    assert (tmp_path / "lecture.svg").read_bytes() == (DOCS / "lecture.svg").read_bytes()
+    # the same texts in the same order: labels, data and grad of every node, ops, legend
+    # (the layout itself belongs to the renderer and may change with its version)
+    from test_dot import svg_texts
+
+    drawn = svg_texts((tmp_path / "lecture.svg").read_bytes())
+    assert drawn == svg_texts((DOCS / "lecture.svg").read_bytes())
+    assert "grad 6.0000" in drawn and "data -8.0000" in drawn

@@ -475,3 +475,13 @@ def test_concurrent_steps_all_land_in_the_history(installed, tmp_path):
     assert [entry["step"] for entry in saved["history"]] == [1, 2, 3, 4, 5, 6]
     # each step nudged x by 1 * dL/dx = 1 from the value the previous one saved
     assert saved["values"] == {"x": 6.0}
+
+
+def test_dot_after_step_draws_the_nudged_values(cli, tmp_path):
+    path = str(tmp_path / "s.json")
+    assert cli("grad", LECTURE, *LECTURE_VALUES, "--session", path).exit_code == 0
+    assert cli("step", "--lr", "0.01", "--session", path).exit_code == 0
+    result = cli("dot", "-o", str(tmp_path / "graph.gv"), "--session", path)
+    assert result.exit_code == 0, result.stderr
+    source = (tmp_path / "graph.gv").read_text()
+    assert "{ a | data 2.0600 | grad " in source and "{ L | data -7.2865 | grad 1.0000 }" in source
