@@ -41,13 +41,17 @@ class Arguments:
 _SHORT_OPTION = re.compile(r"-[A-Za-z]")
 
 
-def split_arguments(args: list[str], command: str = "grad", extra: str | None = None) -> Arguments:
+def split_arguments(args: list[str], command: str = "grad", extra: str | None = None,
+                    options: tuple[str, ...] = ()) -> Arguments:
     """Separate the program (one positional, or `-`) from `--NAME VALUE` pairs.
 
     A token that starts with `-` is the program unless it looks like an option (`-q`,
     `--NAME`): `"-a*2"` is a program. `extra` names what further positionals are (e.g.
-    "node" for explain); without it, a second positional is an error.
+    "node" for explain); without it, a second positional is an error. `options` are the
+    command's own option names (without dashes), for "did you mean" on a mistyped flag.
     """
+    from scalargrad.language import did_you_mean
+
     result = Arguments()
     i = 0
     while i < len(args):
@@ -58,7 +62,11 @@ def split_arguments(args: list[str], command: str = "grad", extra: str | None = 
             if not _NAME.fullmatch(name):
                 raise UsageError(f"unknown option `{token}`", hint="see --help for the options; inputs are given as --NAME VALUE")
             if not eq:
-                if i >= len(args):
+                if i >= len(args) or args[i].startswith("--"):
+                    close = did_you_mean(name, options)
+                    if close:
+                        raise UsageError(f"`--{name}` is not an option of {command}; did you mean `--{close}`?",
+                                         hint=f"see scalargrad {command} --help")
                     raise UsageError(f"`--{name}` needs a value", hint=f"write --{name} VALUE, e.g. --{name} 2")
                 text = args[i]
                 i += 1
@@ -139,11 +147,14 @@ class Resolved:
     warnings: list[str]
 
 
-def resolve(inputs, defaults: dict[str, float], layers: list[tuple[str, dict[str, float]]]) -> Resolved:
+def resolve(inputs, defaults: dict[str, float], layers: list[tuple[str, dict[str, float]]], *,
+            names=(), options: tuple[str, ...] = (), command: str = "") -> Resolved:
     """Choose each input's value from `layers` (highest precedence first), then defaults.
 
     Every missing input is reported in one error; a value for a name the program does
-    not read is a warning.
+    not read is a warning, unless the name is a near miss of one of the command's `options`
+    (`--step 5` for `--steps 5`), which is an error. `names` are the program's names, for
+    "did you mean" on a missing input that is a misspelt bound name.
     """
     from scalargrad.language import did_you_mean
 
@@ -154,6 +165,12 @@ def resolve(inputs, defaults: dict[str, float], layers: list[tuple[str, dict[str
     for source, layer in layers:
         for name, value in layer.items():
             if name not in inputs:
+                option = did_you_mean(name, options) if source == "command line" else None
+                if option:
+                    raise UsageError(
+                        f"`--{name}` is not an option of {command or 'this command'}, nor an input of the program; "
+                        f"did you mean `--{option}`?",
+                        hint=f"to give an input named `{name}`, write --set {name}=VALUE")
                 if name not in warned:
                     warned.add(name)
                     close = did_you_mean(name, inputs) if inputs else None
@@ -173,9 +190,18 @@ def resolve(inputs, defaults: dict[str, float], layers: list[tuple[str, dict[str
         if len(missing) > 20:
             listed += f" and {len(missing) - 20:,} more"
         example = " ".join(f"--{name} VALUE" for name in missing[:6]) + (" ..." if len(missing) > 6 else "")
+        notes = []
+        for name in missing[:20]:
+            bound = did_you_mean(name, [n for n in names if n not in inputs])
+            if bound:
+                notes.append(f"`{name}` is read but never assigned: did you mean `{bound}`?")
+            if name in options:
+                notes.append(f"`--{name}` is an option of {command or 'this command'}: give the input with "
+                             f"--set {name}=VALUE")
+        them = "them" if len(missing) > 1 else "it"
         raise InputError(
-            f"missing value{'s' if len(missing) > 1 else ''} for {listed}",
-            hint=f"give them on the command line ({example}), with --set NAME=VALUE, "
+            f"missing value{'s' if len(missing) > 1 else ''} for {listed}" + "".join(f"; {n}" for n in notes),
+            hint=f"give {them} on the command line ({example}), with --set NAME=VALUE, "
             "in a JSON file with --bindings FILE, or as defaults in the program (`a = 2`)",
         )
     return Resolved(values, origin, warnings)

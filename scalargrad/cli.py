@@ -26,14 +26,18 @@ app = typer.Typer(
 PROGRAM_COMMAND = {
     "context_settings": {"allow_extra_args": True, "ignore_unknown_options": True},
     "options_metavar": "[OPTIONS] [PROGRAM | -] [--NAME VALUE]...",
+    "epilog": "Inputs: --NAME VALUE or --NAME=VALUE for each input the program reads (negative numbers and "
+              "1e-3 are fine); --set NAME=VALUE for a name that is also an option; --bindings FILE for a JSON "
+              "object of values. Without a PROGRAM, the command continues the session (scalargrad session).",
 }
 
 FileOption = Annotated[
-    Optional[Path], typer.Option("--file", "-f", help="Read the program from a file.", show_default=False)
+    Optional[Path], typer.Option("--file", "-f", metavar="PATH", help="Read the program from a file (`-` reads stdin).",
+                                show_default=False)
 ]
 SetOption = Annotated[
     Optional[list[str]],
-    typer.Option("--set", help="Give an input a value as NAME=VALUE (for names such as `json` that are options).",
+    typer.Option("--set", metavar="NAME=VALUE", help="Give an input a value as NAME=VALUE (for names such as `json` that are options).",
                  show_default=False),
 ]
 BindingsOption = Annotated[
@@ -131,6 +135,8 @@ def read_source(program: str | None, file: Path | None) -> str:
         except OSError as error:
             raise UsageError(f"cannot read program file {file}: {error.strerror}") from None
     if program == "-":
+        if sys.stdin.isatty():
+            print("reading the program from standard input; end it with Ctrl-D", file=sys.stderr)
         return sys.stdin.read()
     if program is None:
         raise UsageError(
@@ -155,7 +161,9 @@ def load(ctx: typer.Context, file: Path | None, sets: list[str] | None, bindings
     from scalargrad.errors import ScalarGradError, SessionWriteError
     from scalargrad.language import parse
 
-    args = split_arguments(list(ctx.args), ctx.info_name or "grad", extra)
+    command = ctx.info_name or "grad"
+    options = tuple(opt.lstrip("-") for param in ctx.command.params for opt in param.opts if opt.startswith("--"))
+    args = split_arguments(list(ctx.args), command, extra, options)
     if bindings == "-" and (args.program == "-" or (file is not None and str(file) == "-")):
         raise UsageError("the program and --bindings cannot both read standard input")
     command_line = command_line_values(args, sets or [])
@@ -182,7 +190,8 @@ def load(ctx: typer.Context, file: Path | None, sets: list[str] | None, bindings
         layers.append(("bindings", read_bindings(bindings)))
     if saved is not None:
         layers.append(("session", saved.values))
-    resolved = resolve(program.inputs, program.defaults, layers)
+    resolved = resolve(program.inputs, program.defaults, layers, names=program.names, options=options,
+                       command=command)
     if saved is not None:
         use.used, use.session = True, saved
         overridden = [name for name, source in resolved.origin.items() if source != "session"]
@@ -247,6 +256,72 @@ def grad(
 
 
 @app.command(**PROGRAM_COMMAND)
+def check(
+    ctx: typer.Context,
+    file: FileOption = None,
+    set_: SetOption = None,
+    bindings: BindingsOption = None,
+    nodes: Annotated[
+        Optional[str], typer.Option("--nodes", metavar="NAME,...", help="Check only these named nodes, comma separated: --nodes a,d.",
+                                    show_default=False)
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Also check the unnamed sub-expressions.")] = False,
+    of: OfOption = None,
+    eps: Annotated[float, typer.Option("--eps", help="The step h of the finite differences.")] = 1e-6,
+    method: Annotated[
+        str, typer.Option("--method", help="central: (f(x+h) - f(x-h)) / 2h; forward: (f(x+h) - f(x)) / h.")
+    ] = "central",
+    relative_step: Annotated[
+        bool, typer.Option("--relative-step", help="Scale the step to h = eps * max(1, |x|).")
+    ] = False,
+    atol: Annotated[float, typer.Option("--atol", help="Absolute tolerance of the pass rule.")] = 1e-5,
+    rtol: Annotated[float, typer.Option("--rtol", help="Relative tolerance of the pass rule.")] = 1e-3,
+    precision: PrecisionOption = 10,
+    json_: JsonOption = False,
+    session: SessionOption = None,
+    no_session: NoSessionOption = False,
+) -> None:
+    """Check every gradient numerically: nudge each node by h and compare with backprop.
+
+    A node passes when |analytic - numeric| <= atol + rtol * |numeric|.
+
+    Exit 0 when nothing failed, 1 when a gradient is wrong, 2 on a user error.
+
+    Example: scalargrad check "L = (a*b + c) * f" --a 2 --b -3 --c 10 --f -2
+    Without a program, checks the session's program at its current values.
+    """
+    from scalargrad import check as checking
+    from scalargrad.render import DelayedProgress
+
+    with user_errors():
+        checking.validate_options(eps, method, atol, rtol)
+        if nodes is not None and all_:
+            raise UsageError("give either --nodes or --all, not both",
+                             hint="--nodes picks named nodes; --all checks every node")
+        loaded = load(ctx, file, set_, bindings, session, no_session)
+        program = loaded.program
+        target = named_node(program, of)
+        chosen = None
+        if nodes is not None:
+            names = [name.strip() for name in nodes.split(",")]
+            if not all(names):
+                raise UsageError(f"--nodes `{nodes}` has an empty name", hint="write names separated by commas: --nodes a,d")
+            chosen = [named_node(program, name) for name in names]
+        show_bar = not json_ and sys.stdout.isatty() and sys.stderr.isatty()
+        with DelayedProgress("checking gradients", enabled=show_bar) as progress:
+            report = checking.check_gradients(
+                program, loaded.values, chosen, of=target, every=all_, eps=eps, method=method,
+                relative_step=relative_step, atol=atol, rtol=rtol, progress=progress,
+            )
+        if json_:
+            checking.write_report_json(report, loaded.warnings)
+        else:
+            checking.check_table(report, precision).print()
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command(**PROGRAM_COMMAND)
 def step(
     ctx: typer.Context,
     file: FileOption = None,
@@ -259,7 +334,7 @@ def step(
     ] = False,
     freeze: Annotated[
         Optional[list[str]],
-        typer.Option("--freeze", help="Keep these inputs fixed, e.g. --freeze x,y (data, not weights).",
+        typer.Option("--freeze", metavar="NAME,...", help="Keep these inputs fixed, e.g. --freeze x,y (data, not weights).",
                      show_default=False),
     ] = None,
     every: Annotated[
@@ -268,7 +343,7 @@ def step(
     ] = None,
     plot: Annotated[
         Optional[Path], typer.Option("--plot", help="Draw the output over the steps into a .svg or .png file "
-                                     "(needs: pip install 'scalargrad[plot]').", show_default=False)
+                                     "(needs: pip install 'scalargrad\\[plot]').", show_default=False)
     ] = None,
     save: Annotated[
         Optional[Path], typer.Option("--save", help="Write the new input values as JSON, for --bindings.",
@@ -358,7 +433,7 @@ def explain_command(
     of: OfOption = None,
     nodes: Annotated[
         Optional[list[str]],
-        typer.Option("--node", help="Explain only this node: a name, or the [id] shown before a node (repeatable).",
+        typer.Option("--node", help="Explain only this node: a name, or the \\[id] shown before a node (repeatable).",
                      show_default=False),
     ] = None,
     trace: Annotated[
@@ -417,109 +492,6 @@ def explain_command(
             explaining.write_explain_json(program, target, items, loaded.warnings)
         else:
             explaining.explanation_lines(program, target, items, decimals, notes).print()
-@app.command("session")
-def session_command(
-    reset: Annotated[bool, typer.Option("--reset", help="Forget the session (even a damaged one).")] = False,
-    precision: PrecisionOption = 10,
-    json_: JsonOption = False,
-    session: SessionOption = None,
-) -> None:
-    """Show the session: the program later commands continue, its values, the steps taken.
-
-    A command given a program starts the session; one given none continues it.
-    Example: scalargrad grad "L = (a*b + c) * f" --a 2 --b -3 --c 10 --f -2; scalargrad session
-    """
-    import json
-
-    from scalargrad import session as sessions
-
-    with user_errors():
-        path = sessions.resolve_path(session)
-        if reset:
-            forgot = sessions.reset(path)
-            if json_:
-                print(json.dumps({"path": str(path), "forgot": forgot}))
-            else:
-                note(f"forgot the session in {sessions.shown(path)}" if forgot
-                     else f"there was no session in {sessions.shown(path)}")
-            return
-        current = sessions.read(path)
-        if json_:
-            print(json.dumps(sessions.report_json(path, current), indent=1))
-        elif current is None:
-            note(f"no session in {sessions.shown(path)}; start one by giving a command a program: "
-                 'scalargrad grad "L = (a*b + c) * f" --a 2 --b -3 --c 10 --f -2')
-        else:
-            heading, tables = sessions.report(path, current, precision)
-            print("\n".join(heading))
-            for table in tables:
-                table.print()
-
-
-@app.command(**PROGRAM_COMMAND)
-def check(
-    ctx: typer.Context,
-    file: FileOption = None,
-    set_: SetOption = None,
-    bindings: BindingsOption = None,
-    nodes: Annotated[
-        Optional[str], typer.Option("--nodes", help="Check only these named nodes, comma separated: --nodes a,d.",
-                                    show_default=False)
-    ] = None,
-    all_: Annotated[bool, typer.Option("--all", help="Also check the unnamed sub-expressions.")] = False,
-    of: OfOption = None,
-    eps: Annotated[float, typer.Option("--eps", help="The step h of the finite differences.")] = 1e-6,
-    method: Annotated[
-        str, typer.Option("--method", help="central: (f(x+h) - f(x-h)) / 2h; forward: (f(x+h) - f(x)) / h.")
-    ] = "central",
-    relative_step: Annotated[
-        bool, typer.Option("--relative-step", help="Scale the step to h = eps * max(1, |x|).")
-    ] = False,
-    atol: Annotated[float, typer.Option("--atol", help="Absolute tolerance of the pass rule.")] = 1e-5,
-    rtol: Annotated[float, typer.Option("--rtol", help="Relative tolerance of the pass rule.")] = 1e-3,
-    precision: PrecisionOption = 10,
-    json_: JsonOption = False,
-    session: SessionOption = None,
-    no_session: NoSessionOption = False,
-) -> None:
-    """Check every gradient numerically: nudge each node by h and compare with backprop.
-
-    A node passes when |analytic - numeric| <= atol + rtol * |numeric|.
-
-    Exit 0 when nothing failed, 1 when a gradient is wrong, 2 on a user error.
-
-    Example: scalargrad check "L = (a*b + c) * f" --a 2 --b -3 --c 10 --f -2
-    Without a program, checks the session's program at its current values.
-    """
-    from scalargrad import check as checking
-    from scalargrad.render import DelayedProgress
-
-    with user_errors():
-        checking.validate_options(eps, method, atol, rtol)
-        if nodes is not None and all_:
-            raise UsageError("give either --nodes or --all, not both",
-                             hint="--nodes picks named nodes; --all checks every node")
-        loaded = load(ctx, file, set_, bindings, session, no_session)
-        program = loaded.program
-        target = named_node(program, of)
-        chosen = None
-        if nodes is not None:
-            names = [name.strip() for name in nodes.split(",")]
-            if not all(names):
-                raise UsageError(f"--nodes `{nodes}` has an empty name", hint="write names separated by commas: --nodes a,d")
-            chosen = [named_node(program, name) for name in names]
-        show_bar = not json_ and sys.stdout.isatty() and sys.stderr.isatty()
-        with DelayedProgress("checking gradients", enabled=show_bar) as progress:
-            report = checking.check_gradients(
-                program, loaded.values, chosen, of=target, every=all_, eps=eps, method=method,
-                relative_step=relative_step, atol=atol, rtol=rtol, progress=progress,
-            )
-        if json_:
-            checking.write_report_json(report, loaded.warnings)
-        else:
-            checking.check_table(report, precision).print()
-    if not report.ok:
-        raise typer.Exit(1)
 
 
 @app.command(**PROGRAM_COMMAND)
@@ -617,6 +589,45 @@ def dot(
         renderer = drawing.save(source, Path(output), fmt, lookup)
         how = f" with {renderer.origin}" if renderer else ""
         print(f"wrote {output}: {drawing.FORMAT_NAMES[fmt]} of {graph.value_nodes:,} nodes{how}", file=sys.stderr)
+
+
+@app.command("session")
+def session_command(
+    reset: Annotated[bool, typer.Option("--reset", help="Forget the session (even a damaged one).")] = False,
+    precision: PrecisionOption = 10,
+    json_: JsonOption = False,
+    session: SessionOption = None,
+) -> None:
+    """Show the session: the program later commands continue, its values, the steps taken.
+
+    A command given a program starts the session; one given none continues it.
+    Example: scalargrad grad "L = (a*b + c) * f" --a 2 --b -3 --c 10 --f -2; scalargrad session
+    """
+    import json
+
+    from scalargrad import session as sessions
+
+    with user_errors():
+        path = sessions.resolve_path(session)
+        if reset:
+            forgot = sessions.reset(path)
+            if json_:
+                print(json.dumps({"path": str(path), "forgot": forgot}))
+            else:
+                note(f"forgot the session in {sessions.shown(path)}" if forgot
+                     else f"there was no session in {sessions.shown(path)}")
+            return
+        current = sessions.read(path)
+        if json_:
+            print(json.dumps(sessions.report_json(path, current), indent=1))
+        elif current is None:
+            note(f"no session in {sessions.shown(path)}; start one by giving a command a program: "
+                 'scalargrad grad "L = (a*b + c) * f" --a 2 --b -3 --c 10 --f -2')
+        else:
+            heading, tables = sessions.report(path, current, precision)
+            print("\n".join(heading))
+            for table in tables:
+                table.print()
 
 
 def main() -> None:

@@ -236,13 +236,20 @@ def _gradient_not_finite(order: Sequence[Value]) -> DomainError:
         local = op.local(node.data, *(p.data for p in node._prev))
         for i, (parent, d) in enumerate(zip(node._prev, local)):
             if parent._op != CONST and (node.grad * d) - (node.grad * d) != 0:
-                args = ", ".join(f"{p.data:g}" for p in node._prev)
+                at = ", ".join(f"{name} = {p.data:g}" for name, p in zip("xy", node._prev))
                 which = "x" if i == 0 else "y"
-                return _domain(
+                what = "undefined" if d != d else "infinite"
+                error = _domain(
                     node,
-                    f"the gradient is not finite here: d/d{which} of {op.symbol} is {op.formulas[i]}, "
-                    f"which is {d * node.grad:g} at ({args})",
+                    f"the gradient is {what} here: the local derivative d/d{which} = {op.formulas[i]} "
+                    f"is {what} at {at}",
                 )
+                if op.name == "**" and i == 1:
+                    error.hint = ("the derivative with respect to an exponent needs a positive base: keep the base "
+                                  "above 0, or make the exponent a number")
+                elif what == "infinite":
+                    error.hint = f"{op.symbol} is not differentiable there (its slope is vertical): move x away"
+                return error
     return _domain(order[-1], "a gradient is not finite (overflow)")
 
 

@@ -291,6 +291,10 @@ def _syntax_error(source: str, error, lark) -> ParseError:
             hint = "numbers use the digits 0-9 only"
         elif char in "^":
             hint = "powers are written `x ** 2`"
+        elif char == ",":
+            hint = f"each function takes one argument: {', '.join(FUNCTIONS)}"
+        elif char == "=":
+            hint = "`=` assigns a name (`L = a * b`); there is no comparison"
         else:
             hint = "names are letters, digits and _; the operators are + - * / **"
         width = 1
@@ -304,12 +308,22 @@ def _syntax_error(source: str, error, lark) -> ParseError:
         token = error.token
         offset = token.start_pos
         width = max(1, len(token.value))
-        shown = "a new line" if token.type == "_SEP" and token.value != ";" else f"`{token.value}`"
+        shown = "end of the line" if token.type == "_SEP" and token.value != ";" else f"`{token.value}`"
         what = f"unexpected {shown}"
+        before = source[:offset].rstrip()
+        word_before = before.split()[-1] if before.split() else ""
         if token.type == "RPAR" and "RPAR" not in expected:
             hint = "this `)` has no matching `(`"
-        elif token.type in ("NAME", "NUMBER", "LPAR"):
-            hint = "write `*` for multiplication: `2 * x`, not `2x`" if token.type != "LPAR" else ""
+        elif token.type == "_SEP" and "RPAR" in expected:
+            hint = "a `(` is not closed on this line (a statement stays on one line)"
+        elif token.type == "NAME" and before and before[-1].isdigit() and offset == len(before):
+            hint = "a name cannot start with a digit; for a product write `2 * x`"
+        elif token.type in ("NAME", "NUMBER") and word_before in FUNCTIONS:
+            hint = f"functions are called with parentheses: `{word_before}(x)`"
+        elif token.type in ("NAME", "NUMBER"):
+            hint = "write `*` for multiplication: `2 * x`, not `2x`"
+        elif token.type == "EQUAL":
+            hint = "a statement assigns one name: `L = a * b`"
     line_start = source.rfind("\n", 0, offset) + 1
     parens_open = source.count("(", line_start, offset) > source.count(")", line_start, offset)
     words = _expected_words(expected, lark, parens_open)
