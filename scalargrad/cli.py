@@ -199,6 +199,13 @@ def load(ctx: typer.Context, file: Path | None, sets: list[str] | None, bindings
              + (f"; for this run {', '.join(overridden)} from the command line" if overridden else "") + ")")
     elif use.path is not None:
         try:
+            try:
+                previous = sessions.read(use.path)
+            except ScalarGradError:
+                previous = None  # start() below says what is wrong with the file
+            if previous is not None and previous.history and previous.program != program.source:
+                note(f"a new session replaces the one in {sessions.shown(use.path)} "
+                     f"({sessions.one_line(previous.program, 40)}, {len(previous.history)} runs of step)")
             use.session = sessions.start(use.path, program.source, resolved.values)
             use.recorded = True
         except SessionWriteError as error:

@@ -279,8 +279,16 @@ def write(path: str | os.PathLike, current: Session) -> None:
 
 
 def _make_folder(folder: Path) -> None:
+    """Create scalargrad's own `.scalargrad/` folder when needed; any other folder must exist,
+    as for every other file scalargrad writes."""
     if folder.is_dir():
         return
+    if folder.exists():
+        raise SessionWriteError(f"cannot create the session folder {shown(folder)}: a file is in the way",
+                                hint="choose another place with --session PATH, or add --no-session")
+    if folder.name != DEFAULT_PATH.parent.name:
+        raise SessionWriteError(f"the folder of session file {shown(folder)} does not exist",
+                                hint="create it first, choose another place with --session PATH, or add --no-session")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -420,19 +428,27 @@ def report(path: Path, current: Session, precision: int) -> tuple[list[str], lis
 
     name, value, problem = evaluate_output(current)
     output = f"{name} = {number(value, precision)}" if problem == "" else f"cannot be evaluated: {problem}"
-    heading = [f"session {shown(path)}", f"program: {one_line(current.program, 200)}", f"output: {output}"]
+    program = "\n".join("    " + line for line in current.program.strip().splitlines())
+    heading = [f"session {shown(path)}", "program:", program, f"output: {output}"]
     values = Table(["input", "value"], right={"value"}, title="values")
     for input_name, input_value in current.values.items():
         values.add(input_name, number(input_value, precision))
     tables = [values]
     if current.history:
-        steps = Table(["step", "lr", "before", "after"], right={"step", "lr", "before", "after"},
-                      title=f"history: {len(current.history)} step{'' if len(current.history) == 1 else 's'}")
+        runs = len(current.history)
+        total = sum(int(entry.get("steps", 1)) for entry in current.history)
+        title = f"history: {runs} run{'' if runs == 1 else 's'} of step"
+        if total != runs:
+            title += f", {total:,} steps in all"
+        steps = Table(["run", "steps", "direction", "lr", "before", "after"],
+                      right={"run", "steps", "lr", "before", "after"}, title=title)
         shown_steps = current.history[-HISTORY_ROWS:]
-        if len(shown_steps) < len(current.history):
-            steps.notes.append(f"showing the last {HISTORY_ROWS} of {len(current.history)} steps; --json gives them all")
+        if len(shown_steps) < runs:
+            steps.notes.append(f"showing the last {HISTORY_ROWS} of {runs} runs; --json gives them all")
         for entry in shown_steps:
-            steps.add(*(_cell(entry.get(key), precision) for key in ("step", "lr", "before", "after")))
+            direction = "descend" if entry.get("descend") else "ascend"
+            steps.add(_cell(entry.get("step"), precision), f"{int(entry.get('steps', 1)):,}", direction,
+                      *(_cell(entry.get(key), precision) for key in ("lr", "before", "after")))
         tables.append(steps)
     else:
         values.notes.append("no steps yet")

@@ -170,17 +170,17 @@ def test_session_command_shows_program_values_and_history(cli, session_file):
     shown = cli("session")
     assert shown.exit_code == 0
     lines = shown.stdout.splitlines()
-    assert lines[1:3] == ["program: L = (a*b + c) * f", "output: L = -8"]
-    assert lines[3:5] == ["values", "input  value"]
-    assert lines[5:9] == ["a          2", "b         -3", "c         10", "f         -2"]
+    assert lines[1:4] == ["program:", "    L = (a*b + c) * f", "output: L = -8"]
+    assert lines[4:6] == ["values", "input  value"]
+    assert lines[6:10] == ["a          2", "b         -3", "c         10", "f         -2"]
     assert "no steps yet" in shown.stdout
 
     session.record_step(session_file, program=LECTURE, lr=0.01, before=-8.0, after=-7.286496,
                         values={"a": 2.06, "b": -3.04, "c": 9.98, "f": -1.96})
     shown = cli("session")
     assert "output: L = -7.286496" in shown.stdout
-    assert shown.stdout.splitlines()[-3:] == ["history: 1 step", "step    lr  before      after",
-                                              "   1  0.01      -8  -7.286496"]
+    assert shown.stdout.splitlines()[-3:] == ["history: 1 run of step", "run  steps  direction    lr  before      after",
+                                              "  1      1  ascend     0.01      -8  -7.286496"]
     doc = cli("session", "--json").json()
     assert doc["active"] is True and doc["program"] == LECTURE
     assert doc["output"] == {"label": "L", "value": pytest.approx(-7.286496)}
@@ -426,8 +426,9 @@ def test_a_long_history_shows_its_last_steps(cli, session_file):
         session.record_step(session_file, program="y = x * x", lr=0.5, before=float(i), after=float(i + 1),
                             values={"x": float(i + 2)})
     lines = cli("session").stdout.splitlines()
-    assert lines[-1] == "showing the last 50 of 60 steps; --json gives them all"
-    assert lines[-51].split() == ["11", "0.5", "10", "11"] and lines[-2].split() == ["60", "0.5", "59", "60"]
+    assert lines[-1] == "showing the last 50 of 60 runs; --json gives them all"
+    assert lines[-51].split() == ["11", "1", "ascend", "0.5", "10", "11"]
+    assert lines[-2].split() == ["60", "1", "ascend", "0.5", "59", "60"]
     assert len(cli("session", "--json").json()["history"]) == 60
 
 
