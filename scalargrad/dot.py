@@ -447,7 +447,8 @@ def render(source: str, fmt: str, lookup: Lookup | None = None) -> tuple[bytes, 
         )
     raise NoRendererError(
         f"no renderer here can write {FORMAT_NAMES[fmt]} ({'; '.join(lacking)})",
-        hint=f"write SVG instead (-o graph.svg: it scales and prints well), or {INSTALL_HINT}",
+        hint=f"write SVG instead (-o graph.svg: it scales and prints well), or install Graphviz from your "
+             f"package manager or graphviz.org (it writes {FORMAT_NAMES[fmt]}) and point {ENV_RENDERER} at its `dot`",
     )
 
 

@@ -285,13 +285,21 @@ def term_note(item: NodeExplanation, term: Term, decimals: int) -> str:
         else f"{term.consumer_label} = {term.consumer_text}"
     twice = sum(1 for t in item.terms if t.consumer_id == term.consumer_id) > 1
     role = f" ({item.label} as {term.operand})" if twice else ""
-    local = f"{d(term.consumer_label)}/{d(item.label)} = {term.formula}"
-    if term.formula_named != term.formula:
-        local += f" = {term.formula_named}"
+    local = f"{d(term.consumer_label)}/{d(item.label)} = {local_formula(term)}"
     note = f"via {where}{role}: {local}; {term.phrase}"
     if term.kink:
         note += f" (not differentiable at this point: the table's value {fixed(term.local, decimals)} is used)"
     return note
+
+
+def local_formula(term: Term) -> str:
+    """The table's formula, then the same with the operands' names: `y = b`. When the program
+    itself has names x or y, the table's x and y would read as those: the named form only."""
+    if term.formula_named == term.formula:
+        return term.formula
+    if re.search(r"\b[xy]\b", term.formula_named):
+        return term.formula_named
+    return f"{term.formula} = {term.formula_named}"
 
 
 def heading(program: Program, of: Value, decimals: int) -> str:
@@ -315,9 +323,7 @@ def step_rows(steps: Sequence[Step], decimals: int) -> list[tuple[str, ...]]:
             term = step.term
             accumulation = (f"{_grad_of(step.target_label or '')} += {fixed(term.consumer_grad, decimals)} * "
                             f"{fixed(term.local, decimals)} -> {fixed(step.after, decimals)}")
-            local = f"{d(step.node_label)}/{d(step.target_label or '')} = {term.formula}"
-            if term.formula_named != term.formula:
-                local += f" = {term.formula_named}"
+            local = f"{d(step.node_label)}/{d(step.target_label or '')} = {local_formula(term)}"
             rows.append((str(step.number), step.node_label, grad, accumulation, local))
     return rows
 

@@ -271,3 +271,12 @@ def test_installed_command_prints_plain_text(installed):
     assert "dL/da = dL/de * de/da = (-2.0000)(b = -3.0000) = 6.0000" in result.stdout
     assert "\x1b[" not in result.stdout
     assert math.isclose(float(result.stdout.split("grad ")[1].split()[0]), 6.0)
+
+
+def test_program_names_x_and_y_are_not_confused_with_the_tables_operands(cli):
+    result = cli("explain", "L = (w*x - y)**2", "--w", "0", "--x", "2", "--y", "6", "--node", "w", "--no-session")
+    assert result.exit_code == 0, result.stderr
+    assert "d(w*x)/dw = x;" in result.stdout  # not "= y = x", where y would read as the input y
+    lecture = cli("explain", "e = a*b; d = e + c; L = d * f", "--a", "2", "--b", "-3", "--c", "10", "--f", "-2",
+                  "--node", "a", "--no-session")
+    assert "de/da = y = b;" in lecture.stdout  # no clash: the table's formula, then the named one
