@@ -22,7 +22,9 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 def parse_number(text: str, what: str) -> float:
     """A finite decimal number, ASCII digits only (`2`, `-3.5`, `.5`, `1e-3`)."""
     if not _NUMBER.fullmatch(text.strip()):
-        raise InputError(f"{what}: `{text}` is not a number", hint="write a decimal number such as 2, -3.5 or 1e-3")
+        digits = "use the ASCII digits 0-9; " if any(ch.isdigit() and not ch.isascii() for ch in text) else ""
+        raise InputError(f"{what}: `{text}` is not a number",
+                         hint=f"{digits}write a decimal number such as 2, -3.5 or 1e-3")
     value = float(text)
     if not math.isfinite(value):
         raise InputError(f"{what}: `{text}` is too large", hint="values must be finite numbers")

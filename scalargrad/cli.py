@@ -314,7 +314,7 @@ def check(
             if not all(names):
                 raise UsageError(f"--nodes `{nodes}` has an empty name", hint="write names separated by commas: --nodes a,d")
             chosen = [named_node(program, name) for name in names]
-        show_bar = not json_ and sys.stdout.isatty() and sys.stderr.isatty()
+        show_bar = not json_ and sys.stderr.isatty()  # the bar goes to stderr; stdout may be a file
         with DelayedProgress("checking gradients", enabled=show_bar) as progress:
             report = checking.check_gradients(
                 program, loaded.values, chosen, of=target, every=all_, eps=eps, method=method,
@@ -393,6 +393,12 @@ def step(
 
         if loaded.session is not None and loaded.session.active:
             from scalargrad import session as sessions
+
+            history = loaded.session.session.history if loaded.session.used and loaded.session.session else []
+            if history and bool(history[-1].get("descend")) != descend:
+                was, now = ("descended", "ascends") if not descend else ("ascended", "descends")
+                warn(f"the last step in this session {was}; this one {now}"
+                     + (" (add --descend to keep descending)" if not descend else ""))
 
             report = sessions.run_step(
                 loaded.session.path, program=loaded.program.source, values=loaded.values, origin=loaded.origin,
