@@ -37,10 +37,16 @@ class Value:
         return f"Value(data={self.data})"
 
     # -- building the graph ------------------------------------------------------------
-    def _apply(self, op: str, *others: object) -> Value:
-        operands = (self, *(_as_value(o) for o in others))
+    def _apply(self, op: str, other: object = None) -> Value:
+        """The node for `op` on self (and `other`), its value computed now, as in micrograd."""
+        if other is None:
+            operands: tuple[Value, ...] = (self,)
+            args: tuple[float, ...] = (self.data,)
+        else:
+            other = other if isinstance(other, Value) else _as_value(other)
+            operands, args = (self, other), (self.data, other.data)
         try:
-            data = OPS[op].forward(*(v.data for v in operands))
+            data = OPS[op].forward(*args)
             if data - data != 0:  # inf or nan: never passed on silently, as in forward()
                 raise DomainError(f"the result of {OPS[op].symbol} is not finite (overflow)")
         except DomainError as error:
@@ -143,25 +149,30 @@ def _as_value(x: object) -> Value:
 def topological_order(root: Value) -> list[Value]:
     """Every node `root` depends on, each after all of its operands, root last.
 
-    Iterative depth-first post-order: deterministic (operands in order) and
-    free of recursion, so a chain 100,000 deep is fine.
+    Iterative depth-first post-order: deterministic (operands in order) and free of
+    recursion, so a chain 100,000 deep is fine. A node is expanded once; `_DONE` above it
+    on the stack marks that its operands have all been placed, so it goes next.
     """
     order: list[Value] = []
-    seen: set[int] = {id(root)}
-    stack: list[tuple[Value, int]] = [(root, 0)]
+    seen: set[int] = set()
+    stack: list = [root]
     while stack:
-        node, next_child = stack[-1]
-        prev = node._prev
-        if next_child < len(prev):
-            stack[-1] = (node, next_child + 1)
-            child = prev[next_child]
+        node = stack.pop()
+        if node is _DONE:
+            order.append(stack.pop())
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append(node)
+        stack.append(_DONE)
+        for child in reversed(node._prev):
             if id(child) not in seen:
-                seen.add(id(child))
-                stack.append((child, 0))
-        else:
-            stack.pop()
-            order.append(node)
+                stack.append(child)
     return order
+
+
+_DONE = object()
 
 
 def forward(nodes: Iterable[Value]) -> None:
