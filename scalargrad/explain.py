@@ -417,35 +417,23 @@ def trace_table(program: Program, of: Value, steps: Sequence[Step], decimals: in
 def write_explain_json(program: Program, of: Value, items: Sequence[NodeExplanation], warnings: Sequence[str],
                        stream=None) -> None:
     """The `explain --json` document: one object, written with the json module."""
-    import json
-    import sys
-
-    from scalargrad.render import ref_json
-
-    doc = {
-        "schema": "scalargrad.explain/1",
-        "output": ref_json(program, program.output),
-        "of": ref_json(program, of),
-        "rule": "d(of)/d(node) = sum, over the consumers of node, of d(of)/d(consumer) * d(consumer)/d(node)",
-        "nodes": [explanation_json(item) for item in items],
-        "warnings": list(warnings),
-    }
-    (stream or sys.stdout).write(json.dumps(doc, indent=1) + "\n")
+    _write_json("scalargrad.explain/1", program, of, warnings, stream,
+                rule="d(of)/d(node) = sum, over the consumers of node, of d(of)/d(consumer) * d(consumer)/d(node)",
+                nodes=[explanation_json(item) for item in items])
 
 
 def write_trace_json(program: Program, of: Value, steps: Sequence[Step], warnings: Sequence[str],
                      stream=None) -> None:
     """The `explain --trace --json` document: the steps of the backward pass, in order."""
+    _write_json("scalargrad.trace/1", program, of, warnings, stream, steps=[step_json(step) for step in steps])
+
+
+def _write_json(schema: str, program: Program, of: Value, warnings: Sequence[str], stream, **fields) -> None:
     import json
     import sys
 
     from scalargrad.render import ref_json
 
-    doc = {
-        "schema": "scalargrad.trace/1",
-        "output": ref_json(program, program.output),
-        "of": ref_json(program, of),
-        "steps": [step_json(step) for step in steps],
-        "warnings": list(warnings),
-    }
+    doc = {"schema": schema, "output": ref_json(program, program.output), "of": ref_json(program, of),
+           **fields, "warnings": list(warnings)}
     (stream or sys.stdout).write(json.dumps(doc, indent=1) + "\n")

@@ -7,23 +7,16 @@ import pytest
 
 from scalargrad import DomainError, Value, parse, topological_order
 from scalargrad.ops import FUNCTIONS
+from test_seed_replay import lecture_graph
 
 
 def test_value_by_hand_like_the_lecture():
-    a = Value(2.0, label="a")
-    b = Value(-3.0, label="b")
-    c = Value(10.0, label="c")
-    e = a * b
-    e.label = "e"
-    d = e + c
-    d.label = "d"
-    f = Value(-2.0, label="f")
-    L = d * f
-    L.label = "L"
+    g = lecture_graph()  # a, b, c, f by hand; e = a*b, d = e + c, L = d * f, labelled
+    L = g["L"]
     assert repr(L) == "Value(data=-8.0)"
     L.backward()
-    assert (a.grad, b.grad, c.grad, e.grad, d.grad, f.grad, L.grad) == (6.0, -4.0, -2.0, -2.0, -2.0, 4.0, 1.0)
-    assert L._op == "*" and L._prev == (d, f)
+    assert [g[n].grad for n in "abcedfL"] == [6.0, -4.0, -2.0, -2.0, -2.0, 4.0, 1.0]
+    assert L._op == "*" and L._prev == (g["d"], g["f"])
 
 
 def test_operands_keep_order_and_duplicates():
