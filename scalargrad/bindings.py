@@ -80,6 +80,10 @@ def split_arguments(args: list[str], command: str = "grad", extra: str | None = 
                 result.program = token
             elif extra is not None:
                 result.extra.append(token)
+            elif re.fullmatch(r"-[A-Za-z_][A-Za-z_0-9]*", token):
+                close = did_you_mean(token[1:], options)
+                raise UsageError(f"unknown option `{token}`" + (f"; did you mean `--{close}`?" if close else ""),
+                                 hint="options and inputs take two dashes: --NAME VALUE")
             else:
                 raise UsageError(
                     f"unexpected extra argument `{token}`",
@@ -149,6 +153,25 @@ class Resolved:
     warnings: list[str]
 
 
+def check_option_names(given, inputs, options: tuple[str, ...], others: dict[str, str], command: str) -> None:
+    """A `--NAME` on the command line that is not an input of the program but looks like an
+    option (`--step 5` for step's `--steps`, or explain's `--node` given to grad) is an
+    error, never silently an input value."""
+    from scalargrad.language import did_you_mean
+
+    for name in given:
+        if name in inputs:
+            continue
+        if name in others:
+            raise UsageError(f"`--{name}` is an option of `scalargrad {others[name]}`, not of {command}, "
+                             "and the program has no input of that name",
+                             hint=f"see scalargrad {command} --help")
+        option = did_you_mean(name, options)
+        if option:
+            raise UsageError(f"`--{name}` is not an option of {command}, nor an input of the program; "
+                             f"did you mean `--{option}`?", hint=f"to give an input named `{name}`, write --set {name}=VALUE")
+
+
 def resolve(inputs, defaults: dict[str, float], layers: list[tuple[str, dict[str, float]]], *,
             names=(), options: tuple[str, ...] = (), command: str = "") -> Resolved:
     """Choose each input's value from `layers` (highest precedence first), then defaults.
@@ -167,12 +190,6 @@ def resolve(inputs, defaults: dict[str, float], layers: list[tuple[str, dict[str
     for source, layer in layers:
         for name, value in layer.items():
             if name not in inputs:
-                option = did_you_mean(name, options) if source == "command line" else None
-                if option:
-                    raise UsageError(
-                        f"`--{name}` is not an option of {command or 'this command'}, nor an input of the program; "
-                        f"did you mean `--{option}`?",
-                        hint=f"to give an input named `{name}`, write --set {name}=VALUE")
                 if name not in warned:
                     warned.add(name)
                     close = did_you_mean(name, inputs) if inputs else None

@@ -133,10 +133,9 @@ def validate_options(eps: float, method: str, atol: float, rtol: float) -> None:
 
 
 def default_nodes(program: Program, every: bool = False) -> list[Value]:
-    """The named nodes (inputs and bound names), or with `every` all but numeric literals."""
-    if every:
-        return [node for node in program.nodes if node._op != CONST]
-    return [node for node in program.nodes if program.is_named(node)]
+    """The named nodes (inputs and bound names), or with `every` all nodes; never a constant
+    (a literal, or a name bound to numbers alone such as `k = 2*3`): it is not a variable."""
+    return [node for node in program.nodes if node._op != CONST and (every or program.is_named(node))]
 
 
 def check_gradients(
@@ -174,7 +173,7 @@ def check_gradients(
     chosen = _unique(default_nodes(program, every) if nodes is None else nodes)
     for node in chosen:
         if node._op == CONST:
-            raise UsageError(f"`{program.label(node)}` is a numeric literal, not a variable",
+            raise UsageError(f"`{program.label(node)}` is a constant, not a variable",
                              hint="check inputs and named nodes")
     checker = _Checker(program, target, eps, method, relative_step, atol, rtol)
     rows: list[CheckRow] = []

@@ -157,16 +157,15 @@ def load(ctx: typer.Context, file: Path | None, sets: list[str] | None, bindings
     `extra` names what positionals after the program are, for a command that takes them.
     """
     from scalargrad import session as sessions
-    from scalargrad.bindings import command_line_values, read_bindings, resolve, split_arguments
+    from scalargrad.bindings import check_option_names, command_line_values, read_bindings, resolve, split_arguments
     from scalargrad.errors import ScalarGradError, SessionWriteError
     from scalargrad.language import parse
 
     command = ctx.info_name or "grad"
-    options = tuple(opt.lstrip("-") for param in ctx.command.params for opt in param.opts if opt.startswith("--"))
+    options = _option_names(ctx.command)
     args = split_arguments(list(ctx.args), command, extra, options)
     if bindings == "-" and (args.program == "-" or (file is not None and str(file) == "-")):
         raise UsageError("the program and --bindings cannot both read standard input")
-    command_line = command_line_values(args, sets or [])
     use = sessions.SessionUse(sessions.resolve_path(session, disabled=no_session))
     saved = None
     if args.program is None and file is None and use.path is not None:
@@ -185,7 +184,10 @@ def load(ctx: typer.Context, file: Path | None, sets: list[str] | None, bindings
             raise
     else:
         program = parse(read_source(args.program, file))
-    layers = [("command line", command_line)]
+    others = {name: other for other, cmd in (ctx.parent.command.commands.items() if ctx.parent else ())
+              if other != command for name in _option_names(cmd)}
+    check_option_names(args.values, program.inputs, options, others, command)
+    layers = [("command line", command_line_values(args, sets or []))]
     if bindings is not None:
         layers.append(("bindings", read_bindings(bindings)))
     if saved is not None:
@@ -213,6 +215,11 @@ def load(ctx: typer.Context, file: Path | None, sets: list[str] | None, bindings
     for message in resolved.warnings:
         warn(message)
     return Loaded(program, resolved.values, resolved.origin, resolved.warnings, use, args.extra)
+
+
+def _option_names(command) -> tuple[str, ...]:
+    """The long options of a command, without their dashes: `steps`, `json`, ..."""
+    return tuple(opt[2:] for param in command.params for opt in param.opts if opt.startswith("--"))
 
 
 def named_node(program, name: str | None):

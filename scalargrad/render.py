@@ -178,7 +178,7 @@ def write_grad_json(program: Program, of: Value, origin: dict[str, str], warning
         "of": ref_json(program, of),
         "inputs": {name: {"value": node.data, "grad": node.grad, "from": origin.get(name, "")}
                    for name, node in program.inputs.items()},
-        "grads": {name: node.grad for name, node in program.names.items()},
+        "grads": {name: None if node._op == CONST else node.grad for name, node in program.names.items()},
         "warnings": warnings,
     }
     stream.write("{\n" + "".join(f" {quote(key)}: {json.dumps(value)},\n" for key, value in head.items()))
