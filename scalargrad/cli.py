@@ -207,7 +207,7 @@ def load(ctx: typer.Context, file: Path | None, sets: list[str] | None, bindings
                 previous = None  # start() below says what is wrong with the file
             if previous is not None and previous.history and previous.program != program.source:
                 note(f"a new session replaces the one in {sessions.shown(use.path)} "
-                     f"({sessions.one_line(previous.program, 40)}, {len(previous.history)} runs of step)")
+                     f"({previous.describe()})")
             use.session = sessions.start(use.path, program.source, resolved.values)
             use.recorded = True
         except SessionWriteError as error:
@@ -435,6 +435,8 @@ def step(
 
 def node_by_name_or_id(program, text: str):
     """A node for --node: a bound name, or the id shown by `grad` and `explain` (unnamed nodes)."""
+    if text.startswith("[") and text.endswith("]"):  # as `explain` shows it: [4]
+        text = text[1:-1]
     if text.isdigit() and text.isascii():
         index = int(text)
         if index >= len(program.nodes):
@@ -632,7 +634,7 @@ def session_command(
         if reset:
             forgot = sessions.reset(path)
             if json_:
-                print(json.dumps({"path": str(path), "forgot": forgot}))
+                print(json.dumps({"schema": "scalargrad.session-reset/1", "path": str(path), "forgot": forgot}))
             else:
                 note(f"forgot the session in {sessions.shown(path)}" if forgot
                      else f"there was no session in {sessions.shown(path)}")

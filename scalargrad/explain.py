@@ -297,7 +297,7 @@ def local_formula(term: Term) -> str:
     itself has names x or y, the table's x and y would read as those: the named form only."""
     if term.formula_named == term.formula:
         return term.formula
-    if re.search(r"\b[xy]\b", term.formula_named):
+    if re.search(r"\b[xy]\b", f"{term.formula_named} {term.consumer_text}"):
         return term.formula_named
     return f"{term.formula} = {term.formula_named}"
 

@@ -55,9 +55,9 @@ class Session:
     path: Path | None = None  # where it was read from or written to
 
     def describe(self) -> str:
-        """One line for notes: `program: L = (a*b + c) * f, 2 steps`."""
-        steps = len(self.history)
-        return f"program: {one_line(self.program)}, {steps} step{'' if steps == 1 else 's'}"
+        """One line for notes: `program: L = (a*b + c) * f, 2 runs of step`."""
+        runs = len(self.history)
+        return f"program: {one_line(self.program)}, {runs} run{'' if runs == 1 else 's'} of step"
 
     def to_json(self) -> dict:
         return {"format": FORMAT, "program": self.program, "values": self.values, "history": self.history}
@@ -79,7 +79,10 @@ class SessionUse:
 
 
 def one_line(text: str, width: int = 60) -> str:
-    text = " ".join(text.split())
+    """A program in one line for notes: its statements joined by `;`, comments dropped (a
+    `#` would otherwise seem to comment out the rest), cut to `width`."""
+    statements = [line.split("#", 1)[0].strip() for line in text.splitlines()]
+    text = " ".join("; ".join(s for s in statements if s).split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

@@ -65,6 +65,8 @@ class StepReport:
         return math.fsum(self.predicted)
 
     def warnings(self) -> list[str]:
+        if self.steps and not self.start:
+            return ["the program has no inputs: nothing moves"]
         if self.steps and len(self.frozen) == len(self.start):
             return ["every input is frozen: nothing moves"]
         if not self.disagreements:

@@ -54,7 +54,7 @@ def test_grad_then_grad_without_program_through_installed_command(installed, tmp
     assert again.stdout == first.stdout
     assert rows(again.stdout)["a"][2:4] == ["2", "6"] and rows(again.stdout)["L"][3] == "-8"
     assert again.stderr.strip() == (
-        "note: using session .scalargrad/session.json (program: L = (a*b + c) * f, 0 steps)")
+        "note: using session .scalargrad/session.json (program: L = (a*b + c) * f, 0 runs of step)")
     # The folder keeps itself out of version control.
     assert (tmp_path / ".scalargrad" / ".gitignore").read_text().splitlines()[-1] == "*"
 
@@ -197,7 +197,7 @@ def test_reset_forgets_the_session(installed, tmp_path):
     assert not (tmp_path / ".scalargrad" / "session.json").exists()
     assert installed("grad", cwd=tmp_path, env=env).exit_code == 2
     again = installed("session", "--reset", "--json", cwd=tmp_path, env=env)
-    assert again.json() == {"path": ".scalargrad/session.json", "forgot": False}
+    assert again.json() == {"schema": "scalargrad.session-reset/1", "path": ".scalargrad/session.json", "forgot": False}
     shown = installed("session", "--json", cwd=tmp_path, env=env).json()
     assert shown["active"] is False and shown["history"] == []
 
@@ -292,7 +292,7 @@ def test_two_lecture_steps_saved_through_record_step(cli, session_file):
     # The next command without a program continues from the nudged values.
     doc = cli("grad", "--json").json()
     assert doc["output"]["value"] == pytest.approx(-6.597755834428276, abs=1e-12)
-    assert "2 steps" in cli("grad").stderr
+    assert "2 runs of step" in cli("grad").stderr
 
 
 def test_record_step_refuses_a_session_that_changed_meanwhile(cli, session_file):
