@@ -314,7 +314,8 @@ def _syntax_error(source: str, error, lark) -> ParseError:
         word_before = before.split()[-1] if before.split() else ""
         if token.type == "RPAR" and "RPAR" not in expected:
             hint = "this `)` has no matching `(`"
-        elif token.type == "_SEP" and "RPAR" in expected:
+        elif token.type == "_SEP" and source.count("(", source.rfind("\n", 0, offset) + 1, offset) > \
+                source.count(")", source.rfind("\n", 0, offset) + 1, offset):
             hint = "a `(` is not closed on this line (a statement stays on one line)"
         elif token.type == "NAME" and before and before[-1].isdigit() and offset == len(before):
             hint = "a name cannot start with a digit; for a product write `2 * x`"

@@ -210,3 +210,15 @@ def test_parser_with_and_without_the_accelerator(monkeypatch, pure):
         assert "did you mean `tanh`" in error_of("L = tahn(x)")
     finally:
         language._parser.cache_clear()
+
+
+@pytest.mark.parametrize("source, hint", [
+    ("L = tanh x", "functions are called with parentheses: `tanh(x)`"),
+    ("2L = x", "a name cannot start with a digit"),
+    ("L = max(x, y)", "each function takes one argument"),
+    ("b = a + (\nL = b", "a `(` is not closed on this line"),
+    ("b = (a + 1\nL = b", "a `(` is not closed on this line"),
+    ("L = a = b", "a statement assigns one name"),
+])
+def test_common_mistakes_get_a_hint(source, hint):
+    assert f"hint: {hint}" in error_of(source)
