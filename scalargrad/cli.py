@@ -201,15 +201,10 @@ def load(ctx: typer.Context, file: Path | None, sets: list[str] | None, bindings
              + (f"; for this run {', '.join(overridden)} from the command line" if overridden else "") + ")")
     elif use.path is not None:
         try:
-            try:
-                previous = sessions.read(use.path)
-            except ScalarGradError:
-                previous = None  # start() below says what is wrong with the file
-            if previous is not None and previous.history and previous.program != program.source:
-                note(f"a new session replaces the one in {sessions.shown(use.path)} "
-                     f"({previous.describe()})")
-            use.session = sessions.start(use.path, program.source, resolved.values)
+            use.session, previous = sessions.start(use.path, program.source, resolved.values)
             use.recorded = True
+            if previous is not None and previous.history and previous.program != program.source:
+                note(f"a new session replaced the one in {sessions.shown(use.path)} ({previous.describe()})")
         except SessionWriteError as error:
             resolved.warnings.append(f"the session was not saved: {error.message}")
     for message in resolved.warnings:

@@ -304,17 +304,18 @@ def _make_folder(folder: Path) -> None:
                                                encoding="utf-8")
 
 
-def start(path: str | os.PathLike, program: str, values: Mapping[str, float]) -> Session:
+def start(path: str | os.PathLike, program: str, values: Mapping[str, float]) -> tuple[Session, Session | None]:
     """Make `program` with `values` the session, with an empty history.
 
-    A corrupt or newer-format file in the way is an error (reset it first), not overwritten.
+    Returns the new session and the one it replaced (None if there was none). A corrupt or
+    newer-format file in the way is an error (reset it first), not overwritten.
     """
     path = Path(path)
     fresh = Session(program, {name: float(value) for name, value in values.items()}, [], path)
     with locked(path):
-        read(path)  # raises on a file we must not overwrite silently
+        previous = read(path)  # raises on a file we must not overwrite silently
         write(path, fresh)
-    return fresh
+    return fresh, previous
 
 
 T = TypeVar("T")

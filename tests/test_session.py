@@ -486,3 +486,14 @@ def test_dot_after_step_draws_the_nudged_values(cli, tmp_path):
     assert result.exit_code == 0, result.stderr
     source = (tmp_path / "graph.gv").read_text()
     assert "{ a | data 2.0600 | grad " in source and "{ L | data -7.2865 | grad 1.0000 }" in source
+
+
+def test_a_new_program_says_which_session_with_steps_it_replaced(cli, tmp_path):
+    path = str(tmp_path / "s.json")
+    cli("grad", LECTURE, *LECTURE_VALUES, "--session", path)
+    cli("step", "--session", path)
+    result = cli("grad", "L = q * q", "--q", "3", "--session", path)
+    assert result.exit_code == 0
+    assert result.stderr == (f"note: a new session replaced the one in {path} "
+                             "(program: L = (a*b + c) * f, 1 run of step)\n")
+    assert cli("session", "--json", "--session", path).json()["program"] == "L = q * q"
