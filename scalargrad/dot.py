@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Callable
 from scalargrad.engine import Value, topological_order
 from scalargrad.errors import NoRendererError, RenderError, ScalarGradError, UsageError
 from scalargrad.ops import CONST, LEAF, OPS
+from scalargrad.render import fixed
 
 if TYPE_CHECKING:
     import graphviz
@@ -141,15 +142,6 @@ def _statements(view: _View, drawn: set[int]) -> list[tuple[str, list[int]]]:
 
 
 # -- the DOT graph ---------------------------------------------------------------------------
-def number(x: float) -> str:
-    """The lecture's %.4f, with an exponent where %.4f would hide or bloat the number."""
-    if x == 0 or 1e-4 <= abs(x) < 1e9:
-        text = f"{x:.4f}"
-    else:
-        text = f"{x:.4e}"
-    return "0.0000" if text == "-0.0000" else text
-
-
 _RECORD_SPECIAL = re.compile(r'([{}|<>"\\])')
 
 
@@ -234,11 +226,11 @@ def draw_dot(
 
     def value_node(target, i: int) -> None:
         node = view.nodes[i]
-        fields = [record_text(view.label(node)), f"data {number(node.data)}"]
+        fields = [record_text(view.label(node)), f"data {fixed(node.data)}"]
         if node._op == CONST and decorate:
             fields.append("const")
         elif grad:
-            fields.append(f"grad {number(node.grad)}")
+            fields.append(f"grad {fixed(node.grad)}")
         attrs = {"shape": "record"}
         if decorate:
             if node._op == LEAF:
@@ -297,7 +289,7 @@ def _legend(graph, used: set[str], largest: float, of_label: str) -> None:
     if "grad" in used:
         rows.append(f'<tr><td bgcolor="{POSITIVE[2]}">grad &gt; 0</td><td bgcolor="{NEGATIVE[2]}">grad &lt; 0</td>'
                     f'<td bgcolor="{ZERO}">grad = 0</td></tr>')
-        rows.append(f'<tr><td colspan="3">paler: smaller |grad| (largest {number(largest)})</td></tr>')
+        rows.append(f'<tr><td colspan="3">paler: smaller |grad| (largest {fixed(largest)})</td></tr>')
     if "input" in used:
         rows.append('<tr><td colspan="3">rounded: input</td></tr>')
     if "of" in used:

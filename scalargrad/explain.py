@@ -26,6 +26,7 @@ from typing import Iterable, Iterator, Sequence
 from scalargrad.engine import Value
 from scalargrad.ops import CONST, OPS
 from scalargrad.program import Program
+from scalargrad.render import fixed
 
 OPERAND_NAMES = ("x", "y")  # how the op table's formulas call the operands
 _OPERAND = re.compile(r"\b([xy])\b")
@@ -239,12 +240,6 @@ def backward_steps(program: Program, of: Value | None = None, limit: int | None 
 
 
 # -- text -----------------------------------------------------------------------------------
-def fixed(x: float, decimals: int) -> str:
-    """A number as the lecture prints it (`%.4f`), without a negative zero."""
-    text = f"{x:.{decimals}f}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text
-
-
 def d(label: str) -> str:
     """`d` followed by a label, parenthesised when it is not a single name: da, d(a*b)."""
     return f"d{label}" if _ATOM.fullmatch(label) else f"d({label})"

@@ -21,6 +21,15 @@ def number(x: float, precision: int = DEFAULT_PRECISION) -> str:
     return "0" if text == "-0" else text
 
 
+def fixed(x: float, decimals: int = 4) -> str:
+    """A number as the lecture prints it (`%.4f`), never `-0.0000`, and with an exponent
+    where fixed decimals would hide it (0 < |x| < 10**-decimals) or bloat it (|x| >= 1e9)."""
+    if x == 0 or 10.0**-decimals <= abs(x) < 1e9:
+        text = f"{x:.{decimals}f}"
+        return text[1:] if text.startswith("-") and float(text) == 0 else text
+    return f"{x:.{decimals}e}"
+
+
 def op_text(program: Program, node: Value) -> str:
     kind = program.kind(node)
     if kind != "op":
