@@ -12,6 +12,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 from scalargrad.errors import InputError, UsageError
 
@@ -92,6 +93,22 @@ def split_arguments(args: list[str], command: str = "grad", extra: str | None = 
         else:
             raise UsageError(f"unknown option `{token}`", hint="see --help; inputs are given as --NAME VALUE")
     return result
+
+
+def name_list(items: Iterable[str] | str | None, option: str) -> list[str]:
+    """Names given as `--option a,b`, or repeated `--option a --option b`, once each, in order.
+    An empty name (`a,,b`) is an error rather than quietly nothing."""
+    if isinstance(items, str):
+        items = [items]
+    names: list[str] = []
+    for item in items or ():
+        for name in (part.strip() for part in item.split(",")):
+            if not name:
+                raise UsageError(f"{option} `{item}` has an empty name",
+                                 hint=f"write names separated by commas: {option} a,d")
+            if name not in names:
+                names.append(name)
+    return names
 
 
 def parse_set(items: list[str]) -> dict[str, str]:

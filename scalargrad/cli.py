@@ -312,10 +312,9 @@ def check(
         target = named_node(program, of)
         chosen = None
         if nodes is not None:
-            names = [name.strip() for name in nodes.split(",")]
-            if not all(names):
-                raise UsageError(f"--nodes `{nodes}` has an empty name", hint="write names separated by commas: --nodes a,d")
-            chosen = [named_node(program, name) for name in names]
+            from scalargrad.bindings import name_list
+
+            chosen = [named_node(program, name) for name in name_list(nodes, "--nodes")]
         show_bar = not json_ and sys.stderr.isatty()  # the bar goes to stderr; stdout may be a file
         with DelayedProgress("checking gradients", enabled=show_bar) as progress:
             report = checking.check_gradients(
@@ -384,7 +383,9 @@ def step(
 
             check_writable(save, "--save")
         loaded = load(ctx, file, set_, bindings, session, no_session)
-        frozen = stepping.check_freeze(loaded.program, stepping.parse_freeze(freeze))
+        from scalargrad.bindings import name_list
+
+        frozen = stepping.check_freeze(loaded.program, name_list(freeze, "--freeze"))
         options = dict(lr=lr, steps=steps, descend=descend, freeze=frozen)
 
         def run(values):

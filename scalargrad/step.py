@@ -82,17 +82,6 @@ class StepReport:
         ]
 
 
-def parse_freeze(items: Iterable[str] | None) -> list[str]:
-    """`--freeze x,y` (and repeated `--freeze x --freeze y`) as a list of names."""
-    names: list[str] = []
-    for item in items or ():
-        for name in item.split(","):
-            name = name.strip()
-            if name and name not in names:
-                names.append(name)
-    return names
-
-
 def check_freeze(program: Program, freeze: Iterable[str]) -> list[str]:
     """The frozen names, each an input of the program, else a UsageError that says why."""
     names = list(freeze)

@@ -284,3 +284,8 @@ def test_installed_command_steps_the_lecture(installed, tmp_path):
     rows = table_rows(result.stdout)
     assert rows["after"][1] == "-7.286496" and rows["a"][3] == "2.06"
     assert json.loads((tmp_path / "values.json").read_text()) == lecture_nudge()[1]
+
+
+def test_freeze_with_an_empty_name_is_an_error(cli):
+    result = cli("step", LECTURE, *LECTURE_VALUES, "--freeze", "a,,b")
+    assert result.exit_code == 2 and "--freeze `a,,b` has an empty name" in result.stderr
