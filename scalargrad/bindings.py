@@ -125,6 +125,21 @@ def parse_set(items: list[str]) -> dict[str, str]:
     return values
 
 
+def strict_json(text: str):
+    """`json.loads`, refusing the NaN and Infinity that Python's json accepts but JSON does not.
+    A refusal is a ValueError that names the constant."""
+
+    def reject_constant(name: str) -> float:
+        raise ValueError(f"{name} is not a finite number")
+
+    return json.loads(text, parse_constant=reject_constant)
+
+
+def is_number(value: object) -> bool:
+    """A JSON number: an int or float, not a bool (which Python counts as an int)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def read_bindings(path: str) -> dict[str, float]:
     """A JSON object of name -> number, from a file or `-` for standard input."""
     where = "standard input" if path == "-" else path
@@ -137,11 +152,8 @@ def read_bindings(path: str) -> dict[str, float]:
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"cannot read bindings file {where}: {error}") from None
 
-    def reject_constant(name: str) -> float:
-        raise ValueError(f"{name} is not a finite number")
-
     try:
-        data = json.loads(text, parse_constant=reject_constant)
+        data = strict_json(text)
     except json.JSONDecodeError as error:
         raise InputError(
             f"bindings file {where}, line {error.lineno}, column {error.colno}: {error.msg}",
@@ -153,7 +165,7 @@ def read_bindings(path: str) -> dict[str, float]:
         raise InputError(f"bindings file {where} is not a JSON object", hint='write an object such as {"a": 2, "b": -3}')
     values: dict[str, float] = {}
     for name, value in data.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if not is_number(value):
             raise InputError(f"bindings file {where}: the value of `{name}` is not a number ({json.dumps(value)})",
                              hint="values must be numbers, not strings or lists")
         value = float(value)

@@ -140,11 +140,10 @@ def decode(raw: bytes, path: Path) -> Session:
     def corrupt(why: str) -> SessionError:
         return SessionError(f"session file {where} is corrupt: {why}", hint=RESET_HINT)
 
-    def reject_constant(name: str) -> float:
-        raise ValueError(f"{name} is not a finite number")
+    from scalargrad.bindings import is_number, strict_json
 
     try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=reject_constant)
+        data = strict_json(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise corrupt("it is not UTF-8 text") from None
     except json.JSONDecodeError as error:
@@ -169,7 +168,7 @@ def decode(raw: bytes, path: Path) -> Session:
     if not isinstance(values, dict):
         raise corrupt("its values are not a JSON object")
     for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if not is_number(value) or not math.isfinite(value):
             raise corrupt(f"the value of `{name}` is not a finite number")
     history = data.get("history", [])
     if not isinstance(history, list) or not all(isinstance(entry, dict) for entry in history):
