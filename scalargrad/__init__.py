@@ -25,6 +25,17 @@ from scalargrad.program import Program
 __version__ = "0.1.0"
 
 
+def _value_svg(value: Value) -> str | None:
+    """Jupyter shows a Value as its graph when a Graphviz renderer is available."""
+    from scalargrad.dot import svg_or_none  # graphviz is imported only when drawing
+
+    return svg_or_none(value)
+
+
+# The package assembles its layers: the engine knows nothing of drawing, so the picture
+# of a Value is attached here, at the top, rather than imported by the engine.
+Value._repr_svg_ = _value_svg
+
 
 def __getattr__(name: str):
     # draw_dot imports graphviz: load it on first use so `import scalargrad` stays light.

@@ -53,7 +53,7 @@ def split_arguments(args: list[str], command: str = "grad", extra: str | None = 
     "node" for explain); without it, a second positional is an error. `options` are the
     command's own option names (without dashes), for "did you mean" on a mistyped flag.
     """
-    from scalargrad.language import did_you_mean
+    from scalargrad.errors import did_you_mean
 
     result = Arguments()
     i = 0
@@ -186,7 +186,7 @@ def check_option_names(given, inputs, options: tuple[str, ...], others: dict[str
     """A `--NAME` on the command line that is not an input of the program but looks like an
     option (`--step 5` for step's `--steps`, or explain's `--node` given to grad) is an
     error, never silently an input value."""
-    from scalargrad.language import did_you_mean
+    from scalargrad.errors import did_you_mean
 
     for name in given:
         if name in inputs:
@@ -210,7 +210,7 @@ def resolve(inputs, defaults: dict[str, float], layers: list[tuple[str, dict[str
     (`--step 5` for `--steps 5`), which is an error. `names` are the program's names, for
     "did you mean" on a missing input that is a misspelt bound name.
     """
-    from scalargrad.language import did_you_mean
+    from scalargrad.errors import did_you_mean
 
     values: dict[str, float] = {}
     origin: dict[str, str] = {}

@@ -23,20 +23,19 @@ failure.
 
 from __future__ import annotations
 
-import json
 import math
-import sys
 from dataclasses import dataclass, field
 from bisect import bisect_right
 from collections import deque
 from itertools import compress, repeat
 from operator import attrgetter
-from typing import IO, Callable, Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from scalargrad.engine import Value
 from scalargrad.errors import DomainError, UsageError
 from scalargrad.ops import CONST, OPS
 from scalargrad.program import Program
+from scalargrad.render import DEFAULT_PRECISION, Report, Table, number, ref_json
 
 METHODS = ("central", "forward")
 DEFAULT_EPS = 1e-6  # as torch.autograd.gradcheck
@@ -69,7 +68,7 @@ class CheckRow:
 
 
 @dataclass
-class CheckReport:
+class CheckReport(Report):
     """Everything `check_gradients` found, for the CLI to render or a caller to inspect."""
 
     program: Program
@@ -81,6 +80,8 @@ class CheckReport:
     atol: float
     rtol: float
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    precision: int = DEFAULT_PRECISION  # significant digits in the table
 
     @property
     def passed(self) -> int:
@@ -114,6 +115,60 @@ class CheckReport:
         return (f"{verdict}: {len(self.rows)} checked, {', '.join(parts)} "
                 f"({self.method} differences, {step}, atol {self.atol:g}, rtol {self.rtol:g})")
 
+    def sections(self) -> list:
+        """One table: a row per checked node; the reasons and the summary as notes."""
+        program, precision = self.program, self.precision
+        title = f"gradient check of {program.label(self.of)} = {number(self.of.data, precision)}"
+        table = Table(["node", "data", "analytic", "numeric", "abs error", "rel error", "status"], title=title,
+                      right={"data", "analytic", "numeric", "abs error", "rel error"})
+        for row in self.rows:
+            numeric = "" if row.numeric is None else number(row.numeric, precision)
+            style = {PASS: "", FAIL: "bold red", KINK: "yellow"}[row.status]
+            table.add(row.label, number(row.data, precision), number(row.analytic, precision), numeric,
+                      _error_text(row.abs_error), _error_text(row.rel_error), row.status, style=style)
+        for row in self.rows:
+            if row.reason:
+                table.notes.append(f"{row.label}: {row.status}, {row.reason}"
+                                   if row.status != PASS else f"{row.label}: {row.reason}; used a one-sided difference")
+        table.notes.extend(self.notes)
+        table.notes.append(self.summary())
+        return [table]
+
+    def to_json(self) -> dict:
+        """The `check --json` document: settings, one object per row, and the overall `ok`."""
+        program = self.program
+        return {
+            "schema": "scalargrad.check/1",
+            "ok": self.ok,
+            "output": ref_json(program, program.output),
+            "of": ref_json(program, self.of),
+            "settings": {"method": self.method, "eps": self.eps, "relative_step": self.relative_step,
+                         "atol": self.atol, "rtol": self.rtol},
+            "summary": {"checked": len(self.rows), "passed": self.passed, "failed": self.failed,
+                        "kinks": self.kinks},
+            "rows": [_row_json(row) for row in self.rows],
+            "notes": self.notes,
+            "warnings": list(self.warnings),
+        }
+
+
+def _error_text(x: float | None) -> str:
+    return "" if x is None else number(x, 3)
+
+
+def _finite_or_none(x: float | None) -> float | None:
+    return x if x is not None and math.isfinite(x) else None
+
+
+def _row_json(row: CheckRow) -> dict:
+    return {
+        "id": row.id, "label": row.label, "name": row.name, "data": row.data,
+        "analytic": _finite_or_none(row.analytic), "numeric": _finite_or_none(row.numeric),
+        "step": row.step, "difference": row.difference,
+        "abs_error": _finite_or_none(row.abs_error), "rel_error": _finite_or_none(row.rel_error),
+        "status": row.status, "reason": row.reason,
+    }
+
 
 def validate_options(eps: float, method: str, atol: float, rtol: float) -> None:
     """Raise UsageError for a step or tolerance that cannot give a meaningful check."""
@@ -121,7 +176,7 @@ def validate_options(eps: float, method: str, atol: float, rtol: float) -> None:
         raise UsageError(f"--eps must be a positive finite number, not {eps}",
                          hint=f"the default is {DEFAULT_EPS:g}; try 1e-6 or 1e-4")
     if method not in METHODS:
-        from scalargrad.language import did_you_mean
+        from scalargrad.errors import did_you_mean
 
         close = did_you_mean(str(method), METHODS)
         raise UsageError(f"unknown --method `{method}`" + (f"; did you mean `{close}`?" if close else ""),
@@ -208,10 +263,7 @@ class _Checker:
         self.f0 = target.data
         # Only nodes the target depends on can change it: the rest is never re-evaluated.
         self.last = program.node_id(target)
-        upstream = {id(target)}
-        for node in reversed(program.nodes[: self.last + 1]):
-            if id(node) in upstream:
-                upstream.update(id(parent) for parent in node._prev)
+        upstream = program.upstream(target)
         self.relevant = [id(node) in upstream for node in program.nodes[: self.last + 1]]
         # The operations that can need re-evaluation (leaves never do), with their ids.
         self.ops: list[Value] = []
@@ -340,66 +392,3 @@ def _kink_reason(program: Program, kinks: list[Value]) -> str:
             f"in `{program.text(first)}`{more}")
 
 
-# -- rendering -----------------------------------------------------------------------------
-def check_table(report: CheckReport, precision: int = 10):
-    """The report as a render.Table: one row per checked node, reasons and summary as notes."""
-    from scalargrad.render import Table, number
-
-    program = report.program
-    title = f"gradient check of {program.label(report.of)} = {number(report.of.data, precision)}"
-    table = Table(["node", "data", "analytic", "numeric", "abs error", "rel error", "status"], title=title,
-                  right={"data", "analytic", "numeric", "abs error", "rel error"})
-
-    def error_text(x: float | None) -> str:
-        return "" if x is None else number(x, 3)
-
-    for row in report.rows:
-        numeric = "" if row.numeric is None else number(row.numeric, precision)
-        style = {PASS: "", FAIL: "bold red", KINK: "yellow"}[row.status]
-        table.add(row.label, number(row.data, precision), number(row.analytic, precision), numeric,
-                  error_text(row.abs_error), error_text(row.rel_error), row.status, style=style)
-    for row in report.rows:
-        if row.reason:
-            table.notes.append(f"{row.label}: {row.status}, {row.reason}"
-                               if row.status != PASS else f"{row.label}: {row.reason}; used a one-sided difference")
-    table.notes.extend(report.notes)
-    table.notes.append(report.summary())
-    return table
-
-
-def _finite_or_none(x: float | None) -> float | None:
-    return x if x is not None and math.isfinite(x) else None
-
-
-def report_json(report: CheckReport, warnings: Sequence[str] = ()) -> dict:
-    """The `check --json` document: settings, one object per row, and the overall `ok`."""
-    from scalargrad.render import ref_json
-
-    program = report.program
-    return {
-        "schema": "scalargrad.check/1",
-        "ok": report.ok,
-        "output": ref_json(program, program.output),
-        "of": ref_json(program, report.of),
-        "settings": {"method": report.method, "eps": report.eps, "relative_step": report.relative_step,
-                     "atol": report.atol, "rtol": report.rtol},
-        "summary": {"checked": len(report.rows), "passed": report.passed, "failed": report.failed,
-                    "kinks": report.kinks},
-        "rows": [
-            {
-                "id": row.id, "label": row.label, "name": row.name, "data": row.data,
-                "analytic": _finite_or_none(row.analytic), "numeric": _finite_or_none(row.numeric),
-                "step": row.step, "difference": row.difference,
-                "abs_error": _finite_or_none(row.abs_error), "rel_error": _finite_or_none(row.rel_error),
-                "status": row.status, "reason": row.reason,
-            }
-            for row in report.rows
-        ],
-        "notes": report.notes,
-        "warnings": list(warnings),
-    }
-
-
-def write_report_json(report: CheckReport, warnings: Sequence[str] = (), stream: IO[str] | None = None) -> None:
-    stream = stream or sys.stdout
-    stream.write(json.dumps(report_json(report, warnings), indent=1) + "\n")

@@ -11,7 +11,7 @@ import math
 from typing import Iterable, Sequence
 
 from scalargrad.errors import DomainError
-from scalargrad.ops import CONST, LEAF, OPS
+from scalargrad.ops import CONST, FUNCTIONS, LEAF, OPS, Op, rule
 
 
 class Value:
@@ -45,10 +45,11 @@ class Value:
         else:
             other = other if isinstance(other, Value) else _as_value(other)
             operands, args = (self, other), (self.data, other.data)
+        row = rule(op)
         try:
-            data = OPS[op].forward(*args)
+            data = row.forward(*args)
             if data - data != 0:  # inf or nan: never passed on silently, as in forward()
-                raise DomainError(f"the result of {OPS[op].symbol} is not finite (overflow)")
+                raise DomainError(f"the result of {row.symbol} is not finite (overflow)")
         except DomainError as error:
             error.node = Value(math.nan, operands, op)
             raise
@@ -93,36 +94,6 @@ class Value:
     def __abs__(self):
         return self._apply("abs")
 
-    def exp(self):
-        return self._apply("exp")
-
-    def log(self):
-        return self._apply("log")
-
-    def tanh(self):
-        return self._apply("tanh")
-
-    def relu(self):
-        return self._apply("relu")
-
-    def sigmoid(self):
-        return self._apply("sigmoid")
-
-    def sin(self):
-        return self._apply("sin")
-
-    def cos(self):
-        return self._apply("cos")
-
-    def tan(self):
-        return self._apply("tan")
-
-    def sqrt(self):
-        return self._apply("sqrt")
-
-    def abs(self):
-        return self._apply("abs")
-
     # -- differentiating --------------------------------------------------------------
     def backward(self) -> None:
         """Fill `.grad` of every node this one depends on with d self / d node.
@@ -131,11 +102,21 @@ class Value:
         """
         backward(self, topological_order(self))
 
-    def _repr_svg_(self):
-        """Jupyter shows a Value as its graph when a Graphviz renderer is available."""
-        from scalargrad.dot import svg_or_none  # graphviz is imported only when drawing
 
-        return svg_or_none(self)
+
+def _function_method(op: Op):
+    def method(self: Value) -> Value:
+        return self._apply(op.name)
+
+    method.__name__ = method.__qualname__ = op.name
+    method.__doc__ = f"{op.name}(self), a node of the graph; d/dx = {op.formulas[0]}."
+    return method
+
+
+# Every function of the table is a method of Value (`x.tanh()`, as in the lecture): a row
+# added to ops.py is callable here with no code of its own.
+for _op in FUNCTIONS.values():
+    setattr(Value, _op.name, _function_method(_op))
 
 
 def _as_value(x: object) -> Value:
@@ -186,7 +167,7 @@ def forward(nodes: Iterable[Value]) -> None:
         prev = node._prev
         if not prev:
             continue
-        op = ops[node._op]
+        op = ops.get(node._op) or rule(node._op)
         try:
             if len(prev) == 2:
                 out = op.forward(prev[0].data, prev[1].data)
@@ -219,14 +200,15 @@ def backward(root: Value, order: Sequence[Value]) -> None:
         g = node.grad
         if not prev or g == 0.0:
             continue
+        op = ops.get(node._op) or rule(node._op)
         if len(prev) == 2:
             x, y = prev
-            dx, dy = ops[node._op].local(node.data, x.data, y.data)
+            dx, dy = op.local(node.data, x.data, y.data)
             x.grad += g * dx
             y.grad += g * dy
         else:
             (x,) = prev
-            (dx,) = ops[node._op].local(node.data, x.data)
+            (dx,) = op.local(node.data, x.data)
             x.grad += g * dx
     bad = None
     for node in order:
@@ -243,7 +225,7 @@ def _gradient_not_finite(order: Sequence[Value]) -> DomainError:
     for node in reversed(order):
         if not node._prev or node.grad == 0.0 or node.grad - node.grad != 0:
             continue
-        op = OPS[node._op]
+        op = rule(node._op)
         local = op.local(node.data, *(p.data for p in node._prev))
         for i, (parent, d) in enumerate(zip(node._prev, local)):
             if parent._op != CONST and (node.grad * d) - (node.grad * d) != 0:
@@ -255,9 +237,8 @@ def _gradient_not_finite(order: Sequence[Value]) -> DomainError:
                     f"the gradient is {what} here: the local derivative d/d{which} = {op.formulas[i]} "
                     f"is {what} at {at}",
                 )
-                if op.name == "**" and i == 1:
-                    error.hint = ("the derivative with respect to an exponent needs a positive base: keep the base "
-                                  "above 0, or make the exponent a number")
+                if i < len(op.hints) and op.hints[i]:
+                    error.hint = op.hints[i]
                 elif what == "infinite":
                     error.hint = f"{op.symbol} is not differentiable there (its slope is vertical): move x away"
                 return error
@@ -270,8 +251,22 @@ def _domain(node: Value, reason: str) -> DomainError:
     return error
 
 
-def downstream(order: Sequence[Value], start: Value) -> list[Value]:
-    """The nodes of `order` after `start` that depend on it, in order (for re-evaluation)."""
+# -- walks --------------------------------------------------------------------------------
+# Graph walks over a topological order: loops, never recursion. check, explain and dot use
+# these rather than walking the graph themselves.
+def ancestors(order: Sequence[Value], root: Value) -> set[int]:
+    """Python ids of the nodes `root` depends on, `root` included: one pass backwards over
+    `order` (a topological order that holds `root`)."""
+    reached = {id(root)}
+    for node in reversed(order):
+        if id(node) in reached:
+            reached.update(id(p) for p in node._prev)
+    return reached
+
+
+def descendants(order: Sequence[Value], start: Value) -> list[Value]:
+    """The nodes of `order` that depend on `start`, in order (what a change of `start`
+    makes stale). `order` is the part of a topological order after `start`."""
     reached = {id(start)}
     result = []
     for node in order:
@@ -279,3 +274,24 @@ def downstream(order: Sequence[Value], start: Value) -> list[Value]:
             reached.add(id(node))
             result.append(node)
     return result
+
+
+def neighbours(order: Sequence[Value], centre: Value, depth: int) -> set[int]:
+    """Positions in `order` of the nodes at most `depth` edges from `centre`, either way."""
+    index = {id(node): i for i, node in enumerate(order)}
+    users: dict[int, list[int]] = {}
+    for i, node in enumerate(order):
+        for parent in node._prev:
+            users.setdefault(index[id(parent)], []).append(i)
+    start = index[id(centre)]
+    reached = {start}
+    frontier = [start]
+    for _ in range(depth):
+        following = []
+        for i in frontier:
+            for j in [index[id(p)] for p in order[i]._prev] + users.get(i, []):
+                if j not in reached:
+                    reached.add(j)
+                    following.append(j)
+        frontier = following
+    return reached

@@ -6,7 +6,9 @@ The library raises these; the CLI catches `ScalarGradError` at its edge and prin
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
+from typing import Iterable
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,19 @@ def show_place(source: str, place: Place) -> str:
     if place.note:
         caret += " " + place.note
     return f"{gutter}{text}\n{caret}"
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """The closest choice: another case or a transposition (`tahn` -> `tanh`), else difflib's best.
+
+    Every "did you mean" in scalargrad (functions, names, options, commands) comes from here.
+    """
+    choices = list(choices)
+    for choice in choices:
+        if choice.lower() == word.lower() or sorted(choice) == sorted(word):
+            return choice
+    close = difflib.get_close_matches(word, choices, n=1)
+    return close[0] if close else None
 
 
 class ScalarGradError(Exception):

@@ -20,13 +20,13 @@ in that order too, so it equals the engine's gradient to the last bit.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Sequence
 
 from scalargrad.engine import Value
 from scalargrad.ops import CONST, OPS
 from scalargrad.program import Program
-from scalargrad.render import fixed
+from scalargrad.render import Report, fixed
 
 OPERAND_NAMES = ("x", "y")  # how the op table's formulas call the operands
 _OPERAND = re.compile(r"\b([xy])\b")
@@ -88,20 +88,11 @@ class Step:
     number: int = 0  # position among the seed and the accumulations (visits have none)
 
 
-def depends_on(program: Program, of: Value) -> set[int]:
-    """Python ids of the nodes `of` depends on, itself included: one pass backwards."""
-    reached = {id(of)}
-    for node in reversed(program.nodes[: program.node_id(of) + 1]):
-        if id(node) in reached:
-            reached.update(id(p) for p in node._prev)
-    return reached
-
-
 def _terms_in_backward_order(program: Program, of: Value) -> Iterator[tuple[Value, Value | None, int, float]]:
     """(consumer, operand, position, local) in the order the backward pass adds them;
     (node, None, -1, 0.0) when the pass reaches a node. Constants are not variables and
     get no terms, as in the engine."""
-    reached = depends_on(program, of)
+    reached = program.upstream(of)
     for node in reversed(program.nodes[: program.node_id(of) + 1]):
         if id(node) not in reached or node._op == CONST:
             continue
@@ -171,7 +162,7 @@ def explain(program: Program, of: Value | None = None, nodes: Iterable[Value] | 
     for consumer, operand, position, local in _terms_in_backward_order(program, of):
         if operand is not None and id(operand) in wanted:
             terms[id(operand)].append(_term(program, consumer, position, local))
-    reached = depends_on(program, of)
+    reached = program.upstream(of)
     result = []
     for node in sorted(chosen, key=program.node_id):
         kind = program.kind(node)
@@ -367,68 +358,103 @@ def step_json(step: Step) -> dict:
     return out
 
 
+def report(program: Program, of: Value | None = None, nodes: Sequence[Value] | None = None, *, trace: bool = False,
+           show_all: bool = False, complete: bool = False, decimals: int = 4) -> Report:
+    """What `scalargrad explain` shows, for an evaluated program: the chain rule per node
+    (default: every node, or the named ones of a big program unless `show_all`), or with
+    `trace` the backward pass step by step. `complete` (for JSON) leaves nothing out."""
+    from scalargrad.render import ROW_LIMIT, select_rows
+
+    of = of or program.output
+    if trace:
+        limit = None if show_all or complete or nodes is not None else ROW_LIMIT
+        steps = backward_steps(program, of, limit)
+        if nodes is not None:
+            ids = {program.node_id(node) for node in nodes}
+            steps = [s for s in steps if (s.target_id if s.kind == "pass" else s.node_id) in ids]
+        total = count_steps(program, of) if limit is not None else None
+        return TraceReport(program, of, steps, decimals, total)
+    notes: list[str] = []
+    if nodes is None and not complete:
+        nodes, note = select_rows(program, show_all)
+        notes = [note] if note else []
+    return ExplainReport(program, of, explain(program, of, nodes), decimals, notes)
+
+
 # -- what the command prints ----------------------------------------------------------------
-def explanation_lines(program: Program, of: Value, items: Sequence[NodeExplanation], decimals: int,
-                      notes: Sequence[str] = ()):
-    """The explanation as `render.Lines`: a heading, then per node its equation and one
-    note per term."""
-    from scalargrad.render import Lines
+@dataclass
+class ExplainReport(Report):
+    """`scalargrad explain`: per node its equation and one note per term."""
 
-    lines = Lines()
-    of_label = program.label(of)
-    lines.add((heading(program, of, decimals), "bold"))
-    for item in items:
-        lines.add("")
-        grad = "" if item.kind == "const" else f"   grad {fixed(item.grad, decimals)}"
-        kind = {"input": "   (input)", "const": "   (number)"}.get(item.kind, "")
-        lines.add((f"[{item.id}] ", "dim"), (item.label, "bold cyan"),
-                  f" = {fixed(item.data, decimals)}", (grad, "bold"), (kind, "dim"))
-        lines.add("    ", equation(of_label, item, decimals))
-        for term in item.terms:
-            lines.add(("      " + term_note(item, term, decimals), "dim"))
-    for note in notes:
-        lines.add("")
-        lines.add((note, "dim"))
-    return lines
+    program: Program
+    of: Value
+    items: Sequence[NodeExplanation]
+    decimals: int = 4
+    notes: Sequence[str] = ()
+    warnings: list[str] = field(default_factory=list)
 
+    def sections(self) -> list:
+        from scalargrad.render import Lines
 
-def trace_table(program: Program, of: Value, steps: Sequence[Step], decimals: int, total: int | None = None):
-    """The backward pass as a `render.Table`, one row per step; `total` is the number of
-    steps of the whole pass when `steps` is only its beginning."""
-    from scalargrad.render import Table
+        program, decimals = self.program, self.decimals
+        lines = Lines()
+        of_label = program.label(self.of)
+        lines.add((heading(program, self.of, decimals), "bold"))
+        for item in self.items:
+            lines.add("")
+            grad = "" if item.kind == "const" else f"   grad {fixed(item.grad, decimals)}"
+            kind = {"input": "   (input)", "const": "   (number)"}.get(item.kind, "")
+            lines.add((f"[{item.id}] ", "dim"), (item.label, "bold cyan"),
+                      f" = {fixed(item.data, decimals)}", (grad, "bold"), (kind, "dim"))
+            lines.add("    ", equation(of_label, item, decimals))
+            for term in item.terms:
+                lines.add(("      " + term_note(item, term, decimals), "dim"))
+        for note in self.notes:
+            lines.add("")
+            lines.add((note, "dim"))
+        return [lines]
 
-    title = (f"backward pass of {program.label(of)}, in the order it runs (reverse topological): a node "
-             "passes its gradient on only once every node that uses it has passed theirs, so it is complete")
-    table = Table(["step", "node", "grad", "accumulation", "local derivative"], title=title,
-                  right={"step", "grad"})
-    for row, step in zip(step_rows(steps, decimals), steps):
-        table.add(*row, style="bold" if step.kind == "seed" else ("dim" if step.kind == "visit" else ""))
-    if total is not None and len(steps) < total:
-        table.notes.append(f"showing the first {len(steps):,} of {total:,} steps; --all shows every step, "
-                           "--json gives them as data")
-    return table
+    def to_json(self) -> dict:
+        return _document("scalargrad.explain/1", self.program, self.of, self.warnings,
+                         rule="d(of)/d(node) = sum, over the consumers of node, of d(of)/d(consumer) * "
+                              "d(consumer)/d(node)",
+                         nodes=[explanation_json(item) for item in self.items])
 
 
-def write_explain_json(program: Program, of: Value, items: Sequence[NodeExplanation], warnings: Sequence[str],
-                       stream=None) -> None:
-    """The `explain --json` document: one object, written with the json module."""
-    _write_json("scalargrad.explain/1", program, of, warnings, stream,
-                rule="d(of)/d(node) = sum, over the consumers of node, of d(of)/d(consumer) * d(consumer)/d(node)",
-                nodes=[explanation_json(item) for item in items])
+@dataclass
+class TraceReport(Report):
+    """`scalargrad explain --trace`: the backward pass, one row per step; `total` is the
+    number of steps of the whole pass when `steps` is only its beginning."""
+
+    program: Program
+    of: Value
+    steps: Sequence[Step]
+    decimals: int = 4
+    total: int | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def sections(self) -> list:
+        from scalargrad.render import Table
+
+        title = (f"backward pass of {self.program.label(self.of)}, in the order it runs (reverse topological): "
+                 "a node passes its gradient on only once every node that uses it has passed theirs, so it is "
+                 "complete")
+        table = Table(["step", "node", "grad", "accumulation", "local derivative"], title=title,
+                      right={"step", "grad"})
+        for row, step in zip(step_rows(self.steps, self.decimals), self.steps):
+            table.add(*row, style="bold" if step.kind == "seed" else ("dim" if step.kind == "visit" else ""))
+        if self.total is not None and len(self.steps) < self.total:
+            table.notes.append(f"showing the first {len(self.steps):,} of {self.total:,} steps; --all shows every "
+                               "step, --json gives them as data")
+        return [table]
+
+    def to_json(self) -> dict:
+        return _document("scalargrad.trace/1", self.program, self.of, self.warnings,
+                         steps=[step_json(step) for step in self.steps])
 
 
-def write_trace_json(program: Program, of: Value, steps: Sequence[Step], warnings: Sequence[str],
-                     stream=None) -> None:
-    """The `explain --trace --json` document: the steps of the backward pass, in order."""
-    _write_json("scalargrad.trace/1", program, of, warnings, stream, steps=[step_json(step) for step in steps])
-
-
-def _write_json(schema: str, program: Program, of: Value, warnings: Sequence[str], stream, **fields) -> None:
-    import json
-    import sys
-
+def _document(schema: str, program: Program, of: Value, warnings: Sequence[str], **fields) -> dict:
     from scalargrad.render import ref_json
 
-    doc = {"schema": schema, "output": ref_json(program, program.output), "of": ref_json(program, of),
-           **fields, "warnings": list(warnings)}
-    (stream or sys.stdout).write(json.dumps(doc, indent=1) + "\n")
+    return {"schema": schema, "output": ref_json(program, program.output), "of": ref_json(program, of),
+            **fields, "warnings": list(warnings)}

@@ -8,7 +8,6 @@ errors into messages with a line, a column and a caret.
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import re
@@ -16,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from scalargrad.engine import Value
-from scalargrad.errors import DomainError, NameUsageError, ParseError, place_at
+from scalargrad.errors import DomainError, NameUsageError, ParseError, did_you_mean, place_at
 from scalargrad.ops import CONST, FUNCTIONS, LEAF, OPS
 from scalargrad.program import Program
 
@@ -194,15 +193,6 @@ class _Builder:
                                   start, end - start, hint="give this value a name: `name = ...`")
         output = statements[-1][0]
         return Program(self.source, self.nodes, self.spans, self.names, self.inputs, self.defaults, output)
-
-
-def did_you_mean(word: str, choices) -> str | None:
-    """The closest choice: another case or a transposition (`tahn` -> `tanh`), else difflib's best."""
-    for choice in choices:
-        if choice.lower() == word.lower() or sorted(choice) == sorted(word):
-            return choice
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return close[0] if close else None
 
 
 def _accelerator():

@@ -2,10 +2,15 @@
 
 One row per primitive: its forward value, its local derivatives, a readable formula
 of each, and a phrase saying in words what the op does to the gradient coming back
-through it (`scalargrad explain` prints it next to the formula). `local(ans, *xs)` receives the forward output `ans` so rules such as exp, tanh
-and sigmoid reuse it. Operands are called x (and y) in the formulas. Adding a function
-to the language is one row here plus tests: the grammar accepts any `name(expr)` and the
-parser checks the name against `FUNCTIONS`.
+through it (`scalargrad explain` prints it next to the formula). `local(ans, *xs)`
+receives the forward output `ans` so rules such as exp, tanh and sigmoid reuse it.
+Operands are called x (and y) in the formulas.
+
+Adding a function is one row here (with `function=True`) and one row in
+docs/language.md: the grammar accepts any `name(expr)` and the parser checks the name
+against `FUNCTIONS`, `Value` gets a method of the same name from this table, and the
+tests check that every row is reachable from the language and from `Value` and is
+documented. Nothing outside this module knows any op by name.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-from scalargrad.errors import DomainError
+from scalargrad.errors import DomainError, UsageError
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,9 @@ class Op:
     kink: Callable[..., bool] | None = None  # True where the op is not differentiable
     # How the op treats the gradient coming back through it, in words (`scalargrad explain`).
     phrase: str = ""
+    # What to do when d ans / d x_i is infinite or undefined, one per operand ("" for the
+    # generic advice); shown as the hint of that error.
+    hints: tuple[str, ...] = ()
 
 
 def _div(x: float, y: float) -> float:
@@ -98,8 +106,8 @@ def _sign(x: float) -> float:
     return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
 
 
-def _row(name, symbol, arity, forward, local, formulas, *, function=False, kink=None, phrase="") -> Op:
-    return Op(name, symbol, arity, forward, local, formulas, function, kink, phrase)
+def _row(name, symbol, arity, forward, local, formulas, *, function=False, kink=None, phrase="", hints=()) -> Op:
+    return Op(name, symbol, arity, forward, local, formulas, function, kink, phrase, hints)
 
 
 _TABLE = [
@@ -114,7 +122,9 @@ _TABLE = [
          phrase="/ divides the gradient by the divisor for the dividend, and scales it by -dividend/divisor**2 for the divisor"),
     _row("**", "**", 2, _pow, _pow_local, ("y * x**(y-1)", "x**y * log(x)"),
          kink=lambda x, y: x == 0 and y != math.floor(y),
-         phrase="** brings the exponent down for the base; for the exponent it scales by the power times log(base)"),
+         phrase="** brings the exponent down for the base; for the exponent it scales by the power times log(base)",
+         hints=("", "the derivative with respect to an exponent needs a positive base: keep the base above 0, "
+                    "or make the exponent a number")),
     _row("neg", "-", 1, lambda x: -x, lambda ans, x: (-1.0,), ("-1",),
          phrase="unary - flips the sign of the gradient"),
     # `e = a` binds a second name to a node: an identity node keeps both names visible
@@ -147,6 +157,16 @@ _TABLE = [
 
 OPS: dict[str, Op] = {op.name: op for op in _TABLE}
 FUNCTIONS: dict[str, Op] = {op.name: op for op in _TABLE if op.is_function}
+
+
+def rule(name: str) -> Op:
+    """The row of op `name`; an op with no row is a worded error, never a bare KeyError."""
+    try:
+        return OPS[name]
+    except KeyError:
+        raise UsageError(f"the op `{name}` has no row in the derivative table",
+                         hint=f"the ops are {', '.join(OPS)}; build nodes with Value's operators and methods") from None
+
 
 # Leaves: an input (or a hand-made Value) has op "", a numeric literal has op "const".
 LEAF = ""

@@ -11,7 +11,7 @@ from typing import Mapping
 
 from scalargrad import engine
 from scalargrad.engine import Value
-from scalargrad.errors import DomainError, InputError, place_at
+from scalargrad.errors import DomainError, InputError, UsageError, did_you_mean, place_at
 from scalargrad.ops import CONST, LEAF
 
 LABEL_WIDTH = 60  # longest sub-expression label shown before it is shortened
@@ -50,6 +50,41 @@ class Program:
     def label(self, node: Value) -> str:
         """What a person calls a node: its bound name, else its source text."""
         return node.label if self.is_named(node) else self.text(node)
+
+    # -- finding a node ---------------------------------------------------------------
+    def node(self, key: str | int) -> Value:
+        """The node a person means: a bound name (`d`), or an id as `grad` and `explain` show
+        it (`4` or `[4]`). Anything else is a UsageError with "did you mean"."""
+        text = str(key).strip()
+        if text.startswith("[") and text.endswith("]"):
+            text = text[1:-1]
+        if text.isdigit() and text.isascii():
+            index = int(text)
+            if index >= len(self.nodes):
+                raise UsageError(f"the program has no node with id {index}",
+                                 hint=f"ids go from 0 to {len(self.nodes) - 1}; `scalargrad grad` shows them")
+            return self.nodes[index]
+        node = self.names.get(text)
+        if node is None:
+            close = did_you_mean(text, self.names)
+            raise UsageError(
+                f"the program has no node named `{text}`" + (f"; did you mean `{close}`?" if close else ""),
+                hint=f"named nodes: {', '.join(list(self.names)[:20])}",
+            )
+        return node
+
+    def input(self, name: str, action: str) -> Value:
+        """The input called `name`, for an option that only inputs make sense for; `action`
+        says what in the message (`cannot {action} `name`: ...`)."""
+        if name in self.inputs:
+            return self.inputs[name]
+        inputs = ", ".join(list(self.inputs)[:20]) or "none"
+        if name in self.names:
+            raise UsageError(f"cannot {action} `{name}`: it is computed by the program, not an input",
+                             hint=f"only inputs move, so only inputs can be chosen: {inputs}")
+        close = did_you_mean(name, self.inputs)
+        raise UsageError(f"cannot {action} `{name}`: the program has no input of that name"
+                         + (f"; did you mean `{close}`?" if close else ""), hint=f"inputs: {inputs}")
 
     def kind(self, node: Value) -> str:
         if node._op == CONST:
@@ -111,7 +146,11 @@ class Program:
 
     def downstream(self, node: Value) -> list[Value]:
         """The nodes whose value depends on `node`, in order."""
-        return engine.downstream(self.nodes[self.node_id(node) + 1 :], node)
+        return engine.descendants(self.nodes[self.node_id(node) + 1 :], node)
+
+    def upstream(self, node: Value) -> set[int]:
+        """Python ids of the nodes `node` depends on, itself included."""
+        return engine.ancestors(self.nodes[: self.node_id(node) + 1], node)
 
 
 def source_label(source: str, start: int, end: int, width: int = LABEL_WIDTH) -> str:

@@ -10,7 +10,7 @@ import sys
 from typing import IO, Iterable, Sequence
 
 from scalargrad.engine import Value
-from scalargrad.program import Program, source_label
+from scalargrad.program import Program
 
 DEFAULT_PRECISION = 10  # significant digits: -7.286496 stays -7.286496, float noise goes
 ROW_LIMIT = 200  # past this many nodes the table shows named nodes only
@@ -28,26 +28,6 @@ def fixed(x: float, decimals: int = 4) -> str:
         text = f"{x:.{decimals}f}"
         return text[1:] if text.startswith("-") and float(text) == 0 else text
     return f"{x:.{decimals}e}"
-
-
-def op_text(program: Program, node: Value) -> str:
-    kind = program.kind(node)
-    if kind != "op":
-        return kind if kind == "const" else ""
-    from scalargrad.ops import OPS
-
-    return OPS[node._op].symbol
-
-
-def role(program: Program, node: Value, of: Value | None = None) -> str:
-    roles = []
-    if program.kind(node) == "input":
-        roles.append("input" + (" (default)" if node.label in program.defaults else ""))
-    if node is program.output:
-        roles.append("output")
-    if of is not None and node is of and of is not program.output:
-        roles.append("differentiated")
-    return ", ".join(roles)
 
 
 def select_rows(program: Program, show_all: bool, limit: int = ROW_LIMIT) -> tuple[list[Value], str]:
@@ -147,76 +127,45 @@ class Lines:
             console.print(text)
 
 
-def grad_table(program: Program, of: Value, precision: int, show_all: bool) -> Table:
-    nodes, note = select_rows(program, show_all)
-    title = f"gradients of {program.label(of)} = {number(of.data, precision)}"
-    table = Table(["id", "node", "op", "data", "grad", "role"], title=title, right={"id", "data", "grad"})
-    for node in nodes:
-        kind = program.kind(node)
-        style = "bold" if node is program.output or node is of else ("cyan" if kind == "input" else "")
-        grad = "" if kind == "const" else number(node.grad, precision)
-        table.add(str(program.node_id(node)), program.label(node), op_text(program, node),
-                  number(node.data, precision), grad, role(program, node, of), style=style)
-    if note:
-        table.notes.append(note)
-    return table
-
-
 # -- JSON ----------------------------------------------------------------------------------
 def ref_json(program: Program, node: Value) -> dict:
     return {"id": program.node_id(node), "name": node.label if program.is_named(node) else None,
             "label": program.label(node), "value": node.data}
 
 
-def write_grad_json(program: Program, of: Value, origin: dict[str, str], warnings: list[str],
-                    stream: IO[str] | None = None) -> None:
-    """The `grad --json` document (schema in docs/json.md), streamed.
+# -- one writer ----------------------------------------------------------------------------
+class Report:
+    """A command's result: sections of text for a person, or one JSON document for a script.
 
-    One top-level field a line and one node a line. Everything goes through the json
-    module's C encoder (json.dumps with `indent` would fall back to its pure-Python one) and
-    node lines are formatted directly: a million nodes must not become a million dicts.
+    Each command's core function returns a subclass; `emit` is the one place that chooses
+    between the two. A new output format is a new method here and a branch in `emit`.
     """
-    from json.encoder import encode_basestring_ascii as quote
 
-    from scalargrad.ops import CONST, LEAF, OPS
+    gap = True  # a blank line between sections
+    warnings: list[str]
 
+    def sections(self) -> list:
+        """Tables and Lines, in order."""
+        raise NotImplementedError
+
+    def to_json(self) -> dict:
+        raise NotImplementedError
+
+    def write_json(self, stream: IO[str]) -> None:
+        """The JSON document; a report with a very large one streams it instead."""
+        stream.write(json.dumps(self.to_json(), indent=1) + "\n")
+
+
+def emit(report: Report, as_json: bool = False, stream: IO[str] | None = None) -> None:
+    """Write `report` to `stream` (stdout): JSON, or its sections as tables and lines."""
     stream = stream or sys.stdout
-    head = {
-        "schema": "scalargrad.grad/1",
-        "output": ref_json(program, program.output),
-        "of": ref_json(program, of),
-        "inputs": {name: {"value": node.data, "grad": node.grad, "from": origin.get(name, "")}
-                   for name, node in program.inputs.items()},
-        "grads": {name: None if node._op == CONST else node.grad for name, node in program.names.items()},
-        "warnings": warnings,
-    }
-    stream.write("{\n" + "".join(f" {quote(key)}: {json.dumps(value)},\n" for key, value in head.items()))
-    stream.write(' "nodes": [\n')
-    ops = {name: quote(op.symbol) for name, op in OPS.items()}
-    ops[CONST], ops[LEAF] = '"const"', "null"
-    kinds = {CONST: '"const"', LEAF: '"input"'}
-    OP_KIND = '"op"'  # noqa: N806
-    nodes, names, spans, source = program.nodes, program.names, program.spans, program.source
-    ids = {id(node): str(i) for i, node in enumerate(nodes)}
-    lines = []
-    last = len(nodes) - 1
-    for i, node in enumerate(nodes):
-        op = node._op
-        start, end = spans[i]
-        if node.label and names.get(node.label) is node:
-            label = name = quote(node.label)
-        else:
-            label, name = quote(source_label(source, start, end)), "null"
-        parents = ", ".join([ids[id(p)] for p in node._prev])
-        grad = "null" if op == CONST else repr(node.grad)
-        lines.append(
-            f'  {{"id": {i}, "label": {label}, "name": {name}, "kind": {kinds.get(op, OP_KIND)}, "op": {ops[op]}, '
-            f'"parents": [{parents}], "data": {node.data!r}, "grad": {grad}, "span": [{start}, {end}]}}'
-        )
-        if len(lines) == 10_000 or i == last:
-            stream.write(",\n".join(lines) + (",\n" if i < last else "\n"))
-            lines = []
-    stream.write(" ]\n}\n")
+    if as_json:
+        report.write_json(stream)
+        return
+    for i, section in enumerate(report.sections()):
+        if i and report.gap:
+            stream.write("\n")
+        section.print(stream)
 
 
 # -- progress ------------------------------------------------------------------------------

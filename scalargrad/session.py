@@ -1,8 +1,11 @@
 """The session: the last program and its current values, kept between commands.
 
-A command given a program records it (`start`); a command given none continues from the
-saved one (`read`); `step` runs under the lock and saves nudged values with a history entry (`run_step`; `record_step` saves a step computed elsewhere).
-The file stores the program *text*, never a parsed graph: it is parsed again on load.
+Storage only: the file format, the lock, atomic writes, transactions and the history
+entry (`StepEntry`); showing a session is the `session` command's business. A command
+given a program records it (`start`); a command given none continues from the saved one
+(`read`); `step` runs under the lock and saves nudged values with a history entry
+(`run_step`; `record_step` saves a step computed elsewhere). The file stores the program
+*text*, never a parsed graph: it is parsed again on load.
 
     .scalargrad/session.json      (or --session PATH, or $SCALARGRAD_SESSION)
     {"format": 1, "program": "L = (a*b + c) * f",
@@ -41,7 +44,6 @@ FORMAT = 1  # bump when the file changes shape; a newer file is refused, never g
 DEFAULT_PATH = Path(".scalargrad") / "session.json"
 ENV_VAR = "SCALARGRAD_SESSION"
 LOCK_TIMEOUT = 10.0  # seconds to wait for another command's read-modify-write
-HISTORY_ROWS = 50  # steps shown by `scalargrad session`; --json has every one
 RESET_HINT = "`scalargrad session --reset` forgets it (or add --no-session to ignore it for one command)"
 
 
@@ -65,7 +67,7 @@ class Session:
 
 @dataclass
 class SessionUse:
-    """How a command used the session (carried by `cli.Loaded`)."""
+    """How a command used the session (carried by `inputs.Loaded`)."""
 
     path: Path | None  # None with --no-session
     used: bool = False  # the program (and values not given) came from the saved session
@@ -320,6 +322,29 @@ def start(path: str | os.PathLike, program: str, values: Mapping[str, float]) ->
 T = TypeVar("T")
 
 
+@dataclass
+class StepEntry:
+    """One run of `step` in the history: its settings and the output before and after.
+
+    Saved as `{"step": N, "lr", "steps", "descend", "before", "after", **details, "values"}`
+    (`steps` and `descend` only when given; `details` are further JSON values)."""
+
+    lr: float
+    before: float
+    after: float
+    steps: int | None = None
+    descend: bool | None = None
+    details: dict = field(default_factory=dict)
+
+    def to_json(self, number: int, values: Mapping[str, float]) -> dict:
+        entry: dict = {"step": number, "lr": self.lr}
+        if self.steps is not None:
+            entry["steps"] = self.steps
+        if self.descend is not None:
+            entry["descend"] = self.descend
+        return {**entry, "before": self.before, "after": self.after, **self.details, "values": dict(values)}
+
+
 def record_step(path: str | os.PathLike, *, program: str, lr: float, before: float, after: float,
                 values: Mapping[str, float], **details) -> Session:
     """Save the values a step produced and append its history entry, in one locked write.
@@ -332,17 +357,17 @@ def record_step(path: str | os.PathLike, *, program: str, lr: float, before: flo
     """
     path = Path(path)
     with transaction(path) as current:
-        _save_step(path, current, program, values, {"lr": lr, "before": before, "after": after, **details})
+        _save_step(path, current, program, values, StepEntry(lr, before, after, details=details))
     return current
 
 
 def run_step(path: str | os.PathLike, *, program: str, values: Mapping[str, float], origin: Mapping[str, str],
-             run: Callable[[dict[str, float]], T], outcome: Callable[[T], tuple[Mapping[str, float], dict]]) -> T:
+             run: Callable[[dict[str, float]], T], outcome: Callable[[T], tuple[Mapping[str, float], StepEntry]]) -> T:
     """Run a step under the session's lock, starting from the values saved there now, and save
     what it produced: steps run at the same time add up, and none is lost.
 
     `run(values)` does the work; `outcome(result)` gives the new input values and the
-    history entry (lr, before, after, ...). Returns `run`'s result.
+    history entry. Returns `run`'s result.
     """
     path = Path(path)
     with transaction(path) as current:
@@ -352,7 +377,8 @@ def run_step(path: str | os.PathLike, *, program: str, values: Mapping[str, floa
     return result
 
 
-def _save_step(path: Path, current: Session | None, program: str, values: Mapping[str, float], entry: dict) -> None:
+def _save_step(path: Path, current: Session | None, program: str, values: Mapping[str, float],
+               entry: StepEntry) -> None:
     if current is None:
         raise SessionError(f"there is no session at {shown(path)} to save this step in",
                            hint="it was reset meanwhile; run the command again with the program")
@@ -363,7 +389,7 @@ def _save_step(path: Path, current: Session | None, program: str, values: Mappin
             hint="run the step again",
         )
     current.values = {name: float(value) for name, value in values.items()}
-    current.history.append({"step": len(current.history) + 1, **entry, "values": dict(current.values)})
+    current.history.append(entry.to_json(len(current.history) + 1, current.values))
 
 
 def fresh_values(values: Mapping[str, float], origin: Mapping[str, str], current: Session | None) -> dict[str, float]:
@@ -393,76 +419,3 @@ def reset(path: str | os.PathLike) -> bool:
             raise SessionError(f"cannot remove session file {shown(path)}: {error.strerror or error}") from None
     # The lock file stays: removing it while another process waits on it would split the lock.
     return True
-
-
-# -- showing -------------------------------------------------------------------------------
-def evaluate_output(current: Session) -> tuple[str, float | None, str]:
-    """The program's output at the session's values: (name, value, why not).
-
-    The session file may outlive a change to the language: a program that no longer parses
-    or runs is still shown, with the reason instead of a value.
-    """
-    from scalargrad.errors import ScalarGradError
-    from scalargrad.language import parse
-
-    try:
-        program = parse(current.program)
-        program.evaluate(current.values)
-    except ScalarGradError as error:
-        return "", None, error.message
-    return program.label(program.output), program.output.data, ""
-
-
-def report_json(path: Path, current: Session | None) -> dict:
-    """The `scalargrad session --json` document."""
-    if current is None:
-        return {"schema": "scalargrad.session/1", "path": str(path), "active": False, "program": None,
-                "output": None, "values": {}, "history": []}
-    name, value, problem = evaluate_output(current)
-    return {"schema": "scalargrad.session/1", "path": str(path), "active": True, "program": current.program,
-            "output": {"label": name, "value": value} if problem == "" else {"error": problem},
-            "values": current.values, "history": current.history}
-
-
-def report(path: Path, current: Session, precision: int) -> tuple[list[str], list]:
-    """`scalargrad session` for a person: heading lines (where, program, output), then a
-    table of the values and one of the steps taken."""
-    from scalargrad.render import Table, number
-
-    name, value, problem = evaluate_output(current)
-    output = f"{name} = {number(value, precision)}" if problem == "" else f"cannot be evaluated: {problem}"
-    program = "\n".join("    " + line for line in current.program.strip().splitlines())
-    heading = [f"session {shown(path)}", "program:", program, f"output: {output}"]
-    values = Table(["input", "value"], right={"value"}, title="values")
-    for input_name, input_value in current.values.items():
-        values.add(input_name, number(input_value, precision))
-    tables = [values]
-    if current.history:
-        runs = len(current.history)
-        total = sum(int(entry.get("steps", 1)) for entry in current.history)
-        title = f"history: {runs} run{'' if runs == 1 else 's'} of step"
-        if total != runs:
-            title += f", {total:,} steps in all"
-        steps = Table(["run", "steps", "direction", "lr", "before", "after"],
-                      right={"run", "steps", "lr", "before", "after"}, title=title)
-        shown_steps = current.history[-HISTORY_ROWS:]
-        if len(shown_steps) < runs:
-            steps.notes.append(f"showing the last {HISTORY_ROWS} of {runs} runs; --json gives them all")
-        for entry in shown_steps:
-            direction = "descend" if entry.get("descend") else "ascend"
-            steps.add(_cell(entry.get("step"), precision), f"{int(entry.get('steps', 1)):,}", direction,
-                      *(_cell(entry.get(key), precision) for key in ("lr", "before", "after")))
-        tables.append(steps)
-    else:
-        values.notes.append("no steps yet")
-    return heading, tables
-
-
-def _cell(value, precision: int) -> str:
-    if isinstance(value, bool) or value is None:
-        return "" if value is None else str(value)
-    if isinstance(value, float):
-        from scalargrad.render import number
-
-        return number(value, precision)
-    return str(value)

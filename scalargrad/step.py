@@ -18,10 +18,14 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 from scalargrad.errors import DomainError, UsageError
 from scalargrad.program import Program
+from scalargrad.render import DEFAULT_PRECISION, Report, Table, number
+
+if TYPE_CHECKING:
+    from scalargrad.session import SessionUse
 
 DEFAULT_LR = 0.01
 # A step "disagrees badly" with its first-order prediction (sum of grad * change in x)
@@ -32,7 +36,7 @@ DISAGREEMENT = 1.0
 
 
 @dataclass
-class StepReport:
+class StepReport(Report):
     """What happened to the inputs and the output over the steps."""
 
     output: str  # what a person calls the output node: its name, else its text
@@ -46,6 +50,10 @@ class StepReport:
     history: list[float]  # the output before step 1 (history[0]) and after each step
     predicted: list[float]  # the first-order prediction of each step's change of the output
     disagreements: list[int] = field(default_factory=list)  # steps far from their prediction
+    warnings: list[str] = field(default_factory=list)  # for the JSON document: loading, then advice
+    precision: int = DEFAULT_PRECISION
+    every: int | None = None  # show the output every `every` steps (default: about 10 rows)
+    turned: str = ""  # set when this step turns against the session's last one
 
     @property
     def before(self) -> float:
@@ -64,18 +72,32 @@ class StepReport:
         """The first-order predictions of the steps, added up (one step: sum of grad * dx)."""
         return math.fsum(self.predicted)
 
-    def warnings(self) -> list[str]:
+    def num(self, x: float) -> str:
+        return number(x, self.precision)
+
+    def sections(self) -> list:
+        """The history (several steps), the inputs, the output."""
+        return [*([history_table(self)] if self.steps > 1 else []), inputs_table(self), summary_table(self)]
+
+    def to_json(self) -> dict:
+        return step_json(self)
+
+    def advice(self) -> list[str]:
+        """Warnings about the steps themselves: a change of direction, nothing moved, or a
+        learning rate too large."""
+        turned = [self.turned] if self.turned else []
         if self.steps and not self.start:
-            return ["the program has no inputs: nothing moves"]
+            return [*turned, "the program has no inputs: nothing moves"]
         if self.steps and len(self.frozen) == len(self.start):
-            return ["every input is frozen: nothing moves"]
+            return [*turned, "every input is frozen: nothing moves"]
         if not self.disagreements:
-            return []
+            return turned
         first = self.disagreements[0]
         actual = self.history[first] - self.history[first - 1]
         more = len(self.disagreements) - 1
         also = f" (and {more} later step{'s' if more > 1 else ''})" if more else ""
         return [
+            *turned,
             f"step {first}{also} changed {self.output} by {actual:.6g} where the first-order prediction "
             f"(sum of grad * change in x) was {self.predicted[first - 1]:.6g}: the learning rate is too large "
             f"for this program here; try --lr {self.lr / 10:g}"
@@ -86,21 +108,7 @@ def check_freeze(program: Program, freeze: Iterable[str]) -> list[str]:
     """The frozen names, each an input of the program, else a UsageError that says why."""
     names = list(freeze)
     for name in names:
-        if name in program.inputs:
-            continue
-        if name in program.names:
-            raise UsageError(
-                f"cannot freeze `{name}`: it is computed by the program, not an input",
-                hint=f"only inputs move, so only inputs can be frozen: {', '.join(program.inputs)}",
-            )
-        from scalargrad.language import did_you_mean
-
-        close = did_you_mean(name, program.inputs)
-        raise UsageError(
-            f"cannot freeze `{name}`: the program has no input of that name"
-            + (f"; did you mean `{close}`?" if close else ""),
-            hint=f"inputs: {', '.join(program.inputs)}",
-        )
+        program.input(name, "freeze")
     return names
 
 
@@ -226,12 +234,40 @@ def save_values(path: str | os.PathLike, values: Mapping[str, float]) -> None:
     write_text_atomically(path, values_json(values), "the values file")
 
 
+# -- in a session --------------------------------------------------------------------------
+def take_steps(program: Program, values: Mapping[str, float], *, origin: Mapping[str, str] | None = None,
+               session: SessionUse | None = None, lr: float = DEFAULT_LR, steps: int = 1, descend: bool = False,
+               freeze: Iterable[str] = (), progress: Callable[[int], None] | None = None) -> StepReport:
+    """`run_steps`, and with an active `session`, under its lock from the values saved there
+    now, saving the new values and a history entry (so steps run at the same time add up).
+    The report's `advice()` starts with a note when this step turns the other way than the
+    session's last one."""
+    options = dict(lr=lr, steps=steps, descend=descend, freeze=check_freeze(program, freeze), progress=progress)
+    if session is None or not session.active:
+        return run_steps(program, values, **options)
+    from scalargrad import session as sessions
+
+    history = session.session.history if session.used and session.session else []
+    report = sessions.run_step(
+        session.path, program=program.source, values=values, origin=origin or {},
+        run=lambda start: run_steps(program, start, **options),
+        outcome=lambda report: (report.final, sessions.StepEntry(lr, report.before, report.after, steps, descend)))
+    if history and bool(history[-1].get("descend")) != descend:
+        was, now = ("descended", "ascends") if not descend else ("ascended", "descends")
+        report.turned = (f"the last step in this session {was}; this one {now}"
+                         + (" (add --descend to keep descending)" if not descend else ""))
+    return report
+
+
 # -- showing -------------------------------------------------------------------------------
-
-
 def auto_every(steps: int, rows: int = 10) -> int:
     """Show about `rows` rows of the history table."""
     return max(1, steps // rows)
+
+
+def plot_title(report: StepReport) -> str:
+    way = "descend" if report.descend else "ascend"
+    return f"{report.output} over {report.steps} step{'s' if report.steps > 1 else ''} (lr {report.lr:g}, {way})"
 
 
 def direction(report: StepReport) -> str:
@@ -240,73 +276,61 @@ def direction(report: StepReport) -> str:
     return f"along the gradient ({report.output} rises)"
 
 
-def step_tables(report: StepReport, precision: int, every: int | None = None) -> list:
-    """The tables `scalargrad step` prints: history (several steps), inputs, output."""
-    from scalargrad.render import Table, number
+def history_table(report: StepReport) -> Table:
+    """The output every few steps, with a sparkline of all of them."""
+    every = min(report.every or auto_every(report.steps), report.steps)
+    shown = list(range(0, report.steps + 1, every))
+    if shown[-1] != report.steps:
+        shown.append(report.steps)
+    table = Table(["step", report.output, "change"],
+                  title=f"{report.output} every {every} step{'s' if every > 1 else ''}",
+                  right={"step", report.output, "change"})
+    previous = None
+    for k in shown:
+        value = report.history[k]
+        table.add(str(k), report.num(value), "" if previous is None else report.num(value - previous),
+                  style="bold" if k in (0, report.steps) else "")
+        previous = value
+    table.notes.append(f"{report.output} over {report.steps} steps: {sparkline_text(report)}")
+    return table
 
-    def num(x: float) -> str:
-        return number(x, precision)
 
-    tables = []
-    frozen = set(report.frozen)
+def inputs_table(report: StepReport) -> Table:
+    num, frozen = report.num, set(report.frozen)
     if report.steps > 1:
-        every = min(every or auto_every(report.steps), report.steps)
-        shown = list(range(0, report.steps + 1, every))
-        if shown[-1] != report.steps:
-            shown.append(report.steps)
-        history = Table(["step", report.output, "change"],
-                        title=f"{report.output} every {every} step{'s' if every > 1 else ''}",
-                        right={"step", report.output, "change"})
-        previous = None
-        for k in shown:
-            value = report.history[k]
-            history.add(str(k), num(value), "" if previous is None else num(value - previous),
-                        style="bold" if k in (0, report.steps) else "")
-            previous = value
-        history.notes.append(f"{report.output} over {report.steps} steps: {sparkline_text(report)}")
-        tables.append(history)
-        inputs = Table(["input", "start", "last grad", "final", "change", ""],
-                       title=f"inputs after {report.steps} steps of lr {num(report.lr)}, {direction(report)}",
-                       right={"start", "last grad", "final", "change"})
+        table = Table(["input", "start", "last grad", "final", "change", ""],
+                      title=f"inputs after {report.steps} steps of lr {num(report.lr)}, {direction(report)}",
+                      right={"start", "last grad", "final", "change"})
     else:
-        inputs = Table(["input", "before", "grad", "after", "change", ""],
-                       title=f"one step of lr {num(report.lr)}, {direction(report)}",
-                       right={"before", "grad", "after", "change"})
+        table = Table(["input", "before", "grad", "after", "change", ""],
+                      title=f"one step of lr {num(report.lr)}, {direction(report)}",
+                      right={"before", "grad", "after", "change"})
     for name, start in report.start.items():
         final = report.final[name]
-        inputs.add(name, num(start), num(report.grads[name]), num(final), num(final - start),
-                   "frozen" if name in frozen else "", style="dim" if name in frozen else "")
-    tables.append(inputs)
+        table.add(name, num(start), num(report.grads[name]), num(final), num(final - start),
+                  "frozen" if name in frozen else "", style="dim" if name in frozen else "")
+    return table
 
-    summary = Table(["output", report.output], title="", right={report.output})
-    summary.add("before", num(report.before))
-    summary.add("after", num(report.after), style="bold")
-    summary.add("change", num(report.change))
-    summary.add("predicted change" if report.steps == 1 else "predicted (sum over steps)",
-                num(report.predicted_change))
-    summary.notes.append("predicted change: the first-order estimate, sum of grad * change of each input"
-                         + (", added over the steps" if report.steps > 1 else ""))
-    tables.append(summary)
-    return tables
+
+def summary_table(report: StepReport) -> Table:
+    num = report.num
+    table = Table(["output", report.output], title="", right={report.output})
+    table.add("before", num(report.before))
+    table.add("after", num(report.after), style="bold")
+    table.add("change", num(report.change))
+    table.add("predicted change" if report.steps == 1 else "predicted (sum over steps)", num(report.predicted_change))
+    table.notes.append("predicted change: the first-order estimate, sum of grad * change of each input"
+                       + (", added over the steps" if report.steps > 1 else ""))
+    return table
 
 
 def sparkline_text(report: StepReport) -> str:
     from scalargrad.plot import sparkline
-    from scalargrad.render import number
 
     return f"{sparkline(report.history)}  {number(report.before, 6)} -> {number(report.after, 6)}"
 
 
-def print_step(report: StepReport, precision: int, every: int | None = None) -> None:
-    import sys
-
-    for i, table in enumerate(step_tables(report, precision, every)):
-        if i:
-            sys.stdout.write("\n")
-        table.print()
-
-
-def step_json(report: StepReport, warnings: list[str]) -> dict:
+def step_json(report: StepReport) -> dict:
     """The `step --json` document (schema scalargrad.step/1)."""
     frozen = set(report.frozen)
     return {
@@ -327,5 +351,5 @@ def step_json(report: StepReport, warnings: list[str]) -> dict:
         "history": report.history,
         "disagreements": report.disagreements,
         "values": report.final,
-        "warnings": warnings,
+        "warnings": report.warnings,
     }

@@ -15,6 +15,7 @@ import pytest
 from conftest import LECTURE, LECTURE_VALUES, STATEMENTS
 from scalargrad import Value, draw_dot, parse
 from scalargrad import dot as drawing
+from scalargrad import renderers
 
 GOLDEN = Path(__file__).parent / "golden" / "lecture.gv"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -33,7 +34,7 @@ def real_lookup(monkeypatch):
 @pytest.fixture
 def no_bundled(monkeypatch, tmp_path):
     """A machine where graphviz-pure is not installed and no `dot` is on PATH."""
-    monkeypatch.setattr(drawing, "bundled_executable", lambda: None)
+    monkeypatch.setattr(renderers, "bundled_executable", lambda: None)
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
     monkeypatch.delenv("SCALARGRAD_DOT", raising=False)
 
@@ -200,7 +201,7 @@ def test_bundled_renderer_is_found_through_its_distribution():
     marker = re.search(r'"graphviz-pure[^;"]*;\s*([^"]+)"', pyproject).group(1)
     if not Marker(marker).evaluate():
         pytest.skip("graphviz-pure has no wheel for this platform, so scalargrad does not install it here")
-    found = drawing.bundled_executable()
+    found = renderers.bundled_executable()
     assert found is not None, "graphviz-pure should be installed with scalargrad on this platform"
     path, version = found
     assert Path(path).name.startswith("graphviz-pure")
@@ -249,7 +250,7 @@ def test_repr_svg_for_jupyter(real_lookup):
 
 @posix_only
 def test_scalargrad_dot_env_comes_first(cli, tmp_path, real_lookup, monkeypatch):
-    bundled, _ = drawing.bundled_executable()
+    bundled, _ = renderers.bundled_executable()
     log = tmp_path / "used"
     wrapper = script(tmp_path / "my-dot", f'echo used > "{log}"\nexec "{bundled}" "$@"')
     monkeypatch.setenv("SCALARGRAD_DOT", str(wrapper))
@@ -351,10 +352,10 @@ def test_write_atomic_keeps_the_old_file_when_producing_fails(tmp_path):
     target.write_bytes(b"old")
 
     def explode() -> bytes:
-        raise drawing.RenderError("the renderer failed")
+        raise renderers.RenderError("the renderer failed")
 
-    with pytest.raises(drawing.RenderError):
-        drawing.write_atomic(target, explode)
+    with pytest.raises(renderers.RenderError):
+        renderers.write_atomic(target, explode)
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["graph.svg"]
 

@@ -1,0 +1,59 @@
+"""`scalargrad check`: every gradient compared with a finite difference."""
+
+from typing import Annotated, Optional
+
+import typer
+
+from scalargrad.commands.shared import JsonOption, OfOption, PrecisionOption, load, progress_bar, program_command
+from scalargrad.errors import UsageError
+
+
+@program_command()
+def check(
+    request,
+    nodes: Annotated[
+        Optional[str], typer.Option("--nodes", metavar="NAME,...",
+                                    help="Check only these named nodes, comma separated: --nodes a,d.",
+                                    show_default=False)
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Also check the unnamed sub-expressions.")] = False,
+    of: OfOption = None,
+    eps: Annotated[float, typer.Option("--eps", help="The step h of the finite differences.")] = 1e-6,
+    method: Annotated[
+        str, typer.Option("--method", help="central: (f(x+h) - f(x-h)) / 2h; forward: (f(x+h) - f(x)) / h.")
+    ] = "central",
+    relative_step: Annotated[
+        bool, typer.Option("--relative-step", help="Scale the step to h = eps * max(1, |x|).")
+    ] = False,
+    atol: Annotated[float, typer.Option("--atol", help="Absolute tolerance of the pass rule.")] = 1e-5,
+    rtol: Annotated[float, typer.Option("--rtol", help="Relative tolerance of the pass rule.")] = 1e-3,
+    precision: PrecisionOption = 10,
+    json_: JsonOption = False,
+) -> int:
+    """Check every gradient numerically: nudge each node by h and compare with backprop.
+
+    A node passes when |analytic - numeric| <= atol + rtol * |numeric|.
+
+    Exit 0 when nothing failed, 1 when a gradient is wrong, 2 on a user error.
+
+    Example: scalargrad check "L = (a*b + c) * f" --a 2 --b -3 --c 10 --f -2
+    Without a program, checks the session's program at its current values.
+    """
+    from scalargrad.bindings import name_list
+    from scalargrad.check import check_gradients, validate_options
+    from scalargrad.render import emit
+
+    validate_options(eps, method, atol, rtol)
+    if nodes is not None and all_:
+        raise UsageError("give either --nodes or --all, not both",
+                         hint="--nodes picks named nodes; --all checks every node")
+    loaded = load(request)
+    program = loaded.program
+    target = program.node(of) if of else None
+    chosen = None if nodes is None else [program.node(name) for name in name_list(nodes, "--nodes")]
+    with progress_bar("checking gradients", json_) as progress:
+        report = check_gradients(program, loaded.values, chosen, of=target, every=all_, eps=eps, method=method,
+                                 relative_step=relative_step, atol=atol, rtol=rtol, progress=progress)
+    report.warnings, report.precision = loaded.warnings, precision
+    emit(report, json_)
+    return 0 if report.ok else 1

@@ -1,0 +1,74 @@
+"""`scalargrad dot`: the graph drawn with every node's value and gradient."""
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from scalargrad.commands.shared import OfOption, load, program_command, warn
+from scalargrad.errors import UsageError
+
+
+@program_command()
+def dot(
+    request,
+    output: Annotated[
+        Optional[str],
+        typer.Option("--output", "-o", metavar="PATH",
+                     help="Where to draw: graph.svg, graph.png, graph.pdf, or graph.gv / graph.dot for the DOT "
+                          "source. `-` (the default) writes SVG to standard output.", show_default=False),
+    ] = None,
+    format_: Annotated[
+        Optional[str],
+        typer.Option("--format", metavar="svg|png|pdf|dot",
+                     help="The format, when the -o extension does not say it (e.g. `-o - --format dot`).",
+                     show_default=False),
+    ] = None,
+    no_grad: Annotated[bool, typer.Option("--no-grad", help="Draw the values only, without running backward.")] = False,
+    of: OfOption = None,
+    cluster: Annotated[bool, typer.Option("--cluster", help="Box each statement's nodes, titled with its text.")] = False,
+    focus: Annotated[
+        Optional[str], typer.Option("--focus", metavar="NODE", help="Draw only the nodes near this node.",
+                                    show_default=False)
+    ] = None,
+    depth: Annotated[
+        Optional[int], typer.Option("--depth", min=0, help="With --focus: how many edges away to draw [default: 2].",
+                                    show_default=False)
+    ] = None,
+    max_nodes: Annotated[int, typer.Option("--max-nodes", min=1, help="Refuse to draw more value nodes than this.")] = 500,
+    plain: Annotated[bool, typer.Option("--plain", help="The lecture's picture exactly: no colours, marks or legend.")] = False,
+) -> None:
+    """Draw the graph with every node's value and gradient (SVG, PNG, PDF or DOT source).
+
+    Example: scalargrad dot "e = a*b; d = e + c; L = d * f" --a 2 --b -3 --c 10 --f -2 -o graph.svg
+    Without a program, draws the session's program at its current values: scalargrad dot -o graph.svg
+
+    Renders with SCALARGRAD_DOT=/path/to/dot if set, else the bundled graphviz-pure,
+    else Graphviz `dot` on PATH; without any, writes the DOT source beside the file.
+    """
+    from scalargrad import renderers
+    from scalargrad.dot import DEFAULT_DEPTH, draw_program
+
+    to_stdout = output is None or output == "-"
+    fmt = renderers.choose_format(output, format_, terminal=to_stdout and sys.stdout.isatty())
+    if no_grad and of is not None:
+        raise UsageError("--of chooses what to differentiate; --no-grad draws no gradients", hint="drop one of them")
+    if depth is not None and focus is None:
+        raise UsageError("--depth needs --focus NODE", hint="e.g. --focus d --depth 1")
+    loaded = load(request)
+    program = loaded.program
+    graph = draw_program(program, loaded.values, grad=not no_grad, of=program.node(of) if of else None, plain=plain,
+                         cluster=cluster, focus=program.node(focus) if focus else None,
+                         depth=DEFAULT_DEPTH if depth is None else depth, max_nodes=max_nodes, fmt=fmt)
+    if fmt == "png" and graph.value_nodes > renderers.PNG_LARGE:
+        warn(f"a PNG of {graph.value_nodes:,} nodes is a very large image; SVG (-o graph.svg) stays small and zooms")
+    lookup = renderers.find_renderers() if fmt != "dot" else None
+    for problem in lookup.problems if lookup else ():
+        warn(problem)
+    if to_stdout:
+        renderers.write_stdout(graph.source, fmt, lookup)
+        return
+    renderer = renderers.save(graph.source, Path(output), fmt, lookup)
+    how = f" with {renderer.origin}" if renderer else ""
+    print(f"wrote {output}: {renderers.FORMAT_NAMES[fmt]} of {graph.value_nodes:,} nodes{how}", file=sys.stderr)

@@ -1,0 +1,159 @@
+"""What every command shares: options declared once, and the edge where errors become words.
+
+`program_command` gives a command the program and input options (`--file`, `--set`,
+`--bindings`, `--session`, `--no-session`, and `--NAME VALUE` for inputs) and hands it a
+`scalargrad.inputs.Request` instead; `user_errors` turns a `ScalarGradError` into a short
+message on stderr and its exit code, never a traceback. Typer is imported here and in the
+command modules only.
+"""
+
+import contextlib
+import functools
+import inspect
+import sys
+from pathlib import Path
+from typing import Annotated, Iterator, Optional
+
+import typer
+
+from scalargrad.errors import ScalarGradError
+
+# Inputs are given as --NAME VALUE, so program commands accept options they do not declare.
+PROGRAM_SETTINGS = {
+    "context_settings": {"allow_extra_args": True, "ignore_unknown_options": True},
+    "options_metavar": "[OPTIONS] [PROGRAM | -] [--NAME VALUE]...",
+    "epilog": "Inputs: --NAME VALUE or --NAME=VALUE for each input the program reads (negative numbers and "
+              "1e-3 are fine); --set NAME=VALUE for a name that is also an option; --bindings FILE for a JSON "
+              "object of values. Without a PROGRAM, the command continues the session (scalargrad session).",
+}
+
+FileOption = Annotated[
+    Optional[Path], typer.Option("--file", "-f", metavar="PATH", help="Read the program from a file (`-` reads stdin).",
+                                show_default=False)
+]
+SetOption = Annotated[
+    Optional[list[str]],
+    typer.Option("--set", metavar="NAME=VALUE",
+                 help="Give an input a value as NAME=VALUE (for names such as `json` that are options).",
+                 show_default=False),
+]
+BindingsOption = Annotated[
+    Optional[str],
+    typer.Option("--bindings", metavar="FILE", help="A JSON file of input values, e.g. {\"a\": 2}; `-` reads stdin.",
+                 show_default=False),
+]
+SessionOption = Annotated[
+    Optional[Path],
+    typer.Option("--session", metavar="PATH", show_default=False,
+                 help="The session file to continue and save (default: $SCALARGRAD_SESSION, "
+                      "else .scalargrad/session.json in the current folder)."),
+]
+NoSessionOption = Annotated[
+    bool, typer.Option("--no-session", help="Neither continue nor save a session: use only what is given.")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
+PrecisionOption = Annotated[
+    int, typer.Option("--precision", min=1, max=17, help="Significant digits shown in tables.")
+]
+OfOption = Annotated[
+    Optional[str],
+    typer.Option("--of", metavar="NODE", help="Differentiate this node (a name or an id) instead of the output.",
+                 show_default=False),
+]
+
+_BEFORE = {"file": FileOption, "set_": SetOption, "bindings": BindingsOption}
+_AFTER = {"session": SessionOption, "no_session": NoSessionOption}
+
+
+def program_command(extra: str | None = None):
+    """Decorate `func(request, **own_options)` into a Typer command with the shared program
+    and input options; `extra` names what positionals after the program are, if allowed.
+    `func` may return an exit code."""
+
+    def decorate(func):
+        own = [p for name, p in inspect.signature(func, eval_str=True).parameters.items() if name != "request"]
+
+        @functools.wraps(func)
+        def command(ctx: typer.Context, **options):
+            from scalargrad.inputs import Request
+
+            shared = {name: options.pop(name) for name in (*_BEFORE, *_AFTER)}
+            request = Request(
+                command=ctx.info_name or func.__name__, args=list(ctx.args), file=shared["file"],
+                sets=shared["set_"] or [], bindings=shared["bindings"], session=shared["session"],
+                no_session=shared["no_session"], options=option_names(ctx.command),
+                others=other_options(ctx), extra=extra,
+            )
+            with user_errors():
+                code = func(request, **options)
+            if code:  # e.g. 1 from check: a gradient is wrong
+                raise typer.Exit(code)
+
+        def parameter(name, annotation, default):
+            return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+
+        params = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context),
+                  *(parameter(name, kind, None) for name, kind in _BEFORE.items()),
+                  *(p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own),
+                  parameter("session", SessionOption, None), parameter("no_session", NoSessionOption, False)]
+        command.__signature__ = inspect.Signature(params)
+        command.__annotations__ = {p.name: p.annotation for p in params}
+        del command.__wrapped__  # Typer must read the signature above, not func's
+        return command
+
+    return decorate
+
+
+def option_names(command) -> tuple[str, ...]:
+    """The long options of a command, without their dashes: `steps`, `json`, ..."""
+    return tuple(opt[2:] for param in command.params for opt in param.opts if opt.startswith("--"))
+
+
+def other_options(ctx: typer.Context) -> dict[str, str]:
+    """Every other command's options -> that command, for "that is an option of step"."""
+    siblings = ctx.parent.command.commands.items() if ctx.parent else ()
+    return {name: other for other, cmd in siblings if other != ctx.info_name for name in option_names(cmd)}
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn a library error into a message on stderr and an exit code, never a traceback."""
+    try:
+        yield
+        sys.stdout.flush()  # a reader that went away shows up here, not at interpreter exit
+    except ScalarGradError as error:
+        print(error.format(), file=sys.stderr)
+        raise typer.Exit(error.exit_code) from None
+    except BrokenPipeError:
+        # `scalargrad grad ... | head`: the reader has what it wanted; not an error.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(0) from None
+
+
+def warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def note(message: str) -> None:
+    print(f"note: {message}", file=sys.stderr)
+
+
+def load(request):
+    """`inputs.load`, with its notes and warnings printed on stderr."""
+    from scalargrad.inputs import load as load_inputs
+
+    loaded = load_inputs(request, prompt=lambda message: print(message, file=sys.stderr))
+    for message in loaded.notes:
+        note(message)
+    for message in loaded.warnings:
+        warn(message)
+    return loaded
+
+
+def progress_bar(description: str, as_json: bool):
+    """A progress bar on stderr for long work, shown only to a person at a terminal."""
+    from scalargrad.render import DelayedProgress
+
+    return DelayedProgress(description, enabled=not as_json and sys.stderr.isatty())

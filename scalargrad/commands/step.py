@@ -1,0 +1,73 @@
+"""`scalargrad step`: nudge the inputs along the gradient, once or many times."""
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from scalargrad.commands.shared import JsonOption, PrecisionOption, load, progress_bar, program_command, warn
+
+
+@program_command()
+def step(
+    request,
+    lr: Annotated[float, typer.Option("--lr", help="Learning rate: each input moves by lr * its gradient.")] = 0.01,
+    steps: Annotated[int, typer.Option("--steps", min=1, help="How many steps to take.")] = 1,
+    descend: Annotated[
+        bool, typer.Option("--descend", help="Move against the gradient (x -= lr * grad) to make the output fall.")
+    ] = False,
+    freeze: Annotated[
+        Optional[list[str]],
+        typer.Option("--freeze", metavar="NAME,...",
+                     help="Keep these inputs fixed, e.g. --freeze x,y (data, not weights).", show_default=False),
+    ] = None,
+    every: Annotated[
+        Optional[int], typer.Option("--every", min=1, help="Show the output every K steps (default: about 10 rows).",
+                                    show_default=False)
+    ] = None,
+    plot: Annotated[
+        Optional[Path], typer.Option("--plot", help="Draw the output over the steps into a .svg or .png file "
+                                     "(needs: pip install 'scalargrad\\[plot]').", show_default=False)
+    ] = None,
+    save: Annotated[
+        Optional[Path], typer.Option("--save", help="Write the new input values as JSON, for --bindings.",
+                                     show_default=False)
+    ] = None,
+    precision: PrecisionOption = 10,
+    json_: JsonOption = False,
+) -> None:
+    """Nudge the inputs along the gradient and run the program again, once or many times.
+
+    Example: scalargrad step "L = (a*b + c) * f" --a 2 --b -3 --c 10 --f -2 --lr 0.01
+    Without a program, nudges the session's values and saves them: scalargrad step --lr 0.01
+    """
+    from scalargrad import step as stepping
+    from scalargrad.bindings import name_list
+    from scalargrad.files import check_writable
+    from scalargrad.render import emit
+
+    stepping.check_lr(lr)
+    if plot is not None:
+        from scalargrad.plot import plot_format, require_matplotlib
+
+        plot_format(plot)
+        require_matplotlib()
+        check_writable(plot, "--plot")
+    if save is not None:
+        check_writable(save, "--save")
+    loaded = load(request)
+    with progress_bar("stepping", json_) as bar:
+        report = stepping.take_steps(loaded.program, loaded.values, origin=loaded.origin, session=loaded.session,
+                                     lr=lr, steps=steps, descend=descend, freeze=name_list(freeze, "--freeze"),
+                                     progress=lambda k: bar(k, steps))
+    if save is not None:
+        stepping.save_values(save, report.final)
+    if plot is not None:
+        from scalargrad.plot import plot_history
+
+        plot_history(plot, report.history, output=report.output, title=stepping.plot_title(report))
+    advice = report.advice()
+    for message in advice:
+        warn(message)
+    report.warnings, report.precision, report.every = loaded.warnings + advice, precision, every
+    emit(report, json_)

@@ -1,0 +1,131 @@
+"""Every node's value and gradient: what `scalargrad grad` computes and shows.
+
+    >>> from scalargrad import parse
+    >>> from scalargrad.gradients import gradients
+    >>> report = gradients(parse("L = (a*b + c) * f"), {"a": 2, "b": -3, "c": 10, "f": -2})
+    >>> report.to_json()["grads"]
+    {'a': 6.0, 'b': -4.0, 'c': -2.0, 'f': 4.0, 'L': 1.0}
+"""
+
+from __future__ import annotations
+
+import json
+from json.encoder import encode_basestring_ascii as quote
+from dataclasses import dataclass, field
+from typing import IO, Mapping
+
+from scalargrad.engine import Value
+from scalargrad.ops import CONST, LEAF, OPS
+from scalargrad.program import Program, source_label
+from scalargrad.render import DEFAULT_PRECISION, Report, Table, number, ref_json, select_rows
+
+SCHEMA = "scalargrad.grad/1"
+
+
+def gradients(program: Program, values: Mapping[str, float], of: Value | None = None, *,
+              origin: Mapping[str, str] | None = None, warnings: list[str] | None = None) -> GradReport:
+    """Run `program` at `values` and differentiate `of` (default: the output)."""
+    of = of or program.output
+    program.run(values, of=of)
+    return GradReport(program, of, dict(origin or {}), list(warnings or []))
+
+
+@dataclass
+class GradReport(Report):
+    program: Program
+    of: Value
+    origin: dict[str, str]  # input name -> where its value came from
+    warnings: list[str] = field(default_factory=list)
+    precision: int = DEFAULT_PRECISION
+    show_all: bool = False
+
+    def sections(self) -> list:
+        program, of, precision = self.program, self.of, self.precision
+        nodes, note = select_rows(program, self.show_all)
+        title = f"gradients of {program.label(of)} = {number(of.data, precision)}"
+        table = Table(["id", "node", "op", "data", "grad", "role"], title=title, right={"id", "data", "grad"})
+        for node in nodes:
+            kind = program.kind(node)
+            style = "bold" if node is program.output or node is of else ("cyan" if kind == "input" else "")
+            grad = "" if kind == "const" else number(node.grad, precision)
+            table.add(str(program.node_id(node)), program.label(node), op_text(program, node),
+                      number(node.data, precision), grad, role(program, node, of), style=style)
+        if note:
+            table.notes.append(note)
+        return [table]
+
+    def head_json(self) -> dict:
+        program = self.program
+        return {
+            "schema": SCHEMA,
+            "output": ref_json(program, program.output),
+            "of": ref_json(program, self.of),
+            "inputs": {name: {"value": node.data, "grad": node.grad, "from": self.origin.get(name, "")}
+                       for name, node in program.inputs.items()},
+            "grads": {name: None if node._op == CONST else node.grad for name, node in program.names.items()},
+            "warnings": self.warnings,
+        }
+
+    def to_json(self) -> dict:
+        import io
+
+        stream = io.StringIO()
+        self.write_json(stream)
+        return json.loads(stream.getvalue())
+
+    def write_json(self, stream: IO[str]) -> None:
+        """The `grad --json` document (schema in docs/json.md), streamed.
+
+        One top-level field a line and one node a line. Everything goes through the json
+        module's C encoder (json.dumps with `indent` would fall back to its pure-Python one)
+        and node lines are formatted directly: a million nodes must not become a million dicts.
+        """
+        stream.write("{\n" + "".join(f" {quote(key)}: {json.dumps(value)},\n" for key, value in self.head_json().items()))
+        stream.write(' "nodes": [\n')
+        lines = []
+        last = len(self.program.nodes) - 1
+        for i, line in enumerate(node_lines(self.program)):
+            lines.append(line)
+            if len(lines) == 10_000 or i == last:
+                stream.write(",\n".join(lines) + (",\n" if i < last else "\n"))
+                lines = []
+        stream.write(" ]\n}\n")
+
+
+def node_lines(program: Program):
+    """One JSON object per node, as text, in topological order."""
+    ops = {name: quote(op.symbol) for name, op in OPS.items()}
+    ops[CONST], ops[LEAF] = '"const"', "null"
+    kinds = {CONST: '"const"', LEAF: '"input"'}
+    op_kind = '"op"'
+    nodes, names, spans, source = program.nodes, program.names, program.spans, program.source
+    ids = {id(node): str(i) for i, node in enumerate(nodes)}
+    for i, node in enumerate(nodes):
+        op = node._op
+        start, end = spans[i]
+        if node.label and names.get(node.label) is node:
+            label = name = quote(node.label)
+        else:
+            label, name = quote(source_label(source, start, end)), "null"
+        parents = ", ".join([ids[id(p)] for p in node._prev])
+        grad = "null" if op == CONST else repr(node.grad)
+        yield (f'  {{"id": {i}, "label": {label}, "name": {name}, "kind": {kinds.get(op, op_kind)}, "op": {ops[op]}, '
+               f'"parents": [{parents}], "data": {node.data!r}, "grad": {grad}, "span": [{start}, {end}]}}')
+
+
+def op_text(program: Program, node: Value) -> str:
+    kind = program.kind(node)
+    if kind != "op":
+        return kind if kind == "const" else ""
+    return OPS[node._op].symbol
+
+
+def role(program: Program, node: Value, of: Value | None = None) -> str:
+    roles = []
+    if program.kind(node) == "input":
+        roles.append("input" + (" (default)" if node.label in program.defaults else ""))
+    if node is program.output:
+        roles.append("output")
+    if of is not None and node is of and of is not program.output:
+        roles.append("differentiated")
+    return ", ".join(roles)

@@ -1,0 +1,157 @@
+"""What a command runs on: the program text and the value of every input.
+
+The program comes from an argument, `--file PATH`, standard input (`-`), or the session;
+values from `--NAME VALUE` and `--set NAME=VALUE`, a `--bindings` file, the session and the
+program's own defaults, in that order of precedence. `load` returns them with the warnings
+and notes a person should see; it prints nothing and knows no Typer, so Python callers and
+every command share it.
+
+    >>> from scalargrad.inputs import Request, load
+    >>> loaded = load(Request(command="grad", args=["L = a * b", "--a", "2", "--b", "3"], no_session=True))
+    >>> loaded.values
+    {'a': 2.0, 'b': 3.0}
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from scalargrad import session as sessions
+from scalargrad.bindings import check_option_names, command_line_values, read_bindings, resolve, split_arguments
+from scalargrad.errors import ScalarGradError, SessionWriteError, UsageError
+from scalargrad.program import Program
+
+START_HINT = 'scalargrad grad "L = (a*b + c) * f" --a 2 --b -3 --c 10 --f -2'
+
+
+@dataclass
+class Request:
+    """Everything a command line says about a command's program and inputs."""
+
+    command: str = "grad"
+    args: list[str] = field(default_factory=list)  # beyond the declared options: program, --NAME VALUE
+    file: Path | None = None  # --file
+    sets: list[str] = field(default_factory=list)  # --set NAME=VALUE
+    bindings: str | None = None  # --bindings FILE, `-` for stdin
+    session: Path | None = None  # --session PATH
+    no_session: bool = False  # --no-session
+    options: tuple[str, ...] = ()  # the command's own long options, without dashes
+    others: dict[str, str] = field(default_factory=dict)  # other commands' options -> their command
+    extra: str | None = None  # what positionals after the program are ("node" for explain), if allowed
+
+
+@dataclass
+class Loaded:
+    """A parsed program and the values of its inputs, ready to run."""
+
+    program: Program
+    values: dict[str, float]
+    origin: dict[str, str]  # input name -> "command line" | "bindings" | "session" | "default"
+    warnings: list[str]  # for `warning:` lines, and the JSON documents
+    notes: list[str]  # for `note:` lines: which session was used or replaced
+    session: sessions.SessionUse
+    extra: list[str] = field(default_factory=list)  # positionals after the program (explain's nodes)
+
+
+def read_source(program: str | None, file: Path | None, prompt: Callable[[str], None] | None = None) -> str:
+    """The program text from an argument, a file, or standard input (`-`). `prompt` is told
+    when standard input is a terminal, before it is read."""
+    if program is not None and file is not None:
+        raise UsageError("give the program either as an argument or with --file, not both")
+    if file is not None:
+        if str(file) == "-":
+            return sys.stdin.read()
+        try:
+            return file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise UsageError(f"program file {file} does not exist", hint="check the path given to --file") from None
+        except IsADirectoryError:
+            raise UsageError(f"program file {file} is a directory", hint="give --file a text file") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"program file {file} is not UTF-8 text") from None
+        except OSError as error:
+            raise UsageError(f"cannot read program file {file}: {error.strerror}") from None
+    if program == "-":
+        if prompt is not None and sys.stdin.isatty():
+            prompt("reading the program from standard input; end it with Ctrl-D")
+        return sys.stdin.read()
+    if program is None:
+        raise UsageError("no program given",
+                         hint=f"write one: {START_HINT} (or --file PROGRAM, or - to read standard input)")
+    return program
+
+
+def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loaded:
+    """Program text -> Program, and the input values chosen by precedence.
+
+    With a program (argument, `-` or --file) the program and its values become the session;
+    without one, the session's program and values are used (values given here override
+    them for this run only).
+    """
+    from scalargrad.language import parse
+
+    args = split_arguments(list(request.args), request.command, request.extra, request.options)
+    stdin_program = args.program == "-" or (request.file is not None and str(request.file) == "-")
+    if request.bindings == "-" and stdin_program:
+        raise UsageError("the program and --bindings cannot both read standard input")
+    use = sessions.SessionUse(sessions.resolve_path(request.session, disabled=request.no_session))
+    saved = None
+    if args.program is None and request.file is None and use.path is not None:
+        saved = _saved_session(use.path)
+        program = _parse_saved(saved, use.path)
+    else:
+        program = parse(read_source(args.program, request.file, prompt))
+    check_option_names(args.values, program.inputs, request.options, request.others, request.command)
+    layers = [("command line", command_line_values(args, request.sets))]
+    if request.bindings is not None:
+        layers.append(("bindings", read_bindings(request.bindings)))
+    if saved is not None:
+        layers.append(("session", saved.values))
+    resolved = resolve(program.inputs, program.defaults, layers, names=program.names, options=request.options,
+                       command=request.command)
+    notes: list[str] = []
+    if saved is not None:
+        use.used, use.session = True, saved
+        overridden = [name for name, source in resolved.origin.items() if source != "session"]
+        notes.append(f"using session {sessions.shown(use.path)} ({saved.describe()}"
+                     + (f"; for this run {', '.join(overridden)} from the command line" if overridden else "") + ")")
+    elif use.path is not None:
+        _record(use, program, resolved, notes)
+    return Loaded(program, resolved.values, resolved.origin, resolved.warnings, notes, use, args.extra)
+
+
+def _saved_session(path: Path) -> sessions.Session:
+    saved = sessions.read(path)
+    if saved is None:
+        raise UsageError(
+            "no program given, and no session to continue",
+            hint=f"start one by giving a program: {START_HINT} "
+            f"(later commands without a program continue it; it is kept in {sessions.shown(path)})",
+        )
+    return saved
+
+
+def _parse_saved(saved: sessions.Session, path: Path) -> Program:
+    from scalargrad.language import parse
+
+    try:
+        return parse(saved.program)
+    except ScalarGradError as error:
+        error.message = f"the program saved in session {sessions.shown(path)} does not parse: {error.message}"
+        error.hint = sessions.RESET_HINT
+        raise
+
+
+def _record(use: sessions.SessionUse, program: Program, resolved, notes: list[str]) -> None:
+    """Make this program and its values the session; a session that cannot be saved is a
+    warning, not a failure: the command's own result still stands."""
+    try:
+        use.session, previous = sessions.start(use.path, program.source, resolved.values)
+        use.recorded = True
+        if previous is not None and previous.history and previous.program != program.source:
+            notes.append(f"a new session replaced the one in {sessions.shown(use.path)} ({previous.describe()})")
+    except SessionWriteError as error:
+        resolved.warnings.append(f"the session was not saved: {error.message}")
