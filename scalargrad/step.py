@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
+from scalargrad.engine import Value
 from scalargrad.errors import DomainError, UsageError
 from scalargrad.program import Program
 from scalargrad.render import DEFAULT_PRECISION, Report, Table, number
@@ -145,58 +146,41 @@ def run_steps(
     if steps < 0:
         raise UsageError(f"the number of steps must be 0 or more, not {steps}")
     frozen = check_freeze(program, freeze)
-    moving = [(name, node) for name, node in program.inputs.items() if name not in frozen]
-    rate = -lr if descend else lr
-    output = program.output
-
     program.evaluate(values)  # the values as given: an error here is not any step's fault
     current = {name: node.data for name, node in program.inputs.items()}
-    start = dict(current)
-    grads = {name: 0.0 for name in program.inputs}
-    history = [output.data]
-    predicted: list[float] = []
-    disagreements: list[int] = []
+    report = StepReport(output=program.label(program.output), lr=lr, descend=descend, steps=steps, frozen=frozen,
+                        start=dict(current), final=current, grads={name: 0.0 for name in program.inputs},
+                        history=[program.output.data], predicted=[])
+    moving = [(name, node) for name, node in program.inputs.items() if name not in frozen]
     for k in range(1, steps + 1):
         try:
-            program.backward()
+            _one_step(program, moving, report, k)
         except DomainError as error:
-            raise _at_step(error, k, steps, history, lr) from None
-        for name, node in program.inputs.items():
-            grads[name] = node.grad
-        prediction = []
-        for name, node in moving:
-            delta = rate * node.grad
-            moved = current[name] + delta
-            if not math.isfinite(moved):
-                raise _at_step(
-                    DomainError(f"input `{name}` is no longer a finite number ({current[name]:g} + {delta:g})"),
-                    k, steps, history, lr,
-                )
-            prediction.append(node.grad * (moved - current[name]))
-            current[name] = moved
-        try:
-            program.evaluate(current)
-        except DomainError as error:
-            raise _at_step(error, k, steps, history, lr) from None
-        predicted.append(math.fsum(prediction))
-        history.append(output.data)
-        if _disagrees(history[-2], history[-1], predicted[-1]):
-            disagreements.append(k)
+            raise _at_step(error, k, steps, report.history, lr) from None
         if progress is not None:
             progress(k)
-    return StepReport(
-        output=program.label(output),
-        lr=lr,
-        descend=descend,
-        steps=steps,
-        frozen=frozen,
-        start=start,
-        final=dict(current),
-        grads=grads,
-        history=history,
-        predicted=predicted,
-        disagreements=disagreements,
-    )
+    return report
+
+
+def _one_step(program: Program, moving: list[tuple[str, Value]], report: StepReport, k: int) -> None:
+    """Step k: backward, move the inputs in `moving`, forward; recorded in `report`."""
+    current, rate = report.final, -report.lr if report.descend else report.lr
+    program.backward()
+    for name, node in program.inputs.items():
+        report.grads[name] = node.grad
+    prediction = []
+    for name, node in moving:
+        delta = rate * node.grad
+        moved = current[name] + delta
+        if not math.isfinite(moved):
+            raise DomainError(f"input `{name}` is no longer a finite number ({current[name]:g} + {delta:g})")
+        prediction.append(node.grad * (moved - current[name]))
+        current[name] = moved
+    program.evaluate(current)
+    report.predicted.append(math.fsum(prediction))
+    report.history.append(program.output.data)
+    if _disagrees(report.history[-2], report.history[-1], report.predicted[-1]):
+        report.disagreements.append(k)
 
 
 def _disagrees(before: float, after: float, predicted: float) -> bool:

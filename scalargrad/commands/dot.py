@@ -9,35 +9,44 @@ import typer
 from scalargrad.commands.shared import OfOption, load, program_command, warn
 from scalargrad.errors import UsageError
 
+OutputOption = Annotated[
+    Optional[str],
+    typer.Option("--output", "-o", metavar="PATH",
+                 help="Where to draw: graph.svg, graph.png, graph.pdf, or graph.gv / graph.dot for the DOT "
+                      "source. `-` (the default) writes SVG to standard output.", show_default=False),
+]
+FormatOption = Annotated[
+    Optional[str],
+    typer.Option("--format", metavar="svg|png|pdf|dot",
+                 help="The format, when the -o extension does not say it (e.g. `-o - --format dot`).",
+                 show_default=False),
+]
+NoGradOption = Annotated[bool, typer.Option("--no-grad", help="Draw the values only, without running backward.")]
+ClusterOption = Annotated[bool, typer.Option("--cluster", help="Box each statement's nodes, titled with its text.")]
+FocusOption = Annotated[
+    Optional[str], typer.Option("--focus", metavar="NODE", help="Draw only the nodes near this node.",
+                                show_default=False)
+]
+DepthOption = Annotated[
+    Optional[int], typer.Option("--depth", min=0, help="With --focus: how many edges away to draw [default: 2].",
+                                show_default=False)
+]
+MaxNodesOption = Annotated[int, typer.Option("--max-nodes", min=1, help="Refuse to draw more value nodes than this.")]
+PlainOption = Annotated[bool, typer.Option("--plain", help="The lecture's picture exactly: no colours, marks or legend.")]
+
 
 @program_command()
 def dot(
     request,
-    output: Annotated[
-        Optional[str],
-        typer.Option("--output", "-o", metavar="PATH",
-                     help="Where to draw: graph.svg, graph.png, graph.pdf, or graph.gv / graph.dot for the DOT "
-                          "source. `-` (the default) writes SVG to standard output.", show_default=False),
-    ] = None,
-    format_: Annotated[
-        Optional[str],
-        typer.Option("--format", metavar="svg|png|pdf|dot",
-                     help="The format, when the -o extension does not say it (e.g. `-o - --format dot`).",
-                     show_default=False),
-    ] = None,
-    no_grad: Annotated[bool, typer.Option("--no-grad", help="Draw the values only, without running backward.")] = False,
+    output: OutputOption = None,
+    format_: FormatOption = None,
+    no_grad: NoGradOption = False,
     of: OfOption = None,
-    cluster: Annotated[bool, typer.Option("--cluster", help="Box each statement's nodes, titled with its text.")] = False,
-    focus: Annotated[
-        Optional[str], typer.Option("--focus", metavar="NODE", help="Draw only the nodes near this node.",
-                                    show_default=False)
-    ] = None,
-    depth: Annotated[
-        Optional[int], typer.Option("--depth", min=0, help="With --focus: how many edges away to draw [default: 2].",
-                                    show_default=False)
-    ] = None,
-    max_nodes: Annotated[int, typer.Option("--max-nodes", min=1, help="Refuse to draw more value nodes than this.")] = 500,
-    plain: Annotated[bool, typer.Option("--plain", help="The lecture's picture exactly: no colours, marks or legend.")] = False,
+    cluster: ClusterOption = False,
+    focus: FocusOption = None,
+    depth: DepthOption = None,
+    max_nodes: MaxNodesOption = 500,
+    plain: PlainOption = False,
 ) -> None:
     """Draw the graph with every node's value and gradient (SVG, PNG, PDF or DOT source).
 

@@ -1,13 +1,14 @@
 """`scalargrad session`: show the session (program, values, steps taken), or forget it."""
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from scalargrad.commands.shared import JsonOption, PrecisionOption, SessionOption, note, user_errors
-from scalargrad.render import Report
+from scalargrad.render import Lines, Report, Table, number
 
 HISTORY_ROWS = 50  # runs of step shown; --json has every one
 
@@ -48,13 +49,10 @@ def session(
 class Reset(Report):
     path: Path
     forgot: bool
-    warnings: list = field(default_factory=list)
 
-    def write_json(self, stream) -> None:
-        import json
-
-        stream.write(json.dumps({"schema": "scalargrad.session-reset/1", "path": str(self.path),
-                                 "forgot": self.forgot}) + "\n")
+    def write_json(self, stream) -> None:  # one line, as scripts already read it
+        stream.write(json.dumps({"schema": "scalargrad.session-reset/1", "path": str(self.path), "forgot": self.forgot})
+                     + "\n")
 
 
 @dataclass
@@ -67,8 +65,7 @@ class SessionView(Report):
     gap = False
 
     def evaluate_output(self) -> tuple[str, float | None, str]:
-        """The program's output at the session's values: (name, value, why not). A program that
-        no longer parses or runs (the file may outlive a change to the language) gives a reason."""
+        """(name, value, why not) of the output: the file may outlive a change to the language."""
         from scalargrad.errors import ScalarGradError
         from scalargrad.language import parse
 
@@ -90,7 +87,6 @@ class SessionView(Report):
                 "values": self.current.values, "history": self.current.history}
 
     def sections(self) -> list:
-        from scalargrad.render import Lines, Table, number
         from scalargrad.session import shown
 
         name, value, problem = self.evaluate_output()
@@ -109,13 +105,9 @@ class SessionView(Report):
         return [heading, values, history_table(self.current.history, self.precision)]
 
 
-def history_table(history: list[dict], precision: int):
-    from scalargrad.render import Table, number
-
+def history_table(history: list[dict], precision: int) -> Table:
     def cell(value) -> str:
-        if value is None:
-            return ""
-        return number(value, precision) if isinstance(value, float) else str(value)
+        return "" if value is None else number(value, precision) if isinstance(value, float) else str(value)
 
     runs = len(history)
     total = sum(int(entry.get("steps", 1)) for entry in history)

@@ -7,32 +7,40 @@ import typer
 
 from scalargrad.commands.shared import JsonOption, PrecisionOption, load, progress_bar, program_command, warn
 
+LrOption = Annotated[float, typer.Option("--lr", help="Learning rate: each input moves by lr * its gradient.")]
+StepsOption = Annotated[int, typer.Option("--steps", min=1, help="How many steps to take.")]
+DescendOption = Annotated[
+    bool, typer.Option("--descend", help="Move against the gradient (x -= lr * grad) to make the output fall.")
+]
+FreezeOption = Annotated[
+    Optional[list[str]],
+    typer.Option("--freeze", metavar="NAME,...",
+                 help="Keep these inputs fixed, e.g. --freeze x,y (data, not weights).", show_default=False),
+]
+EveryOption = Annotated[
+    Optional[int], typer.Option("--every", min=1, help="Show the output every K steps (default: about 10 rows).",
+                                show_default=False)
+]
+PlotOption = Annotated[
+    Optional[Path], typer.Option("--plot", help="Draw the output over the steps into a .svg or .png file "
+                                 "(needs: pip install 'scalargrad\\[plot]').", show_default=False)
+]
+SaveOption = Annotated[
+    Optional[Path], typer.Option("--save", help="Write the new input values as JSON, for --bindings.",
+                                 show_default=False)
+]
+
 
 @program_command()
 def step(
     request,
-    lr: Annotated[float, typer.Option("--lr", help="Learning rate: each input moves by lr * its gradient.")] = 0.01,
-    steps: Annotated[int, typer.Option("--steps", min=1, help="How many steps to take.")] = 1,
-    descend: Annotated[
-        bool, typer.Option("--descend", help="Move against the gradient (x -= lr * grad) to make the output fall.")
-    ] = False,
-    freeze: Annotated[
-        Optional[list[str]],
-        typer.Option("--freeze", metavar="NAME,...",
-                     help="Keep these inputs fixed, e.g. --freeze x,y (data, not weights).", show_default=False),
-    ] = None,
-    every: Annotated[
-        Optional[int], typer.Option("--every", min=1, help="Show the output every K steps (default: about 10 rows).",
-                                    show_default=False)
-    ] = None,
-    plot: Annotated[
-        Optional[Path], typer.Option("--plot", help="Draw the output over the steps into a .svg or .png file "
-                                     "(needs: pip install 'scalargrad\\[plot]').", show_default=False)
-    ] = None,
-    save: Annotated[
-        Optional[Path], typer.Option("--save", help="Write the new input values as JSON, for --bindings.",
-                                     show_default=False)
-    ] = None,
+    lr: LrOption = 0.01,
+    steps: StepsOption = 1,
+    descend: DescendOption = False,
+    freeze: FreezeOption = None,
+    every: EveryOption = None,
+    plot: PlotOption = None,
+    save: SaveOption = None,
     precision: PrecisionOption = 10,
     json_: JsonOption = False,
 ) -> None:
