@@ -5,7 +5,6 @@ Rich is imported only when the output is a terminal; JSON never goes through Ric
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import IO, Iterable, Sequence
 
@@ -153,6 +152,8 @@ class Report:
 
     def write_json(self, stream: IO[str]) -> None:
         """The JSON document; a report with a very large one streams it instead."""
+        import json
+
         stream.write(json.dumps(self.to_json(), indent=1) + "\n")
 
 

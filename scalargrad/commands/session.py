@@ -1,6 +1,5 @@
 """`scalargrad session`: show the session (program, values, steps taken), or forget it."""
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -51,6 +50,8 @@ class Reset(Report):
     forgot: bool
 
     def write_json(self, stream) -> None:  # one line, as scripts already read it
+        import json
+
         stream.write(json.dumps({"schema": "scalargrad.session-reset/1", "path": str(self.path), "forgot": self.forgot})
                      + "\n")
 

@@ -1,0 +1,138 @@
+"""The shape of the package, as docs/architecture.md describes it, checked on the code itself:
+imports run one way only, each third-party library is imported by its one module, functions
+stay short, and every row of the derivative table is reachable and documented."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from scalargrad import Value, parse
+from scalargrad.errors import UsageError
+from scalargrad.ops import FUNCTIONS, OPS
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "scalargrad"
+
+# Every module, lowest first: a module may import only modules before it (docs/architecture.md).
+ORDER = [
+    "errors", "ops", "files", "engine", "program", "bindings", "session", "language", "render", "plot",
+    "renderers", "gradients", "check", "explain", "step", "dot", "inputs",
+    "commands", "commands.shared", "commands.grad", "commands.check", "commands.step", "commands.explain",
+    "commands.dot", "commands.session", "cli", "__init__", "__main__",
+]
+
+# Third-party libraries and the one place each may be imported.
+OWNERS = {
+    "typer": {"cli", "commands.shared", "commands.grad", "commands.check", "commands.step", "commands.explain",
+              "commands.dot", "commands.session"},
+    "rich": {"render"},
+    "lark": {"language"},
+    "lark_cython": {"language"},
+    "graphviz": {"dot"},
+    "matplotlib": {"plot"},
+}
+
+
+def module_name(path: Path) -> str:
+    return ".".join(path.relative_to(PACKAGE).with_suffix("").parts).removesuffix(".__init__") or "__init__"
+
+
+def modules() -> dict[str, ast.Module]:
+    return {module_name(path): ast.parse(path.read_text(encoding="utf-8")) for path in sorted(PACKAGE.rglob("*.py"))}
+
+
+def imports(tree: ast.Module) -> set[str]:
+    """Every module imported anywhere in the file, lazily inside functions too."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            if node.module == "scalargrad":  # `from scalargrad import session`
+                found.update(f"scalargrad.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_the_order_lists_every_module():
+    assert sorted(modules()) == sorted(ORDER)
+
+
+@pytest.mark.parametrize("name", ORDER)
+def test_imports_run_down_the_layers_only(name):
+    tree = modules()[name]
+    own = {imported.removeprefix("scalargrad.") for imported in imports(tree) if imported.startswith("scalargrad.")}
+    own = {module for module in own if module in ORDER}  # `from scalargrad import Value` names no module
+    later = [module for module in own if ORDER.index(module) >= ORDER.index(name) and module != name]
+    assert not later, f"{name} imports {later}, which come after it"
+
+
+@pytest.mark.parametrize("library", OWNERS)
+def test_each_library_is_imported_by_its_own_modules_only(library):
+    users = {name for name, tree in modules().items()
+             if any(imported == library or imported.startswith(library + ".") for imported in imports(tree))}
+    assert users <= OWNERS[library], f"{library} imported by {sorted(users - OWNERS[library])}"
+
+
+def test_no_function_is_longer_than_a_screen():
+    long = []
+    for name, tree in modules().items():
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 60:
+                long.append(f"{name}.{node.name}: {node.end_lineno - node.lineno + 1} lines")
+    assert not long
+
+
+def test_command_modules_are_thin():
+    for path in (PACKAGE / "commands").glob("*.py"):
+        if path.name not in ("__init__.py", "shared.py"):
+            assert len(path.read_text().splitlines()) <= 125, path.name
+
+
+# -- the derivative table --------------------------------------------------------------------
+# A program that reaches each operator row; a new operator must add its own sample here.
+OPERATOR_SAMPLES = {"+": "y = x + z", "-": "y = x - z", "*": "y = x * z", "/": "y = x / z", "**": "y = x ** z",
+                    "neg": "y = -x", "=": "w = x * z; y = w; q = y * 2"}
+
+
+def test_every_operator_row_has_a_sample():
+    assert set(OPERATOR_SAMPLES) == {name for name, op in OPS.items() if not op.is_function}
+
+
+@pytest.mark.parametrize("name", OPERATOR_SAMPLES)
+def test_every_operator_row_is_reachable_from_the_language(name):
+    program = parse(OPERATOR_SAMPLES[name])
+    assert any(node._op == name for node in program.nodes)
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_every_function_row_is_reachable_from_the_language_and_from_value(name):
+    program = parse(f"y = {name}(x)")
+    program.run({"x": 0.5})
+    (node,) = [node for node in program.nodes if node._op == name]
+    x = Value(0.5)
+    by_hand = getattr(x, name)()
+    by_hand.backward()
+    assert by_hand._op == name and by_hand.data == node.data
+    assert x.grad == program.inputs["x"].grad
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_every_function_row_is_documented(name):
+    text = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
+    assert f"| `{name}(x)` | {FUNCTIONS[name].formulas[0]}" in text
+
+
+def test_an_op_without_a_row_is_a_worded_error():
+    orphan = Value(1.0, (Value(2.0),), "erf")
+    with pytest.raises(UsageError, match="the op `erf` has no row in the derivative table"):
+        orphan.backward()
+
+
+def test_the_exponent_hint_comes_from_the_table():
+    program = parse("z = x ** y")
+    program.evaluate({"x": -2.0, "y": 3.0})
+    with pytest.raises(Exception) as raised:
+        program.backward()
+    assert raised.value.hint == OPS["**"].hints[1]
