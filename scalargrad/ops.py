@@ -151,6 +151,9 @@ _TABLE = [
          phrase="tan scales the gradient by 1 + its output squared"),
     _row("sqrt", "sqrt", 1, _sqrt, _sqrt_local, ("1 / (2*sqrt(x))",), function=True, kink=lambda x: x == 0,
          phrase="sqrt scales the gradient by 1 / (2 * its output), which grows as its input nears 0"),
+    _row("atan", "atan", 1, math.atan, lambda ans, x: (1.0 / (1.0 + x * x) if abs(x) < 1e150 else (1.0 / x) / x,),
+         ("1 / (1 + x**2)",), function=True,  # past |x| = 1e150, x*x would overflow: 1/x/x is exact there
+         phrase="atan scales the gradient by 1 / (1 + its input squared)"),
     _row("abs", "abs", 1, abs, lambda ans, x: (_sign(x),), ("sign(x)",), function=True, kink=lambda x: x == 0,
          phrase="abs passes the gradient with the sign of its input"),
 ]
