@@ -1,7 +1,7 @@
 """The `scalargrad` command: the Typer app, its commands in workflow order, and `main`.
 
-Each command lives in its own module of `scalargrad.commands`; what they share (options,
-the error edge) is in `scalargrad.commands.shared`. Every user error is a
+Each command lives in its own module of `scalargrad.commands`, found there by `discover`;
+what they share (options, the error edge) is in `scalargrad.commands.shared`. Every user error is a
 `ScalarGradError`, printed there as a short message on stderr with exit code 2 (1 is kept
 for a failed check). Results go to stdout.
 """
@@ -10,8 +10,7 @@ from typing import Annotated
 
 import typer
 
-from scalargrad.commands import check, dot, explain, grad, session, step
-from scalargrad.commands.shared import PROGRAM_SETTINGS
+from scalargrad.commands import discover
 
 app = typer.Typer(
     name="scalargrad",
@@ -21,9 +20,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for program_command in (grad.grad, check.check, step.step, explain.explain, dot.dot):
-    app.command(**PROGRAM_SETTINGS)(program_command)
-app.command()(session.session)
+for command in discover():
+    app.command(**getattr(command, "settings", {}))(command)
 
 
 def _print_version(value: bool) -> None:

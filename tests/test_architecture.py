@@ -15,17 +15,24 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "scalargrad"
 
 # Every module, lowest first: a module may import only modules before it (docs/architecture.md).
+# "commands.*" stands for each command module: they import the core and commands.shared, never
+# each other.
 ORDER = [
     "errors", "ops", "files", "engine", "program", "bindings", "session", "language", "render", "plot",
     "renderers", "gradients", "check", "explain", "step", "dot", "inputs",
-    "commands", "commands.shared", "commands.grad", "commands.check", "commands.step", "commands.explain",
-    "commands.dot", "commands.session", "cli", "__init__", "__main__",
+    "commands.shared", "commands.*", "commands", "cli", "__init__", "__main__",
 ]
+
+
+def place(name: str) -> int:
+    if name.startswith("commands.") and name != "commands.shared":
+        return ORDER.index("commands.*")
+    return ORDER.index(name)
+
 
 # Third-party libraries and the one place each may be imported.
 OWNERS = {
-    "typer": {"cli", "commands.shared", "commands.grad", "commands.check", "commands.step", "commands.explain",
-              "commands.dot", "commands.session"},
+    "typer": {"cli", "commands.shared", "commands.*"},
     "rich": {"render"},
     "lark": {"language"},
     "lark_cython": {"language"},
@@ -55,24 +62,28 @@ def imports(tree: ast.Module) -> set[str]:
     return found
 
 
-def test_the_order_lists_every_module():
-    assert sorted(modules()) == sorted(ORDER)
+def test_the_order_places_every_module():
+    for name in modules():
+        place(name)  # a ValueError names a module the order does not know
 
 
-@pytest.mark.parametrize("name", ORDER)
+@pytest.mark.parametrize("name", sorted(modules()))
 def test_imports_run_down_the_layers_only(name):
     tree = modules()[name]
     own = {imported.removeprefix("scalargrad.") for imported in imports(tree) if imported.startswith("scalargrad.")}
-    own = {module for module in own if module in ORDER}  # `from scalargrad import Value` names no module
-    later = [module for module in own if ORDER.index(module) >= ORDER.index(name) and module != name]
-    assert not later, f"{name} imports {later}, which come after it"
+    own = {module for module in own if module in modules()}  # `from scalargrad import Value` names no module
+    later = [module for module in own if place(module) >= place(name) and module != name]
+    assert not later, f"{name} imports {later}, which do not come before it"
 
 
 @pytest.mark.parametrize("library", OWNERS)
 def test_each_library_is_imported_by_its_own_modules_only(library):
     users = {name for name, tree in modules().items()
              if any(imported == library or imported.startswith(library + ".") for imported in imports(tree))}
-    assert users <= OWNERS[library], f"{library} imported by {sorted(users - OWNERS[library])}"
+    allowed = OWNERS[library]
+    strays = {name for name in users if name not in allowed
+              and not ("commands.*" in allowed and place(name) == place("commands.grad"))}
+    assert not strays, f"{library} imported by {sorted(strays)}"
 
 
 def test_no_function_is_longer_than_a_screen():

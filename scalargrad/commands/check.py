@@ -7,6 +7,8 @@ import typer
 from scalargrad.commands.shared import JsonOption, OfOption, PrecisionOption, load, progress_bar, program_command
 from scalargrad.errors import UsageError
 
+ORDER = 20  # place in `scalargrad --help`
+
 
 @program_command()
 def check(

@@ -9,6 +9,8 @@ import typer
 from scalargrad.commands.shared import OfOption, load, program_command, warn
 from scalargrad.errors import UsageError
 
+ORDER = 50  # place in `scalargrad --help`
+
 OutputOption = Annotated[
     Optional[str],
     typer.Option("--output", "-o", metavar="PATH",

@@ -6,6 +6,8 @@ import typer
 
 from scalargrad.commands.shared import JsonOption, OfOption, load, program_command
 
+ORDER = 40  # place in `scalargrad --help`
+
 
 @program_command(extra="node")
 def explain(

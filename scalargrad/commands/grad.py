@@ -6,6 +6,8 @@ import typer
 
 from scalargrad.commands.shared import JsonOption, OfOption, PrecisionOption, load, program_command
 
+ORDER = 10  # place in `scalargrad --help`
+
 
 @program_command()
 def grad(

@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 
 from scalargrad.commands.shared import JsonOption, PrecisionOption, SessionOption, note, user_errors
-from scalargrad.render import Lines, Report, Table, number
+from scalargrad.render import Lines, Report, Table, emit, number
 
+ORDER = 90  # place in `scalargrad --help`
 HISTORY_ROWS = 50  # runs of step shown; --json has every one
 
 
@@ -24,7 +25,6 @@ def session(
     Example: scalargrad grad "L = (a*b + c) * f" --a 2 --b -3 --c 10 --f -2; scalargrad session
     """
     from scalargrad import session as sessions
-    from scalargrad.render import emit
 
     with user_errors():
         path = sessions.resolve_path(session)

@@ -97,6 +97,7 @@ def program_command(extra: str | None = None):
                   *(p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own),
                   parameter("session", SessionOption, None), parameter("no_session", NoSessionOption, False)]
         command.__signature__ = inspect.Signature(params)
+        command.settings = PROGRAM_SETTINGS
         command.__annotations__ = {p.name: p.annotation for p in params}
         del command.__wrapped__  # Typer must read the signature above, not func's
         return command

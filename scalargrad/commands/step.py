@@ -7,6 +7,8 @@ import typer
 
 from scalargrad.commands.shared import JsonOption, PrecisionOption, load, progress_bar, program_command, warn
 
+ORDER = 30  # place in `scalargrad --help`
+
 LrOption = Annotated[float, typer.Option("--lr", help="Learning rate: each input moves by lr * its gradient.")]
 StepsOption = Annotated[int, typer.Option("--steps", min=1, help="How many steps to take.")]
 DescendOption = Annotated[
