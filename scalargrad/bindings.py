@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterable
 
 from scalargrad.errors import InputError, UsageError
@@ -142,15 +140,13 @@ def is_number(value: object) -> bool:
 
 def read_bindings(path: str) -> dict[str, float]:
     """A JSON object of name -> number, from a file or `-` for standard input."""
+    from scalargrad.files import read_text_file
+
     where = "standard input" if path == "-" else path
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        text = read_text_file(path, f"bindings file {where}", error=InputError, kind_hint="give --bindings a JSON file")
     except FileNotFoundError:
         raise InputError(f"bindings file {where} does not exist", hint="check the path given to --bindings") from None
-    except IsADirectoryError:
-        raise InputError(f"bindings file {where} is a directory", hint="give --bindings a JSON file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"cannot read bindings file {where}: {error}") from None
 
     try:
         data = strict_json(text)

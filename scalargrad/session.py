@@ -43,6 +43,7 @@ ENV_VAR = "SCALARGRAD_SESSION"
 LOCK_TIMEOUT = 10.0  # seconds to wait for another command's read-modify-write
 HISTORY_ROWS = 50  # steps shown by `scalargrad session`; --json has every one
 RESET_HINT = "`scalargrad session --reset` forgets it (or add --no-session to ignore it for one command)"
+ODD_FILE_HINT = "give --session (or $SCALARGRAD_SESSION) the path of a regular file, such as scalargrad.json"
 
 
 @dataclass
@@ -90,7 +91,7 @@ def shown(path: Path) -> str:
     """`path` as a person would type it: relative to the current folder when inside it."""
     try:
         return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
-    except (ValueError, OSError):
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
         return str(path)
 
 
@@ -117,20 +118,22 @@ def resolve_path(option: str | os.PathLike | None = None, *, disabled: bool = Fa
 def read(path: str | os.PathLike) -> Session | None:
     """The session saved at `path`, or None when there is none.
 
-    No lock is needed to read: writes replace the whole file atomically.
+    No lock is needed to read: writes replace the whole file atomically. Only a regular file
+    of at most `files.READ_LIMIT` bytes is read: a named pipe, a device or a directory there
+    is an error, never a hang or a flood.
     """
+    from scalargrad.files import read_file_bytes
+
     path = Path(path)
+    name = f"session file {shown(path)}"
     try:
-        raw = path.read_bytes()
+        raw = read_file_bytes(path, name, error=SessionError, hint=RESET_HINT, kind_hint=ODD_FILE_HINT)
     except FileNotFoundError:
         return None
-    except IsADirectoryError:
-        raise SessionError(f"session file {shown(path)} is a directory",
-                           hint="give --session (or $SCALARGRAD_SESSION) a file path, such as scalargrad.json") from None
-    except OSError as error:
-        raise SessionError(f"cannot read session file {shown(path)}: {error.strerror or error}",
-                           hint=RESET_HINT) from None
-    return decode(raw, path)
+    try:
+        return decode(raw, path)
+    except MemoryError:
+        raise SessionError(f"out of memory reading {name} ({len(raw) / 1e6:,.0f} MB)", hint=RESET_HINT) from None
 
 
 def decode(raw: bytes, path: Path) -> Session:
@@ -254,6 +257,7 @@ def transaction(path: str | os.PathLike) -> Iterator[Session | None]:
             current.history.append({...})
     """
     path = Path(path)
+    _refuse_odd(path)
     with locked(path):
         current = read(path)
         yield current
@@ -311,6 +315,7 @@ def start(path: str | os.PathLike, program: str, values: Mapping[str, float]) ->
     """
     path = Path(path)
     fresh = Session(program, {name: float(value) for name, value in values.items()}, [], path)
+    _refuse_odd(path)
     with locked(path):
         previous = read(path)  # raises on a file we must not overwrite silently
         write(path, fresh)
@@ -377,22 +382,61 @@ def fresh_values(values: Mapping[str, float], origin: Mapping[str, str], current
 
 
 def reset(path: str | os.PathLike) -> bool:
-    """Forget the session at `path` (even a corrupt one). True if there was a file."""
+    """Forget the session at `path` (even a corrupt one). True if there was a file.
+
+    Removes a regular file, or a symbolic link (the link, even a broken or looping one;
+    never what it points to). A directory, named pipe, device or socket is not a session
+    scalargrad wrote: it is left alone, with an error.
+    """
     path = Path(path)
-    if not path.exists() and not path.is_symlink():
+    if not _removable(path):
         return False
     with locked(path):
         try:
+            if not _removable(path):
+                return False
             path.unlink()
         except FileNotFoundError:
             return False
-        except IsADirectoryError:
-            raise SessionError(f"session file {shown(path)} is a directory; not removing it",
-                               hint="give --session a file path") from None
         except OSError as error:
             raise SessionError(f"cannot remove session file {shown(path)}: {error.strerror or error}") from None
     # The lock file stays: removing it while another process waits on it would split the lock.
     return True
+
+
+def _removable(path: Path) -> bool:
+    """True when a session file (or a link) is at `path` to remove, False when nothing is;
+    a SessionError for anything else in its place."""
+    import stat
+
+    from scalargrad.files import irregular
+
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return False
+    except OSError as error:
+        raise SessionError(f"cannot remove session file {shown(path)}: {error.strerror or error}") from None
+    if stat.S_ISLNK(mode) or stat.S_ISREG(mode):
+        return True
+    # A named pipe or socket may be a stray left in our folder; a directory or device is a wrong path.
+    hint = ("if nothing else uses it, remove it yourself" if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+            else "give --session (or $SCALARGRAD_SESSION) the path of a regular file")
+    raise SessionError(f"session file {shown(path)} is {irregular(mode)}, not a session; not removing it", hint=hint)
+
+
+def _refuse_odd(path: Path) -> None:
+    """Before taking the lock (which creates `PATH.lock`): refuse a session path that is a
+    directory, named pipe or device, as `read` would, without leaving a lock file next to it."""
+    from scalargrad.files import irregular
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # missing (a new session), a loop, no permission: `read` says which, under the lock
+    kind = irregular(mode)
+    if kind:
+        raise SessionError(f"session file {shown(path)} is {kind}, not a regular file", hint=ODD_FILE_HINT)
 
 
 # -- showing -------------------------------------------------------------------------------

@@ -1,0 +1,175 @@
+"""Odd files and odd contents: each is a short worded error (exit 2), never a traceback or a hang.
+
+Cases that could hang or fill the memory if they regressed run the installed command in a
+subprocess with a timeout, so a regression fails instead of stalling the suite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import LECTURE, LECTURE_VALUES, run_cli, run_installed
+from scalargrad import session
+from scalargrad.files import READ_LIMIT
+
+RESET = "`scalargrad session --reset` forgets it"
+POSIX = pytest.mark.skipif(os.name != "posix", reason="named pipes, /dev/zero and rlimits are POSIX")
+QUICK = 30  # seconds: every command here answers at once; a hang fails the test instead of the suite
+
+
+def plain_env() -> dict:
+    return {k: v for k, v in os.environ.items() if k != session.ENV_VAR}
+
+
+def session_doc(**changes) -> str:
+    doc = {"format": 1, "program": "y = x * x", "values": {"x": 3.0},
+           "history": [{"step": 1, "lr": 0.1, "before": 9.0, "after": 12.96, "values": {"x": 3.6}}]}
+    doc.update(changes)
+    return json.dumps(doc)
+
+
+def with_entry(**changes) -> str:
+    entry = {"step": 1, "lr": 0.1, "before": 9.0, "after": 12.96, "values": {"x": 3.6}}
+    entry.update(changes)
+    return session_doc(history=[entry])
+
+
+def fails(result, *messages: str) -> str:
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    for message in messages:
+        assert message in result.stderr, result.stderr
+    return result.stderr
+
+
+# -- odd files in place of a file --------------------------------------------------------------
+@POSIX
+def test_a_named_pipe_as_the_session_file_is_refused_not_waited_on(tmp_path):
+    folder = tmp_path / ".scalargrad"
+    folder.mkdir()
+    os.mkfifo(folder / "session.json")
+    env = plain_env()
+    for args in (("grad",), ("grad", LECTURE, *LECTURE_VALUES), ("session",), ("step",)):
+        fails(run_installed(*args, cwd=tmp_path, env=env, timeout=QUICK),
+              "error: session file .scalargrad/session.json is a named pipe (FIFO), not a regular file",
+              "hint: give --session (or $SCALARGRAD_SESSION) the path of a regular file")
+    # --reset leaves what scalargrad did not write, and says how to remove it.
+    fails(run_installed("session", "--reset", cwd=tmp_path, env=env, timeout=QUICK),
+          "session file .scalargrad/session.json is a named pipe (FIFO), not a session; not removing it",
+          "hint: if nothing else uses it, remove it yourself")
+    assert (folder / "session.json").exists()
+    assert not (folder / "session.json.lock").exists()  # refused before taking the lock
+
+
+@POSIX
+def test_a_named_pipe_as_the_bindings_file_is_refused_not_waited_on(tmp_path):
+    os.mkfifo(tmp_path / "values.fifo")
+    fails(run_installed("grad", LECTURE, "--bindings", "values.fifo", "--no-session", cwd=tmp_path, timeout=QUICK),
+          "error: bindings file values.fifo is a named pipe (FIFO), not a regular file",
+          "hint: give --bindings a JSON file")
+
+
+@POSIX
+@pytest.mark.xfail(raises=__import__("subprocess").TimeoutExpired, strict=True,
+                   reason="cli.read_source (not ours to edit) reads --file with read_text; "
+                          "it should use files.read_text_file")
+def test_a_named_pipe_as_the_program_file_is_refused_not_waited_on(tmp_path):
+    os.mkfifo(tmp_path / "program.fifo")
+    fails(run_installed("grad", "--file", "program.fifo", "--no-session", cwd=tmp_path, timeout=5),
+          "program file program.fifo is a named pipe (FIFO)")
+
+
+@POSIX
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_dev_zero_is_refused_not_read_until_memory_runs_out(tmp_path):
+    env = plain_env()
+    for args in (("grad",), ("grad", LECTURE, *LECTURE_VALUES), ("session",), ("session", "--reset")):
+        stderr = fails(run_installed(*args, "--session", "/dev/zero", cwd=tmp_path, env=env, timeout=QUICK),
+                       "session file /dev/zero is a character device")
+        assert "MemoryError" not in stderr
+    assert not Path("/dev/zero.lock").exists()
+    assert Path("/dev/zero").exists()
+    fails(run_installed("grad", LECTURE, "--bindings", "/dev/zero", "--no-session", cwd=tmp_path, timeout=QUICK),
+          "bindings file /dev/zero is a character device, not a regular file")
+
+
+@POSIX
+def test_a_symlink_loop_as_the_session_file(tmp_path):
+    folder = tmp_path / ".scalargrad"
+    folder.mkdir()
+    (folder / "session.json").symlink_to("session.json")
+    env = plain_env()
+    for args in (("grad",), ("grad", LECTURE, *LECTURE_VALUES), ("session",)):
+        stderr = fails(run_installed(*args, cwd=tmp_path, env=env, timeout=QUICK),
+                       "error: cannot read session file .scalargrad/session.json: ", RESET)
+        assert "RuntimeError" not in stderr
+    # --reset removes the looping link (only the link).
+    result = run_installed("session", "--reset", cwd=tmp_path, env=env, timeout=QUICK)
+    assert result.exit_code == 0, result.stderr
+    assert not (folder / "session.json").is_symlink()
+    assert run_installed("grad", LECTURE, *LECTURE_VALUES, cwd=tmp_path, env=env, timeout=QUICK).exit_code == 0
+
+
+def test_reset_leaves_a_directory_alone(cli, tmp_path):
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    fails(cli("session", "--reset", "--session", str(folder)), "is a directory, not a session; not removing it",
+          "hint: give --session (or $SCALARGRAD_SESSION) the path of a regular file")
+    assert folder.is_dir()
+    assert not Path(str(folder) + ".lock").exists()
+    fails(cli("grad", LECTURE, *LECTURE_VALUES, "--session", str(folder)), "is a directory, not a regular file")
+
+
+def sparse(path: Path, size: int) -> Path:
+    with open(path, "wb") as stream:
+        stream.truncate(size)
+    return path
+
+
+def test_a_session_file_over_the_limit_is_refused_before_reading(cli, tmp_path):
+    path = sparse(tmp_path / "s.json", 300 * 1024 * 1024)
+    assert READ_LIMIT == 256 * 1024 * 1024
+    for args in (("grad",), ("session",), ("grad", LECTURE, *LECTURE_VALUES)):
+        fails(cli(*args, "--session", str(path)),
+              f"session file {path} is too large to read (300 MiB; the limit is 256 MiB)", RESET)
+
+
+def test_a_bindings_file_over_the_limit_is_refused_before_reading(cli, tmp_path):
+    path = sparse(tmp_path / "values.json", 300 * 1024 * 1024)
+    fails(cli("grad", LECTURE, "--bindings", str(path)),
+          f"bindings file {path} is too large to read (300 MiB; the limit is 256 MiB)")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS is enforced on Linux")
+def test_out_of_memory_reading_a_session_is_worded(tmp_path):
+    import resource
+
+    # 64 MB of text, well under the size limit, in a process allowed 100 MB of address space:
+    # the bytes and their text cannot both fit, whatever the interpreter itself takes.
+    path = tmp_path / "s.json"
+    path.write_text(session_doc(padding="x" * 64_000_000))
+
+    def small_memory():
+        resource.setrlimit(resource.RLIMIT_AS, (100 * 1024 * 1024, resource.RLIM_INFINITY))
+
+    import subprocess
+
+    from conftest import installed_command
+
+    proc = subprocess.run([installed_command(), "session", "--session", str(path)], capture_output=True, text=True,
+                          timeout=QUICK, preexec_fn=small_memory)
+    assert proc.returncode == 2, proc.stderr
+    assert f"error: out of memory reading session file {path} (64 MB)" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_bindings_from_standard_input_still_work(cli):
+    result = cli("grad", LECTURE, "--bindings", "-", "--json", input='{"a": 2, "b": -3, "c": 10, "f": -2}')
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["output"]["value"] == -8.0
