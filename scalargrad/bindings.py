@@ -123,13 +123,52 @@ def parse_set(items: list[str]) -> dict[str, str]:
     return values
 
 
+JSON_DEPTH_LIMIT = 64  # nesting levels: our files use 4; Python's json recurses once per level
+# A JSON string (an unterminated one runs to the end), or a bracket outside strings.
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
+_ESCAPE = re.compile(r"\\.", re.DOTALL)
+_NOT_BRACKET = bytes(byte for byte in range(256) if byte not in b"[]{}")
+
+
+def check_json_depth(text: str, limit: int = JSON_DEPTH_LIMIT) -> None:
+    """Refuse JSON nested deeper than `limit` before `json.loads` recurses into it (a
+    RecursionError at a few thousand levels): a JSONDecodeError at the first bracket too deep.
+
+    A loop over the brackets outside strings, found with C-speed string operations: drop
+    escapes, keep the text between string quotes, keep its brackets."""
+    if text.count("[") + text.count("{") <= limit:
+        return
+    unescaped = _ESCAPE.sub("", text) if "\\" in text else text
+    outside = "".join(unescaped.split('"')[::2])
+    depth = 0
+    for bracket in outside.encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKET):
+        if bracket in b"[{":
+            depth += 1
+            if depth > limit:
+                break
+        else:
+            depth -= 1
+    else:
+        return
+    depth = 0  # too deep: find where, token by token, for the message
+    for token in _JSON_TOKEN.finditer(text):
+        if token.group() in ("[", "{"):
+            depth += 1
+            if depth > limit:
+                raise json.JSONDecodeError(f"nested deeper than {limit} levels", text, token.start())
+        elif token.group() in ("]", "}"):
+            depth -= 1
+
+
 def strict_json(text: str):
-    """`json.loads`, refusing the NaN and Infinity that Python's json accepts but JSON does not.
-    A refusal is a ValueError that names the constant."""
+    """`json.loads`, refusing the NaN and Infinity that Python's json accepts but JSON does not,
+    and nesting deeper than JSON_DEPTH_LIMIT. A refusal is a ValueError that says why (a
+    JSONDecodeError, with its place, for nesting)."""
 
     def reject_constant(name: str) -> float:
         raise ValueError(f"{name} is not a finite number")
 
+    check_json_depth(text)
     return json.loads(text, parse_constant=reject_constant)
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from conftest import LECTURE, LECTURE_VALUES, run_cli, run_installed
 from scalargrad import session
+from scalargrad.bindings import JSON_DEPTH_LIMIT, strict_json
 from scalargrad.files import READ_LIMIT
 
 RESET = "`scalargrad session --reset` forgets it"
@@ -173,3 +174,45 @@ def test_bindings_from_standard_input_still_work(cli):
     result = cli("grad", LECTURE, "--bindings", "-", "--json", input='{"a": 2, "b": -3, "c": 10, "f": -2}')
     assert result.exit_code == 0, result.stderr
     assert result.json()["output"]["value"] == -8.0
+
+
+# -- deeply nested JSON ----------------------------------------------------------------------
+DEEP = {
+    "lists": "[" * 5000 + "]" * 5000,
+    "objects": '{"a":' * 5000 + "1" + "}" * 5000,
+}
+
+
+@pytest.mark.parametrize("text", DEEP.values(), ids=DEEP.keys())
+def test_deeply_nested_bindings_are_refused_before_parsing(tmp_path, text):
+    path = tmp_path / "deep.json"
+    path.write_text(text)
+    stderr = fails(run_cli("grad", LECTURE, *LECTURE_VALUES, "--bindings", str(path)),
+                   f"bindings file {path}, line 1, column ", f"nested deeper than {JSON_DEPTH_LIMIT} levels")
+    assert "RecursionError" not in stderr
+
+
+def test_deeply_nested_bindings_on_standard_input(cli):
+    fails(cli("grad", LECTURE, *LECTURE_VALUES, "--bindings", "-", input=DEEP["lists"]),
+          "bindings file standard input, line 1, column 65: nested deeper than 64 levels")
+
+
+@pytest.mark.parametrize("text", DEEP.values(), ids=DEEP.keys())
+def test_a_deeply_nested_session_file_is_corrupt(cli, tmp_path, text):
+    path = tmp_path / "s.json"
+    path.write_text('{"format": 1, "program": "y = x", "values": {"x": 1}, "extra": ' + text + "}")
+    for args in (("grad",), ("session",), ("grad", LECTURE, *LECTURE_VALUES)):
+        fails(cli(*args, "--session", str(path)), "is corrupt: line 1, column ",
+              "nested deeper than 64 levels", RESET)
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting():
+    deep_in_text = "[{" * 1000
+    assert strict_json(json.dumps({"a": deep_in_text, "b\\\"[[": [[1]]})) == {"a": deep_in_text, "b\\\"[[": [[1]]}
+    nested = "[" * JSON_DEPTH_LIMIT + "]" * JSON_DEPTH_LIMIT
+    assert strict_json(nested) is not None  # the limit itself is allowed
+    with pytest.raises(json.JSONDecodeError, match="nested deeper than 64 levels") as raised:
+        strict_json('["\\\\", "\\"[", ' + "[" * 100 + "]" * 100 + "]")
+    assert raised.value.pos == 14 + JSON_DEPTH_LIMIT - 1  # the first bracket too deep
+    with pytest.raises(json.JSONDecodeError, match="Unterminated string"):
+        strict_json('{"a": "' + "[" * 1000)  # brackets in an unfinished string are not nesting
