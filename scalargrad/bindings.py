@@ -201,9 +201,14 @@ def read_bindings(path: str) -> dict[str, float]:
     values: dict[str, float] = {}
     for name, value in data.items():
         if not is_number(value):
-            raise InputError(f"bindings file {where}: the value of `{name}` is not a number ({json.dumps(value)})",
+            shown = json.dumps(value)
+            shown = shown if len(shown) <= 40 else shown[:39] + "…"
+            raise InputError(f"bindings file {where}: the value of `{name}` is not a number ({shown})",
                              hint="values must be numbers, not strings or lists")
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an integer with hundreds of digits
+            value = math.inf
         if not math.isfinite(value):
             raise InputError(f"bindings file {where}: the value of `{name}` is too large", hint="values must be finite")
         values[name] = value

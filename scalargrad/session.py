@@ -143,7 +143,7 @@ def decode(raw: bytes, path: Path) -> Session:
     def corrupt(why: str) -> SessionError:
         return SessionError(f"session file {where} is corrupt: {why}", hint=RESET_HINT)
 
-    from scalargrad.bindings import is_number, strict_json
+    from scalargrad.bindings import strict_json
 
     try:
         data = strict_json(raw.decode("utf-8"))
@@ -158,6 +158,8 @@ def decode(raw: bytes, path: Path) -> Session:
     version = data.get("format")
     if isinstance(version, bool) or not isinstance(version, int):
         raise corrupt("it has no format version")
+    if version < 1:
+        raise corrupt(f"its format version ({version}) is not 1 or more")
     if version > FORMAT:
         raise SessionError(
             f"session file {where} was written by a newer scalargrad (format {version}; this one reads "
@@ -167,16 +169,71 @@ def decode(raw: bytes, path: Path) -> Session:
     program = data.get("program")
     if not isinstance(program, str) or not program.strip():
         raise corrupt("it has no program text")
-    values = data.get("values")
-    if not isinstance(values, dict):
-        raise corrupt("its values are not a JSON object")
-    for name, value in values.items():
-        if not is_number(value) or not math.isfinite(value):
-            raise corrupt(f"the value of `{name}` is not a finite number")
+    if not _encodable(program):
+        raise corrupt("the program text has an invalid character (a lone UTF-16 surrogate)")
+    problem = _bad_values(data.get("values"))
+    if problem:
+        raise corrupt(problem)
     history = data.get("history", [])
     if not isinstance(history, list) or not all(isinstance(entry, dict) for entry in history):
         raise corrupt("its history is not a list of objects")
-    return Session(program, {name: float(value) for name, value in values.items()}, history, path)
+    for number, entry in enumerate(history, 1):
+        problem = _bad_entry(entry)
+        if problem:
+            raise corrupt(f"history entry {number}: {problem}")
+    values = {name: float(value) for name, value in data["values"].items()}
+    return Session(program, values, history, path)
+
+
+def _finite(value: object) -> bool:
+    """A JSON number that is a finite float (an integer of 400 digits is not: it overflows)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _encodable(text: str) -> bool:
+    """No lone surrogate (JSON's `\\ud800`), which cannot be printed or written as UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _bad_values(values: object, field: str = "its values") -> str:
+    """What is wrong with a `values` object (name -> finite number), or ""."""
+    if not isinstance(values, dict):
+        return f"{field} are not a JSON object"
+    for name, value in values.items():
+        if not _encodable(name):
+            return f"a name in {field} has an invalid character (a lone UTF-16 surrogate)"
+        if not _finite(value):
+            return f"the value of `{name}` is not a finite number"
+    return ""
+
+
+def _positive_whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _bad_entry(entry: dict) -> str:
+    """What is wrong with one history entry, or "": step (a positive whole number), lr,
+    before and after (finite numbers), values (as the session's), and the optional steps
+    (a positive whole number, 1 when absent) and descend (true or false)."""
+    if not _positive_whole(entry.get("step")):
+        return "`step` is not a whole number of 1 or more"
+    if "steps" in entry and not _positive_whole(entry["steps"]):
+        return "`steps` is not a whole number of 1 or more"
+    for key in ("lr", "before", "after"):
+        if not _finite(entry.get(key)):
+            return f"`{key}` is not a finite number"
+    if "descend" in entry and not isinstance(entry["descend"], bool):
+        return "`descend` is not true or false"
+    return _bad_values(entry.get("values"), "its `values`")
 
 
 # -- writing -------------------------------------------------------------------------------

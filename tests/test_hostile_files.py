@@ -216,3 +216,65 @@ def test_brackets_inside_strings_do_not_count_as_nesting():
     assert raised.value.pos == 14 + JSON_DEPTH_LIMIT - 1  # the first bracket too deep
     with pytest.raises(json.JSONDecodeError, match="Unterminated string"):
         strict_json('{"a": "' + "[" * 1000)  # brackets in an unfinished string are not nesting
+
+
+# -- session contents --------------------------------------------------------------------------
+BAD_SESSIONS = {
+    "steps abc": (with_entry(steps="abc"), "history entry 1: `steps` is not a whole number of 1 or more"),
+    "steps null": (with_entry(steps=None), "history entry 1: `steps` is not a whole number of 1 or more"),
+    "steps list": (with_entry(steps=[1]), "history entry 1: `steps` is not a whole number of 1 or more"),
+    "steps zero": (with_entry(steps=0), "history entry 1: `steps` is not a whole number of 1 or more"),
+    "step missing": (session_doc(history=[{"lr": 0.1, "before": 1, "after": 2, "values": {}}]),
+                     "history entry 1: `step` is not a whole number of 1 or more"),
+    "step true": (with_entry(step=True), "history entry 1: `step` is not a whole number of 1 or more"),
+    "step float": (with_entry(step=1.5), "history entry 1: `step` is not a whole number of 1 or more"),
+    "lr text": (with_entry(lr="0.1"), "history entry 1: `lr` is not a finite number"),
+    "before null": (with_entry(before=None), "history entry 1: `before` is not a finite number"),
+    "after huge": (with_entry(after=10**400), "history entry 1: `after` is not a finite number"),
+    "descend text": (with_entry(descend="yes"), "history entry 1: `descend` is not true or false"),
+    "values list": (with_entry(values=[1]), "history entry 1: its `values` are not a JSON object"),
+    "values text": (with_entry(values={"x": "1"}), "history entry 1: the value of `x` is not a finite number"),
+    "huge value": (session_doc(values={"x": 10**400}), "is corrupt: the value of `x` is not a finite number"),
+    "format 0": (session_doc(format=0), "is corrupt: its format version (0) is not 1 or more"),
+    "format -5": (session_doc(format=-5), "is corrupt: its format version (-5) is not 1 or more"),
+    "surrogate program": ('{"format": 1, "program": "y = x \\ud800", "values": {"x": 1}}',
+                          "is corrupt: the program text has an invalid character"),
+    "surrogate name": ('{"format": 1, "program": "y = x", "values": {"x": 1, "\\udc00": 2}}',
+                       "is corrupt: a name in its values has an invalid character"),
+    "surrogate in history": (with_entry(values={"\udfff": 1.0}),
+                             "history entry 1: a name in its `values` has an invalid character"),
+}
+
+
+@pytest.mark.parametrize("content, message", BAD_SESSIONS.values(), ids=BAD_SESSIONS.keys())
+def test_a_bad_session_field_is_corrupt_for_every_command(cli, tmp_path, content, message):
+    path = tmp_path / "s.json"
+    path.write_text(content, encoding="utf-8")
+    for args in (("session",), ("session", "--json"), ("grad",), ("step",), ("grad", "y = x", "--x", "1")):
+        fails(cli(*args, "--session", str(path)), f"session file {path} is corrupt: ", message, RESET)
+    assert path.read_text(encoding="utf-8") == content  # never overwritten
+
+
+def test_the_third_history_entry_is_named(cli, tmp_path):
+    entries = [{"step": n, "lr": 0.1, "before": 1.0, "after": 2.0, "values": {"x": 1.0}} for n in (1, 2, 3)]
+    entries[2]["steps"] = "abc"
+    path = tmp_path / "s.json"
+    path.write_text(session_doc(history=entries))
+    fails(cli("session", "--session", str(path)), "is corrupt: history entry 3: `steps` is not a whole number")
+
+
+def test_well_formed_entries_and_a_surrogate_pair_are_accepted(cli, tmp_path):
+    path = tmp_path / "s.json"
+    entries = [{"step": 1, "steps": 5, "descend": True, "lr": 0.1, "before": 9, "after": 4.5, "values": {"x": 2},
+                "worker": "any detail", "grads": {"x": 6}}]
+    path.write_text(session_doc(program="y = x * x  # \U0001F600", history=entries))  # "\\ud83d\\ude00"
+    assert session.read(path).program == "y = x * x  # \U0001F600"
+    result = cli("session", "--session", str(path))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == ["1", "5", "descend", "0.1", "9", "4.5"]
+
+
+def test_a_huge_integer_in_bindings_is_too_large_not_a_traceback(cli, tmp_path):
+    path = tmp_path / "values.json"
+    path.write_text('{"a": 1' + "0" * 400 + "}")
+    fails(cli("grad", "L = a * 2", "--bindings", str(path)), "the value of `a` is too large")
