@@ -251,11 +251,29 @@ def locked(path: str | os.PathLike, timeout: float = LOCK_TIMEOUT) -> Iterator[N
     path = Path(path)
     _make_folder(path.parent)
     lock_path = str(path) + ".lock"
+    # Never through a symbolic link (it could make the lock create or lock any file), never
+    # blocking on a named pipe: only a regular file of our own is a lock.
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    odd = ""
     try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(lock_path, flags, 0o644)
     except OSError as error:
-        raise SessionWriteError(f"cannot lock session file {shown(path)}: {error.strerror or error}",
-                                hint="choose a writable place with --session PATH, or add --no-session") from None
+        if os.path.islink(lock_path):
+            odd = "a symbolic link"
+        else:
+            raise SessionWriteError(f"cannot lock session file {shown(path)}: {error.strerror or error}",
+                                    hint="choose a writable place with --session PATH, or add --no-session") from None
+    else:
+        from scalargrad.files import irregular
+
+        odd = irregular(os.fstat(fd).st_mode)
+        if odd:
+            os.close(fd)
+    if odd:
+        lock_name = shown(path) + ".lock"  # as named, not where a link leads
+        raise SessionWriteError(f"the lock file {lock_name} is {odd}, not a regular file; scalargrad does not use it",
+                                hint=f"remove {lock_name} (scalargrad makes it again), "
+                                "or choose another place with --session PATH")
     try:
         deadline = time.monotonic() + timeout
         while not _try_lock(fd):

@@ -278,3 +278,31 @@ def test_a_huge_integer_in_bindings_is_too_large_not_a_traceback(cli, tmp_path):
     path = tmp_path / "values.json"
     path.write_text('{"a": 1' + "0" * 400 + "}")
     fails(cli("grad", "L = a * 2", "--bindings", str(path)), "the value of `a` is too large")
+
+
+# -- the lock file -----------------------------------------------------------------------------
+@POSIX
+def test_a_symlink_as_the_lock_file_is_not_followed(cli, tmp_path):
+    path = tmp_path / "s.json"
+    session.start(path, LECTURE, {"a": 2.0, "b": -3.0, "c": 10.0, "f": -2.0})
+    lock = tmp_path / "s.json.lock"
+    lock.unlink()
+    victim = tmp_path / "victim"
+    lock.symlink_to(victim)
+    message = f"the lock file {path}.lock is a symbolic link, not a regular file; scalargrad does not use it"
+    # A new program still prints its result; it is not recorded.
+    result = cli("grad", "y = x", "--x", "1", "--session", str(path))
+    assert result.exit_code == 0 and f"warning: the session was not saved: {message}" in result.stderr
+    fails(cli("step", "--session", str(path)), message, f"hint: remove {path}.lock (scalargrad makes it again)")
+    fails(cli("session", "--reset", "--session", str(path)), message)
+    assert not victim.exists()
+    assert path.exists() and lock.is_symlink()
+
+
+@POSIX
+def test_a_named_pipe_as_the_lock_file_is_refused(tmp_path):
+    path = tmp_path / "s.json"
+    os.mkfifo(str(path) + ".lock")
+    result = run_installed("grad", LECTURE, *LECTURE_VALUES, "--session", str(path), timeout=QUICK)
+    assert result.exit_code == 0
+    assert f"the lock file {path}.lock is a named pipe (FIFO), not a regular file" in result.stderr
