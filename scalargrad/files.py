@@ -150,6 +150,7 @@ def write_atomically(path: str | os.PathLike, write: Callable[[IO[bytes]], None]
     """
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
+    remove_stale_temporaries(target)
     try:
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as failure:
@@ -172,6 +173,33 @@ def write_atomically(path: str | os.PathLike, write: Callable[[IO[bytes]], None]
 
 def write_text_atomically(path: str | os.PathLike, text: str, what: str = "the file") -> None:
     write_atomically(path, lambda stream: stream.write(text.encode("utf-8")), what)
+
+
+def remove_stale_temporaries(target: str | os.PathLike, age: float = STALE_TEMPORARY) -> list[str]:
+    """Remove the temporary files that `write_atomically` left next to `target` when its
+    process was killed mid-write: named as it names them (`.NAME.xxxxxxxx.tmp`), regular
+    files of ours (same owner), unchanged for `age` seconds, so never another process's
+    write in progress nor anyone else's file. Returns the names removed; failures are ignored."""
+    target = Path(target)
+    folder = target.parent if str(target.parent) else Path(".")
+    ours = re.compile(re.escape(f".{target.name}.") + r"[a-z0-9_]{8}\.tmp")
+    owner = os.getuid() if hasattr(os, "getuid") else None
+    cutoff = time.time() - age
+    removed: list[str] = []
+    try:
+        with os.scandir(folder) as entries:
+            candidates = [entry for entry in entries if ours.fullmatch(entry.name)]
+    except OSError:
+        return removed  # tidying is a courtesy: it never stops the write
+    for entry in candidates:
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff and owner in (None, info.st_uid):
+                os.unlink(entry.path)
+                removed.append(entry.name)
+        except OSError:
+            continue
+    return removed
 
 
 def _mode_for(target: Path) -> int:

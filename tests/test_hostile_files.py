@@ -17,7 +17,7 @@ import pytest
 from conftest import LECTURE, LECTURE_VALUES, run_cli, run_installed
 from scalargrad import session
 from scalargrad.bindings import JSON_DEPTH_LIMIT, strict_json
-from scalargrad.files import READ_LIMIT
+from scalargrad.files import READ_LIMIT, remove_stale_temporaries, write_text_atomically
 
 RESET = "`scalargrad session --reset` forgets it"
 POSIX = pytest.mark.skipif(os.name != "posix", reason="named pipes, /dev/zero and rlimits are POSIX")
@@ -306,3 +306,37 @@ def test_a_named_pipe_as_the_lock_file_is_refused(tmp_path):
     result = run_installed("grad", LECTURE, *LECTURE_VALUES, "--session", str(path), timeout=QUICK)
     assert result.exit_code == 0
     assert f"the lock file {path}.lock is a named pipe (FIFO), not a regular file" in result.stderr
+
+
+# -- temporary files left by a killed writer --------------------------------------------------
+def test_stale_temporaries_of_the_target_are_removed_on_the_next_write(cli, tmp_path):
+    path = tmp_path / "s.json"
+    hour_ago = time.time() - 3600
+    planted = {
+        ".s.json.abcd_123.tmp": hour_ago,  # ours, old: removed
+        ".s.json.zzzz9999.tmp": time.time(),  # ours, fresh: another writer may be busy with it
+        ".s.json.notours.tmp": hour_ago,  # not the name mkstemp gives
+        ".other.json.abcd1234.tmp": hour_ago,  # another target's
+        "s.json.abcd1234.tmp": hour_ago,  # no leading dot
+    }
+    for name, mtime in planted.items():
+        (tmp_path / name).write_text("half a session")
+        os.utime(tmp_path / name, (mtime, mtime))
+    (tmp_path / ".s.json.dir12345.tmp").mkdir()  # a folder, however named, is not ours
+    os.utime(tmp_path / ".s.json.dir12345.tmp", (hour_ago, hour_ago))
+    assert cli("grad", LECTURE, *LECTURE_VALUES, "--session", str(path)).exit_code == 0
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted(set(planted) - {".s.json.abcd_123.tmp"} | {".s.json.dir12345.tmp", "s.json", "s.json.lock"})
+
+
+def test_remove_stale_temporaries_respects_the_age(tmp_path):
+    target = tmp_path / "graph.svg"
+    temporary = tmp_path / ".graph.svg.a1b2c3d4.tmp"
+    temporary.write_text("<svg")
+    nine_minutes_ago = time.time() - 9 * 60
+    os.utime(temporary, (nine_minutes_ago, nine_minutes_ago))
+    assert remove_stale_temporaries(target) == []
+    eleven_minutes_ago = time.time() - 11 * 60
+    os.utime(temporary, (eleven_minutes_ago, eleven_minutes_ago))
+    write_text_atomically(target, "<svg/>")
+    assert not temporary.exists() and target.read_text() == "<svg/>"
