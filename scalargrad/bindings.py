@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterable
 
 from scalargrad.errors import InputError, UsageError
@@ -125,13 +123,52 @@ def parse_set(items: list[str]) -> dict[str, str]:
     return values
 
 
+JSON_DEPTH_LIMIT = 64  # nesting levels: our files use 4; Python's json recurses once per level
+# A JSON string (an unterminated one runs to the end), or a bracket outside strings.
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
+_ESCAPE = re.compile(r"\\.", re.DOTALL)
+_NOT_BRACKET = bytes(byte for byte in range(256) if byte not in b"[]{}")
+
+
+def check_json_depth(text: str, limit: int = JSON_DEPTH_LIMIT) -> None:
+    """Refuse JSON nested deeper than `limit` before `json.loads` recurses into it (a
+    RecursionError at a few thousand levels): a JSONDecodeError at the first bracket too deep.
+
+    A loop over the brackets outside strings, found with C-speed string operations: drop
+    escapes, keep the text between string quotes, keep its brackets."""
+    if text.count("[") + text.count("{") <= limit:
+        return
+    unescaped = _ESCAPE.sub("", text) if "\\" in text else text
+    outside = "".join(unescaped.split('"')[::2])
+    depth = 0
+    for bracket in outside.encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKET):
+        if bracket in b"[{":
+            depth += 1
+            if depth > limit:
+                break
+        else:
+            depth -= 1
+    else:
+        return
+    depth = 0  # too deep: find where, token by token, for the message
+    for token in _JSON_TOKEN.finditer(text):
+        if token.group() in ("[", "{"):
+            depth += 1
+            if depth > limit:
+                raise json.JSONDecodeError(f"nested deeper than {limit} levels", text, token.start())
+        elif token.group() in ("]", "}"):
+            depth -= 1
+
+
 def strict_json(text: str):
-    """`json.loads`, refusing the NaN and Infinity that Python's json accepts but JSON does not.
-    A refusal is a ValueError that names the constant."""
+    """`json.loads`, refusing the NaN and Infinity that Python's json accepts but JSON does not,
+    and nesting deeper than JSON_DEPTH_LIMIT. A refusal is a ValueError that says why (a
+    JSONDecodeError, with its place, for nesting)."""
 
     def reject_constant(name: str) -> float:
         raise ValueError(f"{name} is not a finite number")
 
+    check_json_depth(text)
     return json.loads(text, parse_constant=reject_constant)
 
 
@@ -142,15 +179,13 @@ def is_number(value: object) -> bool:
 
 def read_bindings(path: str) -> dict[str, float]:
     """A JSON object of name -> number, from a file or `-` for standard input."""
+    from scalargrad.files import read_text_file
+
     where = "standard input" if path == "-" else path
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        text = read_text_file(path, f"bindings file {where}", error=InputError, kind_hint="give --bindings a JSON file")
     except FileNotFoundError:
         raise InputError(f"bindings file {where} does not exist", hint="check the path given to --bindings") from None
-    except IsADirectoryError:
-        raise InputError(f"bindings file {where} is a directory", hint="give --bindings a JSON file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"cannot read bindings file {where}: {error}") from None
 
     try:
         data = strict_json(text)
@@ -166,9 +201,14 @@ def read_bindings(path: str) -> dict[str, float]:
     values: dict[str, float] = {}
     for name, value in data.items():
         if not is_number(value):
-            raise InputError(f"bindings file {where}: the value of `{name}` is not a number ({json.dumps(value)})",
+            shown = json.dumps(value)
+            shown = shown if len(shown) <= 40 else shown[:39] + "…"
+            raise InputError(f"bindings file {where}: the value of `{name}` is not a number ({shown})",
                              hint="values must be numbers, not strings or lists")
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an integer with hundreds of digits
+            value = math.inf
         if not math.isfinite(value):
             raise InputError(f"bindings file {where}: the value of `{name}` is too large", hint="values must be finite")
         values[name] = value

@@ -45,6 +45,7 @@ DEFAULT_PATH = Path(".scalargrad") / "session.json"
 ENV_VAR = "SCALARGRAD_SESSION"
 LOCK_TIMEOUT = 10.0  # seconds to wait for another command's read-modify-write
 RESET_HINT = "`scalargrad session --reset` forgets it (or add --no-session to ignore it for one command)"
+ODD_FILE_HINT = "give --session (or $SCALARGRAD_SESSION) the path of a regular file, such as scalargrad.json"
 
 
 @dataclass
@@ -92,7 +93,7 @@ def shown(path: Path) -> str:
     """`path` as a person would type it: relative to the current folder when inside it."""
     try:
         return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
-    except (ValueError, OSError):
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
         return str(path)
 
 
@@ -119,20 +120,22 @@ def resolve_path(option: str | os.PathLike | None = None, *, disabled: bool = Fa
 def read(path: str | os.PathLike) -> Session | None:
     """The session saved at `path`, or None when there is none.
 
-    No lock is needed to read: writes replace the whole file atomically.
+    No lock is needed to read: writes replace the whole file atomically. Only a regular file
+    of at most `files.READ_LIMIT` bytes is read: a named pipe, a device or a directory there
+    is an error, never a hang or a flood.
     """
+    from scalargrad.files import read_file_bytes
+
     path = Path(path)
+    name = f"session file {shown(path)}"
     try:
-        raw = path.read_bytes()
+        raw = read_file_bytes(path, name, error=SessionError, hint=RESET_HINT, kind_hint=ODD_FILE_HINT)
     except FileNotFoundError:
         return None
-    except IsADirectoryError:
-        raise SessionError(f"session file {shown(path)} is a directory",
-                           hint="give --session (or $SCALARGRAD_SESSION) a file path, such as scalargrad.json") from None
-    except OSError as error:
-        raise SessionError(f"cannot read session file {shown(path)}: {error.strerror or error}",
-                           hint=RESET_HINT) from None
-    return decode(raw, path)
+    try:
+        return decode(raw, path)
+    except MemoryError:
+        raise SessionError(f"out of memory reading {name} ({len(raw) / 1e6:,.0f} MB)", hint=RESET_HINT) from None
 
 
 def decode(raw: bytes, path: Path) -> Session:
@@ -142,7 +145,7 @@ def decode(raw: bytes, path: Path) -> Session:
     def corrupt(why: str) -> SessionError:
         return SessionError(f"session file {where} is corrupt: {why}", hint=RESET_HINT)
 
-    from scalargrad.bindings import is_number, strict_json
+    from scalargrad.bindings import strict_json
 
     try:
         data = strict_json(raw.decode("utf-8"))
@@ -157,6 +160,8 @@ def decode(raw: bytes, path: Path) -> Session:
     version = data.get("format")
     if isinstance(version, bool) or not isinstance(version, int):
         raise corrupt("it has no format version")
+    if version < 1:
+        raise corrupt(f"its format version ({version}) is not 1 or more")
     if version > FORMAT:
         raise SessionError(
             f"session file {where} was written by a newer scalargrad (format {version}; this one reads "
@@ -166,16 +171,71 @@ def decode(raw: bytes, path: Path) -> Session:
     program = data.get("program")
     if not isinstance(program, str) or not program.strip():
         raise corrupt("it has no program text")
-    values = data.get("values")
-    if not isinstance(values, dict):
-        raise corrupt("its values are not a JSON object")
-    for name, value in values.items():
-        if not is_number(value) or not math.isfinite(value):
-            raise corrupt(f"the value of `{name}` is not a finite number")
+    if not _encodable(program):
+        raise corrupt("the program text has an invalid character (a lone UTF-16 surrogate)")
+    problem = _bad_values(data.get("values"))
+    if problem:
+        raise corrupt(problem)
     history = data.get("history", [])
     if not isinstance(history, list) or not all(isinstance(entry, dict) for entry in history):
         raise corrupt("its history is not a list of objects")
-    return Session(program, {name: float(value) for name, value in values.items()}, history, path)
+    for number, entry in enumerate(history, 1):
+        problem = _bad_entry(entry)
+        if problem:
+            raise corrupt(f"history entry {number}: {problem}")
+    values = {name: float(value) for name, value in data["values"].items()}
+    return Session(program, values, history, path)
+
+
+def _finite(value: object) -> bool:
+    """A JSON number that is a finite float (an integer of 400 digits is not: it overflows)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _encodable(text: str) -> bool:
+    """No lone surrogate (JSON's `\\ud800`), which cannot be printed or written as UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _bad_values(values: object, field: str = "its values") -> str:
+    """What is wrong with a `values` object (name -> finite number), or ""."""
+    if not isinstance(values, dict):
+        return f"{field} are not a JSON object"
+    for name, value in values.items():
+        if not _encodable(name):
+            return f"a name in {field} has an invalid character (a lone UTF-16 surrogate)"
+        if not _finite(value):
+            return f"the value of `{name}` is not a finite number"
+    return ""
+
+
+def _positive_whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _bad_entry(entry: dict) -> str:
+    """What is wrong with one history entry, or "": step (a positive whole number), lr,
+    before and after (finite numbers), values (as the session's), and the optional steps
+    (a positive whole number, 1 when absent) and descend (true or false)."""
+    if not _positive_whole(entry.get("step")):
+        return "`step` is not a whole number of 1 or more"
+    if "steps" in entry and not _positive_whole(entry["steps"]):
+        return "`steps` is not a whole number of 1 or more"
+    for key in ("lr", "before", "after"):
+        if not _finite(entry.get(key)):
+            return f"`{key}` is not a finite number"
+    if "descend" in entry and not isinstance(entry["descend"], bool):
+        return "`descend` is not true or false"
+    return _bad_values(entry.get("values"), "its `values`")
 
 
 # -- writing -------------------------------------------------------------------------------
@@ -193,11 +253,29 @@ def locked(path: str | os.PathLike, timeout: float = LOCK_TIMEOUT) -> Iterator[N
     path = Path(path)
     _make_folder(path.parent)
     lock_path = str(path) + ".lock"
+    # Never through a symbolic link (it could make the lock create or lock any file), never
+    # blocking on a named pipe: only a regular file of our own is a lock.
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    odd = ""
     try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(lock_path, flags, 0o644)
     except OSError as error:
-        raise SessionWriteError(f"cannot lock session file {shown(path)}: {error.strerror or error}",
-                                hint="choose a writable place with --session PATH, or add --no-session") from None
+        if os.path.islink(lock_path):
+            odd = "a symbolic link"
+        else:
+            raise SessionWriteError(f"cannot lock session file {shown(path)}: {error.strerror or error}",
+                                    hint="choose a writable place with --session PATH, or add --no-session") from None
+    else:
+        from scalargrad.files import irregular
+
+        odd = irregular(os.fstat(fd).st_mode)
+        if odd:
+            os.close(fd)
+    if odd:
+        lock_name = shown(path) + ".lock"  # as named, not where a link leads
+        raise SessionWriteError(f"the lock file {lock_name} is {odd}, not a regular file; scalargrad does not use it",
+                                hint=f"remove {lock_name} (scalargrad makes it again), "
+                                "or choose another place with --session PATH")
     try:
         deadline = time.monotonic() + timeout
         while not _try_lock(fd):
@@ -256,6 +334,7 @@ def transaction(path: str | os.PathLike) -> Iterator[Session | None]:
             current.history.append({...})
     """
     path = Path(path)
+    _refuse_odd(path)
     with locked(path):
         current = read(path)
         yield current
@@ -313,6 +392,7 @@ def start(path: str | os.PathLike, program: str, values: Mapping[str, float]) ->
     """
     path = Path(path)
     fresh = Session(program, {name: float(value) for name, value in values.items()}, [], path)
+    _refuse_odd(path)
     with locked(path):
         previous = read(path)  # raises on a file we must not overwrite silently
         write(path, fresh)
@@ -403,19 +483,58 @@ def fresh_values(values: Mapping[str, float], origin: Mapping[str, str], current
 
 
 def reset(path: str | os.PathLike) -> bool:
-    """Forget the session at `path` (even a corrupt one). True if there was a file."""
+    """Forget the session at `path` (even a corrupt one). True if there was a file.
+
+    Removes a regular file, or a symbolic link (the link, even a broken or looping one;
+    never what it points to). A directory, named pipe, device or socket is not a session
+    scalargrad wrote: it is left alone, with an error.
+    """
     path = Path(path)
-    if not path.exists() and not path.is_symlink():
+    if not _removable(path):
         return False
     with locked(path):
         try:
+            if not _removable(path):
+                return False
             path.unlink()
         except FileNotFoundError:
             return False
-        except IsADirectoryError:
-            raise SessionError(f"session file {shown(path)} is a directory; not removing it",
-                               hint="give --session a file path") from None
         except OSError as error:
             raise SessionError(f"cannot remove session file {shown(path)}: {error.strerror or error}") from None
     # The lock file stays: removing it while another process waits on it would split the lock.
     return True
+
+
+def _removable(path: Path) -> bool:
+    """True when a session file (or a link) is at `path` to remove, False when nothing is;
+    a SessionError for anything else in its place."""
+    import stat
+
+    from scalargrad.files import irregular
+
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return False
+    except OSError as error:
+        raise SessionError(f"cannot remove session file {shown(path)}: {error.strerror or error}") from None
+    if stat.S_ISLNK(mode) or stat.S_ISREG(mode):
+        return True
+    # A named pipe or socket may be a stray left in our folder; a directory or device is a wrong path.
+    hint = ("if nothing else uses it, remove it yourself" if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+            else "give --session (or $SCALARGRAD_SESSION) the path of a regular file")
+    raise SessionError(f"session file {shown(path)} is {irregular(mode)}, not a session; not removing it", hint=hint)
+
+
+def _refuse_odd(path: Path) -> None:
+    """Before taking the lock (which creates `PATH.lock`): refuse a session path that is a
+    directory, named pipe or device, as `read` would, without leaving a lock file next to it."""
+    from scalargrad.files import irregular
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # missing (a new session), a loop, no permission: `read` says which, under the lock
+    kind = irregular(mode)
+    if kind:
+        raise SessionError(f"session file {shown(path)} is {kind}, not a regular file", hint=ODD_FILE_HINT)

@@ -1,0 +1,342 @@
+"""Odd files and odd contents: each is a short worded error (exit 2), never a traceback or a hang.
+
+Cases that could hang or fill the memory if they regressed run the installed command in a
+subprocess with a timeout, so a regression fails instead of stalling the suite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import LECTURE, LECTURE_VALUES, run_cli, run_installed
+from scalargrad import session
+from scalargrad.bindings import JSON_DEPTH_LIMIT, strict_json
+from scalargrad.files import READ_LIMIT, remove_stale_temporaries, write_text_atomically
+
+RESET = "`scalargrad session --reset` forgets it"
+POSIX = pytest.mark.skipif(os.name != "posix", reason="named pipes, /dev/zero and rlimits are POSIX")
+QUICK = 30  # seconds: every command here answers at once; a hang fails the test instead of the suite
+
+
+def plain_env() -> dict:
+    return {k: v for k, v in os.environ.items() if k != session.ENV_VAR}
+
+
+def session_doc(**changes) -> str:
+    doc = {"format": 1, "program": "y = x * x", "values": {"x": 3.0},
+           "history": [{"step": 1, "lr": 0.1, "before": 9.0, "after": 12.96, "values": {"x": 3.6}}]}
+    doc.update(changes)
+    return json.dumps(doc)
+
+
+def with_entry(**changes) -> str:
+    entry = {"step": 1, "lr": 0.1, "before": 9.0, "after": 12.96, "values": {"x": 3.6}}
+    entry.update(changes)
+    return session_doc(history=[entry])
+
+
+def fails(result, *messages: str) -> str:
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    for message in messages:
+        assert message in result.stderr, result.stderr
+    return result.stderr
+
+
+# -- odd files in place of a file --------------------------------------------------------------
+@POSIX
+def test_a_named_pipe_as_the_session_file_is_refused_not_waited_on(tmp_path):
+    folder = tmp_path / ".scalargrad"
+    folder.mkdir()
+    os.mkfifo(folder / "session.json")
+    env = plain_env()
+    for args in (("grad",), ("grad", LECTURE, *LECTURE_VALUES), ("session",), ("step",)):
+        fails(run_installed(*args, cwd=tmp_path, env=env, timeout=QUICK),
+              "error: session file .scalargrad/session.json is a named pipe (FIFO), not a regular file",
+              "hint: give --session (or $SCALARGRAD_SESSION) the path of a regular file")
+    # --reset leaves what scalargrad did not write, and says how to remove it.
+    fails(run_installed("session", "--reset", cwd=tmp_path, env=env, timeout=QUICK),
+          "session file .scalargrad/session.json is a named pipe (FIFO), not a session; not removing it",
+          "hint: if nothing else uses it, remove it yourself")
+    assert (folder / "session.json").exists()
+    assert not (folder / "session.json.lock").exists()  # refused before taking the lock
+
+
+@POSIX
+def test_a_named_pipe_as_the_bindings_file_is_refused_not_waited_on(tmp_path):
+    os.mkfifo(tmp_path / "values.fifo")
+    fails(run_installed("grad", LECTURE, "--bindings", "values.fifo", "--no-session", cwd=tmp_path, timeout=QUICK),
+          "error: bindings file values.fifo is a named pipe (FIFO), not a regular file",
+          "hint: give --bindings a JSON file")
+
+
+@POSIX
+@pytest.mark.xfail(raises=__import__("subprocess").TimeoutExpired, strict=True,
+                   reason="cli.read_source (not ours to edit) reads --file with read_text; "
+                          "it should use files.read_text_file")
+def test_a_named_pipe_as_the_program_file_is_refused_not_waited_on(tmp_path):
+    os.mkfifo(tmp_path / "program.fifo")
+    fails(run_installed("grad", "--file", "program.fifo", "--no-session", cwd=tmp_path, timeout=5),
+          "program file program.fifo is a named pipe (FIFO)")
+
+
+@POSIX
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_dev_zero_is_refused_not_read_until_memory_runs_out(tmp_path):
+    env = plain_env()
+    for args in (("grad",), ("grad", LECTURE, *LECTURE_VALUES), ("session",), ("session", "--reset")):
+        stderr = fails(run_installed(*args, "--session", "/dev/zero", cwd=tmp_path, env=env, timeout=QUICK),
+                       "session file /dev/zero is a character device")
+        assert "MemoryError" not in stderr
+    assert not Path("/dev/zero.lock").exists()
+    assert Path("/dev/zero").exists()
+    fails(run_installed("grad", LECTURE, "--bindings", "/dev/zero", "--no-session", cwd=tmp_path, timeout=QUICK),
+          "bindings file /dev/zero is a character device, not a regular file")
+
+
+@POSIX
+def test_a_symlink_loop_as_the_session_file(tmp_path):
+    folder = tmp_path / ".scalargrad"
+    folder.mkdir()
+    (folder / "session.json").symlink_to("session.json")
+    env = plain_env()
+    for args in (("grad",), ("grad", LECTURE, *LECTURE_VALUES), ("session",)):
+        stderr = fails(run_installed(*args, cwd=tmp_path, env=env, timeout=QUICK),
+                       "error: cannot read session file .scalargrad/session.json: ", RESET)
+        assert "RuntimeError" not in stderr
+    # --reset removes the looping link (only the link).
+    result = run_installed("session", "--reset", cwd=tmp_path, env=env, timeout=QUICK)
+    assert result.exit_code == 0, result.stderr
+    assert not (folder / "session.json").is_symlink()
+    assert run_installed("grad", LECTURE, *LECTURE_VALUES, cwd=tmp_path, env=env, timeout=QUICK).exit_code == 0
+
+
+def test_reset_leaves_a_directory_alone(cli, tmp_path):
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    fails(cli("session", "--reset", "--session", str(folder)), "is a directory, not a session; not removing it",
+          "hint: give --session (or $SCALARGRAD_SESSION) the path of a regular file")
+    assert folder.is_dir()
+    assert not Path(str(folder) + ".lock").exists()
+    fails(cli("grad", LECTURE, *LECTURE_VALUES, "--session", str(folder)), "is a directory, not a regular file")
+
+
+def sparse(path: Path, size: int) -> Path:
+    with open(path, "wb") as stream:
+        stream.truncate(size)
+    return path
+
+
+def test_a_session_file_over_the_limit_is_refused_before_reading(cli, tmp_path):
+    path = sparse(tmp_path / "s.json", 300 * 1024 * 1024)
+    assert READ_LIMIT == 256 * 1024 * 1024
+    for args in (("grad",), ("session",), ("grad", LECTURE, *LECTURE_VALUES)):
+        fails(cli(*args, "--session", str(path)),
+              f"session file {path} is too large to read (300 MiB; the limit is 256 MiB)", RESET)
+
+
+def test_a_bindings_file_over_the_limit_is_refused_before_reading(cli, tmp_path):
+    path = sparse(tmp_path / "values.json", 300 * 1024 * 1024)
+    fails(cli("grad", LECTURE, "--bindings", str(path)),
+          f"bindings file {path} is too large to read (300 MiB; the limit is 256 MiB)")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS is enforced on Linux")
+def test_out_of_memory_reading_a_session_is_worded(tmp_path):
+    import resource
+
+    # 64 MB of text, well under the size limit, in a process allowed 100 MB of address space:
+    # the bytes and their text cannot both fit, whatever the interpreter itself takes.
+    path = tmp_path / "s.json"
+    path.write_text(session_doc(padding="x" * 64_000_000))
+
+    def small_memory():
+        resource.setrlimit(resource.RLIMIT_AS, (100 * 1024 * 1024, resource.RLIM_INFINITY))
+
+    import subprocess
+
+    from conftest import installed_command
+
+    proc = subprocess.run([installed_command(), "session", "--session", str(path)], capture_output=True, text=True,
+                          timeout=QUICK, preexec_fn=small_memory)
+    assert proc.returncode == 2, proc.stderr
+    assert f"error: out of memory reading session file {path} (64 MB)" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_bindings_from_standard_input_still_work(cli):
+    result = cli("grad", LECTURE, "--bindings", "-", "--json", input='{"a": 2, "b": -3, "c": 10, "f": -2}')
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["output"]["value"] == -8.0
+
+
+# -- deeply nested JSON ----------------------------------------------------------------------
+DEEP = {
+    "lists": "[" * 5000 + "]" * 5000,
+    "objects": '{"a":' * 5000 + "1" + "}" * 5000,
+}
+
+
+@pytest.mark.parametrize("text", DEEP.values(), ids=DEEP.keys())
+def test_deeply_nested_bindings_are_refused_before_parsing(tmp_path, text):
+    path = tmp_path / "deep.json"
+    path.write_text(text)
+    stderr = fails(run_cli("grad", LECTURE, *LECTURE_VALUES, "--bindings", str(path)),
+                   f"bindings file {path}, line 1, column ", f"nested deeper than {JSON_DEPTH_LIMIT} levels")
+    assert "RecursionError" not in stderr
+
+
+def test_deeply_nested_bindings_on_standard_input(cli):
+    fails(cli("grad", LECTURE, *LECTURE_VALUES, "--bindings", "-", input=DEEP["lists"]),
+          "bindings file standard input, line 1, column 65: nested deeper than 64 levels")
+
+
+@pytest.mark.parametrize("text", DEEP.values(), ids=DEEP.keys())
+def test_a_deeply_nested_session_file_is_corrupt(cli, tmp_path, text):
+    path = tmp_path / "s.json"
+    path.write_text('{"format": 1, "program": "y = x", "values": {"x": 1}, "extra": ' + text + "}")
+    for args in (("grad",), ("session",), ("grad", LECTURE, *LECTURE_VALUES)):
+        fails(cli(*args, "--session", str(path)), "is corrupt: line 1, column ",
+              "nested deeper than 64 levels", RESET)
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting():
+    deep_in_text = "[{" * 1000
+    assert strict_json(json.dumps({"a": deep_in_text, "b\\\"[[": [[1]]})) == {"a": deep_in_text, "b\\\"[[": [[1]]}
+    nested = "[" * JSON_DEPTH_LIMIT + "]" * JSON_DEPTH_LIMIT
+    assert strict_json(nested) is not None  # the limit itself is allowed
+    with pytest.raises(json.JSONDecodeError, match="nested deeper than 64 levels") as raised:
+        strict_json('["\\\\", "\\"[", ' + "[" * 100 + "]" * 100 + "]")
+    assert raised.value.pos == 14 + JSON_DEPTH_LIMIT - 1  # the first bracket too deep
+    with pytest.raises(json.JSONDecodeError, match="Unterminated string"):
+        strict_json('{"a": "' + "[" * 1000)  # brackets in an unfinished string are not nesting
+
+
+# -- session contents --------------------------------------------------------------------------
+BAD_SESSIONS = {
+    "steps abc": (with_entry(steps="abc"), "history entry 1: `steps` is not a whole number of 1 or more"),
+    "steps null": (with_entry(steps=None), "history entry 1: `steps` is not a whole number of 1 or more"),
+    "steps list": (with_entry(steps=[1]), "history entry 1: `steps` is not a whole number of 1 or more"),
+    "steps zero": (with_entry(steps=0), "history entry 1: `steps` is not a whole number of 1 or more"),
+    "step missing": (session_doc(history=[{"lr": 0.1, "before": 1, "after": 2, "values": {}}]),
+                     "history entry 1: `step` is not a whole number of 1 or more"),
+    "step true": (with_entry(step=True), "history entry 1: `step` is not a whole number of 1 or more"),
+    "step float": (with_entry(step=1.5), "history entry 1: `step` is not a whole number of 1 or more"),
+    "lr text": (with_entry(lr="0.1"), "history entry 1: `lr` is not a finite number"),
+    "before null": (with_entry(before=None), "history entry 1: `before` is not a finite number"),
+    "after huge": (with_entry(after=10**400), "history entry 1: `after` is not a finite number"),
+    "descend text": (with_entry(descend="yes"), "history entry 1: `descend` is not true or false"),
+    "values list": (with_entry(values=[1]), "history entry 1: its `values` are not a JSON object"),
+    "values text": (with_entry(values={"x": "1"}), "history entry 1: the value of `x` is not a finite number"),
+    "huge value": (session_doc(values={"x": 10**400}), "is corrupt: the value of `x` is not a finite number"),
+    "format 0": (session_doc(format=0), "is corrupt: its format version (0) is not 1 or more"),
+    "format -5": (session_doc(format=-5), "is corrupt: its format version (-5) is not 1 or more"),
+    "surrogate program": ('{"format": 1, "program": "y = x \\ud800", "values": {"x": 1}}',
+                          "is corrupt: the program text has an invalid character"),
+    "surrogate name": ('{"format": 1, "program": "y = x", "values": {"x": 1, "\\udc00": 2}}',
+                       "is corrupt: a name in its values has an invalid character"),
+    "surrogate in history": (with_entry(values={"\udfff": 1.0}),
+                             "history entry 1: a name in its `values` has an invalid character"),
+}
+
+
+@pytest.mark.parametrize("content, message", BAD_SESSIONS.values(), ids=BAD_SESSIONS.keys())
+def test_a_bad_session_field_is_corrupt_for_every_command(cli, tmp_path, content, message):
+    path = tmp_path / "s.json"
+    path.write_text(content, encoding="utf-8")
+    for args in (("session",), ("session", "--json"), ("grad",), ("step",), ("grad", "y = x", "--x", "1")):
+        fails(cli(*args, "--session", str(path)), f"session file {path} is corrupt: ", message, RESET)
+    assert path.read_text(encoding="utf-8") == content  # never overwritten
+
+
+def test_the_third_history_entry_is_named(cli, tmp_path):
+    entries = [{"step": n, "lr": 0.1, "before": 1.0, "after": 2.0, "values": {"x": 1.0}} for n in (1, 2, 3)]
+    entries[2]["steps"] = "abc"
+    path = tmp_path / "s.json"
+    path.write_text(session_doc(history=entries))
+    fails(cli("session", "--session", str(path)), "is corrupt: history entry 3: `steps` is not a whole number")
+
+
+def test_well_formed_entries_and_a_surrogate_pair_are_accepted(cli, tmp_path):
+    path = tmp_path / "s.json"
+    entries = [{"step": 1, "steps": 5, "descend": True, "lr": 0.1, "before": 9, "after": 4.5, "values": {"x": 2},
+                "worker": "any detail", "grads": {"x": 6}}]
+    path.write_text(session_doc(program="y = x * x  # \U0001F600", history=entries))  # "\\ud83d\\ude00"
+    assert session.read(path).program == "y = x * x  # \U0001F600"
+    result = cli("session", "--session", str(path))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == ["1", "5", "descend", "0.1", "9", "4.5"]
+
+
+def test_a_huge_integer_in_bindings_is_too_large_not_a_traceback(cli, tmp_path):
+    path = tmp_path / "values.json"
+    path.write_text('{"a": 1' + "0" * 400 + "}")
+    fails(cli("grad", "L = a * 2", "--bindings", str(path)), "the value of `a` is too large")
+
+
+# -- the lock file -----------------------------------------------------------------------------
+@POSIX
+def test_a_symlink_as_the_lock_file_is_not_followed(cli, tmp_path):
+    path = tmp_path / "s.json"
+    session.start(path, LECTURE, {"a": 2.0, "b": -3.0, "c": 10.0, "f": -2.0})
+    lock = tmp_path / "s.json.lock"
+    lock.unlink()
+    victim = tmp_path / "victim"
+    lock.symlink_to(victim)
+    message = f"the lock file {path}.lock is a symbolic link, not a regular file; scalargrad does not use it"
+    # A new program still prints its result; it is not recorded.
+    result = cli("grad", "y = x", "--x", "1", "--session", str(path))
+    assert result.exit_code == 0 and f"warning: the session was not saved: {message}" in result.stderr
+    fails(cli("step", "--session", str(path)), message, f"hint: remove {path}.lock (scalargrad makes it again)")
+    fails(cli("session", "--reset", "--session", str(path)), message)
+    assert not victim.exists()
+    assert path.exists() and lock.is_symlink()
+
+
+@POSIX
+def test_a_named_pipe_as_the_lock_file_is_refused(tmp_path):
+    path = tmp_path / "s.json"
+    os.mkfifo(str(path) + ".lock")
+    result = run_installed("grad", LECTURE, *LECTURE_VALUES, "--session", str(path), timeout=QUICK)
+    assert result.exit_code == 0
+    assert f"the lock file {path}.lock is a named pipe (FIFO), not a regular file" in result.stderr
+
+
+# -- temporary files left by a killed writer --------------------------------------------------
+def test_stale_temporaries_of_the_target_are_removed_on_the_next_write(cli, tmp_path):
+    path = tmp_path / "s.json"
+    hour_ago = time.time() - 3600
+    planted = {
+        ".s.json.abcd_123.tmp": hour_ago,  # ours, old: removed
+        ".s.json.zzzz9999.tmp": time.time(),  # ours, fresh: another writer may be busy with it
+        ".s.json.notours.tmp": hour_ago,  # not the name mkstemp gives
+        ".other.json.abcd1234.tmp": hour_ago,  # another target's
+        "s.json.abcd1234.tmp": hour_ago,  # no leading dot
+    }
+    for name, mtime in planted.items():
+        (tmp_path / name).write_text("half a session")
+        os.utime(tmp_path / name, (mtime, mtime))
+    (tmp_path / ".s.json.dir12345.tmp").mkdir()  # a folder, however named, is not ours
+    os.utime(tmp_path / ".s.json.dir12345.tmp", (hour_ago, hour_ago))
+    assert cli("grad", LECTURE, *LECTURE_VALUES, "--session", str(path)).exit_code == 0
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted(set(planted) - {".s.json.abcd_123.tmp"} | {".s.json.dir12345.tmp", "s.json", "s.json.lock"})
+
+
+def test_remove_stale_temporaries_respects_the_age(tmp_path):
+    target = tmp_path / "graph.svg"
+    temporary = tmp_path / ".graph.svg.a1b2c3d4.tmp"
+    temporary.write_text("<svg")
+    nine_minutes_ago = time.time() - 9 * 60
+    os.utime(temporary, (nine_minutes_ago, nine_minutes_ago))
+    assert remove_stale_temporaries(target) == []
+    eleven_minutes_ago = time.time() - 11 * 60
+    os.utime(temporary, (eleven_minutes_ago, eleven_minutes_ago))
+    write_text_atomically(target, "<svg/>")
+    assert not temporary.exists() and target.read_text() == "<svg/>"
