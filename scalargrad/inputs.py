@@ -22,6 +22,7 @@ from typing import Callable
 from scalargrad import session as sessions
 from scalargrad.bindings import check_option_names, command_line_values, read_bindings, resolve, split_arguments
 from scalargrad.errors import ScalarGradError, SessionWriteError, UsageError
+from scalargrad.files import read_text_file
 from scalargrad.program import Program
 
 START_HINT = 'scalargrad grad "L = (a*b + c) * f" --a 2 --b -3 --c 10 --f -2'
@@ -62,22 +63,14 @@ def read_source(program: str | None, file: Path | None, prompt: Callable[[str], 
     if program is not None and file is not None:
         raise UsageError("give the program either as an argument or with --file, not both")
     if file is not None:
-        if str(file) == "-":
-            return sys.stdin.read()
         try:
-            return file.read_text(encoding="utf-8")
+            return read_text_file(file, f"program file {file}", error=UsageError, kind_hint="give --file a text file")
         except FileNotFoundError:
             raise UsageError(f"program file {file} does not exist", hint="check the path given to --file") from None
-        except IsADirectoryError:
-            raise UsageError(f"program file {file} is a directory", hint="give --file a text file") from None
-        except UnicodeDecodeError:
-            raise UsageError(f"program file {file} is not UTF-8 text") from None
-        except OSError as error:
-            raise UsageError(f"cannot read program file {file}: {error.strerror}") from None
     if program == "-":
         if prompt is not None and sys.stdin.isatty():
             prompt("reading the program from standard input; end it with Ctrl-D")
-        return sys.stdin.read()
+        return read_text_file("-", "the program on standard input", error=UsageError)
     if program is None:
         raise UsageError("no program given",
                          hint=f"write one: {START_HINT} (or --file PROGRAM, or - to read standard input)")

@@ -77,9 +77,6 @@ def test_a_named_pipe_as_the_bindings_file_is_refused_not_waited_on(tmp_path):
 
 
 @POSIX
-@pytest.mark.xfail(raises=__import__("subprocess").TimeoutExpired, strict=True,
-                   reason="cli.read_source (not ours to edit) reads --file with read_text; "
-                          "it should use files.read_text_file")
 def test_a_named_pipe_as_the_program_file_is_refused_not_waited_on(tmp_path):
     os.mkfifo(tmp_path / "program.fifo")
     fails(run_installed("grad", "--file", "program.fifo", "--no-session", cwd=tmp_path, timeout=5),
