@@ -260,3 +260,47 @@ def test_a_gradient_below_the_smallest_subnormal_is_zero():
     program = parse("L = exp(x)")
     program.run({"x": -800.0})
     assert program.names["x"].grad == 0.0
+
+
+# -- numbers on the command line: every non-finite value says it must be finite ----------------
+@pytest.mark.parametrize("values, message", [
+    (["--a", "inf"], "the value of `a`: `inf` is infinite; it must be a finite number"),
+    (["--a=-inf"], "the value of `a`: `-inf` is infinite; it must be a finite number"),
+    (["--a", "-nan"], "the value of `a`: `-nan` is not a number (NaN); it must be a finite number"),
+    (["--a", "NaN"], "the value of `a`: `NaN` is not a number (NaN); it must be a finite number"),
+    (["--a", "1e999"], "the value of `a`: `1e999` is too large for a float (above about 1.8e308); it must be a finite number"),
+    (["--a", "-1e999"], "it must be a finite number"),
+    (["--set", "a=Infinity"], "the value of `a`: `Infinity` is infinite; it must be a finite number"),
+])
+def test_values_that_are_not_finite_say_so(values, message):
+    result = run_cli("grad", "L = a * 2", *values)
+    assert result.exit_code == 2 and message in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("text, value", [("-1e5", -1e5), ("-.5", -0.5), ("+2", 2.0), ("-0", 0.0)])
+def test_a_negative_number_after_a_name_is_its_value(text, value):
+    assert run_cli("grad", "L = a * 2", "--a", text, "--json").json()["inputs"]["a"]["value"] == value
+
+
+def test_number_values_are_joined_to_their_names_unless_the_option_is_declared():
+    from scalargrad.bindings import join_number_values
+
+    args = ["L = a", "--a", "-inf", "--b", "-Infinity", "--lr", "-0.5", "--c", "-x", "--d=-1", "--e", "2"]
+    assert join_number_values(args, declared={"--lr"}) == [
+        "L = a", "--a=-inf", "--b=-Infinity", "--lr", "-0.5", "--c", "-x", "--d=-1", "--e", "2"]
+
+
+def test_joined_a_minus_inf_value_reaches_the_finite_number_check():
+    # `-inf` holds `-f` (--file): unjoined, the command line parser takes it as options
+    from scalargrad.bindings import join_number_values
+
+    result = run_cli(*join_number_values(["grad", "L = a * b", "--a", "-inf", "--b", "1"]))
+    assert result.exit_code == 2
+    assert "the value of `a`: `-inf` is infinite; it must be a finite number" in result.stderr, result.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="cli.py must pass its arguments through bindings.join_number_values "
+                                       "before Click parses them (cli.py is outside this branch)")
+def test_a_minus_inf_value_reaches_the_finite_number_check():
+    result = run_cli("grad", "L = a * b", "--a", "-inf", "--b", "1")
+    assert "the value of `a`: `-inf` is infinite; it must be a finite number" in result.stderr, result.stderr
