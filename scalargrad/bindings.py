@@ -18,16 +18,52 @@ _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?
 _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 
 
+_NOT_FINITE = re.compile(r"[+-]?(?:inf|infinity|nan)", re.IGNORECASE)
+
+
+def looks_like_a_number(text: str) -> bool:
+    """A decimal number, or one of the words float() reads (`inf`, `-nan`): after `--NAME` it is
+    the value, even when it starts with `-`, never an option."""
+    return bool(_NUMBER.fullmatch(text.strip()) or _NOT_FINITE.fullmatch(text.strip()))
+
+
 def parse_number(text: str, what: str) -> float:
     """A finite decimal number, ASCII digits only (`2`, `-3.5`, `.5`, `1e-3`)."""
+    finite = "it must be a finite number"
+    if _NOT_FINITE.fullmatch(text.strip()):
+        kind = "is not a number (NaN)" if text.strip().lstrip("+-")[:1] in "nN" else "is infinite"
+        raise InputError(f"{what}: `{text}` {kind}; {finite}", hint="write a decimal number such as 2, -3.5 or 1e-3")
     if not _NUMBER.fullmatch(text.strip()):
         digits = "use the ASCII digits 0-9; " if any(ch.isdigit() and not ch.isascii() for ch in text) else ""
         raise InputError(f"{what}: `{text}` is not a number",
                          hint=f"{digits}write a decimal number such as 2, -3.5 or 1e-3")
     value = float(text)
     if not math.isfinite(value):
-        raise InputError(f"{what}: `{text}` is too large", hint="values must be finite numbers")
+        raise InputError(f"{what}: `{text}` is too large for a float (above about 1.8e308); {finite}",
+                         hint="write a decimal number such as 2, -3.5 or 1e-3")
     return value
+
+
+def join_number_values(args: list[str], declared: Iterable[str] = ()) -> list[str]:
+    """`--NAME -inf` as `--NAME=-inf`, for each NAME that is not a `declared` option.
+
+    For the command line parser a token after an undeclared `--NAME` that starts with `-` is a
+    bundle of short options: `-inf` holds `-f` (--file), which then takes the next token. Joined
+    to its name, a value that looks like a number is read as the value whatever its letters.
+    """
+    declared = set(declared)
+    joined: list[str] = []
+    i = 0
+    while i < len(args):
+        token = args[i]
+        if (token.startswith("--") and "=" not in token and token not in declared and i + 1 < len(args)
+                and args[i + 1].startswith("-") and looks_like_a_number(args[i + 1])):
+            joined.append(f"{token}={args[i + 1]}")
+            i += 2
+        else:
+            joined.append(token)
+            i += 1
+    return joined
 
 
 @dataclass

@@ -220,29 +220,51 @@ def backward(root: Value, order: Sequence[Value]) -> None:
         raise _gradient_not_finite(order)
 
 
+_FLOAT_RANGE = "the largest float (about 1.8e308)"
+
+
 def _gradient_not_finite(order: Sequence[Value]) -> DomainError:
-    """Find the first node, walking backwards, whose local derivative broke the gradient."""
+    """Find the first node, walking backwards, where the gradient stopped being finite.
+
+    Either a local derivative is itself not finite (undefined, infinite, or too large for a
+    float), or it is finite and the gradient times it exceeds the float range, or a node used
+    several times receives finite shares whose sum does. Each says so in words: an
+    unrepresentable gradient is an error, never a 0 or an inf passed on.
+    """
     for node in reversed(order):
-        if not node._prev or node.grad == 0.0 or node.grad - node.grad != 0:
+        if node.grad - node.grad != 0:  # no share coming in was bad: their sum overflowed
+            error = _domain(node, f"the gradient is too large here: the sum of the gradients reaching this node "
+                                  f"from its uses exceeds {_FLOAT_RANGE}")
+            error.hint = "the true gradient cannot be represented as a float: use smaller input values"
+            return error
+        if not node._prev or node.grad == 0.0:
             continue
         op = rule(node._op)
-        local = op.local(node.data, *(p.data for p in node._prev))
+        xs = tuple(p.data for p in node._prev)
+        local = op.local(node.data, *xs)
         for i, (parent, d) in enumerate(zip(node._prev, local)):
-            if parent._op != CONST and (node.grad * d) - (node.grad * d) != 0:
-                at = ", ".join(f"{name} = {p.data:g}" for name, p in zip("xy", node._prev))
-                which = "x" if i == 0 else "y"
-                what = "undefined" if d != d else "infinite"
-                error = _domain(
-                    node,
-                    f"the gradient is {what} here: the local derivative d/d{which} = {op.formulas[i]} "
-                    f"is {what} at {at}",
-                )
-                if i < len(op.hints) and op.hints[i]:
-                    error.hint = op.hints[i]
-                elif what == "infinite":
-                    error.hint = f"{op.symbol} is not differentiable there (its slope is vertical): move x away"
-                return error
-    return _domain(order[-1], "a gradient is not finite (overflow)")
+            share = node.grad * d
+            if parent._op == CONST or share - share == 0:
+                continue
+            at = ", ".join(f"{name} = {x:g}" for name, x in zip("xy", xs))
+            which = "x" if i == 0 else "y"
+            where = f"the local derivative d/d{which} = {op.formulas[i]}"
+            if d != d:
+                error = _domain(node, f"the gradient is undefined here: {where} is undefined at {at}")
+            elif d - d != 0 and op.kink is not None and op.kink(*xs):
+                error = _domain(node, f"the gradient is infinite here: {where} is infinite at {at}")
+                error.hint = f"{op.symbol} is not differentiable there (its slope is vertical): move x away"
+            elif d - d != 0:
+                error = _domain(node, f"the gradient is too large here: {where} exceeds {_FLOAT_RANGE} at {at}")
+                error.hint = "the true derivative cannot be represented as a float: move the inputs away from there"
+            else:
+                error = _domain(node, f"the gradient is too large here: {where} is {d:g} at {at}, and times "
+                                      f"the gradient arriving here ({node.grad:g}) it exceeds {_FLOAT_RANGE}")
+                error.hint = "the true gradient cannot be represented as a float: use smaller input values"
+            if d != d and i < len(op.hints) and op.hints[i]:
+                error.hint = op.hints[i]
+            return error
+    return _domain(order[-1], f"a gradient exceeds {_FLOAT_RANGE}")
 
 
 def _domain(node: Value, reason: str) -> DomainError:

@@ -59,15 +59,15 @@ class _Builder:
         return node, start, end
 
     def _operation(self, op: str, operands: tuple[Value, ...], start: int, end: int):
-        """A node for `op` applied to `operands`; with literals only, the literal it comes to.
+        """A node for `op` applied to `operands`; with constants only, the constant it comes to.
 
         Folding `-1` or `(1 + 1)` into one constant matters beyond tidiness: constants get no
         gradient, so a negative base with a literal exponent, `x ** -1`, never asks for the
         derivative with respect to the exponent (which exists only for a positive base).
+        Named constants fold too, wherever they were assigned (`k = 2*3; j = -k` makes j the
+        constant -6), so a value that depends on no input is a constant whatever surrounds it.
         """
-        nodes = self.nodes
-        count = len(operands)
-        if all(v._op == CONST for v in operands) and tuple(nodes[-count:]) == operands:
+        if all(v._op == CONST for v in operands):
             try:
                 value = OPS[op].forward(*(v.data for v in operands))
             except DomainError as error:
@@ -76,8 +76,12 @@ class _Builder:
             if value - value != 0:
                 raise self._error(DomainError, f"`{self.source[start:end]}` is too large (overflow)", start,
                                   end - start, hint="numbers must be below about 1.8e308")
-            del nodes[-count:]
-            del self.spans[-count:]
+            # The literals folded away are the last nodes added; a named constant stays, since
+            # other statements may read it (and the graph shows every name).
+            for operand in reversed(operands):
+                if not operand.label and self.nodes and self.nodes[-1] is operand:
+                    del self.nodes[-1]
+                    del self.spans[-1]
             return self._add(Value(value, (), CONST), start, end)
         return self._add(Value(0.0, operands, op), start, end)
 
@@ -166,6 +170,9 @@ class _Builder:
             self.inputs[name] = node
             self.defaults[name] = default
             self._add(node, at, expr[2])
+        elif node.label and node._op == CONST:
+            # `q = k` with k a named constant: q is the same constant, folded like `q = k + 0`.
+            node = self._add(Value(node.data, (), CONST), at, expr[2])[0]
         elif node.label:
             # `e = a` names a node that already has a name: an identity node keeps both.
             node = self._add(Value(0.0, (node,), "="), at, expr[2])[0]

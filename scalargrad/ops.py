@@ -15,7 +15,9 @@ documented. Nothing outside this module knows any op by name.
 
 from __future__ import annotations
 
+import decimal
 import math
+import sys
 from dataclasses import dataclass
 from typing import Callable
 
@@ -39,10 +41,48 @@ class Op:
     hints: tuple[str, ...] = ()
 
 
+# -- numerics: a derivative must not over- or underflow on the way when its value is a float ---
+# A rule's obvious formula can leave the float range halfway although its result would fit:
+# -x/(y*y) is 0 or a ZeroDivisionError at x = y = 1e-200 (y*y underflows), and 1 - tanh(x)**2 is
+# 0 from |x| > 19 on although sech(x)**2 stays above 0 until |x| > 372. The rows below use forms
+# whose every intermediate is a float when the result is; where none exists they scale by
+# powers of two (exact) or, for a power whose own value underflowed, work in 40 digits.
+_SMALLEST_NORMAL = sys.float_info.min  # below it a float has fewer than 53 significant bits
+_WIDE = decimal.Context(prec=40, Emin=decimal.MIN_EMIN, Emax=decimal.MAX_EMAX,
+                        traps=[decimal.InvalidOperation, decimal.DivisionByZero])
+
+
+def _scaled_product(factors: tuple[float, ...], divisors: tuple[float, ...] = ()) -> float:
+    """The product of `factors` over the product of `divisors`, with no overflow or underflow on
+    the way: significands and exponents of two are combined separately (`frexp` is exact), so the
+    result is inf or a subnormal only when the true value is. One rounding per operand."""
+    significand, exponent = 1.0, 0
+    for value, divide in [(f, False) for f in factors] + [(d, True) for d in divisors]:
+        m, e = math.frexp(value)
+        significand = significand / m if divide else significand * m
+        exponent += -e if divide else e
+        significand, e = math.frexp(significand)
+        exponent += e
+    try:
+        return math.ldexp(significand, exponent)
+    except OverflowError:
+        return math.copysign(math.inf, significand)
+
+
 def _div(x: float, y: float) -> float:
     if y == 0:
         raise DomainError("division by zero")
     return x / y
+
+
+def _div_local(ans: float, x: float, y: float) -> tuple[float, float]:
+    # d/dy = -x/y**2 = -ans/y: one more rounding, and out of range only when -x/y**2 is (y*y
+    # underflows at 1e-200). A quotient that is subnormal lost digits: divide x by y twice, scaled.
+    if abs(ans) >= _SMALLEST_NORMAL:
+        d_divisor = -ans / y
+    else:
+        d_divisor = -_scaled_product((x,), (y, y))
+    return 1.0 / y, d_divisor
 
 
 def _pow(x: float, y: float) -> float:
@@ -57,15 +97,26 @@ def _pow(x: float, y: float) -> float:
 
 
 def _pow_local(ans: float, x: float, y: float) -> tuple[float, float]:
-    try:
-        d_base = y * x ** (y - 1) if y != 0 else 0.0
-    except ZeroDivisionError:  # 0 ** (negative): the slope is infinite, as for sqrt at 0
-        d_base = math.inf
-    except OverflowError:
-        d_base = math.inf
+    """d/dx = y * x**(y-1), computed as y * ans / x; d/dy = ans * log(x), for x > 0 only.
+
+    Not y * x**(y-1) itself: y - 1 is rounded, and x**(y-1) can overflow where the product does
+    not (x = 5e-324, y = 1e-20). When ans underflowed (x**y below 2.2e-308), its lost digits
+    are recomputed in 40 digits, since y * x**y / x can still be an ordinary float (x = 1e-200, y = 2).
+    """
+    if x == 0:
+        # 0**y is 0 for y > 0 (1 for y = 0); its slope is 0 past y = 1, 1 at y = 1 and
+        # infinite below, like sqrt at 0. d/dy is 0 coming from y > 0, undefined at y = 0.
+        d_base = 0.0 if y == 0 or y > 1 else 1.0 if y == 1 else math.inf
+        return d_base, 0.0 if y > 0 else math.nan
+    if abs(ans) >= _SMALLEST_NORMAL:
+        d_base = _scaled_product((y, ans), (x,))
+        d_exponent = ans * math.log(x) if x > 0 else math.nan
+        return d_base, d_exponent
+    power = _WIDE.power(decimal.Decimal(x), decimal.Decimal(y))
+    d_base = float(_WIDE.divide(_WIDE.multiply(decimal.Decimal(y), power), decimal.Decimal(x)))
     # d/dy x**y = x**y log x exists only for x > 0 (x**y is not real around y for x < 0).
-    d_exponent = ans * math.log(x) if x > 0 else (0.0 if x == 0 and y > 0 else math.nan)
-    return float(d_base), d_exponent
+    d_exponent = float(_WIDE.multiply(power, _WIDE.ln(decimal.Decimal(x)))) if x > 0 else math.nan
+    return d_base, d_exponent
 
 
 def _exp(x: float) -> float:
@@ -91,11 +142,30 @@ def _sqrt_local(ans: float, x: float) -> tuple[float]:
     return (0.5 / ans if ans else math.inf,)
 
 
+def _tanh_local(ans: float, x: float) -> tuple[float]:
+    # 1 - ans**2 cancels where tanh nears 1 (it is 0 from |x| > 19 on); sech(x)**2 is the same
+    # value without the cancellation, squared after the division so it underflows only when
+    # the true value does.
+    if abs(ans) < 0.5:
+        return (1.0 - ans * ans,)
+    try:
+        sech = 1.0 / math.cosh(x)
+    except OverflowError:  # |x| > 710: sech(x)**2 < 1e-616, below every float
+        return (0.0,)
+    return (sech * sech,)
+
+
 def _sigmoid(x: float) -> float:
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
     z = math.exp(x)
     return z / (1.0 + z)
+
+
+def _sigmoid_local(ans: float, x: float) -> tuple[float]:
+    # ans * (1 - ans) with 1 - ans = sigmoid(-x), computed directly: 1 - ans is 0 from x > 37 on
+    # although the slope stays a float until x > 745.
+    return (ans * _sigmoid(-x),)
 
 
 def _tan(x: float) -> float:
@@ -118,7 +188,7 @@ _TABLE = [
          phrase="- passes the gradient to the first operand and flips its sign for the second"),
     _row("*", "*", 2, lambda x, y: x * y, lambda ans, x, y: (y, x), ("y", "x"),
          phrase="* swaps in the other factor"),
-    _row("/", "/", 2, _div, lambda ans, x, y: (1.0 / y, -x / (y * y)), ("1/y", "-x/y**2"),
+    _row("/", "/", 2, _div, _div_local, ("1/y", "-x/y**2"),
          phrase="/ divides the gradient by the divisor for the dividend, and scales it by -dividend/divisor**2 for the divisor"),
     _row("**", "**", 2, _pow, _pow_local, ("y * x**(y-1)", "x**y * log(x)"),
          kink=lambda x, y: x == 0 and y != math.floor(y),
@@ -135,12 +205,12 @@ _TABLE = [
          phrase="exp is its own derivative: the gradient is scaled by exp's output"),
     _row("log", "log", 1, _log, lambda ans, x: (1.0 / x,), ("1/x",), function=True,
          phrase="log scales the gradient by 1 over its input"),
-    _row("tanh", "tanh", 1, math.tanh, lambda ans, x: (1.0 - ans * ans,), ("1 - tanh(x)**2",), function=True,
+    _row("tanh", "tanh", 1, math.tanh, _tanh_local, ("1 - tanh(x)**2",), function=True,
          phrase="tanh scales the gradient by 1 minus its output squared"),
     _row("relu", "relu", 1, lambda x: x if x > 0 else 0.0, lambda ans, x: (1.0 if x > 0 else 0.0,),
          ("1 if x > 0 else 0",), function=True, kink=lambda x: x == 0,
          phrase="relu passes the gradient where its input is positive and blocks it elsewhere"),
-    _row("sigmoid", "sigmoid", 1, _sigmoid, lambda ans, x: (ans * (1.0 - ans),),
+    _row("sigmoid", "sigmoid", 1, _sigmoid, _sigmoid_local,
          ("sigmoid(x) * (1 - sigmoid(x))",), function=True,
          phrase="sigmoid scales the gradient by its output times (1 - its output)"),
     _row("sin", "sin", 1, math.sin, lambda ans, x: (math.cos(x),), ("cos(x)",), function=True,

@@ -74,7 +74,7 @@ def test_missing_values_are_one_error_listing_every_name(cli):
 
 
 @pytest.mark.parametrize("value, message", [
-    ("inf", "`inf` is not a number"), ("nan", "`nan` is not a number"), ("1e999", "is too large"),
+    ("inf", "`inf` is infinite; it must be a finite number"), ("nan", "`nan` is not a number"), ("1e999", "is too large"),
     ("two", "`two` is not a number"), ("١", "is not a number"), ("1_000", "is not a number"),
 ])
 def test_values_must_be_finite_ascii_numbers(cli, value, message):

@@ -77,6 +77,40 @@ def test_alias_keeps_both_names_with_an_identity_node():
     assert program.names["a"].grad == 6.0 and program.names["e"].grad == 3.0
 
 
+# -- named constants: a name whose value depends on no input is a constant ---------------------
+def kinds(source: str) -> dict[str, str]:
+    program = parse(source)
+    return {name: program.kind(node) for name, node in program.names.items()}
+
+
+@pytest.mark.parametrize("source, constants", [
+    ("k = 2*3; j = k*2; L = j*y", {"k", "j"}),
+    ("k = 2*3; z = y + 1; j = k*2; L = j*y", {"k", "j"}),  # the same, whatever sits between
+    ("h = 2*3; q = h; L = q*y", {"h", "q"}),  # an alias of a constant is a constant
+    ("k = 2*3; j = -k; L = x*k", {"k", "j"}),
+    ("k = (6); j = sqrt(k) + k; L = y ** j", {"k", "j"}),
+    ("a = 2; j = a*3; L = j*y", set()),  # a plain number is an input (with a default): j reads it
+])
+def test_a_name_computed_from_constants_alone_is_a_constant(source, constants):
+    assert {name for name, kind in kinds(source).items() if kind == "const"} == constants
+
+
+def test_a_named_constant_read_later_stays_in_the_graph():
+    # `-k` used to fold k itself away while `x*k` still read it
+    program = parse("k = 2*3; j = -k; L = x*k")
+    program.run({"x": 1.0})
+    k, j, L = (program.names[n] for n in ("k", "j", "L"))
+    assert [program.label(node) for node in program.nodes] == ["k", "j", "x", "L"]
+    assert (k.data, j.data, L.data) == (6.0, -6.0, 6.0) and L._prev == (program.names["x"], k)
+    assert program.names["x"].grad == 6.0
+
+
+def test_folded_literals_leave_no_node_behind():
+    program = parse("k = 2*3; j = (k + 1) * 2; L = x * j")
+    assert [program.label(node) for node in program.nodes] == ["k", "j", "x", "L"]
+    assert program.names["j"].data == 14.0
+
+
 def test_reused_operand_keeps_both_edges():
     program = parse("b = a + a")
     program.run({"a": 5})

@@ -173,3 +173,59 @@ def test_any_text_parses_or_raises_a_user_error(text):
     except ScalarGradError:
         return
     assert math.isfinite(program.output.data)
+
+
+# -- constants, aliases and inputs mixed: the constant rule, whatever the neighbours ----------
+@st.composite
+def constant_programs(draw):
+    """Statements mixing named constants (`k = 2*3`), aliases (`q = k`), defaults (`a = 2`),
+    and expressions over the inputs x, y and earlier names; with, for each name, whether its
+    value depends on an input (x, y or a default), which is what makes it not a constant."""
+    lines, depends = [], {}
+    for i in range(draw(st.integers(1, 6))):
+        name = f"v{i}"
+        kind = draw(st.sampled_from(["default", "constant", "alias", "expression", "expression"]))
+        earlier = sorted(depends)
+        if kind == "default":
+            text, uses_input = str(draw(st.integers(-3, 3))), True
+        elif kind == "constant":
+            text, uses_input = f"{draw(st.integers(1, 4))} * {draw(st.integers(1, 4))}", False
+        elif kind == "alias":
+            target = draw(st.sampled_from(earlier + ["x"]))
+            text, uses_input = target, depends.get(target, True)
+        else:
+            terms = draw(st.lists(st.sampled_from(earlier + ["x", "y", "1", "2", "3"]), min_size=1, max_size=3))
+            ops = draw(st.lists(st.sampled_from(["+", "-", "*"]), min_size=len(terms) - 1, max_size=len(terms) - 1))
+            text = terms[0] + "".join(f" {op} {term}" for op, term in zip(ops, terms[1:]))
+            text = draw(st.sampled_from(["{}", "-({})", "tanh({})", "({}) * 2"])).format(text)
+            # a plain number (`v0 = 2`) is an input with a default, not a constant
+            uses_input = text.isdigit() or any(depends.get(term, term in ("x", "y")) for term in terms)
+        lines.append(f"{name} = {text}")
+        depends[name] = uses_input
+    return "; ".join(lines), depends
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(constant_programs())
+def test_a_name_is_a_constant_exactly_when_it_depends_on_no_input(generated):
+    from conftest import run_cli
+
+    source, depends = generated
+    program = parse(source)
+    values = [arg for name in program.inputs if name not in program.defaults for arg in (f"--{name}", "0.5")]
+    result = run_cli("grad", source, *values, "--json")
+    assert result.exit_code == 0, (source, result.stderr)
+    doc = result.json()
+    nodes = doc["nodes"]
+    by_name = {node["name"]: node for node in nodes if node["name"] is not None}
+    for node in nodes:
+        assert all(0 <= parent < node["id"] for parent in node["parents"]), (source, node)
+    assert set(doc["grads"]) == set(depends) | {name for name in ("x", "y") if name in program.inputs}
+    for name, uses_input in depends.items():
+        constant = not uses_input
+        assert (by_name[name]["kind"] == "const") == constant, (source, name)
+        assert (doc["grads"][name] is None) == constant, (source, name)
+    drawn = run_cli("dot", source, *values, "--format", "dot")
+    assert drawn.exit_code == 0 and drawn.stdout.startswith("digraph"), (source, drawn.stderr)
+    rows = run_cli("check", source, *values, "--json").json()["rows"]
+    assert {row["label"] for row in rows} == {name for name in by_name if by_name[name]["kind"] != "const"}
