@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from scalargrad.commands import discover
+from scalargrad.commands.shared import Group
 
 app = typer.Typer(
     name="scalargrad",
@@ -18,6 +19,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=Group,
 )
 
 for command in discover():

@@ -328,8 +328,6 @@ def test_joined_a_minus_inf_value_reaches_the_finite_number_check():
     assert "the value of `a`: `-inf` is infinite; it must be a finite number" in result.stderr, result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="cli.py must pass its arguments through bindings.join_number_values "
-                                       "before Click parses them (cli.py is outside this branch)")
 def test_a_minus_inf_value_reaches_the_finite_number_check():
     result = run_cli("grad", "L = a * b", "--a", "-inf", "--b", "1")
     assert "the value of `a`: `-inf` is infinite; it must be a finite number" in result.stderr, result.stderr

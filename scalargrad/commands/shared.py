@@ -158,3 +158,124 @@ def progress_bar(description: str, as_json: bool):
     from scalargrad.render import DelayedProgress
 
     return DelayedProgress(description, enabled=not as_json and sys.stderr.isatty())
+
+
+# -- the command line parser's own errors, in the same words as everything else -------------------
+class ProgramCommand(typer.core.TyperCommand):
+    """A command that runs a program: `--NAME -inf` is an input's value, not the short options
+    `-i -n -f` (which would take the next word as `--file`)."""
+
+    def parse_args(self, ctx, args):
+        from scalargrad.bindings import join_number_values
+
+        declared = {name for param in self.params for name in param.opts}
+        return super().parse_args(ctx, join_number_values(args, declared))
+
+
+PROGRAM_SETTINGS["cls"] = ProgramCommand
+
+
+class Group(typer.core.TyperGroup):
+    """The `scalargrad` group: a usage error of the parser (an unknown command, `--steps 0`, an
+    option without its value) is an `error:` and a `hint:` line, never a box."""
+
+    def resolve_command(self, ctx, args):
+        from scalargrad.errors import UsageError, did_you_mean
+
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            commands = list(self.list_commands(ctx))
+            close = did_you_mean(name, commands)
+            if close:
+                raise UsageError(f"no command `{name}`; did you mean `{close}`?", hint=f"the commands are {', '.join(commands)}")
+            raise UsageError(f"no command `{_shorten(name)}`",
+                             hint=f"start with a command, as in: scalargrad grad {_quote(name)} --a 2 ... "
+                                  f"(the commands are {', '.join(commands)})")
+        return super().resolve_command(ctx, args)
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except ScalarGradError as error:
+            print(error.format(), file=sys.stderr)
+            code = error.exit_code
+        except typer.TyperException as error:
+            code = _show_usage_error(error)
+        except SystemExit as stop:  # 1 after the reader closed the pipe (`--help | head`): not an error
+            code = 0 if stop.code == 1 and _reader_went_away() else stop.code
+        if not standalone_mode:
+            return code
+        sys.exit(code or 0)
+
+
+def _reader_went_away() -> bool:
+    """Whether stdout was pointed at the null device after a broken pipe (Click and Rich do so)."""
+    import os
+
+    if type(sys.stdout).__name__ == "PacifyFlushWrapper":
+        return True
+    try:
+        return os.path.samestat(os.fstat(sys.stdout.fileno()), os.stat(os.devnull))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _show_usage_error(error) -> int:
+    """Print a usage error of the parser as scalargrad's own errors look; its exit code."""
+    from scalargrad.errors import did_you_mean
+
+    if type(error).__name__ == "NoArgsIsHelpError":  # `scalargrad` alone: the help, as Typer draws it
+        from typer import rich_utils
+
+        rich_utils.rich_format_error(error)
+        return error.exit_code
+    ctx = getattr(error, "ctx", None)
+    where = ctx.command_path if ctx is not None else "scalargrad"
+    param = getattr(error, "param", None)
+    option = getattr(error, "option_name", None) or (param.opts[0] if param is not None and param.opts else None)
+    message = error.format_message()
+    if "requires an argument" in message and option:
+        message, hint = f"`{option}` needs a value", f"write {option} VALUE" + (f"; see {where} --help" if ctx else "")
+    elif type(error).__name__ == "NoSuchOption" and option:
+        close = did_you_mean(option.lstrip("-"), [o.lstrip("-") for o in getattr(error, "possibilities", None) or ()])
+        message = f"unknown option `{option}`" + (f"; did you mean `--{close}`?" if close else "")
+        hint = f"see {where} --help"
+    elif param is not None and option:
+        message, hint = _invalid_value(option, param, error.message), f"see {where} --help"
+    else:
+        message, hint = _words(message), f"see {where} --help"
+    print(f"error: {message}\nhint: {hint}", file=sys.stderr)
+    return 2
+
+
+def _invalid_value(option: str, param, why: str) -> str:
+    """`--steps` must be 1 or more, not 0; `--precision` takes a whole number, not `x`."""
+    import re
+
+    given = re.search(r"'([^']*)'|^(\S+) is not in the range", why)
+    value = (given.group(1) if given and given.group(1) is not None else given.group(2)) if given else None
+    low, high = getattr(param.type, "min", None), getattr(param.type, "max", None)
+    if "not in the range" in why and value is not None:
+        bounds = (f"from {low} to {high}" if low is not None and high is not None
+                  else f"{low} or more" if low is not None else f"{high} or less")
+        return f"`{option}` must be {bounds}, not {value}"
+    if "not a valid" in why and value is not None:
+        kind = "a whole number" if "int" in why else "a number" if "float" in why else "a valid value"
+        return f"`{option}` takes {kind}, not `{value}`"
+    return f"invalid value for `{option}`: {_words(why)}"
+
+
+def _words(text: str) -> str:
+    """A parser message in scalargrad's style: no capital, no final period, `code` quoted."""
+    import re
+
+    text = re.sub(r"'([^']*)'", r"`\1`", text.strip().rstrip("."))
+    return text[:1].lower() + text[1:]
+
+
+def _shorten(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _quote(text: str) -> str:
+    return '"' + _shorten(text) + '"' if " " in text or "=" in text else _shorten(text)

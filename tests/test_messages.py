@@ -1,0 +1,47 @@
+"""Messages a newcomer meets: the command line parser's own errors speak like every other error
+(`error:` and `hint:` lines, no box), and values that look like options are still values."""
+
+import subprocess
+
+import pytest
+
+from conftest import LECTURE, LECTURE_VALUES, installed_command
+
+
+@pytest.mark.parametrize("args, error, hint", [
+    (["grda"], "error: no command `grda`; did you mean `grad`?", "hint: the commands are grad, check, step"),
+    ([LECTURE, *LECTURE_VALUES], "error: no command `L = (a*b + c) * f`",
+     'hint: start with a command, as in: scalargrad grad "L = (a*b + c) * f"'),
+    (["step", LECTURE, *LECTURE_VALUES, "--steps", "0"], "error: `--steps` must be 1 or more, not 0",
+     "hint: see scalargrad step --help"),
+    (["step", LECTURE, *LECTURE_VALUES, "--every", "0"], "error: `--every` must be 1 or more, not 0", "hint: "),
+    (["check", LECTURE, *LECTURE_VALUES, "--nodes"], "error: `--nodes` needs a value", "hint: write --nodes VALUE"),
+    (["grad", LECTURE, *LECTURE_VALUES, "--precision", "x"], "error: `--precision` takes a whole number, not `x`",
+     "hint: see scalargrad grad --help"),
+    (["grad", LECTURE, *LECTURE_VALUES, "--precision", "30"], "error: `--precision` must be from 1 to 17, not 30",
+     "hint: "),
+    (["session", "--frobnicate"], "error: unknown option `--frobnicate`", "hint: see scalargrad session --help"),
+])
+def test_parser_errors_are_words_not_a_box(cli, args, error, hint):
+    if args[0] in ("grad", "check", "step"):
+        args = [args[0], "--no-session", *args[1:]]
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(error), result.stderr
+    assert hint in result.stderr
+    assert "╭" not in result.stderr and "Usage:" not in result.stderr
+
+
+@pytest.mark.parametrize("value", ["-inf", "-nan", "inf"])
+def test_a_non_finite_value_after_its_name_is_a_value(cli, value):
+    result = cli("grad", "L = a * b", "--a", value, "--b", "1", "--no-session")
+    assert result.exit_code == 2
+    assert "the value of `a`" in result.stderr and "it must be a finite number" in result.stderr
+
+
+def test_help_into_a_pipe_that_closes_early_is_not_an_error():
+    with subprocess.Popen([installed_command(), "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        proc.stdout.read(10)
+        proc.stdout.close()
+        assert proc.wait(timeout=60) == 0
+        assert proc.stderr.read() == b""
