@@ -182,8 +182,14 @@ def test_step_across_a_singularity_is_undetermined_not_a_crash(cli):
     doc = cli("check", "L = sqrt(z)", "--z", "1e-7", "--eps", "1e-10", "--json").json()
     z = rows_by_label(doc)["z"]
     assert z["status"] == "PASS" and z["analytic"] == pytest.approx(1581.1388300841897)
-    report = check_gradients(program, {"z": 1e-7})
+    report = check_gradients(program, {"z": 1e-7}, eps=1e-6)
     assert report.row("z").status == "KINK"
+    assert [node.data for node in program.nodes] == before
+    # The adaptive default (no eps) shrinks the step until both sides fit, and extrapolates.
+    report = check_gradients(program, {"z": 1e-7})
+    z = report.row("z")
+    assert z.status == "PASS" and z.difference == "richardson"
+    assert z.numeric == pytest.approx(1581.1388300841897, rel=1e-6) and z.error_estimate < 0.1
     assert [node.data for node in program.nodes] == before
 
 
@@ -191,7 +197,8 @@ def test_both_steps_leaving_the_domain(cli):
     doc = cli("check", "L = log(z) + log(0.0000005 - z)", "--z", "2.5e-7", "--json").json()
     z = rows_by_label(doc)["z"]
     assert z["status"] == "KINK" and z["numeric"] is None and z["difference"] is None
-    assert "at z + h = 1.25e-06: log of a non-positive number" in z["reason"]
+    # the point is printed in full (repr): 2.5e-7 + 1e-6 is not exactly 1.25e-06
+    assert "at z + h = 1.2499999999999999e-06: log of a non-positive number" in z["reason"]
     assert "at z - h = -7.5e-07: log of a non-positive number" in z["reason"]
 
 
