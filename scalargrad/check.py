@@ -13,12 +13,26 @@ reused, never parsed again, and every value is restored afterwards.
     >>> report.ok, report.row("d").numeric
     (True, -1.9999999999953388)
 
+The step: with `eps` given it is the user's, fixed (the lecture's `h`, or `eps * max(1, |x|)`
+with `relative_step`), one difference per node and that difference is the verdict. Without
+`eps` it adapts: h = cbrt(machine epsilon) * max(1, |x|) for central differences
+(sqrt(machine epsilon) * max(1, |x|) for forward ones), and a node whose first difference
+disagrees gets a second opinion before it may FAIL: Richardson extrapolation of central
+differences over the steps h, h/2, h/4, ... (Ridders' method), which also estimates its own
+error. Nodes that agree at once cost nothing extra.
+
 Statuses: PASS when |analytic - numeric| <= atol + rtol * |numeric|, FAIL otherwise,
-KINK where the program is not differentiable at the node (a `kink` predicate of
-`ops.OPS` holds for an operation downstream of it: relu or abs at 0, sqrt at 0, ...),
-or where the difference cannot be taken because a step leaves an operation's domain
-and the one-sided difference does not agree either. A KINK is explained and is not a
-failure.
+KINK where the program is not differentiable at the node or where a finite difference
+cannot say anything about the gradient:
+- a `kink` predicate of `ops.OPS` holds for an operation downstream of it (relu or abs at 0,
+  sqrt at 0, ...);
+- a kink lies within the step (an operand of a kinked operation passes through 0 between
+  x - h and x + h) and the analytic gradient lies between the left and right one-sided
+  differences, which the row shows (`left`, `right`);
+- a pole lies within the step (a divisor or a base with a negative exponent passes through 0);
+- a step leaves an operation's domain and the one-sided difference does not agree either;
+- the extrapolated differences do not settle (their error estimate explains the gap).
+A KINK is explained and is not a failure.
 """
 
 from __future__ import annotations
@@ -38,12 +52,18 @@ from scalargrad.program import Program
 from scalargrad.render import DEFAULT_PRECISION, Report, Table, number, ref_json
 
 METHODS = ("central", "forward")
-DEFAULT_EPS = 1e-6  # as torch.autograd.gradcheck
+DEFAULT_EPS = 1e-6  # as torch.autograd.gradcheck: the fixed step suggested in hints
+# The adaptive steps per unit of max(1, |x|): they balance truncation against rounding error,
+# cbrt(machine epsilon) ~ 6.06e-6 for central differences, sqrt(machine epsilon) ~ 1.49e-8 for
+# forward ones (the textbook choices, e.g. Numerical Recipes 5.7).
+ADAPTIVE_STEP = {"central": 2.0 ** (-52 / 3), "forward": 2.0 ** -26}
 DEFAULT_ATOL = 1e-5
 DEFAULT_RTOL = 1e-3
 PASS, FAIL, KINK = "PASS", "FAIL", "KINK"
 _DATA = attrgetter("data")
 _MASK_BATCH = 256  # nodes whose downstream sets are found in one pass over the graph
+_LEVELS = 12  # Richardson: at most this many steps h, h/2, ..., h/2**11 (2 evaluations each)
+_UNSETTLED = 1e-3  # an extrapolation whose error estimate exceeds 0.1% of its value has not settled
 
 Progress = Callable[[int, int], None]  # (checked so far, to check)
 
@@ -59,12 +79,19 @@ class CheckRow:
     data: float
     analytic: float
     numeric: float | None  # None when no difference could be taken
-    step: float  # h
-    difference: str | None  # "central", "forward" or "backward" (one-sided), None if none
+    step: float  # h (the first, largest step when the difference was extrapolated)
+    # "central", "forward" or "backward" (one-sided), "richardson" (extrapolated central
+    # differences over h, h/2, ...), None if none could be taken
+    difference: str | None
     abs_error: float | None
     rel_error: float | None  # abs_error / |numeric|; inf when numeric is 0 and they differ
     status: str  # PASS, FAIL or KINK
     reason: str = ""  # why a row is KINK or FAIL, or why a one-sided difference was used
+    # One-sided differences (f(x) - f(x - h)) / h and (f(x + h) - f(x)) / h, where a kink or a
+    # pole lies within the step (or exactly at the point): the two slopes the corner has.
+    left: float | None = None
+    right: float | None = None
+    error_estimate: float | None = None  # Richardson's estimate of the numeric gradient's own error
 
 
 @dataclass
@@ -75,13 +102,17 @@ class CheckReport(Report):
     of: Value
     rows: list[CheckRow]
     method: str
-    eps: float
+    eps: float | None  # None: the adaptive step
     relative_step: bool
     atol: float
     rtol: float
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     precision: int = DEFAULT_PRECISION  # significant digits in the table
+
+    @property
+    def adaptive(self) -> bool:
+        return self.eps is None
 
     @property
     def passed(self) -> int:
@@ -110,7 +141,10 @@ class CheckReport(Report):
         parts = [f"{self.passed} passed", f"{self.failed} failed"]
         if self.kinks:
             parts.append(f"{self.kinks} kink" + ("s" if self.kinks != 1 else ""))
-        step = f"h = {self.eps:g}" + (" * max(1, |x|)" if self.relative_step else "")
+        if self.adaptive:
+            step = f"adaptive h = {ADAPTIVE_STEP[self.method]:.3g} * max(1, |x|), Richardson where they disagree"
+        else:
+            step = f"h = {self.eps:g}" + (" * max(1, |x|)" if self.relative_step else "")
         verdict = "ok" if self.ok else "FAILED"
         return (f"{verdict}: {len(self.rows)} checked, {', '.join(parts)} "
                 f"({self.method} differences, {step}, atol {self.atol:g}, rtol {self.rtol:g})")
@@ -170,11 +204,12 @@ def _row_json(row: CheckRow) -> dict:
     }
 
 
-def validate_options(eps: float, method: str, atol: float, rtol: float) -> None:
-    """Raise UsageError for a step or tolerance that cannot give a meaningful check."""
-    if not (isinstance(eps, (int, float)) and math.isfinite(eps) and eps > 0):
+def validate_options(eps: float | None, method: str, atol: float, rtol: float) -> None:
+    """Raise UsageError for a step or tolerance that cannot give a meaningful check.
+    `eps` None asks for the adaptive step."""
+    if eps is not None and not (isinstance(eps, (int, float)) and math.isfinite(eps) and eps > 0):
         raise UsageError(f"--eps must be a positive finite number, not {eps}",
-                         hint=f"the default is {DEFAULT_EPS:g}; try 1e-6 or 1e-4")
+                         hint=f"leave it out for the adaptive step, or try {DEFAULT_EPS:g} or 1e-4")
     if method not in METHODS:
         from scalargrad.errors import did_you_mean
 
@@ -200,7 +235,7 @@ def check_gradients(
     *,
     of: Value | None = None,
     every: bool = False,
-    eps: float = DEFAULT_EPS,
+    eps: float | None = None,
     method: str = "central",
     relative_step: bool = False,
     atol: float = DEFAULT_ATOL,
@@ -211,8 +246,10 @@ def check_gradients(
 
     `values` are the input values (None keeps the inputs' current data). `nodes` picks the
     nodes to check (Values of `program`, e.g. `program.names["d"]`); by default the named
-    nodes, or with `every` all nodes but numeric literals. On return every node holds its
-    value at `values` and its analytic gradient, whatever happened in between.
+    nodes, or with `every` all nodes but numeric literals. `eps` None (the default) adapts
+    the step to each node and extrapolates where the first difference disagrees; a number
+    is a fixed step h (`eps * max(1, |x|)` with `relative_step`). On return every node holds
+    its value at `values` and its analytic gradient, whatever happened in between.
     """
     validate_options(eps, method, atol, rtol)
     target = of or program.output
@@ -251,14 +288,26 @@ def _unique(nodes: Iterable[Value]) -> list[Value]:
     return result
 
 
+@dataclass
+class _Crossing:
+    """An operand of a downstream operation that passes through 0 within the step, where
+    that operation has a kink or is undefined (a pole)."""
+
+    side: str  # "left": between x - h and x; "right": between x and x + h
+    op: Value
+    operand: int
+    pole: str  # why the operation is undefined there ("division by zero"), "" for a kink
+
+
 class _Checker:
     """The perturb-and-re-evaluate loop, with the graph facts it needs computed once."""
 
-    def __init__(self, program: Program, target: Value, eps: float, method: str, relative_step: bool,
+    def __init__(self, program: Program, target: Value, eps: float | None, method: str, relative_step: bool,
                  atol: float, rtol: float):
         self.program = program
         self.target = target
         self.eps, self.method, self.relative_step = eps, method, relative_step
+        self.adaptive = eps is None
         self.atol, self.rtol = atol, rtol
         self.f0 = target.data
         # Only nodes the target depends on can change it: the rest is never re-evaluated.
@@ -308,29 +357,38 @@ class _Checker:
             kinks = [self.ops[j] for j in self.kinked if j >= start and masks[j] & bit]
             yield node, downstream, kinks
 
+    def step(self, x: float) -> float:
+        """The first (largest) step h at a node of value x."""
+        if self.adaptive:
+            return ADAPTIVE_STEP[self.method] * max(1.0, abs(x))
+        return self.eps * max(1.0, abs(x)) if self.relative_step else self.eps
+
+    def tolerance(self, numeric: float) -> float:
+        return self.atol + self.rtol * abs(numeric)
+
     def check(self, node: Value, downstream: list[Value], kinks: list[Value]) -> CheckRow:
         program = self.program
         x = node.data
-        h = self.eps * max(1.0, abs(x)) if self.relative_step else self.eps
-        numeric, difference, reason = self._difference(node, downstream, x, h)
+        h = self.step(x)
+        numeric, difference, reason, plus, minus = self._difference(node, downstream, x, h)
         analytic = node.grad
         row = CheckRow(node, program.node_id(node), program.label(node),
                        node.label if program.is_named(node) else None, x, analytic, numeric, h,
                        difference, None, None, FAIL, reason)
-        if numeric is not None:
-            row.abs_error = abs(analytic - numeric)
-            if numeric != 0:
-                row.rel_error = row.abs_error / abs(numeric)
-            else:
-                row.rel_error = 0.0 if row.abs_error == 0 else math.inf
-        agrees = row.abs_error is not None and row.abs_error <= self.atol + self.rtol * abs(numeric)
+        self._measure(row)
+        agrees = row.abs_error is not None and row.abs_error <= self.tolerance(numeric)
         if kinks:
             row.status = KINK
-            row.reason = _kink_reason(program, kinks)
+            row.left, row.right = self._one_sided(minus, plus, h)
+            row.reason = _kink_reason(program, kinks) + _sides_text(row)
         elif x + h == x or x - h == x:
             row.status = KINK
             row.reason = (f"undetermined: the step h = {h:g} is lost in rounding at {row.label} = {x:g}; "
                           "use --relative-step or a larger --eps")
+        elif numeric is not None and math.isfinite(analytic) and agrees:
+            row.status = PASS
+        elif self.adaptive and math.isfinite(analytic) and self._settle(row, node, downstream, x, h):
+            pass  # a second opinion decided the row
         elif numeric is None:
             row.status = KINK
             row.reason = f"undetermined: {reason}"
@@ -342,37 +400,51 @@ class _Checker:
         elif not math.isfinite(analytic):
             row.status = FAIL
             row.reason = "the analytic gradient is not finite"
-        elif agrees:
-            row.status = PASS
-        else:
+        elif not self._straddles(row, node, downstream, x, h):
             row.status = FAIL
             row.reason = row.reason or "the analytic and numeric gradients disagree"
         return row
 
+    def _measure(self, row: CheckRow) -> None:
+        """Fill in the row's errors from its analytic and numeric gradients."""
+        numeric = row.numeric
+        if numeric is None:
+            row.abs_error = row.rel_error = None
+            return
+        row.abs_error = abs(row.analytic - numeric)
+        if numeric != 0:
+            row.rel_error = row.abs_error / abs(numeric)
+        else:
+            row.rel_error = 0.0 if row.abs_error == 0 else math.inf
+
+    # -- the first difference ---------------------------------------------------------
     def _difference(self, node: Value, downstream: list[Value], x: float, h: float):
-        """(numeric gradient or None, difference used, why a one-sided one was used)."""
+        """(numeric gradient or None, difference used, why a one-sided one was used,
+        f(x + h), f(x - h)); an f is a DomainError where the step left a domain and None
+        where it was not evaluated."""
         if not downstream and node is not self.target:
-            return 0.0, self.method, ""  # the target does not depend on this node
+            return 0.0, self.method, "", self.f0, self.f0  # the target does not depend on this node
         saved = list(map(_DATA, downstream))
+        minus = None
         try:
             plus = self._value_at(node, downstream, x + h)
             if self.method == "forward" and not isinstance(plus, DomainError):
-                return (plus - self.f0) / h, "forward", ""
+                return (plus - self.f0) / h, "forward", "", plus, None
             minus = self._value_at(node, downstream, x - h)
         finally:
-            node.data = x
-            deque(map(setattr, downstream, repeat("data"), saved), maxlen=0)  # a fast loop
+            self._restore(node, x, downstream, saved)
         plus_ok = not isinstance(plus, DomainError)
         minus_ok = not isinstance(minus, DomainError)
         if plus_ok and minus_ok:
-            return (plus - minus) / (2 * h), "central", ""
+            return (plus - minus) / (2 * h), "central", "", plus, minus
+        # repr, not :g: the point must show the step (`3.000001`, not `3`)
         name = self.program.label(node)
-        at_plus, at_minus = f"at {name} + h = {x + h:g}", f"at {name} - h = {x - h:g}"
+        at_plus, at_minus = f"at {name} + h = {x + h!r}", f"at {name} - h = {x - h!r}"
         if plus_ok:
-            return (plus - self.f0) / h, "forward", f"{at_minus}: {minus.message}"
+            return (plus - self.f0) / h, "forward", f"{at_minus}: {minus.message}", plus, minus
         if minus_ok:
-            return (self.f0 - minus) / h, "backward", f"{at_plus}: {plus.message}"
-        return None, None, f"{at_plus}: {plus.message}; {at_minus}: {minus.message}"
+            return (self.f0 - minus) / h, "backward", f"{at_plus}: {plus.message}", plus, minus
+        return None, None, f"{at_plus}: {plus.message}; {at_minus}: {minus.message}", plus, minus
 
     def _value_at(self, node: Value, downstream: list[Value], x: float) -> float | DomainError:
         node.data = x
@@ -381,6 +453,233 @@ class _Checker:
         except DomainError as error:
             return error
         return self.target.data
+
+    @staticmethod
+    def _restore(node: Value, x: float, downstream: list[Value], saved: list[float]) -> None:
+        node.data = x
+        deque(map(setattr, downstream, repeat("data"), saved), maxlen=0)  # a fast loop
+
+    def _one_sided(self, minus, plus, h: float) -> tuple[float | None, float | None]:
+        """(left, right) one-sided differences from f(x - h) and f(x + h), where both exist."""
+        left = (self.f0 - minus) / h if isinstance(minus, float) else None
+        right = (plus - self.f0) / h if isinstance(plus, float) else None
+        return left, right
+
+    # -- a second opinion, for a difference that disagrees -----------------------------
+    def _settle(self, row: CheckRow, node: Value, downstream: list[Value], x: float, h: float) -> bool:
+        """Adaptive mode: decide a row whose first difference disagrees (or could not be
+        taken): a kink or pole within the step explains it; else Richardson extrapolation
+        over smaller steps either confirms the analytic gradient (PASS), cannot settle
+        (KINK, undetermined) or confirms the disagreement (FAIL). False when no step at
+        all stays inside the domains: the caller reports that as before."""
+        kink_outside = False  # a kink within the step, and the analytic gradient outside both slopes
+        if row.difference == "central" or row.difference == self.method == "forward":
+            if self._straddles(row, node, downstream, x, h, final=False):
+                return True
+            kink_outside = row.left is not None or row.right is not None
+        first = row.numeric
+        noise = self._rounding(node, downstream)
+        runs = []
+        for start in (h, h / 16, h / 256):
+            found = self._ridders(node, downstream, x, start, noise)
+            if found is None:
+                continue
+            # No difference is more precise than the rounding of f over its smallest step.
+            found = (found[0], max(found[1], 4 * noise / found[2]), found[2])
+            runs.append(found)
+            if abs(row.analytic - found[0]) <= self.tolerance(found[0]):
+                break  # this run confirms the analytic gradient
+        if not runs:
+            return False
+        numeric, error, smallest = runs[-1] if len(runs) == 1 or self._agrees(row, runs[-1]) else min(
+            runs, key=lambda run: run[1])
+        row.numeric, row.difference, row.error_estimate = numeric, "richardson", error
+        self._measure(row)
+        if row.abs_error <= self.tolerance(numeric):
+            row.status, row.reason = PASS, ""
+            return True
+        if kink_outside:  # smaller steps did not confirm it either: the one-sided slopes decide
+            return self._straddles(row, node, downstream, x, h)
+        # FAIL only on firm evidence: all three runs gave an estimate and settled, they agree
+        # with each other, and each disagrees with the analytic gradient by more than its error.
+        settled = len(runs) == 3 and all(run_error <= _UNSETTLED * abs(run) + self.atol for run, run_error, _ in runs)
+        spread = max(run for run, _, _ in runs) - min(run for run, _, _ in runs)
+        consistent = spread <= self.tolerance(numeric) + 2 * max(run_error for _, run_error, _ in runs)
+        apart = all(abs(row.analytic - run) > self.tolerance(run) + 4 * run_error for run, run_error, _ in runs)
+        steps = f"steps h = {h:.3g} down to {smallest:.3g}"
+        if settled and consistent and apart:
+            row.status = FAIL
+            row.reason = (f"the analytic and numeric gradients disagree: extrapolated over {steps} the "
+                          f"difference is {numeric!r} ± {error:.2g}")
+        else:
+            row.status = KINK
+            values = ", ".join(f"{run!r} ± {run_error:.2g}" for run, run_error, _ in runs)
+            row.reason = (f"undetermined: the finite differences do not settle: extrapolated from the steps "
+                          f"h, h/16 and h/256 (h = {h:.3g}) they give {values}"
+                          + (f" (the first difference gave {first!r})" if first is not None else "")
+                          + "; the function changes faster than a step can resolve, or rounding dominates")
+        return True
+
+    def _rounding(self, node: Value, downstream: list[Value]) -> float:
+        """How much rounding can move the target's value: each re-evaluated node's rounding
+        error (half an ulp of its value) carried to the target by its gradient."""
+        total = abs(self.target.data) + abs(node.data * node.grad)
+        for op in downstream:
+            term = abs(op.data * op.grad)
+            if term - term == 0:
+                total += term
+        return total * 2.0 ** -53
+
+    def _agrees(self, row: CheckRow, run: tuple[float, float, float]) -> bool:
+        return abs(row.analytic - run[0]) <= self.tolerance(run[0])
+
+    def _straddles(self, row: CheckRow, node: Value, downstream: list[Value], x: float, h: float,
+                   final: bool = True) -> bool:
+        """Decide a disagreeing row when a kink or a pole of a downstream operation lies
+        within [x - h, x + h]: KINK when the analytic gradient lies between the left and
+        right one-sided differences (or a pole makes them meaningless), else FAIL with both
+        shown (or, when not `final`, leave the row to extrapolation). False when nothing
+        lies within the step."""
+        crossings, minus, plus = self._crossings(node, downstream, x, h)
+        if not crossings:
+            return False
+        row.left, row.right = self._one_sided(minus, plus, h)
+        where = _crossing_text(self.program, node, crossings[0])
+        more = f" (and {len(crossings) - 1} more)" if len(crossings) > 1 else ""
+        poles = [crossing for crossing in crossings if crossing.pole]
+        if poles:
+            row.status = KINK
+            row.reason = (f"undetermined: {_crossing_text(self.program, node, poles[0])}{more}: "
+                          f"{poles[0].pole}, so no difference across it means anything{_sides_text(row)}")
+            return True
+        sides = [side for side in (row.left, row.right) if side is not None]
+        analytic = row.analytic
+        slack = self.tolerance(max(map(abs, sides), default=0.0))
+        if sides and min(sides) - slack <= analytic <= max(sides) + slack:
+            row.status = KINK
+            row.reason = f"not differentiable within the step: {where}{more}{_sides_text(row)}"
+            return True
+        if not final:
+            return False
+        row.status = FAIL
+        row.reason = (f"the analytic gradient is not between the one-sided differences: {where}{more}"
+                      f"{_sides_text(row)}")
+        return True
+
+    def _crossings(self, node: Value, downstream: list[Value], x: float, h: float):
+        """Evaluate the slice at x - h, x and x + h; return the crossings found, f(x - h)
+        and f(x + h) (a DomainError where a step left a domain).
+
+        Every kink and pole in the derivative table sits where an operand is 0 (relu, abs,
+        sqrt, x ** y at x = 0; x / y at y = 0, 0 ** negative): an operand that changes sign
+        between two of the points, of an operation whose `kink` predicate holds or whose
+        forward value fails with that operand at 0, is a crossing.
+        """
+        saved = list(map(_DATA, downstream))
+        snapshots: list[list[tuple[float, ...]] | None] = []
+        values: list[float | DomainError] = []
+        try:
+            for point in (x - h, x, x + h):
+                value = self._value_at(node, downstream, point)
+                values.append(value)
+                snapshots.append(None if isinstance(value, DomainError)
+                                 else [tuple(map(_DATA, op._prev)) for op in downstream])
+        finally:
+            self._restore(node, x, downstream, saved)
+        crossings = []
+        for side, before, after in (("left", snapshots[0], snapshots[1]), ("right", snapshots[1], snapshots[2])):
+            if before is None or after is None:
+                continue
+            for op, args_before, args_after in zip(downstream, before, after):
+                for i, (u, v) in enumerate(zip(args_before, args_after)):
+                    if u != v and min(u, v) <= 0.0 <= max(u, v):
+                        at_zero = args_after[:i] + (0.0,) + args_after[i + 1 :]
+                        singular = _singularity(op._op, at_zero)
+                        if singular is not None:
+                            crossings.append(_Crossing(side, op, i, singular))
+        return crossings, values[0], values[2]
+
+    def _ridders(self, node: Value, downstream: list[Value], x: float, h: float, noise: float = 0.0):
+        """Ridders' method (Numerical Recipes 5.7): central differences over the steps
+        h, h/2, h/4, ... combined into a Richardson tableau; each entry's error is estimated
+        from its neighbours and the best entry wins. Steps that leave a domain are skipped
+        until one fits. Returns (estimate, error estimate, smallest step used) or None when
+        fewer than two steps fit. Costs 2 evaluations of the slice per step, at most
+        2 * _LEVELS.
+
+        Extrapolation assumes f is smooth at the scale of the steps; an oscillation finer
+        than every step (aliasing) can look settled. Its mark: the second difference
+        f(x+h) - 2 f(x) + f(x-h) of a smooth f shrinks about 4x when h halves; one that
+        does not shrink (beyond `noise`, the rounding of f) makes the error estimate inf."""
+        saved = list(map(_DATA, downstream))
+        best = error = smallest = None
+        previous: list[float] | None = None
+        curvatures: list[float] = []  # |f(x+h) - 2 f(x) + f(x-h)| per step used
+        step = h
+        try:
+            for _ in range(_LEVELS):
+                upper, lower = x + step, x - step
+                if upper == x or lower == x:
+                    break
+                plus = self._value_at(node, downstream, upper)
+                minus = self._value_at(node, downstream, lower)
+                if isinstance(plus, DomainError) or isinstance(minus, DomainError):
+                    if previous is not None:
+                        break
+                    step /= 2
+                    continue
+                row = [(plus - minus) / (upper - lower)]
+                curvatures.append(abs(plus + minus - 2 * self.f0))
+                if previous is not None:
+                    factor = 4.0  # the error of a central difference shrinks with h**2
+                    for j in range(1, len(previous) + 1):
+                        value = (factor * row[j - 1] - previous[j - 1]) / (factor - 1)
+                        row.append(value)
+                        factor *= 4.0
+                        estimate = max(abs(value - row[j - 1]), abs(value - previous[j - 1]))
+                        if error is None or estimate <= error:
+                            best, error, smallest = value, estimate, step
+                    # a higher order got worse than the best so far: rounding has taken over
+                    if abs(row[-1] - previous[-1]) >= 2 * error or error <= 1e-3 * self.tolerance(best):
+                        break
+                previous = row
+                step /= 2
+        finally:
+            self._restore(node, x, downstream, saved)
+        if best is None:
+            return None
+        last = curvatures[-3:]
+        if any(later > 0.5 * earlier + 8 * noise for earlier, later in zip(last, last[1:])):
+            error = math.inf
+        return best, error, smallest
+
+
+def _singularity(op_name: str, args: tuple[float, ...]) -> str | None:
+    """"" where the operation has a kink at `args`, why it is undefined there (a pole), or
+    None where it is smooth."""
+    op = OPS[op_name]
+    if op.kink is not None and op.kink(*args):
+        return ""
+    try:
+        op.forward(*args)
+    except DomainError as error:
+        return error.reason
+    except (ArithmeticError, ValueError) as error:
+        return str(error)
+    return None
+
+
+def _crossing_text(program: Program, node: Value, crossing: _Crossing) -> str:
+    name = program.label(node)
+    between = f"{name} - h and {name}" if crossing.side == "left" else f"{name} and {name} + h"
+    operand = program.label(crossing.op._prev[crossing.operand])
+    what = f"{OPS[crossing.op._op].symbol} has a kink" if not crossing.pole else "there is a pole"
+    return f"{what} where `{operand}` = 0 in `{program.text(crossing.op)}`, between {between}"
+
+
+def _sides_text(row: CheckRow) -> str:
+    sides = [f"{side} {value!r}" for side, value in (("left", row.left), ("right", row.right)) if value is not None]
+    return f"; one-sided differences: {', '.join(sides)}" if sides else ""
 
 
 def _kink_reason(program: Program, kinks: list[Value]) -> str:

@@ -182,8 +182,14 @@ def test_step_across_a_singularity_is_undetermined_not_a_crash(cli):
     doc = cli("check", "L = sqrt(z)", "--z", "1e-7", "--eps", "1e-10", "--json").json()
     z = rows_by_label(doc)["z"]
     assert z["status"] == "PASS" and z["analytic"] == pytest.approx(1581.1388300841897)
-    report = check_gradients(program, {"z": 1e-7})
+    report = check_gradients(program, {"z": 1e-7}, eps=1e-6)
     assert report.row("z").status == "KINK"
+    assert [node.data for node in program.nodes] == before
+    # The adaptive default (no eps) shrinks the step until both sides fit, and extrapolates.
+    report = check_gradients(program, {"z": 1e-7})
+    z = report.row("z")
+    assert z.status == "PASS" and z.difference == "richardson"
+    assert z.numeric == pytest.approx(1581.1388300841897, rel=1e-6) and z.error_estimate < 0.1
     assert [node.data for node in program.nodes] == before
 
 
@@ -191,7 +197,8 @@ def test_both_steps_leaving_the_domain(cli):
     doc = cli("check", "L = log(z) + log(0.0000005 - z)", "--z", "2.5e-7", "--json").json()
     z = rows_by_label(doc)["z"]
     assert z["status"] == "KINK" and z["numeric"] is None and z["difference"] is None
-    assert "at z + h = 1.25e-06: log of a non-positive number" in z["reason"]
+    # the point is printed in full (repr): 2.5e-7 + 1e-6 is not exactly 1.25e-06
+    assert "at z + h = 1.2499999999999999e-06: log of a non-positive number" in z["reason"]
     assert "at z - h = -7.5e-07: log of a non-positive number" in z["reason"]
 
 
@@ -436,3 +443,93 @@ def test_progress_bar_appears_on_a_terminal_and_goes_away(monkeypatch):
         progress(10, 10)
     assert not progress.shown
     assert "checking gradients" in screen.getvalue()
+
+
+# -- no false alarms near kinks, poles and steep curvature (the adaptive default) ----------------
+@pytest.mark.parametrize("function", ["relu", "abs"])
+@pytest.mark.parametrize("x", [1e-9, -1e-9, 3e-8, -3e-8, 9e-7, -9e-7])
+@pytest.mark.parametrize("eps", [None, 1e-6], ids=["adaptive", "fixed"])
+def test_a_kink_within_the_step_is_a_kink_with_both_slopes(function, x, eps):
+    report = check_gradients(parse(f"L = {function}(x)"), {"x": x}, eps=eps)
+    row = report.row("x")
+    assert row.status == "KINK" and report.ok
+    # The one-sided difference on the kink-free side is the exact slope there.
+    slope = 1.0 if x > 0 else (0.0 if function == "relu" else -1.0)
+    assert row.analytic == slope
+    clean = row.right if x > 0 else row.left
+    assert clean == pytest.approx(slope, abs=1e-9)
+    other = row.left if x > 0 else row.right
+    assert other is not None and abs(other - slope) > 1e-3  # the side that crosses the corner
+    side = "x - h and x" if x > 0 else "x and x + h"
+    assert row.reason.startswith(f"not differentiable within the step: {function} has a kink where `x` = 0 "
+                                 f"in `{function}(x)`, between {side}; one-sided differences: left ")
+    assert f"left {row.left!r}, right {row.right!r}" in row.reason
+
+
+def test_a_kink_of_a_shifted_argument_within_the_step():
+    report = check_gradients(parse("L = relu(x-1)"), {"x": 1.0000000001})
+    row = report.row("x")
+    assert row.status == "KINK" and row.analytic == 1.0
+    assert row.right == pytest.approx(1.0, abs=1e-9) and 0 <= row.left < 0.01
+    assert "relu has a kink where `x-1` = 0 in `relu(x-1)`, between x - h and x" in row.reason
+
+
+def test_a_wrong_rule_near_a_kink_still_fails(monkeypatch):
+    # relu' = 2 for x > 0 is outside both one-sided slopes (about 0 and 1): FAIL, not KINK.
+    right = OPS["relu"]
+    monkeypatch.setitem(OPS, "relu", dataclasses.replace(right, local=lambda ans, x: (2.0 if x > 0 else 0.0,)))
+    for eps in (None, 1e-6):
+        row = check_gradients(parse("L = relu(x)"), {"x": 1e-9}, eps=eps).row("x")
+        assert row.status == "FAIL" and row.analytic == 2.0
+        assert row.reason.startswith("the analytic gradient is not between the one-sided differences")
+
+
+@pytest.mark.parametrize("x, gradient", [(2e-6, 353.5533905932738), (1e-5, 158.11388300841895)])
+def test_sqrt_near_zero_passes_with_the_adaptive_step(x, gradient):
+    row = check_gradients(parse("L = sqrt(x)"), {"x": x}).row("x")
+    assert row.status == "PASS" and row.analytic == pytest.approx(gradient, rel=1e-15)
+    assert row.difference == "richardson" and row.numeric == pytest.approx(gradient, rel=1e-7)
+    assert row.error_estimate < 1e-3
+    # A fixed step of 1e-6 is too coarse for this curvature: the lecture's method, on request.
+    fixed = check_gradients(parse("L = sqrt(x)"), {"x": x}, eps=1e-6).row("x")
+    assert fixed.status == "FAIL" and fixed.difference == "central"
+
+
+def test_a_pole_within_the_step_is_undetermined():
+    row = check_gradients(parse("L = 1/x"), {"x": 1e-7}).row("x")
+    assert row.analytic == pytest.approx(-1e14)
+    assert row.status == "KINK"
+    assert row.reason.startswith("undetermined: there is a pole where `x` = 0 in `1/x`, between x - h and x: "
+                                 "division by zero")
+    assert row.left > 0 > row.right  # the two sides of the pole disagree wildly
+    # Further from the pole the adaptive step passes.
+    assert check_gradients(parse("L = 1/x"), {"x": 1e-5}).row("x").status == "PASS"
+
+
+@pytest.mark.parametrize("x", [0.5, 1.0, 1.5, 2.0, 2.5, 3.0])
+def test_an_oscillation_faster_than_the_step_is_not_a_failure(x):
+    row = check_gradients(parse("L = tan(10.0**exp(x))"), {"x": x}).row("x")
+    assert row.status != "FAIL", row.reason
+    if row.status == "KINK":
+        assert row.reason.startswith("undetermined: the finite differences do not settle")
+
+
+def test_the_point_outside_a_domain_is_printed_in_full(cli):
+    doc = cli("check", "z = x**y", "--x", "-2", "--y", "3", "--eps", "1e-6", "--json").json()
+    y = rows_by_label(doc)["y"]
+    assert y["status"] == "KINK"
+    assert "at y + h = 3.000001: a negative number raised to a fractional power" in y["reason"]
+    assert "at y - h = 2.999999: a negative number raised to a fractional power" in y["reason"]
+
+
+def test_adaptive_default_settings_and_summary():
+    report = check_gradients(parse(STATEMENTS), LECTURE_INPUTS)
+    assert report.eps is None and report.adaptive and report.ok
+    assert report.row("a").step == pytest.approx(6.055454452393344e-06 * 2)  # h * max(1, |x|)
+    assert report.row("c").step == pytest.approx(6.055454452393344e-06 * 10)
+    assert report.summary() == ("ok: 7 checked, 7 passed, 0 failed (central differences, adaptive "
+                                "h = 6.06e-06 * max(1, |x|), Richardson where they disagree, atol 1e-05, rtol 0.001)")
+    # An explicit eps is the user's fixed step, the lecture's numbers to the last digit.
+    fixed = check_gradients(parse(STATEMENTS), LECTURE_INPUTS, method="forward", eps=1e-4)
+    assert fixed.row("a").numeric == 6.000000000021544 and fixed.row("d").numeric == -1.9999999999953388
+    assert fixed.summary().endswith("(forward differences, h = 0.0001, atol 1e-05, rtol 0.001)")
