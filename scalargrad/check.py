@@ -176,8 +176,8 @@ class CheckReport(Report):
             "ok": self.ok,
             "output": ref_json(program, program.output),
             "of": ref_json(program, self.of),
-            "settings": {"method": self.method, "eps": self.eps, "relative_step": self.relative_step,
-                         "atol": self.atol, "rtol": self.rtol},
+            "settings": {"method": self.method, "eps": self.eps, "adaptive": self.adaptive,
+                         "relative_step": self.relative_step, "atol": self.atol, "rtol": self.rtol},
             "summary": {"checked": len(self.rows), "passed": self.passed, "failed": self.failed,
                         "kinks": self.kinks},
             "rows": [_row_json(row) for row in self.rows],
@@ -201,6 +201,8 @@ def _row_json(row: CheckRow) -> dict:
         "step": row.step, "difference": row.difference,
         "abs_error": _finite_or_none(row.abs_error), "rel_error": _finite_or_none(row.rel_error),
         "status": row.status, "reason": row.reason,
+        "left": _finite_or_none(row.left), "right": _finite_or_none(row.right),
+        "error_estimate": _finite_or_none(row.error_estimate),
     }
 
 

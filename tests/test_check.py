@@ -56,7 +56,7 @@ def test_forward_differences_are_the_lectures_own(cli):
     assert {label: row["analytic"] for label, row in rows.items()} == {
         "a": 6.0, "b": -4.0, "e": -2.0, "c": -2.0, "d": -2.0, "f": 4.0, "L": 1.0}
     assert doc["ok"] is True and doc["summary"] == {"checked": 7, "passed": 7, "failed": 0, "kinks": 0}
-    assert doc["settings"] == {"method": "forward", "eps": 1e-4, "relative_step": False,
+    assert doc["settings"] == {"method": "forward", "eps": 1e-4, "adaptive": False, "relative_step": False,
                                "atol": 1e-5, "rtol": 1e-3}
     assert all(row["step"] == 1e-4 and row["difference"] == "forward" for row in doc["rows"])
     assert rows["a"]["abs_error"] == pytest.approx(2.1544e-11, rel=1e-3)
@@ -80,7 +80,7 @@ def test_library_api_and_values_are_restored():
 
 
 def test_central_differences_table(cli):
-    result = cli("check", STATEMENTS, *LECTURE_VALUES)
+    result = cli("check", STATEMENTS, *LECTURE_VALUES, "--eps", "1e-6")
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "gradient check of L = -8"
@@ -96,7 +96,7 @@ def test_central_differences_table(cli):
 
 # -- a wrong derivative is caught -----------------------------------------------------------
 def test_a_wrong_rule_fails_the_check(cli, broken_multiply):
-    result = cli("check", STATEMENTS, *LECTURE_VALUES)
+    result = cli("check", STATEMENTS, *LECTURE_VALUES, "--eps", "1e-6")
     assert result.exit_code == 1
     rows = table_rows(result.stdout)
     # e = a*b gives dL/db = -2 * (a + 1) = -6; L = d*f gives dL/df = d + 1 = 5.
@@ -106,7 +106,7 @@ def test_a_wrong_rule_fails_the_check(cli, broken_multiply):
     assert "b: FAIL, the analytic and numeric gradients disagree" in result.stdout
     assert result.stdout.splitlines()[-1].startswith("FAILED: 7 checked, 5 passed, 2 failed")
 
-    doc = cli("check", STATEMENTS, *LECTURE_VALUES, "--json").json()
+    doc = cli("check", STATEMENTS, *LECTURE_VALUES, "--eps", "1e-6", "--json").json()
     assert doc["ok"] is False and doc["summary"]["failed"] == 2
     assert rows_by_label(doc)["f"]["analytic"] == 5.0
     assert rows_by_label(doc)["f"]["abs_error"] == pytest.approx(1.0, rel=1e-6)
@@ -158,12 +158,12 @@ def test_sqrt_at_zero_has_an_infinite_gradient_and_a_kink(cli):
 
 def test_step_leaving_the_domain_falls_back_to_one_side(cli):
     # z - h < 0: z**2.5 is not real there, so the forward difference is used, and agrees.
-    doc = cli("check", "L = z ** 2.5", "--z", "5e-7", "--json").json()
+    doc = cli("check", "L = z ** 2.5", "--z", "5e-7", "--eps", "1e-6", "--json").json()
     z = rows_by_label(doc)["z"]
     assert z["status"] == "PASS" and z["difference"] == "forward"
     assert z["reason"].startswith("at z - h = -5e-07: a negative number raised to a fractional power")
     # --method forward mirrored: z + h leaves the domain, the backward difference is used.
-    doc = cli("check", "L = (-z) ** 2.5", "--z", "-5e-7", "--method", "forward", "--json").json()
+    doc = cli("check", "L = (-z) ** 2.5", "--z", "-5e-7", "--method", "forward", "--eps", "1e-6", "--json").json()
     assert rows_by_label(doc)["z"]["difference"] == "backward"
     assert rows_by_label(doc)["z"]["status"] == "PASS"
 
@@ -172,7 +172,7 @@ def test_step_across_a_singularity_is_undetermined_not_a_crash(cli):
     program = parse("L = sqrt(z)")
     program.run({"z": 1e-7})
     before = [node.data for node in program.nodes]
-    result = cli("check", "L = sqrt(z)", "--z", "1e-7")
+    result = cli("check", "L = sqrt(z)", "--z", "1e-7", "--eps", "1e-6")
     assert result.exit_code == 0, result.stderr
     assert table_rows(result.stdout)["z"][-1] == "KINK"
     assert ("z: KINK, undetermined: at z - h = -9e-07: sqrt of a negative number (-9e-07) in `sqrt(z)`"
@@ -194,7 +194,7 @@ def test_step_across_a_singularity_is_undetermined_not_a_crash(cli):
 
 
 def test_both_steps_leaving_the_domain(cli):
-    doc = cli("check", "L = log(z) + log(0.0000005 - z)", "--z", "2.5e-7", "--json").json()
+    doc = cli("check", "L = log(z) + log(0.0000005 - z)", "--z", "2.5e-7", "--eps", "1e-6", "--json").json()
     z = rows_by_label(doc)["z"]
     assert z["status"] == "KINK" and z["numeric"] is None and z["difference"] is None
     # the point is printed in full (repr): 2.5e-7 + 1e-6 is not exactly 1.25e-06
@@ -257,13 +257,13 @@ def test_tolerances_decide_pass_and_fail(cli):
 
 
 def test_relative_step(cli):
-    doc = cli("check", "L = x * y", "--x", "1e6", "--y", "0.5", "--relative-step", "--json").json()
+    doc = cli("check", "L = x * y", "--x", "1e6", "--y", "0.5", "--relative-step", "--eps", "1e-6", "--json").json()
     rows = rows_by_label(doc)
     assert rows["x"]["step"] == 1.0  # 1e-6 * |1e6|
     assert rows["y"]["step"] == 1e-6  # 1e-6 * max(1, 0.5)
     assert rows["y"]["numeric"] == pytest.approx(1e6) and doc["ok"] is True
     assert doc["settings"]["relative_step"] is True
-    plain = cli("check", "L = x * y", "--x", "1e6", "--y", "0.5", "--json").json()
+    plain = cli("check", "L = x * y", "--x", "1e6", "--y", "0.5", "--eps", "1e-6", "--json").json()
     assert rows_by_label(plain)["x"]["step"] == 1e-6
 
 
@@ -417,11 +417,11 @@ def test_downstream_slices_match_program_downstream():
 
 def test_a_step_lost_in_rounding_is_undetermined(cli):
     # 1e12 + 1e-6 == 1e12: an absolute step says nothing there; a relative one does.
-    result = cli("check", "L = x * x", "--x", "1e12")
+    result = cli("check", "L = x * x", "--x", "1e12", "--eps", "1e-6")
     assert result.exit_code == 0
     assert ("x: KINK, undetermined: the step h = 1e-06 is lost in rounding at x = 1e+12; "
             "use --relative-step or a larger --eps") in result.stdout
-    doc = cli("check", "L = x * x", "--x", "1e12", "--relative-step", "--json").json()
+    doc = cli("check", "L = x * x", "--x", "1e12", "--relative-step", "--eps", "1e-6", "--json").json()
     x = rows_by_label(doc)["x"]
     assert x["status"] == "PASS" and x["step"] == 1e6 and x["numeric"] == pytest.approx(2e12)
 
@@ -533,3 +533,20 @@ def test_adaptive_default_settings_and_summary():
     fixed = check_gradients(parse(STATEMENTS), LECTURE_INPUTS, method="forward", eps=1e-4)
     assert fixed.row("a").numeric == 6.000000000021544 and fixed.row("d").numeric == -1.9999999999953388
     assert fixed.summary().endswith("(forward differences, h = 0.0001, atol 1e-05, rtol 0.001)")
+
+
+# -- the default step adapts (issue: no false alarms) --------------------------------------------
+def test_the_default_step_adapts_where_a_fixed_one_was_lost_or_too_coarse(cli):
+    lost = cli("check", "L = x * x", "--x", "1e12", "--json").json()
+    assert lost["settings"]["adaptive"] is True and lost["settings"]["eps"] is None
+    assert rows_by_label(lost)["x"]["status"] == "PASS"
+    curved = cli("check", "L = sqrt(z)", "--z", "2e-6", "--json").json()
+    assert rows_by_label(curved)["z"]["status"] == "PASS"
+    fixed = cli("check", "L = sqrt(z)", "--z", "2e-6", "--eps", "1e-6", "--json").json()
+    assert rows_by_label(fixed)["z"]["status"] == "FAIL"  # the step the user chose is too coarse here
+
+
+def test_a_kink_within_the_step_shows_both_slopes(cli):
+    doc = cli("check", "L = relu(x) * 3", "--x", "1e-9", "--json").json()
+    row = rows_by_label(doc)["x"]
+    assert row["status"] == "KINK" and abs(row["left"]) < 1e-2 and row["right"] == pytest.approx(3.0)

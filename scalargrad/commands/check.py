@@ -20,7 +20,11 @@ def check(
     ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Also check the unnamed sub-expressions.")] = False,
     of: OfOption = None,
-    eps: Annotated[float, typer.Option("--eps", help="The step h of the finite differences.")] = 1e-6,
+    eps: Annotated[
+        Optional[float], typer.Option("--eps", metavar="H", show_default=False,
+                                      help="A fixed step h for the finite differences [default: adaptive, "
+                                           "h = 6e-6 * max(1, |x|), with Richardson extrapolation where they disagree].")
+    ] = None,
     method: Annotated[
         str, typer.Option("--method", help="central: (f(x+h) - f(x-h)) / 2h; forward: (f(x+h) - f(x)) / h.")
     ] = "central",
