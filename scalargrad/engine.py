@@ -251,6 +251,7 @@ def _gradient_not_finite(order: Sequence[Value]) -> DomainError:
             where = f"the local derivative d/d{which} = {op.formulas[i]}"
             if d != d:
                 error = _domain(node, f"the gradient is undefined here: {where} is undefined at {at}")
+                error.undefined = True  # not a number at all, as opposed to one too large for a float
             elif d - d != 0 and op.kink is not None and op.kink(*xs):
                 error = _domain(node, f"the gradient is infinite here: {where} is infinite at {at}")
                 error.hint = f"{op.symbol} is not differentiable there (its slope is vertical): move x away"

@@ -100,6 +100,7 @@ class DomainError(ScalarGradError):
         super().__init__(reason, **kwargs)
         self.reason = reason
         self.node = None  # the Value where it happened, filled in by the engine
+        self.undefined = False  # a gradient with no value here (d/dy of x**y at x < 0), not an overflow
 
 
 class InputError(ScalarGradError):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import IO, Mapping
 
 from scalargrad.engine import Value
+from scalargrad.errors import DomainError
 from scalargrad.ops import CONST, LEAF, OPS
 from scalargrad.program import Program, source_label
 from scalargrad.render import DEFAULT_PRECISION, Report, Table, number, ref_json, select_rows
@@ -24,10 +25,34 @@ SCHEMA = "scalargrad.grad/1"
 
 def gradients(program: Program, values: Mapping[str, float], of: Value | None = None, *,
               origin: Mapping[str, str] | None = None, warnings: list[str] | None = None) -> GradReport:
-    """Run `program` at `values` and differentiate `of` (default: the output)."""
+    """Run `program` at `values` and differentiate `of` (default: the output).
+
+    A gradient that is undefined at this point (d/dy of `x**y` at a negative x) does not hide
+    the ones that exist: the report keeps every gradient, marks the undefined ones
+    (`undefined` in the table, null in JSON) and holds the located error as `problem`. A
+    gradient that is infinite or too large for a float is an error (DomainError), as before.
+    """
     of = of or program.output
-    program.run(values, of=of)
-    return GradReport(program, of, dict(origin or {}), list(warnings or []))
+    program.evaluate(values)
+    report = GradReport(program, of, dict(origin or {}), list(warnings or []))
+    try:
+        program.backward(of)
+    except DomainError as error:
+        if not error.undefined or any(node.grad - node.grad != 0 and node.grad == node.grad
+                                      for node in program.nodes):
+            raise  # an infinite gradient somewhere: no number to show is honest
+        report.problem = error
+        report.warnings.append(error.message)
+    return report
+
+
+def finite(x: float) -> float | None:
+    """x, or None (JSON null) where it is not a finite number."""
+    return x if x - x == 0 else None
+
+
+def grad_text(grad: float, precision: int) -> str:
+    return "undefined" if grad != grad else number(grad, precision)
 
 
 @dataclass
@@ -38,6 +63,7 @@ class GradReport(Report):
     warnings: list[str] = field(default_factory=list)
     precision: int = DEFAULT_PRECISION
     show_all: bool = False
+    problem: DomainError | None = None  # why some gradients are undefined, where they are
 
     def sections(self) -> list:
         program, of, precision = self.program, self.of, self.precision
@@ -47,11 +73,13 @@ class GradReport(Report):
         for node in nodes:
             kind = program.kind(node)
             style = "bold" if node is program.output or node is of else ("cyan" if kind == "input" else "")
-            grad = "" if kind == "const" else number(node.grad, precision)
+            grad = "" if kind == "const" else grad_text(node.grad, precision)
             table.add(str(program.node_id(node)), program.label(node), op_text(program, node),
                       number(node.data, precision), grad, role(program, node, of), style=style)
         if note:
             table.notes.append(note)
+        if self.problem is not None:
+            table.notes.append(f"undefined: {self.problem.message}")
         return [table]
 
     def head_json(self) -> dict:
@@ -60,9 +88,12 @@ class GradReport(Report):
             "schema": SCHEMA,
             "output": ref_json(program, program.output),
             "of": ref_json(program, self.of),
-            "inputs": {name: {"value": node.data, "grad": node.grad, "from": self.origin.get(name, "")}
+            "inputs": {name: {"value": node.data, "grad": finite(node.grad), "from": self.origin.get(name, "")}
                        for name, node in program.inputs.items()},
-            "grads": {name: None if node._op == CONST else node.grad for name, node in program.names.items()},
+            "grads": {name: None if node._op == CONST else finite(node.grad) for name, node in program.names.items()},
+            "undefined": None if self.problem is None else {
+                "reason": self.problem.message,
+                "ids": [i for i, node in enumerate(program.nodes) if node._op != CONST and finite(node.grad) is None]},
             "warnings": self.warnings,
         }
 
@@ -108,7 +139,8 @@ def node_lines(program: Program):
         else:
             label, name = quote(source_label(source, start, end)), "null"
         parents = ", ".join([ids[id(p)] for p in node._prev])
-        grad = "null" if op == CONST else repr(node.grad)
+        grad = node.grad
+        grad = repr(grad) if op != CONST and grad - grad == 0 else "null"
         yield (f'  {{"id": {i}, "label": {label}, "name": {name}, "kind": {kinds.get(op, op_kind)}, "op": {ops[op]}, '
                f'"parents": [{parents}], "data": {node.data!r}, "grad": {grad}, "span": [{start}, {end}]}}')
 

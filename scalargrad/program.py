@@ -135,7 +135,7 @@ class Program:
             source=self.source,
             places=(place_at(self.source, start, width=end - start),),
         )
-        located.node = node
+        located.node, located.undefined = node, error.undefined
         return located
 
     def _index_or_none(self, node: Value) -> int | None:

@@ -4,7 +4,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from scalargrad.commands.shared import JsonOption, OfOption, PrecisionOption, load, program_command
+from scalargrad.commands.shared import JsonOption, OfOption, PrecisionOption, load, program_command, warn
 
 ORDER = 10  # place in `scalargrad --help`
 
@@ -30,4 +30,7 @@ def grad(
     report = gradients(program, loaded.values, program.node(of) if of else None, origin=loaded.origin,
                        warnings=loaded.warnings)
     report.precision, report.show_all = precision, all_
+    if report.problem is not None:
+        warn(report.problem.format().removeprefix("error: ") + "\nnote: the other gradients are shown; "
+             "those that depend on it are marked undefined")
     emit(report, json_)
