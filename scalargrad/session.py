@@ -442,18 +442,19 @@ def record_step(path: str | os.PathLike, *, program: str, lr: float, before: flo
 
 
 def run_step(path: str | os.PathLike, *, program: str, values: Mapping[str, float], origin: Mapping[str, str],
-             run: Callable[[dict[str, float]], T], outcome: Callable[[T], tuple[Mapping[str, float], StepEntry]]) -> T:
+             run: Callable[[dict[str, float]], T], outcome: Callable[[T], tuple[Mapping[str, float], StepEntry | None]]) -> T:
     """Run a step under the session's lock, starting from the values saved there now, and save
     what it produced: steps run at the same time add up, and none is lost.
 
     `run(values)` does the work; `outcome(result)` gives the new input values and the
-    history entry. Returns `run`'s result.
+    history entry (None: save nothing). Returns `run`'s result.
     """
     path = Path(path)
     with transaction(path) as current:
         result = run(fresh_values(values, origin, current))
         new_values, entry = outcome(result)
-        _save_step(path, current, program, new_values, entry)
+        if entry is not None:  # None: nothing to save (interrupted before a step completed)
+            _save_step(path, current, program, new_values, entry)
     return result
 
 

@@ -55,6 +55,8 @@ class StepReport(Report):
     precision: int = DEFAULT_PRECISION
     every: int | None = None  # show the output every `every` steps (default: about 10 rows)
     turned: str = ""  # set when this step turns against the session's last one
+    interrupted: bool = False  # Ctrl-C stopped it after `steps` of the `requested` steps
+    requested: int = 0
 
     @property
     def before(self) -> float:
@@ -87,6 +89,9 @@ class StepReport(Report):
         """Warnings about the steps themselves: a change of direction, nothing moved, or a
         learning rate too large."""
         turned = [self.turned] if self.turned else []
+        if self.interrupted:
+            kept = "kept" if self.steps else "nothing changed"
+            turned.append(f"interrupted after {self.steps} of {self.requested} steps ({kept})")
         if self.steps and not self.start:
             return [*turned, "the program has no inputs: nothing moves"]
         if self.steps and len(self.frozen) == len(self.start):
@@ -136,7 +141,8 @@ def run_steps(
     gradient with `descend`), forward. The program is parsed once (a string is parsed here).
 
     Raises DomainError, naming the step, when a value leaves an operation's domain or stops
-    being finite; `progress(k)` is called after step k.
+    being finite; `progress(k)` is called after step k. Ctrl-C (KeyboardInterrupt) stops at
+    the last completed step: the report holds the steps taken and says `interrupted`.
     """
     if isinstance(program, str):
         from scalargrad.language import parse
@@ -148,26 +154,31 @@ def run_steps(
     frozen = check_freeze(program, freeze)
     program.evaluate(values)  # the values as given: an error here is not any step's fault
     current = {name: node.data for name, node in program.inputs.items()}
-    report = StepReport(output=program.label(program.output), lr=lr, descend=descend, steps=steps, frozen=frozen,
+    report = StepReport(output=program.label(program.output), lr=lr, descend=descend, steps=steps, requested=steps,
+                        frozen=frozen,
                         start=dict(current), final=current, grads={name: 0.0 for name in program.inputs},
                         history=[program.output.data], predicted=[])
     moving = [(name, node) for name, node in program.inputs.items() if name not in frozen]
     for k in range(1, steps + 1):
         try:
             _one_step(program, moving, report, k)
+            if progress is not None:
+                progress(k)
         except DomainError as error:
             raise _at_step(error, k, steps, report.history, lr) from None
-        if progress is not None:
-            progress(k)
+        except KeyboardInterrupt:
+            report.interrupted, report.steps = True, len(report.history) - 1
+            break
     return report
 
 
 def _one_step(program: Program, moving: list[tuple[str, Value]], report: StepReport, k: int) -> None:
-    """Step k: backward, move the inputs in `moving`, forward; recorded in `report`."""
+    """Step k: backward, move the inputs in `moving`, forward; recorded in `report` only once
+    it is complete, so an interruption midway leaves the report at step k - 1."""
     current, rate = report.final, -report.lr if report.descend else report.lr
     program.backward()
-    for name, node in program.inputs.items():
-        report.grads[name] = node.grad
+    grads = {name: node.grad for name, node in program.inputs.items()}
+    new = dict(current)
     prediction = []
     for name, node in moving:
         delta = rate * node.grad
@@ -175,10 +186,11 @@ def _one_step(program: Program, moving: list[tuple[str, Value]], report: StepRep
         if not math.isfinite(moved):
             raise DomainError(f"input `{name}` is no longer a finite number ({current[name]:g} + {delta:g})")
         prediction.append(node.grad * (moved - current[name]))
-        current[name] = moved
-    program.evaluate(current)
+        new[name] = moved
+    program.evaluate(new)
     report.predicted.append(math.fsum(prediction))
     report.history.append(program.output.data)
+    report.final, report.grads = new, grads
     if _disagrees(report.history[-2], report.history[-1], report.predicted[-1]):
         report.disagreements.append(k)
 
@@ -235,7 +247,8 @@ def take_steps(program: Program, values: Mapping[str, float], *, origin: Mapping
     report = sessions.run_step(
         session.path, program=program.source, values=values, origin=origin or {},
         run=lambda start: run_steps(program, start, **options),
-        outcome=lambda report: (report.final, sessions.StepEntry(lr, report.before, report.after, steps, descend)))
+        outcome=lambda report: (report.final, sessions.StepEntry(lr, report.before, report.after, report.steps, descend)
+                                if report.steps else None))
     if history and bool(history[-1].get("descend")) != descend:
         was, now = ("descended", "ascends") if not descend else ("ascended", "descends")
         report.turned = (f"the last step in this session {was}; this one {now}"
@@ -287,7 +300,7 @@ def inputs_table(report: StepReport) -> Table:
                       right={"start", "last grad", "final", "change"})
     else:
         table = Table(["input", "before", "grad", "after", "change", ""],
-                      title=f"one step of lr {num(report.lr)}, {direction(report)}",
+                      title=f"{'one step' if report.steps else 'no step'} of lr {num(report.lr)}, {direction(report)}",
                       right={"before", "grad", "after", "change"})
     for name, start in report.start.items():
         final = report.final[name]
@@ -323,6 +336,7 @@ def step_json(report: StepReport) -> dict:
         "lr": report.lr,
         "direction": "descend" if report.descend else "ascend",
         "steps": report.steps,
+        "interrupted": report.interrupted,
         "frozen": report.frozen,
         "before": {"output": report.before, "values": report.start},
         "after": {"output": report.after, "values": report.final},

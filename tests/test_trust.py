@@ -32,3 +32,66 @@ def test_everything_defined_has_no_undefined_section(cli):
 def test_an_infinite_gradient_is_still_an_error(cli):
     result = cli("grad", "L = sqrt(x)", "--x", "0", "--no-session")
     assert result.exit_code == 2 and "the gradient is infinite here" in result.stderr
+
+
+# -- Ctrl-C during a long step keeps the steps taken -----------------------------------------------
+def test_ctrl_c_stops_at_a_step_boundary_and_keeps_the_steps_taken(cli, monkeypatch, tmp_path):
+    import json
+
+    from scalargrad.program import Program
+
+    backward, calls = Program.backward, []
+
+    def interrupted_on_the_fourth(self, of=None):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return backward(self, of)
+
+    monkeypatch.setattr(Program, "backward", interrupted_on_the_fourth)
+    saved = tmp_path / "values.json"
+    result = cli("step", LECTURE, *LECTURE_VALUES, "--steps", "10", "--save", str(saved))
+    assert result.exit_code == 130
+    assert "warning: interrupted after 3 of 10 steps (kept)" in result.stderr
+    monkeypatch.setattr(Program, "backward", backward)
+    three = cli("step", LECTURE, *LECTURE_VALUES, "--steps", "3", "--no-session", "--json").json()
+    assert json.loads(saved.read_text()) == three["values"]  # --save has the three completed steps
+    shown = cli("session", "--json").json()
+    assert shown["values"] == three["values"] and shown["history"][-1]["steps"] == 3
+
+
+def test_ctrl_c_before_the_first_step_saves_nothing(cli, monkeypatch):
+    from scalargrad.program import Program
+
+    def interrupt(self, of=None):
+        raise KeyboardInterrupt
+
+    assert cli("grad", LECTURE, *LECTURE_VALUES).exit_code == 0
+    monkeypatch.setattr(Program, "backward", interrupt)
+    result = cli("step", "--steps", "10")
+    assert result.exit_code == 130 and "interrupted after 0 of 10 steps (nothing changed)" in result.stderr
+    monkeypatch.undo()
+    assert cli("session", "--json").json()["history"] == []
+
+
+def test_a_real_sigint_stops_a_long_run_and_saves_it(tmp_path):
+    import json
+    import signal
+    import subprocess
+    import time
+
+    from conftest import installed_command
+
+    session = tmp_path / "session.json"
+    proc = subprocess.Popen([installed_command(), "step", LECTURE, *LECTURE_VALUES, "--steps", "100000000",
+                             "--lr", "1e-9", "--session", str(session), "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    doc = json.loads(out)
+    assert doc["interrupted"] is True and 0 < doc["steps"] < 100000000
+    assert f"interrupted after {doc['steps']} of 100000000 steps (kept)" in err
+    saved = json.loads(session.read_text())
+    assert saved["history"][-1]["steps"] == doc["steps"] and saved["values"] == doc["values"]

@@ -45,7 +45,7 @@ def step(
     save: SaveOption = None,
     precision: PrecisionOption = 10,
     json_: JsonOption = False,
-) -> None:
+) -> int:
     """Nudge the inputs along the gradient and run the program again, once or many times.
 
     Example: scalargrad step "L = (a*b + c) * f" --a 2 --b -3 --c 10 --f -2 --lr 0.01
@@ -81,3 +81,4 @@ def step(
         warn(message)
     report.warnings, report.precision, report.every = loaded.warnings + advice, precision, every
     emit(report, json_)
+    return 130 if report.interrupted else 0  # the shell's code for Ctrl-C
