@@ -57,6 +57,7 @@ class StepReport(Report):
     turned: str = ""  # set when this step turns against the session's last one
     interrupted: bool = False  # Ctrl-C stopped it after `steps` of the `requested` steps
     requested: int = 0
+    unsaved: str = ""  # why a step in a session could not be saved there
 
     @property
     def before(self) -> float:
@@ -88,7 +89,7 @@ class StepReport(Report):
     def advice(self) -> list[str]:
         """Warnings about the steps themselves: a change of direction, nothing moved, or a
         learning rate too large."""
-        turned = [self.turned] if self.turned else []
+        turned = [message for message in (self.turned, self.unsaved) if message]
         if self.interrupted:
             kept = "kept" if self.steps else "nothing changed"
             turned.append(f"interrupted after {self.steps} of {self.requested} steps ({kept})")
@@ -242,13 +243,23 @@ def take_steps(program: Program, values: Mapping[str, float], *, origin: Mapping
     if session is None or not session.active:
         return run_steps(program, values, **options)
     from scalargrad import session as sessions
+    from scalargrad.errors import SessionWriteError
 
     history = session.session.history if session.used and session.session else []
-    report = sessions.run_step(
-        session.path, program=program.source, values=values, origin=origin or {},
-        run=lambda start: run_steps(program, start, **options),
-        outcome=lambda report: (report.final, sessions.StepEntry(lr, report.before, report.after, report.steps, descend)
-                                if report.steps else None))
+    done: list[StepReport] = []
+
+    def run(start: dict[str, float]) -> StepReport:
+        done.append(run_steps(program, start, **options))
+        return done[-1]
+
+    try:
+        report = sessions.run_step(
+            session.path, program=program.source, values=values, origin=origin or {}, run=run,
+            outcome=lambda report: (report.final, sessions.StepEntry(lr, report.before, report.after, report.steps,
+                                                                     descend) if report.steps else None))
+    except SessionWriteError as error:  # a read-only folder, a full disk: the step stands, unsaved
+        report = done[-1] if done else run_steps(program, values, **options)
+        report.unsaved = f"the session was not saved: {error.message}"
     if history and bool(history[-1].get("descend")) != descend:
         was, now = ("descended", "ascends") if not descend else ("ascended", "descends")
         report.turned = (f"the last step in this session {was}; this one {now}"

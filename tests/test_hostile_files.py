@@ -290,7 +290,8 @@ def test_a_symlink_as_the_lock_file_is_not_followed(cli, tmp_path):
     # A new program still prints its result; it is not recorded.
     result = cli("grad", "y = x", "--x", "1", "--session", str(path))
     assert result.exit_code == 0 and f"warning: the session was not saved: {message}" in result.stderr
-    fails(cli("step", "--session", str(path)), message, f"hint: remove {path}.lock (scalargrad makes it again)")
+    stepped = cli("step", "--session", str(path))  # the step is shown, and said to be unsaved
+    assert stepped.exit_code == 0 and f"warning: the session was not saved: {message}" in stepped.stderr
     fails(cli("session", "--reset", "--session", str(path)), message)
     assert not victim.exists()
     assert path.exists() and lock.is_symlink()

@@ -95,3 +95,28 @@ def test_a_real_sigint_stops_a_long_run_and_saves_it(tmp_path):
     assert f"interrupted after {doc['steps']} of 100000000 steps (kept)" in err
     saved = json.loads(session.read_text())
     assert saved["history"][-1]["steps"] == doc["steps"] and saved["values"] == doc["values"]
+
+
+# -- a session that cannot be saved does not cost the result -------------------------------------
+def test_a_step_in_a_read_only_session_prints_its_result_and_warns(cli, monkeypatch):
+    import errno
+    import os
+
+    from scalargrad import session
+
+    assert cli("grad", LECTURE, *LECTURE_VALUES).exit_code == 0
+    real_open = os.open
+
+    def read_only(path, flags, *args):
+        if str(path).endswith(".lock") or ".tmp" in str(path):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(session.os, "open", read_only)
+    monkeypatch.setattr("tempfile._os.open", read_only, raising=False)
+    result = cli("step", "--lr", "0.01")
+    assert result.exit_code == 0, result.stderr
+    assert "-7.286496" in result.stdout
+    assert "warning: the session was not saved: cannot lock session file" in result.stderr
+    monkeypatch.undo()
+    assert cli("session", "--json").json()["history"] == []  # nothing half-saved
