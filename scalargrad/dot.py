@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Callable
 
 from scalargrad.engine import Value, neighbours, topological_order
-from scalargrad.errors import ScalarGradError, UsageError
+from scalargrad.errors import ScalarGradError, UsageError, printable
 from scalargrad.ops import CONST, LEAF, OPS
 from scalargrad.render import fixed
 from scalargrad.renderers import render
@@ -107,13 +107,14 @@ _RECORD_SPECIAL = re.compile(r'([{}|<>"\\])')
 
 
 def record_text(text: str) -> str:
-    """User text made literal inside a record label: `{ } | < > "` and backslash escaped."""
-    return _RECORD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    """User text made literal inside a record label: `{ } | < > "` and backslash escaped, and
+    control characters shown escaped (`errors.printable`)."""
+    return _RECORD_SPECIAL.sub(r"\\\1", printable(" ".join(text.split())))
 
 
 def plain_text(text: str) -> str:
     """User text made literal inside an ordinary quoted label (cluster titles, stubs)."""
-    return " ".join(text.split()).replace("\\", "\\\\")
+    return printable(" ".join(text.split())).replace("\\", "\\\\")
 
 
 def fill_colour(grad: float, largest: float) -> str:
@@ -265,7 +266,7 @@ def _legend(graph, used: set[str], largest: float, of_label: str) -> None:
     if "input" in used:
         rows.append('<tr><td colspan="3">rounded: input</td></tr>')
     if "of" in used:
-        rows.append(f'<tr><td colspan="3">bold: {html.escape(of_label)} (grad 1)</td></tr>')
+        rows.append(f'<tr><td colspan="3">bold: {html.escape(printable(of_label))} (grad 1)</td></tr>')
     if "const" in used:
         rows.append('<tr><td colspan="3">dashed: constant</td></tr>')
     if "cut" in used:

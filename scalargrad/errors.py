@@ -29,7 +29,9 @@ def place_at(source: str, offset: int, note: str = "", width: int = 1) -> Place:
 
 
 def show_place(source: str, place: Place) -> str:
-    """The source line of `place` with a caret under it, like a compiler does."""
+    """The source line of `place` with a caret under it, like a compiler does. Control
+    characters in the line are shown escaped (`\x1b`), and the caret still points at the
+    place: it is measured in what the terminal shows, wide characters counting two."""
     lines = source.split("\n")
     text = lines[place.line - 1].rstrip("\r") if place.line - 1 < len(lines) else ""
     # Very long lines (generated programs) are cut around the caret.
@@ -38,11 +40,44 @@ def show_place(source: str, place: Place) -> str:
         start = max(0, place.column - 50)
         text = ("…" if start else "") + text[start : start + 100] + ("…" if start + 100 < len(text) else "")
     offset = place.column - 1 - start + (1 if start else 0)
+    before, marked = printable(text[:offset]), printable(text[offset : offset + max(1, place.width)])
     gutter = f"{place.line:>4} | "
-    caret = " " * (len(gutter) - 2) + "| " + " " * offset + "^" * min(place.width, 100)
+    caret = " " * (len(gutter) - 2) + "| " + " " * display_width(before) + "^" * min(display_width(marked) or 1, 100)
     if place.note:
         caret += " " + place.note
-    return f"{gutter}{text}\n{caret}"
+    return f"{gutter}{printable(text)}\n{caret}"
+
+
+# Characters that would act on the terminal rather than show: C0 and C1 controls, DEL, and the
+# bidirectional overrides that can make text read differently from what it is.
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def printable(text: str, keep: str = "") -> str:
+    """`text` with every control character escaped as `\x1b` or `\u202e`, so text from the
+    input (a program, a name, a file) can never move the cursor, set a title or clear the
+    screen. Characters in `keep` (e.g. a newline between lines) stay as they are."""
+    if text.isprintable() and not _BIDI.intersection(text):
+        return text
+    import unicodedata
+
+    out = []
+    for ch in text:
+        if ch in keep or (ch not in _BIDI and (ch.isprintable() or unicodedata.category(ch) != "Cc")):
+            out.append(ch)
+        else:
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+    return "".join(out)
+
+
+def display_width(text: str) -> int:
+    """How many terminal columns `text` takes: East Asian wide characters two, combining marks none."""
+    if text.isascii():
+        return len(text)
+    import unicodedata
+
+    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+               for ch in text)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
@@ -71,14 +106,15 @@ class ScalarGradError(Exception):
         self.places = tuple(places)
 
     def format(self) -> str:
-        """The message as the CLI prints it: where, what, how to fix it."""
+        """The message as the CLI prints it: where, what, how to fix it (control characters
+        from the input escaped: see `printable`)."""
         first = self.places[0] if self.places else None
         where = f"line {first.line}, column {first.column}: " if first else ""
-        parts = [f"error: {where}{self.message}"]
+        parts = [f"error: {where}{printable(self.message)}"]
         if self.source is not None:
             parts += [show_place(self.source, place) for place in self.places]
         if self.hint:
-            parts.append(f"hint: {self.hint}")
+            parts.append(f"hint: {printable(self.hint)}")
         return "\n".join(parts)
 
     def __str__(self) -> str:

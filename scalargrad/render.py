@@ -9,6 +9,7 @@ import sys
 from typing import IO, Iterable, Sequence
 
 from scalargrad.engine import Value
+from scalargrad.errors import display_width, printable
 from scalargrad.program import Program
 
 DEFAULT_PRECISION = 10  # significant digits: -7.286496 stays -7.286496, float noise goes
@@ -45,18 +46,23 @@ def select_rows(program: Program, show_all: bool, limit: int = ROW_LIMIT) -> tup
 
 
 class Table:
-    """Rows of text cells, drawn with Rich in a terminal and as plain columns elsewhere."""
+    """Rows of text cells, drawn with Rich in a terminal and as plain columns elsewhere.
+
+    Every cell, title and note is shown with control characters escaped (`errors.printable`):
+    a label taken from the program can never act on the terminal. In a terminal too narrow
+    for the table, numbers are never wrapped: the rows are listed one field a line instead.
+    """
 
     def __init__(self, columns: Sequence[str], title: str = "", right: Iterable[str] = ()):
         self.columns = list(columns)
         self.title = title
-        self.right = set(right)
+        self.right = set(right)  # right-aligned columns: numbers, never wrapped
         self.rows: list[list[str]] = []
         self.styles: list[str] = []
         self.notes: list[str] = []
 
     def add(self, *cells: str, style: str = "") -> None:
-        self.rows.append([str(c) for c in cells])
+        self.rows.append([printable(str(c)) for c in cells])
         self.styles.append(style)
 
     def print(self, stream: IO[str] | None = None) -> None:
@@ -66,49 +72,76 @@ class Table:
         else:
             self._print_plain(stream)
 
-    def _print_plain(self, stream: IO[str]) -> None:
-        widths = [len(c) for c in self.columns]
+    def widths(self) -> list[int]:
+        widths = [display_width(c) for c in self.columns]
         for row in self.rows:
             for i, cell in enumerate(row):
-                widths[i] = max(widths[i], len(cell))
+                widths[i] = max(widths[i], display_width(cell))
+        return widths
+
+    def _print_plain(self, stream: IO[str]) -> None:
+        widths = self.widths()
 
         def line(cells: Sequence[str]) -> str:
             out = []
             for i, cell in enumerate(cells):
-                out.append(cell.rjust(widths[i]) if self.columns[i] in self.right else cell.ljust(widths[i]))
+                pad = " " * (widths[i] - display_width(cell))
+                out.append(pad + cell if self.columns[i] in self.right else cell + pad)
             return "  ".join(out).rstrip()
 
         if self.title:
-            stream.write(self.title + "\n")
+            stream.write(printable(self.title) + "\n")
         stream.write(line(self.columns) + "\n")
         stream.write("\n".join(line(row) for row in self.rows) + "\n" if self.rows else "")
         for note in self.notes:
-            stream.write(note + "\n")
+            stream.write(printable(note) + "\n")
 
     def _print_rich(self, stream: IO[str]) -> None:
         from rich.console import Console
         from rich.table import Table as RichTable
         from rich.text import Text
 
-        console = Console(file=stream)
-        table = RichTable(title=Text(self.title) if self.title else None, title_justify="left")
-        for column in self.columns:
-            table.add_column(column, justify="right" if column in self.right else "left", overflow="fold")
-        for row, style in zip(self.rows, self.styles):
-            table.add_row(*(Text(cell) for cell in row), style=style or None)  # Text: user text is never markup
-        console.print(table)
+        console = Console(file=stream, highlight=False)
+        if self.title:  # above the table, so it wraps at the terminal's width, not the table's
+            console.print(Text(printable(self.title), style="bold"))
+        if not self._fits(console.width):
+            self._print_list(console)
+        else:
+            table = RichTable()
+            for column in self.columns:
+                number = column in self.right
+                table.add_column(column, justify="right" if number else "left", no_wrap=number,
+                                 overflow="ellipsis" if number else "fold")
+            for row, style in zip(self.rows, self.styles):
+                table.add_row(*(Text(cell) for cell in row), style=style or None)  # Text: never markup
+            console.print(table)
         for note in self.notes:
-            console.print(Text(note, style="dim"))
+            console.print(Text(printable(note), style="dim"))
+
+    def _fits(self, width: int) -> bool:
+        """Whether every number column fits whole, beside a few columns of each text column."""
+        needed = sum(w if c in self.right else min(w, 8) for c, w in zip(self.columns, self.widths()))
+        return needed + 3 * len(self.columns) + 1 <= width
+
+    def _print_list(self, console) -> None:
+        from rich.text import Text
+
+        for row, style in zip(self.rows, self.styles):
+            console.print(Text(row[0], style=style or "bold"))
+            for column, cell in zip(self.columns[1:], row[1:]):
+                if cell:
+                    console.print(Text(f"  {column}: {cell}"))
 
 
 class Lines:
-    """Lines of text made of (text, style) pieces: Rich styles in a terminal, plain text elsewhere."""
+    """Lines of text made of (text, style) pieces: Rich styles in a terminal, plain text
+    elsewhere; control characters escaped, as in Table."""
 
     def __init__(self) -> None:
         self.lines: list[list[tuple[str, str]]] = []
 
     def add(self, *pieces: tuple[str, str] | str) -> None:
-        self.lines.append([(p, "") if isinstance(p, str) else p for p in pieces])
+        self.lines.append([(printable(p), "") if isinstance(p, str) else (printable(p[0]), p[1]) for p in pieces])
 
     def print(self, stream: IO[str] | None = None) -> None:
         stream = stream or sys.stdout

@@ -306,11 +306,11 @@ def history_table(report: StepReport) -> Table:
 def inputs_table(report: StepReport) -> Table:
     num, frozen = report.num, set(report.frozen)
     if report.steps > 1:
-        table = Table(["input", "start", "last grad", "final", "change", ""],
+        table = Table(["input", "start", "last grad", "final", "change", "note"],
                       title=f"inputs after {report.steps} steps of lr {num(report.lr)}, {direction(report)}",
                       right={"start", "last grad", "final", "change"})
     else:
-        table = Table(["input", "before", "grad", "after", "change", ""],
+        table = Table(["input", "before", "grad", "after", "change", "note"],
                       title=f"{'one step' if report.steps else 'no step'} of lr {num(report.lr)}, {direction(report)}",
                       right={"before", "grad", "after", "change"})
     for name, start in report.start.items():

@@ -120,3 +120,49 @@ def test_a_step_in_a_read_only_session_prints_its_result_and_warns(cli, monkeypa
     assert "warning: the session was not saved: cannot lock session file" in result.stderr
     monkeypatch.undo()
     assert cli("session", "--json").json()["history"] == []  # nothing half-saved
+
+
+# -- nothing from the input reaches the terminal raw ---------------------------------------------
+CONTROLS = [chr(c) for c in [*range(0, 10), *range(11, 32), 127, *range(128, 160)]] + list("\u202e\u2066\u200f")
+
+
+def raw(text: str) -> set[str]:
+    return {ch for ch in text if ch in CONTROLS}
+
+
+@pytest.mark.parametrize("ch", CONTROLS, ids=lambda ch: f"U+{ord(ch):04X}")
+def test_a_control_character_in_a_program_is_shown_escaped_with_the_caret_in_place(cli, ch):
+    result = cli("grad", f"L = a {ch}]0;PWNED + b", "--a", "1", "--b", "2", "--no-session")
+    if ch in "\t\x0c":  # blanks of the language: the program parses, then stops at `]`
+        assert result.exit_code == 2 and not raw(result.stderr)
+        return
+    assert result.exit_code == 2 and not raw(result.stdout + result.stderr)
+    lines = result.stderr.splitlines()
+    source, caret = lines[1], lines[2]
+    escaped = f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+    assert escaped in source
+    assert caret.index("^") == source.index(escaped)  # the caret points at the character
+
+
+@pytest.mark.parametrize("ch", CONTROLS[::7], ids=lambda ch: f"U+{ord(ch):04X}")
+def test_control_characters_in_comments_bindings_and_sessions_stay_escaped(cli, tmp_path, ch):
+    import json
+
+    program = f"L = a * b  # note {ch}[2J"
+    bindings = tmp_path / "values.json"
+    bindings.write_text(json.dumps({"a": 2, "b": 3, f"c{ch}": 1}))
+    result = cli("grad", program, "--bindings", str(bindings))
+    assert result.exit_code == 0 and "is not an input" in result.stderr
+    shown = cli("session")
+    assert shown.exit_code == 0 and "# note" in shown.stdout
+    drawn = cli("dot", "--format", "dot")
+    step = cli("step", "--steps", "3")
+    for run in (result, shown, step):
+        assert not raw(run.stdout + run.stderr)
+    assert not raw(drawn.stdout + drawn.stderr) - {"\t"}  # DOT source is indented with tabs
+
+
+def test_the_lecture_output_is_unchanged_by_escaping(cli):
+    result = cli("grad", LECTURE, *LECTURE_VALUES, "--no-session")
+    assert result.stdout.splitlines()[1].split() == ["id", "node", "op", "data", "grad", "role"]
+    assert "a*b + c" in result.stdout

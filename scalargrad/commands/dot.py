@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from scalargrad.commands.shared import OfOption, load, program_command, warn
+from scalargrad.commands.shared import OfOption, load, note, program_command, warn
 from scalargrad.errors import UsageError
 
 ORDER = 50  # place in `scalargrad --help`
@@ -82,4 +82,4 @@ def dot(
         return
     renderer = renderers.save(graph.source, Path(output), fmt, lookup)
     how = f" with {renderer.origin}" if renderer else ""
-    print(f"wrote {output}: {renderers.FORMAT_NAMES[fmt]} of {graph.value_nodes:,} nodes{how}", file=sys.stderr)
+    note(f"wrote {output}: {renderers.FORMAT_NAMES[fmt]} of {graph.value_nodes:,} nodes{how}", prefix="")

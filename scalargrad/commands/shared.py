@@ -134,11 +134,15 @@ def user_errors() -> Iterator[None]:
 
 
 def warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
+    from scalargrad.errors import printable
+
+    print(f"warning: {printable(message, keep=chr(10))}", file=sys.stderr)
 
 
-def note(message: str) -> None:
-    print(f"note: {message}", file=sys.stderr)
+def note(message: str, prefix: str = "note: ") -> None:
+    from scalargrad.errors import printable
+
+    print(f"{prefix}{printable(message, keep=chr(10))}", file=sys.stderr)
 
 
 def load(request):
@@ -244,7 +248,9 @@ def _show_usage_error(error) -> int:
         message, hint = _invalid_value(option, param, error.message), f"see {where} --help"
     else:
         message, hint = _words(message), f"see {where} --help"
-    print(f"error: {message}\nhint: {hint}", file=sys.stderr)
+    from scalargrad.errors import printable
+
+    print(f"error: {printable(message)}\nhint: {printable(hint)}", file=sys.stderr)
     return 2
 
 
