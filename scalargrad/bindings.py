@@ -27,20 +27,76 @@ def looks_like_a_number(text: str) -> bool:
     return bool(_NUMBER.fullmatch(text.strip()) or _NOT_FINITE.fullmatch(text.strip()))
 
 
+_DECIMAL_HINT = "write a decimal number such as 2, -3.5 or 1e-3"
+
+
+def _fraction(m: re.Match) -> str:
+    return f"write the decimal: {float(m[1]) / float(m[2])!r}" if float(m[2]) else "the denominator is 0"
+
+
+# Near misses of a number, each with what is wrong and what to write instead (from the match).
+_NEAR_NUMBERS = [
+    (r"([+-]?[0-9]+),([0-9]{1,2}|[0-9]{4,})", "it has a decimal comma", lambda m: f"use a dot for decimals: {m[1]}.{m[2]}"),
+    (r"([+-]?[0-9]+),([0-9]{3})", "it has a comma",
+     lambda m: f"use a dot for decimals ({m[1]}.{m[2]}), and write thousands without a separator ({m[1]}{m[2]})"),
+    (r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?", "it has thousands separators",
+     lambda m: f"write it without commas: {m[0].replace(',', '')}"),
+    (r"[+-]?[0-9][0-9_]*(?:\.[0-9_]*)?", "`_` does not separate digits here", lambda m: f"write {m[0].replace('_', '')}"),
+    (r"[+-]?0[xX][0-9a-fA-F]+|[+-]?0[oO][0-7]+|[+-]?0[bB][01]+", "only decimal numbers are read",
+     lambda m: f"write the decimal: {int(m[0], 0)}"),
+    (r"[+-]?\.?", "it has no digits", lambda m: "write a number such as 0.5, .5 or -3"),
+    (r"([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+))[eE][+-]?", "the exponent after `e` has no digits",
+     lambda m: f"write e.g. {m[1]}e3 or {m[1]}e-3, or just {m[1]}"),
+    (r"[+-]?[0-9]*\.[0-9]*\.[0-9.]*", "it has more than one decimal point", lambda m: "a number has one dot at most, as in 3.25"),
+    (r"([+-]?[0-9]+(?:\.[0-9]*)?)\s*/\s*([0-9]+(?:\.[0-9]*)?)", "fractions are not read", _fraction),
+    (r"([+-]?[0-9]+(?:\.[0-9]*)?)\s*%", "percentages are not read", lambda m: f"write the decimal: {float(m[1]) / 100!r}"),
+    (r"([+-])\s+([0-9.]+(?:[eE][+-]?[0-9]+)?)", "it has a space after the sign", lambda m: f"write {m[1]}{m[2]}"),
+    (r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]*\.[0-9]*", "the exponent must be a whole number",
+     lambda m: "write e.g. 1e3 or 3.2e-5"),
+    (r"\S+(?:\s+\S+)+", "it has a space inside", lambda m: "write one number, without spaces"),
+    (r"([+-]?)((?i:pi|tau|e))", "constants are not read by name",
+     lambda m: f"write the number: {m[1]}{getattr(math, m[2].lower())!r}"),
+]
+_NEAR_NUMBERS = [(re.compile(pattern), reason, hint) for pattern, reason, hint in _NEAR_NUMBERS]
+
+
+def _not_a_number(text: str) -> tuple[str, str]:
+    """Why `text` is not a number, and what to write instead: ('; reason', hint)."""
+    from scalargrad.errors import QUOTES, ascii_look_alike, character, type_instead
+
+    stripped = text.strip()
+    for char in stripped:
+        if char in QUOTES:
+            return (f"; it has the typographic quote {character(char)}, which the shell leaves in",
+                    f"type straight quotes or none: {''.join(c for c in stripped if c not in QUOTES)}")
+        ascii_char = ascii_look_alike(char)
+        if ascii_char is not None:
+            fixed = "".join(ascii_look_alike(c) or c for c in stripped)
+            return f"; {character(char)} is not `{ascii_char}`", f"{type_instead(ascii_char)}: {fixed}"
+        if char.isdigit() and not char.isascii():
+            return "", f"use the ASCII digits 0-9; {_DECIMAL_HINT}"
+    for pattern, reason, hint in _NEAR_NUMBERS:
+        match = pattern.fullmatch(stripped)
+        if match:
+            return f"; {reason}", hint(match)
+    return "", _DECIMAL_HINT
+
+
 def parse_number(text: str, what: str) -> float:
     """A finite decimal number, ASCII digits only (`2`, `-3.5`, `.5`, `1e-3`)."""
     finite = "it must be a finite number"
+    if not text.strip():
+        raise InputError(f"{what} is empty", hint=_DECIMAL_HINT)
     if _NOT_FINITE.fullmatch(text.strip()):
         kind = "is not a number (NaN)" if text.strip().lstrip("+-")[:1] in "nN" else "is infinite"
-        raise InputError(f"{what}: `{text}` {kind}; {finite}", hint="write a decimal number such as 2, -3.5 or 1e-3")
+        raise InputError(f"{what}: `{text}` {kind}; {finite}", hint=_DECIMAL_HINT)
     if not _NUMBER.fullmatch(text.strip()):
-        digits = "use the ASCII digits 0-9; " if any(ch.isdigit() and not ch.isascii() for ch in text) else ""
-        raise InputError(f"{what}: `{text}` is not a number",
-                         hint=f"{digits}write a decimal number such as 2, -3.5 or 1e-3")
+        reason, hint = _not_a_number(text)
+        raise InputError(f"{what}: `{text}` is not a number{reason}", hint=hint)
     value = float(text)
     if not math.isfinite(value):
         raise InputError(f"{what}: `{text}` is too large for a float (above about 1.8e308); {finite}",
-                         hint="write a decimal number such as 2, -3.5 or 1e-3")
+                         hint=_DECIMAL_HINT)
     return value
 
 
