@@ -16,6 +16,70 @@ def error(*args: str) -> str:
     return result.stderr
 
 
+# -- a value forgotten, a name mistyped ---------------------------------------------------------
+def test_an_input_without_its_value_needs_a_value_even_when_it_is_close_to_an_option():
+    stderr = error(LECTURE, "--a", "2", "--b", "-3", "--c", "10", "--f")
+    assert stderr.startswith("error: `--f` needs a value\n")
+    assert "hint: write --f VALUE" in stderr and "--of" not in stderr
+
+
+def test_an_input_without_its_value_before_another_option():
+    assert error(LECTURE, "--f", "--a", "2", "--b", "-3", "--c", "10").startswith("error: `--f` needs a value")
+
+
+def test_a_mistyped_option_that_is_not_an_input_is_still_a_mistyped_option():
+    stderr = error("L = a * x", "--a", "2", "--x", "1", "--f")
+    assert "`--f` is not an option of grad, nor an input of the program; did you mean `--of`?" in stderr
+
+
+def test_a_name_without_value_that_is_neither_input_nor_option():
+    stderr = error("L = alpha * 2", "--alpah")
+    assert "`--alpah` has no value, and the program has no input `alpah`; did you mean `--alpha`?" in stderr
+
+
+def test_the_decision_is_made_when_the_inputs_are_known():
+    args = split_arguments(["L = f * 2", "--f"], options=("of", "json"))
+    assert args.valueless == ["f"] and args.values == {}
+    with pytest.raises(UsageError, match="`--f` needs a value"):
+        check_option_names(args.values, ["f"], ("of", "json"), {}, "grad", valueless=args.valueless)
+    with pytest.raises(UsageError, match="did you mean `--of`"):
+        check_option_names(args.values, ["x"], ("of", "json"), {}, "grad", valueless=args.valueless)
+
+
+
+# -- --set and flags ----------------------------------------------------------------------------
+@pytest.mark.parametrize("args", [["--set", "a", "2"], ["--set", "a", "=", "2"], ["--set", "a=", "2"]])
+def test_set_with_a_space_says_how_to_write_it(args):
+    stderr = error("L = a*b", *args, "--b", "3")
+    assert stderr.startswith("error: --set takes NAME=VALUE: write --set a=2\n")
+    assert "unexpected extra argument" not in stderr
+
+
+def test_set_without_a_value():
+    assert "--set `a=` has no value after `=`" in error("L = a*b", "--set", "a=", "--b", "3")
+    stderr = error("L = a*b", "--set", "a", "--b", "3")
+    assert "--set `a` is not NAME=VALUE" in stderr and "hint: write --set a=2" in stderr
+
+
+def test_a_value_after_a_flag_named_like_an_input():
+    stderr = error("L = json * 2", "--json", "3")
+    assert ("error: `--json` is an option of grad (a flag); to give the input `json` a value use --set json=3"
+            in stderr)
+    assert run_cli("grad", "--no-session", "L = json * 2", "--set", "json=3", "--json").json()["output"]["value"] == 6
+
+
+def test_flags_when_known_decide_which_option_took_no_value():
+    args = split_arguments(["L = of * a", "--a", "2", "3"])
+    assert args.strays == ["3"]
+    with pytest.raises(UsageError, match="unexpected extra argument `3`"):
+        check_option_names(args.values, ["of", "a"], ("of", "json"), {}, "grad", strays=args.strays, flags=("json",))
+
+
+def test_a_value_left_over_is_still_an_extra_argument():
+    stderr = error("L = a * 2", "--a", "2", "3")
+    assert "unexpected extra argument `3`" in stderr and "quote the whole program" in stderr
+
+
 # -- look-alike characters ---------------------------------------------------------------------
 @pytest.mark.parametrize("value, words, hint", [
     ("2,5", "it has a decimal comma", "use a dot for decimals: 2.5"),
@@ -103,3 +167,25 @@ def test_an_empty_value():
     assert error("L = a * 2", "--a", "").startswith("error: the value of `a` is empty")
 
 
+@pytest.mark.parametrize("args, message, hint", [
+    (["--a="], "`--a=` has no value after `=`", "write --a=2 or --a 2, with no space after `=`"),
+    (["--a=", "5"], "`--a=` has no value after `=`", "write --a=5 or --a 5"),
+    (["--a", "=", "5"], "`--a = 5` has a space beside `=`", "write --a=5 or --a 5"),
+    (["--a", "=5"], "`--a =5` has a space beside `=`", "write --a=5 or --a 5"),
+    (["—a", "5"], "`—a` starts with `—` (U+2014 EM DASH), not `--`", "type two ASCII hyphens: --a"),
+    (["–a=5"], "`–a=5` starts with `–` (U+2013 EN DASH), not `--`", "type two ASCII hyphens: --a=5"),
+    (["--λ", "5"], "`--λ`: `λ` (U+03BB GREEK SMALL LETTER LAMDA) cannot be part of a name",
+     "names are ASCII letters, digits and _"),
+    (["--learning-rate", "5"], "unknown option `--learning-rate`", "for an input `learning_rate` write --learning_rate"),
+    (["--no-sesion"], "unknown option `--no-sesion`; did you mean `--no-session`?", "see scalargrad grad --help"),
+])
+def test_option_shapes_a_newcomer_types(args, message, hint):
+    stderr = error("L = a * 2", *args)
+    assert stderr.startswith(f"error: {message}"), stderr
+    assert hint in stderr
+
+
+def test_a_program_in_typographic_quotes_split_by_the_shell():
+    stderr = error("“L", "=", "a*2”", "--a", "2")
+    assert "unexpected extra argument `=`" in stderr
+    assert "`“` (U+201C LEFT DOUBLE QUOTATION MARK) is not a quote for the shell" in stderr
