@@ -444,12 +444,12 @@ def resolve(inputs, defaults: dict[str, float], layers: list[tuple[str, dict[str
     values: dict[str, float] = {}
     origin: dict[str, str] = {}
     warnings: list[str] = []
-    warned: set[str] = set()
+    unused: dict[str, str] = {}  # a name given that the program does not read -> where it was given
     for source, layer in layers:
         for name, value in layer.items():
             if name not in inputs:
-                if name not in warned:
-                    warned.add(name)
+                if name not in unused:
+                    unused[name] = source
                     close = did_you_mean(name, inputs) if inputs else None
                     guess = f" (did you mean `{close}`?)" if close else ""
                     warnings.append(f"`{name}` is not an input of the program; its value ({source}) is ignored{guess}")
@@ -463,25 +463,45 @@ def resolve(inputs, defaults: dict[str, float], layers: list[tuple[str, dict[str
             origin[name] = "default"
     missing = [name for name in inputs if name not in values]
     if missing:
-        listed = ", ".join(f"`{name}`" for name in missing[:20])
-        if len(missing) > 20:
-            listed += f" and {len(missing) - 20:,} more"
-        example = " ".join(f"--{name} VALUE" for name in missing[:6]) + (" ..." if len(missing) > 6 else "")
-        notes = []
-        for name in missing[:20]:
-            bound = did_you_mean(name, [n for n in names if n not in inputs])
-            if bound:
-                notes.append(f"`{name}` is read but never assigned: did you mean `{bound}`?")
-            if name in options:
-                notes.append(f"`--{name}` is an option of {command or 'this command'}: give the input with "
-                             f"--set {name}=VALUE")
-        them = "them" if len(missing) > 1 else "it"
-        raise InputError(
-            f"missing value{'s' if len(missing) > 1 else ''} for {listed}" + "".join(f"; {n}" for n in notes),
-            hint=f"give {them} on the command line ({example}), with --set NAME=VALUE, "
-            "in a JSON file with --bindings FILE, or as defaults in the program (`a = 2`)",
-        )
+        raise _missing_values(missing, [n for n in names if n not in inputs], options, command, unused)
     return Resolved(values, origin, warnings)
+
+
+def _missing_values(missing: list[str], assigned: list[str], options: tuple[str, ...], command: str,
+                    unused: dict[str, str]) -> InputError:
+    """One error for every missing input, with what each was probably meant as: a misspelt
+    `assigned` name, an input named like an option, or a near miss that was given (`--A` for `a`)."""
+    from scalargrad.errors import did_you_mean
+
+    listed = ", ".join(f"`{name}`" for name in missing[:20])
+    if len(missing) > 20:
+        listed += f" and {len(missing) - 20:,} more"
+    example = " ".join(f"--{name} VALUE" for name in missing[:6]) + (" ..." if len(missing) > 6 else "")
+    notes = []
+    for name in missing[:20]:
+        bound = did_you_mean(name, assigned)
+        if bound:
+            notes.append(f"`{name}` is read but never assigned: did you mean `{bound}`?")
+        if name in options:
+            notes.append(f"`--{name}` is an option of {command or 'this command'}: give the input with "
+                         f"--set {name}=VALUE")
+        given = did_you_mean(name, unused)
+        if given:
+            notes.append(_given_instead(given, name, unused[given]))
+    them = "them" if len(missing) > 1 else "it"
+    return InputError(
+        f"missing value{'s' if len(missing) > 1 else ''} for {listed}" + "".join(f"; {n}" for n in notes),
+        hint=f"give {them} on the command line ({example}), with --set NAME=VALUE, "
+        "in a JSON file with --bindings FILE, or as defaults in the program (`a = 2`)",
+    )
+
+
+def _given_instead(given: str, name: str, source: str) -> str:
+    """`--A` was given, but names are case-sensitive: did you mean `--a`?"""
+    shown, meant = (f"`--{given}`", f"`--{name}`") if source == "command line" else (f"`{given}` ({source})", f"`{name}`")
+    if given.lower() == name.lower():
+        return f"{shown} was given, but names are case-sensitive: did you mean {meant}?"
+    return f"{shown} was given: did you mean {meant}?"
 
 
 def command_line_values(args: Arguments, sets: list[str]) -> dict[str, float]:

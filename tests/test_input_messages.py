@@ -46,6 +46,21 @@ def test_the_decision_is_made_when_the_inputs_are_known():
         check_option_names(args.values, ["x"], ("of", "json"), {}, "grad", valueless=args.valueless)
 
 
+def test_a_missing_input_points_at_the_name_given_in_another_case():
+    stderr = error("L = a*b", "--A", "2", "--b", "3")
+    assert ("error: missing value for `a`; `--A` was given, but names are case-sensitive: did you mean `--a`?"
+            in stderr)
+    assert "warning" not in stderr
+
+
+def test_a_missing_input_points_at_a_near_miss_given(tmp_path):
+    assert "missing value for `alpha`; `--alpah` was given: did you mean `--alpha`?" in error(
+        "L = alpha * b", "--alpah", "1", "--b", "2")
+    bindings = tmp_path / "values.json"
+    bindings.write_text('{"A": 2, "b": 3}')
+    assert "`A` (bindings) was given, but names are case-sensitive: did you mean `a`?" in error(
+        "L = a*b", "--bindings", str(bindings))
+
 
 # -- --set and flags ----------------------------------------------------------------------------
 @pytest.mark.parametrize("args", [["--set", "a", "2"], ["--set", "a", "=", "2"], ["--set", "a=", "2"]])
