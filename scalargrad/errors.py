@@ -7,6 +7,7 @@ The library raises these; the CLI catches `ScalarGradError` at its edge and prin
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -91,6 +92,43 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
             return choice
     close = difflib.get_close_matches(word, choices, n=1)
     return close[0] if close else None
+
+
+# Characters that a paste or an editor's autocorrect puts where ASCII belongs, and the ASCII
+# character meant. Fullwidth forms (`（`, `＋`) and odd spaces are found by NFKC normalisation.
+LOOK_ALIKES = {
+    "\u2212": "-", "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-",
+    "\u00d7": "*", "\u00b7": "*", "\u2022": "*", "\u2217": "*", "\u22c5": "*", "\u2715": "*",
+    "\u00f7": "/", "\u2044": "/", "\u2215": "/",
+}
+QUOTES = "\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u00ab\u00bb\u2039\u203a\u2032\u2033"
+_ASCII_WORDS = {"-": "the ASCII hyphen-minus", "*": "the ASCII asterisk", "/": "the ASCII slash",
+                " ": "a plain space", ".": "the ASCII dot"}
+
+
+def character(char: str) -> str:
+    """A character with its code point and Unicode name: `−` (U+2212 MINUS SIGN); an invisible
+    one by its name only."""
+    named = f"U+{ord(char):04X} {unicodedata.name(char, 'UNNAMED CHARACTER')}"
+    return named if char.isspace() or unicodedata.category(char) in ("Cf", "Cc") else f"`{char}` ({named})"
+
+
+def ascii_look_alike(char: str) -> str | None:
+    """The ASCII character `char` stands in for (`−` -> `-`, `×` -> `*`, `（` -> `(`), if any."""
+    if char.isascii():
+        return None
+    if char in LOOK_ALIKES:
+        return LOOK_ALIKES[char]
+    plain = unicodedata.normalize("NFKC", char)
+    return plain if len(plain) == 1 and plain.isascii() and not plain.isalnum() else None
+
+
+def type_instead(ascii_char: str) -> str:
+    """`type - (the ASCII hyphen-minus)`."""
+    if ascii_char == " ":
+        return "type a plain space"
+    words = _ASCII_WORDS.get(ascii_char) or f"the ASCII {unicodedata.name(ascii_char).lower()}"
+    return f"type {ascii_char} ({words})"
 
 
 class ScalarGradError(Exception):

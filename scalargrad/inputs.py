@@ -40,6 +40,7 @@ class Request:
     session: Path | None = None  # --session PATH
     no_session: bool = False  # --no-session
     options: tuple[str, ...] = ()  # the command's own long options, without dashes
+    flags: tuple[str, ...] | None = None  # those of them that take no value (`json`), when known
     others: dict[str, str] = field(default_factory=dict)  # other commands' options -> their command
     extra: str | None = None  # what positionals after the program are ("node" for explain), if allowed
 
@@ -86,7 +87,7 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
     """
     from scalargrad.language import parse
 
-    args = split_arguments(list(request.args), request.command, request.extra, request.options)
+    args = split_arguments(list(request.args), request.command, request.extra, request.options, request.sets)
     stdin_program = args.program == "-" or (request.file is not None and str(request.file) == "-")
     if request.bindings == "-" and stdin_program:
         raise UsageError("the program and --bindings cannot both read standard input")
@@ -97,7 +98,9 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
         program = _parse_saved(saved, use.path)
     else:
         program = parse(read_source(args.program, request.file, prompt))
-    check_option_names(args.values, program.inputs, request.options, request.others, request.command)
+    check_option_names(args.values, program.inputs, request.options, request.others, request.command,
+                       valueless=args.valueless, strays=args.strays,
+                       set_names=[item.partition("=")[0].strip() for item in request.sets], flags=request.flags)
     layers = [("command line", command_line_values(args, request.sets))]
     if request.bindings is not None:
         layers.append(("bindings", read_bindings(request.bindings)))

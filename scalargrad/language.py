@@ -11,11 +11,13 @@ from __future__ import annotations
 import math
 import os
 import re
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
 from scalargrad.engine import Value
-from scalargrad.errors import DomainError, NameUsageError, ParseError, did_you_mean, place_at
+from scalargrad.errors import (QUOTES, DomainError, NameUsageError, ParseError, ascii_look_alike, character,
+                               did_you_mean, place_at, type_instead)
 from scalargrad.ops import CONST, FUNCTIONS, LEAF, OPS
 from scalargrad.program import Program
 
@@ -275,6 +277,34 @@ def _expected_words(expected, lark, parens_open: bool) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
+def _unexpected_character(char: str, expected) -> tuple[str, str, set]:
+    """What a character the language does not have is, a hint, and what to list as expected
+    (nothing after a look-alike: the fix is to retype the character, not to add another)."""
+    ascii_char = ascii_look_alike(char)
+    if ascii_char is not None:
+        return f"{character(char)} is not `{ascii_char}`", type_instead(ascii_char), set()
+    if char in QUOTES or char in "'\"":
+        return (f"unexpected quote {character(char)}: a program has no quotes",
+                'quote the whole program for the shell with straight quotes: "L = a * b"', set())
+    plain = unicodedata.normalize("NFKC", char)
+    if plain.isascii() and plain.isdigit() and "SUPERSCRIPT" in unicodedata.name(char, ""):
+        return f"unexpected character {character(char)}", f"powers are written `x ** {plain}`", expected
+    if plain.isascii() and plain.isdigit():
+        return f"{character(char)} is not the digit `{plain}`", f"type {plain}", set()
+    if char.isdigit():
+        return f"unexpected character {character(char)}", "numbers use the digits 0-9 only", expected
+    if unicodedata.category(char)[0] in "LM":
+        base = unicodedata.normalize("NFKD", char)[:1]
+        instead = f": for `{char}` write `{base}`" if base.isascii() and base.isalpha() else ""
+        return (f"{character(char)} cannot be part of a name",
+                f"names are ASCII letters, digits and _ (not starting with a digit){instead}", set())
+    what = f"unexpected character {character(char)}" if not char.isascii() else f"unexpected character `{char}`"
+    hints = {"^": "powers are written `x ** 2`",
+             ",": f"each function takes one argument: {', '.join(FUNCTIONS)}",
+             "=": "`=` assigns a name (`L = a * b`); there is no comparison"}
+    return what, hints.get(char, "names are letters, digits and _; the operators are + - * / **"), expected
+
+
 def _syntax_error(source: str, error, lark) -> ParseError:
     from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 
@@ -282,18 +312,7 @@ def _syntax_error(source: str, error, lark) -> ParseError:
     hint = ""
     if isinstance(error, UnexpectedCharacters):
         offset = error.pos_in_stream
-        char = source[offset]
-        what = f"unexpected character `{char}`"
-        if char.isdigit():
-            hint = "numbers use the digits 0-9 only"
-        elif char in "^":
-            hint = "powers are written `x ** 2`"
-        elif char == ",":
-            hint = f"each function takes one argument: {', '.join(FUNCTIONS)}"
-        elif char == "=":
-            hint = "`=` assigns a name (`L = a * b`); there is no comparison"
-        else:
-            hint = "names are letters, digits and _; the operators are + - * / **"
+        what, hint, expected = _unexpected_character(source[offset], expected)
         width = 1
     elif isinstance(error, UnexpectedToken) and error.token.type == "$END":
         offset = len(source.rstrip())
