@@ -82,7 +82,7 @@ def program_command(extra: str | None = None):
                 command=ctx.info_name or func.__name__, args=list(ctx.args), file=shared["file"],
                 sets=shared["set_"] or [], bindings=shared["bindings"], session=shared["session"],
                 no_session=shared["no_session"], options=option_names(ctx.command),
-                others=other_options(ctx), extra=extra,
+                flags=option_names(ctx.command, flags_only=True), others=other_options(ctx), extra=extra,
             )
             with user_errors():
                 code = func(request, **options)
@@ -105,9 +105,11 @@ def program_command(extra: str | None = None):
     return decorate
 
 
-def option_names(command) -> tuple[str, ...]:
-    """The long options of a command, without their dashes: `steps`, `json`, ..."""
-    return tuple(opt[2:] for param in command.params for opt in param.opts if opt.startswith("--"))
+def option_names(command, flags_only: bool = False) -> tuple[str, ...]:
+    """The long options of a command, without their dashes: `steps`, `json`, ... (with
+    `flags_only`, those that take no value: `json`, `all`, ...)."""
+    return tuple(opt[2:] for param in command.params for opt in param.opts
+                 if opt.startswith("--") and (getattr(param, "is_flag", False) or not flags_only))
 
 
 def other_options(ctx: typer.Context) -> dict[str, str]:
