@@ -194,6 +194,10 @@ class SessionWriteError(SessionError):
     own result still stands, so recording a session turns this into a warning."""
 
 
+class OutputError(ScalarGradError):
+    """Standard output cannot be written (a full disk, a closed device): the result is lost."""
+
+
 class RenderError(ScalarGradError):
     """Graphviz could not draw the graph: the renderer failed or cannot be run."""
 

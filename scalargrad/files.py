@@ -9,6 +9,7 @@ Reading takes regular files only, up to a size limit: a named pipe would block f
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -131,14 +132,23 @@ def check_writable(path: str | os.PathLike, what: str = "") -> Path:
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     named = f"{what} {target}" if what else str(target)
-    if target.is_dir():
-        raise UsageError(f"{named} is a folder", hint="give a file name, such as graph.svg or values.json")
-    if not folder.exists():
-        where = f"the folder of {named}" if what else f"the folder {folder}"
-        raise UsageError(f"{where} does not exist", hint="create it first, or write elsewhere")
-    if not folder.is_dir():
-        raise UsageError(f"{folder} is not a folder", hint="give a path inside an existing folder")
+    try:
+        if target.is_dir():
+            raise UsageError(f"{named} is a folder", hint="give a file name, such as graph.svg or values.json")
+        if not folder.exists():
+            where = f"the folder of {named}" if what else f"the folder {folder}"
+            raise UsageError(f"{where} does not exist", hint="create it first, or write elsewhere")
+        if not folder.is_dir():
+            raise UsageError(f"{folder} is not a folder", hint="give a path inside an existing folder")
+    except OSError as failure:  # a name too long for the file system, a loop of links, ...
+        raise UsageError(f"cannot write {_short(named)}: {failure.strerror or failure}",
+                         hint="choose a shorter name" if failure.errno == errno.ENAMETOOLONG
+                         else "choose another place") from None
     return target
+
+
+def _short(text: str, width: int = 80) -> str:
+    return text if len(text) <= width else text[: width // 2] + "…" + text[-width // 2 :]
 
 
 def write_atomically(path: str | os.PathLike, write: Callable[[IO[bytes]], None], what: str = "the file",

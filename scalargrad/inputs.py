@@ -75,7 +75,19 @@ def read_source(program: str | None, file: Path | None, prompt: Callable[[str], 
     if program is None:
         raise UsageError("no program given",
                          hint=f"write one: {START_HINT} (or --file PROGRAM, or - to read standard input)")
-    return program
+    return _from_command_line(program)
+
+
+def _from_command_line(text: str) -> str:
+    """The program as typed. Under an ASCII locale (LC_ALL=C) Python hands over the bytes of
+    `# café` it could not decode as lone surrogates: they are the UTF-8 the terminal sent."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in text):
+        return text
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8")
+    except UnicodeError:
+        raise UsageError("the program given on the command line is not UTF-8 text",
+                         hint="set a UTF-8 locale (LC_ALL=C.UTF-8), or put the program in a file: --file PROGRAM") from None
 
 
 def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loaded:
@@ -97,7 +109,12 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
         saved = _saved_session(use.path)
         program = _parse_saved(saved, use.path)
     else:
-        program = parse(read_source(args.program, request.file, prompt))
+        source = read_source(args.program, request.file, prompt)
+        try:
+            program = parse(source)
+        except MemoryError:
+            raise ScalarGradError(f"out of memory parsing a program of {len(source):,} characters",
+                                  hint="split the program, or run it on a machine with more memory") from None
     check_option_names(args.values, program.inputs, request.options, request.others, request.command,
                        valueless=args.valueless, strays=args.strays,
                        set_names=[item.partition("=")[0].strip() for item in request.sets], flags=request.flags)

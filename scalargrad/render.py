@@ -9,7 +9,7 @@ import sys
 from typing import IO, Iterable, Sequence
 
 from scalargrad.engine import Value
-from scalargrad.errors import display_width, printable
+from scalargrad.errors import OutputError, display_width, printable
 from scalargrad.program import Program
 
 DEFAULT_PRECISION = 10  # significant digits: -7.286496 stays -7.286496, float noise goes
@@ -80,6 +80,7 @@ class Table:
         return widths
 
     def _print_plain(self, stream: IO[str]) -> None:
+        self._fit(stream)
         widths = self.widths()
 
         def line(cells: Sequence[str]) -> str:
@@ -101,6 +102,7 @@ class Table:
         from rich.table import Table as RichTable
         from rich.text import Text
 
+        self._fit(stream)
         console = Console(file=stream, highlight=False)
         if self.title:  # above the table, so it wraps at the terminal's width, not the table's
             console.print(Text(printable(self.title), style="bold"))
@@ -118,6 +120,16 @@ class Table:
         for note in self.notes:
             console.print(Text(printable(note), style="dim"))
 
+    def _fit(self, stream: IO[str]) -> None:
+        """Cells and notes in characters the stream's encoding has (an ASCII terminal gets an
+        ASCII sparkline and `...`)."""
+        rows = [*self.rows, self.notes, [self.title]]
+        if all(encodable(cell, stream) for row in rows for cell in row):
+            return
+        self.rows = [[ascii_fallback(cell) for cell in row] for row in self.rows]
+        self.notes = [ascii_fallback(note) for note in self.notes]
+        self.title = ascii_fallback(self.title)
+
     def _fits(self, width: int) -> bool:
         """Whether every number column fits whole, beside a few columns of each text column."""
         needed = sum(w if c in self.right else min(w, 8) for c, w in zip(self.columns, self.widths()))
@@ -131,6 +143,26 @@ class Table:
             for column, cell in zip(self.columns[1:], row[1:]):
                 if cell:
                     console.print(Text(f"  {column}: {cell}"))
+
+
+_ASCII = str.maketrans({"…": "...", "→": "->", "▁": "_", "▂": ".", "▃": ",", "▄": ":", "▅": "-", "▆": "=",
+                        "▇": "+", "█": "#"})
+
+
+def encodable(text: str, stream: IO[str]) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode(getattr(stream, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def ascii_fallback(text: str) -> str:
+    """`text` for a stream that shows ASCII only: bars, arrows and ellipses drawn with ASCII;
+    other characters are escaped by the stream itself."""
+    return text.translate(_ASCII)
 
 
 class Lines:
@@ -191,15 +223,24 @@ class Report:
 
 
 def emit(report: Report, as_json: bool = False, stream: IO[str] | None = None) -> None:
-    """Write `report` to `stream` (stdout): JSON, or its sections as tables and lines."""
+    """Write `report` to `stream` (stdout): JSON, or its sections as tables and lines. A
+    stream that cannot be written (a full disk) is an OutputError; a reader that went away
+    (`| head`) is the caller's BrokenPipeError."""
     stream = stream or sys.stdout
-    if as_json:
-        report.write_json(stream)
-        return
-    for i, section in enumerate(report.sections()):
-        if i and report.gap:
-            stream.write("\n")
-        section.print(stream)
+    try:
+        if as_json:
+            report.write_json(stream)
+        else:
+            for i, section in enumerate(report.sections()):
+                if i and report.gap:
+                    stream.write("\n")
+                section.print(stream)
+        stream.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as failure:
+        raise OutputError(f"cannot write the output: {failure.strerror or failure}",
+                          hint="write it somewhere with room (or to a file with >)") from None
 
 
 # -- progress ------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from scalargrad.errors import NoRendererError, RenderError, UsageError
+from scalargrad.errors import NoRendererError, OutputError, RenderError, UsageError
 
 RENDER_TIMEOUT = 600  # seconds; Graphviz on thousands of nodes is slow but finishes
 # A PNG is a bitmap: without a cap, 521 nodes asked for a 23 GB image. Scale it down to
@@ -203,15 +203,22 @@ def write_stdout(source: str, fmt: str, lookup: Lookup | None) -> None:
     import sys
 
     if fmt == "dot":
-        sys.stdout.write(source)
-        return
+        data = source.encode("utf-8")
+    else:
+        try:
+            data, _renderer = render(source, fmt, lookup)
+        except NoRendererError as error:
+            error.hint = "--format dot writes the DOT source to standard output; " + error.hint
+            raise
     try:
-        data, _renderer = render(source, fmt, lookup)
-    except NoRendererError as error:
-        error.hint = "--format dot writes the DOT source to standard output; " + error.hint
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
         raise
-    sys.stdout.flush()
-    sys.stdout.buffer.write(data)
+    except OSError as failure:
+        raise OutputError(f"cannot write the output: {failure.strerror or failure}",
+                          hint="write it somewhere with room, or to a file with -o graph.svg") from None
 
 
 def write_atomic(path: Path, produce: Callable[[], bytes]) -> None:

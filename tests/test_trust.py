@@ -166,3 +166,78 @@ def test_the_lecture_output_is_unchanged_by_escaping(cli):
     result = cli("grad", LECTURE, *LECTURE_VALUES, "--no-session")
     assert result.stdout.splitlines()[1].split() == ["id", "node", "op", "data", "grad", "role"]
     assert "a*b + c" in result.stdout
+
+
+# -- whatever the environment: a full disk, an ASCII terminal, little memory ---------------------
+def plain_env(**extra):
+    import os
+
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("LC_", "PYTHONIO", "PYTHONUTF8"))}
+    return {**env, **extra}
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [
+    ["grad", LECTURE, *LECTURE_VALUES], ["grad", LECTURE, *LECTURE_VALUES, "--json"],
+    ["check", LECTURE, *LECTURE_VALUES], ["step", LECTURE, *LECTURE_VALUES, "--steps", "3"],
+    ["explain", LECTURE, *LECTURE_VALUES], ["dot", LECTURE, *LECTURE_VALUES, "--format", "dot"],
+    ["session"],
+], ids=lambda args: " ".join(args[:1] + args[-1:]))
+def test_a_full_disk_on_stdout_is_an_error_in_words(tmp_path, args):
+    import subprocess
+
+    from conftest import installed_command
+
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([installed_command(), *args, "--session", str(tmp_path / "s.json")]
+                              if args != ["session"] else [installed_command(), "session", "--session",
+                                                           str(tmp_path / "s.json")],
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=60, env=plain_env())
+    if args == ["session"]:  # no session: only a note on stderr, nothing to write
+        assert proc.returncode == 0
+        return
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("error: cannot write the output: No space left on device"), proc.stderr
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
+
+
+def test_an_output_name_too_long_for_the_file_system_is_an_error_in_words(cli, tmp_path):
+    name = str(tmp_path / ("x" * 300 + ".svg"))
+    result = cli("dot", LECTURE, *LECTURE_VALUES, "-o", name, "--no-session")
+    assert result.exit_code == 2 and "File name too long" in result.stderr and "hint: choose a shorter name" in result.stderr
+    saved = cli("step", LECTURE, *LECTURE_VALUES, "--save", name, "--no-session")
+    assert saved.exit_code == 2 and "File name too long" in saved.stderr
+
+
+@pytest.mark.parametrize("env", [{"LC_ALL": "C", "PYTHONUTF8": "0"}, {"PYTHONIOENCODING": "ascii"}],
+                         ids=["C locale", "ascii"])
+def test_an_ascii_terminal_gets_ascii_drawing_not_a_crash(installed, tmp_path, env):
+    program = "L = (a*b + c) * f  # café, λ"
+    stepped = installed("step", program, *LECTURE_VALUES, "--steps", "30", cwd=tmp_path, env=plain_env(**env))
+    assert stepped.exit_code == 0, stepped.stderr
+    assert "L over 30 steps: ____" in stepped.stdout and "-8 -> 22.0812" in stepped.stdout
+    shown = installed("session", cwd=tmp_path, env=plain_env(**env))
+    assert shown.exit_code == 0, shown.stderr
+    assert "# caf\\xe9, \\u03bb" in shown.stdout  # escaped by the stream, not lost
+    again = installed("grad", cwd=tmp_path, env=plain_env())  # and the session reads back as UTF-8
+    assert again.exit_code == 0 and "22.0811" in again.stdout
+
+
+@pytest.mark.skipif(__import__("sys").platform != "linux", reason="RLIMIT_AS as on Linux")
+def test_running_out_of_memory_is_an_error_in_words(tmp_path):
+    import resource
+    import subprocess
+
+    from conftest import installed_command
+
+    program = tmp_path / "big.sg"
+    defaults = "".join(f"x{i} = 0.5\n" for i in range(50)) + "".join(f"y{i} = 2\n" for i in range(7))
+    program.write_text(defaults + "L = " + " + ".join(f"x{i % 50} * y{i % 7}" for i in range(400_000)) + "\n")
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (300 * 2**20, 300 * 2**20))
+
+    proc = subprocess.run([installed_command(), "grad", "--file", str(program), "--no-session", "--json"],
+                          capture_output=True, text=True, timeout=300, preexec_fn=limit, env=plain_env())
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "out of memory" in proc.stderr and "Traceback" not in proc.stderr

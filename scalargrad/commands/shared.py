@@ -121,18 +121,46 @@ def other_options(ctx: typer.Context) -> dict[str, str]:
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
     """Turn a library error into a message on stderr and an exit code, never a traceback."""
+    from scalargrad.errors import OutputError
+
     try:
         yield
-        sys.stdout.flush()  # a reader that went away shows up here, not at interpreter exit
+        flush_stdout()  # a reader that went away, or a full disk, shows up here, not at exit
     except ScalarGradError as error:
         print(error.format(), file=sys.stderr)
+        if isinstance(error, OutputError):
+            _silence_stdout()
         raise typer.Exit(error.exit_code) from None
     except BrokenPipeError:
         # `scalargrad grad ... | head`: the reader has what it wanted; not an error.
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _silence_stdout()
         raise typer.Exit(0) from None
+    except MemoryError:
+        print("error: out of memory\nhint: the program or its data is too large for this machine's memory; "
+              "try a smaller one", file=sys.stderr)
+        raise typer.Exit(2) from None
+
+
+def flush_stdout() -> None:
+    from scalargrad.errors import OutputError
+
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as failure:
+        raise OutputError(f"cannot write the output: {failure.strerror or failure}",
+                          hint="write it somewhere with room (or to a file with -o or >)") from None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so the flush at exit has nothing left to fail on."""
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def warn(message: str) -> None:
@@ -200,6 +228,7 @@ class Group(typer.core.TyperGroup):
         return super().resolve_command(ctx, args)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        _tolerant_stdout()
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except ScalarGradError as error:
@@ -212,6 +241,14 @@ class Group(typer.core.TyperGroup):
         if not standalone_mode:
             return code
         sys.exit(code or 0)
+
+
+def _tolerant_stdout() -> None:
+    """On a stdout whose encoding cannot show every character (LC_ALL=C, PYTHONIOENCODING=ascii),
+    show those characters escaped (`\\u2581`) rather than fail halfway: stderr does so already."""
+    encoding = (getattr(sys.stdout, "encoding", None) or "utf-8").lower().replace("-", "")
+    if not encoding.startswith("utf") and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")
 
 
 def _reader_went_away() -> bool:
