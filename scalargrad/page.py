@@ -204,7 +204,7 @@ def ops_script() -> str:
                     f"    local: function (ans, {params}) {{ return [{', '.join(op.js_local)}]; }},\n"
                     f"    kink: {kink}\n  }}")
     code = "// The derivative table of scalargrad/ops.py: each row's js_forward, js_local and js_kink.\n" \
-           "const OPS = {\n" + ",\n".join(rows) + "\n};\n"
+           "var OPS = {\n" + ",\n".join(rows) + "\n};\n"
     if "</" in code:
         raise UsageError("a JavaScript column of ops.py holds `</`, which would end the page's script")
     return code

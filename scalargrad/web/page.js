@@ -414,6 +414,7 @@
 
   // -- start ----------------------------------------------------------------------------
   function start() {
+    for (let i = 0; i < N; i++) value[i] = NODES[i].data;  // numbers in the program keep theirs
     $("sg-source").textContent = DATA.source;
     collect();
     buildTable();
