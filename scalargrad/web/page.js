@@ -252,7 +252,8 @@
       : "op " + node.symbol + (node.label !== node.text ? ": " + node.label + " = " + node.text : ": " + node.text);
     $("sg-info-title").textContent = "[" + i + "] " + node.label;
     line(info, what);
-    line(info, "data " + fixed(value[i]) + (node.kind === "const" ? "" : "   grad " + fixed(grad[i])), "sg-mono");
+    const done = state.step >= 0 ? " (once the pass is done)" : "";
+    line(info, "data " + fixed(value[i]) + (node.kind === "const" ? "" : "   grad " + fixed(grad[i]) + done), "sg-mono");
     if (node.prev.length) {
       const d = local(i);
       node.prev.forEach(function (p, position) {
