@@ -133,8 +133,8 @@ def draw_dot(
     plain: bool = False,
     cluster: bool = False,
     focus: Value | None = None,
-    depth: int = DEFAULT_DEPTH,
-    max_nodes: int | None = None,
+    depth: int = DEFAULT_DEPTH, max_nodes: int | None = None,
+    ids: bool = False,  # name the SVG elements for scalargrad.page (see below)
 ) -> graphviz.Digraph:
     """The graph of `root` (a Value built by hand, or a parsed Program) as a `graphviz.Digraph`.
 
@@ -143,7 +143,8 @@ def draw_dot(
     marks the node whose gradients these are (default: the output); `plain=True` is the
     lecture's picture exactly (no colours, marks or legend); `cluster=True` boxes each
     statement of a Program; `focus`/`depth` draw only the nodes near one node; a graph
-    of more than `max_nodes` value nodes is refused with a UsageError.
+    of more than `max_nodes` value nodes is refused with a UsageError. `ids=True` names the SVG
+    elements for `scalargrad.page`: node `n4`, its op `n4_op`, operand p's edge into it `e4_p`.
 
     >>> from scalargrad import Value, draw_dot
     >>> a = Value(2.0, label="a"); b = Value(-3.0, label="b")
@@ -172,7 +173,7 @@ def draw_dot(
             f"the graph has {len(drawn):,} nodes, more than the limit of {max_nodes:,}",
             hint="draw part of it with --focus NAME --depth K, or raise the limit with --max-nodes N",
         )
-    painter = _Painter(view, drawn, grad=grad, of=view.output if of is None else of, decorate=not plain)
+    painter = _Painter(view, drawn, grad=grad, of=view.output if of is None else of, decorate=not plain, ids=ids)
     if cluster:
         painter.clusters()
     else:
@@ -190,8 +191,9 @@ class _Painter:
     """Puts the nodes and edges of a view into a Digraph, noting which marks it used so the
     legend explains only those."""
 
-    def __init__(self, view: _View, drawn: set[int], *, grad: bool, of: Value, decorate: bool):
+    def __init__(self, view: _View, drawn: set[int], *, grad: bool, of: Value, decorate: bool, ids: bool = False):
         self.view, self.drawn, self.grad, self.of, self.decorate = view, drawn, grad, of, decorate
+        self.ids = ids
         self.order = sorted(drawn)
         layout = {"rankdir": "LR"}
         if len(self.order) > LARGE_LAYOUT:
@@ -209,10 +211,10 @@ class _Painter:
         elif self.grad:
             fields.append(f"grad {fixed(node.grad)}")
         attrs = self.marks(node) if self.decorate else {"shape": "record"}
-        target.node(f"n{i}", label="{ " + " | ".join(fields) + " }", **attrs)
+        target.node(f"n{i}", label="{ " + " | ".join(fields) + " }", **attrs, **self.named(f"n{i}"))
         if node._prev:
             symbol = OPS[node._op].symbol if node._op in OPS else node._op
-            target.node(f"n{i}_op", label=symbol)
+            target.node(f"n{i}_op", label=symbol, **self.named(f"n{i}_op"))
             target.edge(f"n{i}_op", f"n{i}")
 
     def marks(self, node: Value) -> dict[str, str]:
@@ -231,16 +233,20 @@ class _Painter:
             self.used.add("of")
         return attrs
 
+    def named(self, name: str) -> dict[str, str]:
+        """The `id` attribute that names an SVG element for the page, when asked for."""
+        return {"id": name} if self.ids else {}
+
     def operand_edges(self, i: int) -> None:
         view = self.view
-        for parent in view.nodes[i]._prev:  # duplicates kept: `a + a` draws two edges
+        for position, parent in enumerate(view.nodes[i]._prev):  # duplicates kept: `a + a` draws two edges
             j = view.id(parent)
             if j in self.drawn:
-                self.graph.edge(f"n{j}", f"n{i}_op")
+                self.graph.edge(f"n{j}", f"n{i}_op", **self.named(f"e{i}_{position}"))
             else:
                 self.graph.node(f"n{j}_cut", label=plain_text(view.label(parent)) + " …", shape="plaintext",
                                 fontcolor="gray35")
-                self.graph.edge(f"n{j}_cut", f"n{i}_op", style="dashed")
+                self.graph.edge(f"n{j}_cut", f"n{i}_op", style="dashed", **self.named(f"e{i}_{position}"))
                 self.used.add("cut")
 
     def clusters(self) -> None:

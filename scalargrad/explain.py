@@ -239,10 +239,11 @@ def d(label: str) -> str:
 def factor(term: Term, decimals: int) -> str:
     """The local derivative as the explanation shows it: `b = -3.0000`, or `1.0000`."""
     value = fixed(term.local, decimals)
-    return value if _is_number(term.formula_named) else f"{term.formula_named} = {value}"
+    return value if is_number(term.formula_named) else f"{term.formula_named} = {value}"
 
 
-def _is_number(text: str) -> bool:
+def is_number(text: str) -> bool:
+    """True when a named formula is just a number (`1`), shown without `= value` after it."""
     try:
         float(text)
     except ValueError:
@@ -301,20 +302,21 @@ def step_rows(steps: Sequence[Step], decimals: int) -> list[tuple[str, ...]]:
         grad = fixed(step.node_grad, decimals)
         if step.kind == "seed":
             rows.append((str(step.number), step.node_label, grad,
-                         f"{_grad_of(step.node_label)} = 1 (seed: {d(step.node_label)}/{d(step.node_label)})", ""))
+                         f"{grad_of(step.node_label)} = 1 (seed: {d(step.node_label)}/{d(step.node_label)})", ""))
         elif step.kind == "visit":
             then = "an input: nothing to pass on" if step.leaf else "passes it on"
             rows.append(("", step.node_label, grad, f"complete; {then}", ""))
         elif step.term is not None:
             term = step.term
-            accumulation = (f"{_grad_of(step.target_label or '')} += {fixed(term.consumer_grad, decimals)} * "
+            accumulation = (f"{grad_of(step.target_label or '')} += {fixed(term.consumer_grad, decimals)} * "
                             f"{fixed(term.local, decimals)} -> {fixed(step.after, decimals)}")
             local = f"{d(step.node_label)}/{d(step.target_label or '')} = {local_formula(term)}"
             rows.append((str(step.number), step.node_label, grad, accumulation, local))
     return rows
 
 
-def _grad_of(label: str) -> str:
+def grad_of(label: str) -> str:
+    """`a.grad`, or `(a*b).grad` for a label that is not a single name."""
     return f"{label}.grad" if _ATOM.fullmatch(label) else f"({label}).grad"
 
 

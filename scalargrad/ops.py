@@ -5,6 +5,10 @@ of each, and a phrase saying in words what the op does to the gradient coming ba
 through it (`scalargrad explain` prints it next to the formula). `local(ans, *xs)`
 receives the forward output `ans` so rules such as exp, tanh and sigmoid reuse it.
 Operands are called x (and y) in the formulas.
+Each row also carries its forward value and local derivatives as small JavaScript
+expressions in x, y and ans (`js_forward`, `js_local`, `js_kink`): the interactive page
+(`scalargrad.page`) recomputes the graph in the browser from these columns, and a row
+without them fails the tests.
 
 Adding a function is one row here (with `function=True`) and one row in
 docs/language.md: the grammar accepts any `name(expr)` and the parser checks the name
@@ -39,8 +43,13 @@ class Op:
     # What to do when d ans / d x_i is infinite or undefined, one per operand ("" for the
     # generic advice); shown as the hint of that error.
     hints: tuple[str, ...] = ()
-
-
+    # The same row in JavaScript, for the interactive page (`scalargrad dot -o graph.html`):
+    # expressions in x, y and ans (and Math), evaluated in the browser. The page's forward
+    # value, local derivatives and kink test come only from these; tests/test_page.py checks
+    # in a real browser that they agree with `forward`, `local` and `kink`.
+    js_forward: str = ""
+    js_local: tuple[str, ...] = ()  # one per operand, like `formulas`
+    js_kink: str = ""  # only for rows with `kink`
 # -- numerics: a derivative must not over- or underflow on the way when its value is a float ---
 # A rule's obvious formula can leave the float range halfway although its result would fit:
 # -x/(y*y) is 0 or a ZeroDivisionError at x = y = 1e-200 (y*y underflows), and 1 - tanh(x)**2 is
@@ -176,56 +185,80 @@ def _sign(x: float) -> float:
     return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
 
 
-def _row(name, symbol, arity, forward, local, formulas, *, function=False, kink=None, phrase="", hints=()) -> Op:
-    return Op(name, symbol, arity, forward, local, formulas, function, kink, phrase, hints)
+def _row(name, symbol, arity, forward, local, formulas, *, function=False, kink=None, phrase="", hints=(),
+         js_forward="", js_local=(), js_kink="") -> Op:
+    return Op(name, symbol, arity, forward, local, formulas, function, kink, phrase, hints, js_forward, js_local,
+              js_kink)
 
 
 _TABLE = [
     # arithmetic: the grammar's operators
     _row("+", "+", 2, lambda x, y: x + y, lambda ans, x, y: (1.0, 1.0), ("1", "1"),
-         phrase="+ passes the gradient through unchanged"),
+         phrase="+ passes the gradient through unchanged",
+         js_forward="x + y", js_local=("1", "1")),
     _row("-", "-", 2, lambda x, y: x - y, lambda ans, x, y: (1.0, -1.0), ("1", "-1"),
-         phrase="- passes the gradient to the first operand and flips its sign for the second"),
+         phrase="- passes the gradient to the first operand and flips its sign for the second",
+         js_forward="x - y", js_local=("1", "-1")),
     _row("*", "*", 2, lambda x, y: x * y, lambda ans, x, y: (y, x), ("y", "x"),
-         phrase="* swaps in the other factor"),
+         phrase="* swaps in the other factor",
+         js_forward="x * y", js_local=("y", "x")),
     _row("/", "/", 2, _div, _div_local, ("1/y", "-x/y**2"),
-         phrase="/ divides the gradient by the divisor for the dividend, and scales it by -dividend/divisor**2 for the divisor"),
+         phrase="/ divides the gradient by the divisor for the dividend, and scales it by -dividend/divisor**2 for the divisor",
+         js_forward="x / y", js_local=("1 / y", "Math.abs(ans) >= 2.2250738585072014e-308 ? -ans / y : -(x / y) / y")),
     _row("**", "**", 2, _pow, _pow_local, ("y * x**(y-1)", "x**y * log(x)"),
          kink=lambda x, y: x == 0 and y != math.floor(y),
          phrase="** brings the exponent down for the base; for the exponent it scales by the power times log(base)",
          hints=("", "the derivative with respect to an exponent needs a positive base: keep the base above 0, "
-                    "or make the exponent a number")),
+                    "or make the exponent a number"),
+         js_forward="x ** y",
+         js_local=("x === 0 ? (y === 0 || y > 1 ? 0 : y === 1 ? 1 : Infinity) : y * (ans / x)",
+                   "x === 0 ? (y > 0 ? 0 : NaN) : x > 0 ? ans * Math.log(x) : NaN"),
+         js_kink="x === 0 && y !== Math.floor(y)"),
     _row("neg", "-", 1, lambda x: -x, lambda ans, x: (-1.0,), ("-1",),
-         phrase="unary - flips the sign of the gradient"),
+         phrase="unary - flips the sign of the gradient",
+         js_forward="-x", js_local=("-1",)),
     # `e = a` binds a second name to a node: an identity node keeps both names visible
     _row("=", "=", 1, lambda x: x, lambda ans, x: (1.0,), ("1",),
-         phrase="= (a second name) passes the gradient through unchanged"),
+         phrase="= (a second name) passes the gradient through unchanged",
+         js_forward="x", js_local=("1",)),
     # functions: callable by name
     _row("exp", "exp", 1, _exp, lambda ans, x: (ans,), ("exp(x)",), function=True,
-         phrase="exp is its own derivative: the gradient is scaled by exp's output"),
+         phrase="exp is its own derivative: the gradient is scaled by exp's output",
+         js_forward="Math.exp(x)", js_local=("ans",)),
     _row("log", "log", 1, _log, lambda ans, x: (1.0 / x,), ("1/x",), function=True,
-         phrase="log scales the gradient by 1 over its input"),
+         phrase="log scales the gradient by 1 over its input",
+         js_forward="Math.log(x)", js_local=("1 / x",)),
     _row("tanh", "tanh", 1, math.tanh, _tanh_local, ("1 - tanh(x)**2",), function=True,
-         phrase="tanh scales the gradient by 1 minus its output squared"),
+         phrase="tanh scales the gradient by 1 minus its output squared",
+         js_forward="Math.tanh(x)", js_local=("Math.abs(ans) < 0.5 ? 1 - ans * ans : (1 / Math.cosh(x)) * (1 / Math.cosh(x))",)),
     _row("relu", "relu", 1, lambda x: x if x > 0 else 0.0, lambda ans, x: (1.0 if x > 0 else 0.0,),
          ("1 if x > 0 else 0",), function=True, kink=lambda x: x == 0,
-         phrase="relu passes the gradient where its input is positive and blocks it elsewhere"),
+         phrase="relu passes the gradient where its input is positive and blocks it elsewhere",
+         js_forward="x > 0 ? x : 0", js_local=("x > 0 ? 1 : 0",), js_kink="x === 0"),
     _row("sigmoid", "sigmoid", 1, _sigmoid, _sigmoid_local,
          ("sigmoid(x) * (1 - sigmoid(x))",), function=True,
-         phrase="sigmoid scales the gradient by its output times (1 - its output)"),
+         phrase="sigmoid scales the gradient by its output times (1 - its output)",
+         js_forward="x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))",
+         js_local=("ans * (x <= 0 ? 1 / (1 + Math.exp(x)) : Math.exp(-x) / (1 + Math.exp(-x)))",)),
     _row("sin", "sin", 1, math.sin, lambda ans, x: (math.cos(x),), ("cos(x)",), function=True,
-         phrase="sin scales the gradient by the cosine of its input"),
+         phrase="sin scales the gradient by the cosine of its input",
+         js_forward="Math.sin(x)", js_local=("Math.cos(x)",)),
     _row("cos", "cos", 1, math.cos, lambda ans, x: (-math.sin(x),), ("-sin(x)",), function=True,
-         phrase="cos scales the gradient by minus the sine of its input"),
+         phrase="cos scales the gradient by minus the sine of its input",
+         js_forward="Math.cos(x)", js_local=("-Math.sin(x)",)),
     _row("tan", "tan", 1, _tan, lambda ans, x: (1.0 + ans * ans,), ("1 + tan(x)**2",), function=True,
-         phrase="tan scales the gradient by 1 + its output squared"),
+         phrase="tan scales the gradient by 1 + its output squared",
+         js_forward="Math.tan(x)", js_local=("1 + ans * ans",)),
     _row("sqrt", "sqrt", 1, _sqrt, _sqrt_local, ("1 / (2*sqrt(x))",), function=True, kink=lambda x: x == 0,
-         phrase="sqrt scales the gradient by 1 / (2 * its output), which grows as its input nears 0"),
+         phrase="sqrt scales the gradient by 1 / (2 * its output), which grows as its input nears 0",
+         js_forward="Math.sqrt(x)", js_local=("ans ? 0.5 / ans : Infinity",), js_kink="x === 0"),
     _row("atan", "atan", 1, math.atan, lambda ans, x: (1.0 / (1.0 + x * x) if abs(x) < 1e150 else (1.0 / x) / x,),
          ("1 / (1 + x**2)",), function=True,  # past |x| = 1e150, x*x would overflow: 1/x/x is exact there
-         phrase="atan scales the gradient by 1 / (1 + its input squared)"),
+         phrase="atan scales the gradient by 1 / (1 + its input squared)",
+         js_forward="Math.atan(x)", js_local=("Math.abs(x) < 1e150 ? 1 / (1 + x * x) : (1 / x) / x",)),
     _row("abs", "abs", 1, abs, lambda ans, x: (_sign(x),), ("sign(x)",), function=True, kink=lambda x: x == 0,
-         phrase="abs passes the gradient with the sign of its input"),
+         phrase="abs passes the gradient with the sign of its input",
+         js_forward="Math.abs(x)", js_local=("x > 0 ? 1 : x < 0 ? -1 : 0",), js_kink="x === 0"),
 ]
 
 OPS: dict[str, Op] = {op.name: op for op in _TABLE}

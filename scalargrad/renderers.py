@@ -27,10 +27,11 @@ PNG_LARGE = 100  # a PNG of more value nodes than this is megabytes: say so
 ENV_RENDERER = "SCALARGRAD_DOT"
 BUNDLED = "graphviz-pure"
 
-# -o extension -> format given to `dot -T`
-EXTENSIONS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".gv": "dot", ".dot": "dot"}
-FORMATS = ("svg", "png", "pdf", "dot")
-FORMAT_NAMES = {"svg": "SVG", "png": "PNG", "pdf": "PDF", "dot": "DOT source"}
+# -o extension -> format given to `dot -T`; "html" is scalargrad's own page (scalargrad.page),
+# which holds an SVG rendered here
+EXTENSIONS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".gv": "dot", ".dot": "dot", ".html": "html"}
+FORMATS = ("svg", "png", "pdf", "dot", "html")
+FORMAT_NAMES = {"svg": "SVG", "png": "PNG", "pdf": "PDF", "dot": "DOT source", "html": "interactive HTML page"}
 
 
 # -- finding a renderer ----------------------------------------------------------------------
@@ -171,7 +172,8 @@ def choose_format(output: str | None, fmt: str | None, terminal: bool = False) -
     fmt = _format(output, fmt)
     if terminal and fmt != "dot":
         raise UsageError(f"not writing {FORMAT_NAMES[fmt]} to the terminal",
-                         hint="give a file with -o graph.svg, or --format dot to read the DOT source")
+                         hint="give a file with -o graph.svg (or -o graph.html for a page to explore), "
+                              "or --format dot to read the DOT source")
     return fmt
 
 
@@ -180,7 +182,7 @@ def _format(output: str | None, fmt: str | None) -> str:
         fmt = fmt.lower().lstrip(".")
         fmt = "dot" if fmt == "gv" else fmt
         if fmt not in FORMATS:
-            raise UsageError(f"unknown format `{fmt}`", hint="use svg, png, pdf or dot")
+            raise UsageError(f"unknown format `{fmt}`", hint="use svg, png, pdf, dot or html")
     if output is None or output == "-":
         return fmt or "svg"
     suffix = Path(output).suffix.lower()
@@ -190,7 +192,7 @@ def _format(output: str | None, fmt: str | None) -> str:
             known = " ".join(EXTENSIONS)
             what = f"the extension `{suffix}`" if suffix else "a name with no extension"
             raise UsageError(f"cannot tell the format of {output}: {what} is not one of {known}",
-                             hint="name the file graph.svg, graph.png, graph.pdf or graph.gv, or add --format")
+                             hint="name the file graph.svg, graph.png, graph.pdf, graph.gv or graph.html, or add --format")
         return from_name
     if from_name is not None and from_name != fmt:
         raise UsageError(f"--format {fmt} does not match the extension of {output}",

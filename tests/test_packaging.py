@@ -12,6 +12,7 @@ import scalargrad
 
 ROOT = Path(__file__).resolve().parent.parent
 GRAMMAR_IN_WHEEL = "scalargrad/grammars/scalargrad.lark"
+WEB_FILES = ["page.html", "page.js", "page.css"]  # the interactive page's template, script and style
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,10 @@ def run_from_wheel(wheel: Path, tmp_path: Path) -> dict:
     script = (
         "import json, scalargrad; p = scalargrad.parse('L = (a*b + c) * f'); "
         "p.run({'a': 2, 'b': -3, 'c': 10, 'f': -2}); "
-        "print(json.dumps({'file': scalargrad.__file__, 'a': p.names['a'].grad}))"
+        "from scalargrad.page import build_page; "
+        "page = build_page(p, {'a': 2, 'b': -3, 'c': 10, 'f': -2}, picture=False).html; "
+        "print(json.dumps({'file': scalargrad.__file__, 'a': p.names['a'].grad, "
+        "'page': 'var OPS = {' in page and 'window.scalargrad = ' in page and 'sg-table' in page}))"
     )
     # -I: ignore the environment and the user site; the unpacked wheel goes first on the path
     proc = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(unpacked)!r}); {script}"],
@@ -51,8 +55,11 @@ def test_wheel_contains_the_grammar_and_parses(built, tmp_path, which):
         names = archive.namelist()
         assert GRAMMAR_IN_WHEEL in names
         assert archive.read(GRAMMAR_IN_WHEEL).decode() == (ROOT / "grammars" / "scalargrad.lark").read_text()
+        for name in WEB_FILES:
+            assert archive.read(f"scalargrad/web/{name}").decode() == (ROOT / "scalargrad" / "web" / name).read_text()
     result = run_from_wheel(wheel, tmp_path)
     assert result["file"].startswith(str(tmp_path)) and result["a"] == 6.0
+    assert result["page"], "the page's template, script and style did not load from the wheel"
 
 
 def test_sdist_contains_the_grammar_folder(built):

@@ -14,12 +14,13 @@ ORDER = 50  # place in `scalargrad --help`
 OutputOption = Annotated[
     Optional[str],
     typer.Option("--output", "-o", metavar="PATH",
-                 help="Where to draw: graph.svg, graph.png, graph.pdf, or graph.gv / graph.dot for the DOT "
-                      "source. `-` (the default) writes SVG to standard output.", show_default=False),
+                 help="Where to draw: graph.svg, graph.png, graph.pdf, graph.gv / graph.dot for the DOT "
+                      "source, or graph.html for a page to explore in a browser. `-` (the default) writes SVG "
+                      "to standard output.", show_default=False),
 ]
 FormatOption = Annotated[
     Optional[str],
-    typer.Option("--format", metavar="svg|png|pdf|dot",
+    typer.Option("--format", metavar="svg|png|pdf|dot|html",
                  help="The format, when the -o extension does not say it (e.g. `-o - --format dot`).",
                  show_default=False),
 ]
@@ -33,7 +34,8 @@ DepthOption = Annotated[
     Optional[int], typer.Option("--depth", min=0, help="With --focus: how many edges away to draw [default: 2].",
                                 show_default=False)
 ]
-MaxNodesOption = Annotated[int, typer.Option("--max-nodes", min=1, help="Refuse to draw more value nodes than this.")]
+MaxNodesOption = Annotated[int, typer.Option("--max-nodes", min=1, help="Refuse to draw more value nodes than this "
+                                                                    "(a page lists them in a table instead).")]
 PlainOption = Annotated[bool, typer.Option("--plain", help="The lecture's picture exactly: no colours, marks or legend.")]
 
 
@@ -53,6 +55,7 @@ def dot(
     """Draw the graph with every node's value and gradient (SVG, PNG, PDF or DOT source).
 
     Example: scalargrad dot "e = a*b; d = e + c; L = d * f" --a 2 --b -3 --c 10 --f -2 -o graph.svg
+    A page with sliders, the chain rule and the backward pass step by step: -o graph.html
     Without a program, draws the session's program at its current values: scalargrad dot -o graph.svg
 
     Renders with SCALARGRAD_DOT=/path/to/dot if set, else the bundled graphviz-pure,
@@ -65,10 +68,23 @@ def dot(
     fmt = renderers.choose_format(output, format_, terminal=to_stdout and sys.stdout.isatty())
     if no_grad and of is not None:
         raise UsageError("--of chooses what to differentiate; --no-grad draws no gradients", hint="drop one of them")
+    if no_grad and fmt == "html":
+        raise UsageError("the page shows gradients: it always runs backward", hint="drop --no-grad")
     if depth is not None and focus is None:
         raise UsageError("--depth needs --focus NODE", hint="e.g. --focus d --depth 1")
     loaded = load(request)
     program = loaded.program
+    if fmt == "html":
+        from scalargrad.page import page_for
+
+        page = page_for(loaded, output, of=of, plain=plain, cluster=cluster, focus=focus, depth=depth,
+                        max_nodes=max_nodes)
+        for problem in page.warnings:
+            warn(problem)
+        if not to_stdout:
+            how = f"drawn with {page.renderer.origin}" if page.renderer else "listed in a table"
+            print(f"wrote {output}: interactive HTML page of {page.nodes:,} nodes, {how}", file=sys.stderr)
+        return
     graph = draw_program(program, loaded.values, grad=not no_grad, of=program.node(of) if of else None, plain=plain,
                          cluster=cluster, focus=program.node(focus) if focus else None,
                          depth=DEFAULT_DEPTH if depth is None else depth, max_nodes=max_nodes, fmt=fmt)

@@ -1,0 +1,259 @@
+"""The graph you can explore: one self-contained HTML page (`scalargrad dot -o graph.html`).
+
+The page holds three things, and fetches nothing when it opens:
+
+- the picture `draw_dot` draws, as inline SVG rendered through `scalargrad.renderers`
+  (or, past `max_nodes` value nodes or without a renderer, a table of the nodes instead);
+- the program as data: nodes, operands, labels, the chain rule's wording from
+  `scalargrad.explain` and the order of `backward_steps`, in a `<script type="application/json">`
+  block with `<`, `>` and `&` written as `\\u003c`, `\\u003e`, `\\u0026`;
+- the derivative table as JavaScript, made here from the `js_forward`, `js_local` and `js_kink`
+  columns of `scalargrad.ops`: the page's arithmetic is the table's, not a second copy.
+
+Its script and style (`scalargrad/web/page.js`, `page.css`, `page.html`) are files of the
+package, inlined when the page is written. The script re-runs forward and backward when an
+input changes, shows a node's chain rule as `explain` words it, and steps through the
+backward pass. User text reaches the page only as JSON (set with textContent) or as text
+Graphviz escaped inside the SVG; nothing the user wrote is ever evaluated.
+
+    >>> from scalargrad import parse
+    >>> from scalargrad.page import build_page
+    >>> page = build_page(parse("L = (a*b + c) * f"), {"a": 2, "b": -3, "c": 10, "f": -2}, picture=False)
+    >>> page.html.startswith("<!DOCTYPE html>"), page.nodes, page.pictured
+    (True, 7, 0)
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from scalargrad.engine import Value, neighbours
+from scalargrad.errors import NoRendererError, RenderError, UsageError
+from scalargrad.explain import OPERAND_NAMES, backward_steps, d, equation, explain, grad_of, is_number, local_formula, \
+    term_note
+from scalargrad.ops import OPS
+from scalargrad.program import Program
+from scalargrad.dot import DEFAULT_DEPTH, DEFAULT_MAX_NODES
+from scalargrad.renderers import Lookup, Renderer, render
+
+DECIMALS = 4
+_UNSAFE_JSON = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
+_SVG_FORBIDDEN = {"script", "foreignObject", "iframe", "object", "embed"}
+
+
+@dataclass
+class Page:
+    """A written (or built) page: its HTML and what it shows."""
+
+    html: str
+    nodes: int  # value nodes of the program
+    pictured: int  # value nodes drawn in the SVG picture; 0 when the page has a table only
+    renderer: Renderer | None = None  # what rendered the picture
+    warnings: list[str] = field(default_factory=list)  # for `warning:` lines
+
+
+def build_page(program: Program, values: Mapping[str, float] | None = None, *, of: Value | None = None,
+               history: Sequence[Mapping] = (), picture: bool = True, plain: bool = False, cluster: bool = False,
+               focus: Value | None = None, depth: int = DEFAULT_DEPTH, max_nodes: int = DEFAULT_MAX_NODES,
+               lookup: Lookup | None = None) -> Page:
+    """The page of `program` at `values` (default: the inputs' current values).
+
+    `of` is the node differentiated (default: the output); `history` the session's step
+    entries, charted when there are any; `plain`, `cluster`, `focus` and `depth` are
+    `draw_dot`'s. A picture of more than `max_nodes` value nodes is not laid out (Graphviz
+    takes minutes there): the page lists the nodes in a table and a warning says so.
+    """
+    if values is None:
+        values = {name: node.data for name, node in program.inputs.items()}
+    program.run(values, of=of)
+    of = of or program.output
+    warnings: list[str] = []
+    svg, renderer, pictured = "", None, 0
+    if picture:
+        svg, renderer, pictured = _picture(program, of, warnings, lookup, plain=plain, cluster=cluster,
+                                           focus=focus, depth=depth, max_nodes=max_nodes)
+        program.run(values, of=of)  # drawing reads the gradients; leave them as the page starts
+    data = page_data(program, of, history=history, decorate=not plain)
+    return Page(_fill(program, data, svg), len(program.nodes), pictured, renderer, warnings)
+
+
+def write_page(program: Program, path: str | Path, values: Mapping[str, float] | None = None, **options) -> Page:
+    """Build the page (`build_page`'s options) and write it to `path` atomically."""
+    from scalargrad.files import check_writable, write_atomically
+
+    check_writable(path)
+    page = build_page(program, values, **options)
+    write_atomically(path, lambda stream: stream.write(page.html.encode("utf-8")), "the page")
+    return page
+
+
+# -- the picture --------------------------------------------------------------------------
+def _picture(program: Program, of: Value, warnings: list[str], lookup: Lookup | None, *, focus: Value | None,
+             depth: int, max_nodes: int, **options) -> tuple[str, Renderer | None, int]:
+    """The inline SVG, its renderer and how many value nodes it draws; ("", None, 0) when the
+    graph is too big to lay out or nothing can render it (with a warning saying so)."""
+    from scalargrad.dot import draw_dot
+
+    drawn = len(neighbours(program.nodes, focus, depth)) if focus is not None else len(program.nodes)
+    if drawn > max_nodes:
+        warnings.append(f"the graph has {drawn:,} nodes, more than the limit of {max_nodes:,} for a picture: the page "
+                        "lists them in a table instead (laying out thousands of nodes takes Graphviz minutes); "
+                        "--max-nodes N draws them, --focus NAME --depth K draws a part")
+        return "", None, 0
+    graph = draw_dot(program, of=of, focus=focus, depth=depth, ids=True, **options)
+    try:
+        svg, renderer = render(graph.source, "svg", lookup)
+    except NoRendererError as error:
+        warnings.append(f"{error.message}: the page lists the nodes in a table, without the picture")
+        return "", None, 0
+    return inline_svg(svg), renderer, graph.value_nodes
+
+
+def inline_svg(svg: bytes) -> str:
+    """The renderer's SVG as an element to put inside HTML: the XML prolog and doctype
+    dropped, and checked to hold no script, embedded document or event handler."""
+    import xml.etree.ElementTree as ET
+
+    text = svg.decode("utf-8")
+    start = text.find("<svg")
+    if start < 0:
+        raise RenderError("the renderer wrote no SVG element", hint="try another renderer with SCALARGRAD_DOT")
+    text = text[start:]
+    for element in ET.fromstring(text).iter():
+        tag = element.tag.rpartition("}")[2]
+        odd = [name for name in element.attrib if name.rpartition("}")[2].lower().startswith("on")
+               or name.endswith("href")]
+        if tag in _SVG_FORBIDDEN or odd:
+            raise RenderError(f"the renderer's SVG holds `{tag}` {' '.join(odd)}, which the page does not embed",
+                              hint="try another renderer with SCALARGRAD_DOT")
+    return text
+
+
+# -- the data -----------------------------------------------------------------------------
+def page_data(program: Program, of: Value, *, history: Sequence[Mapping] = (), decorate: bool = True) -> dict:
+    """Everything the page's script needs, as JSON values: nodes, inputs, wording, steps."""
+    from scalargrad import dot
+
+    items = explain(program, of)
+    nodes = [_node_data(program, node, item, of) for node, item in zip(program.nodes, items)]
+    for item in items:
+        for term in item.terms:
+            node = nodes[term.consumer_id]
+            node["locals"][OPERAND_NAMES.index(term.operand)] = \
+                f"{d(term.consumer_label)}/{d(item.label)} = {local_formula(term)}"
+    steps = [[step.kind, step.node_id, step.target_id,
+              OPERAND_NAMES.index(step.term.operand) if step.term is not None else None]
+             for step in backward_steps(program, of)]
+    return {
+        "source": program.source,
+        "decimals": DECIMALS,
+        "of": program.node_id(of),
+        "of_label": program.label(of),
+        "output": program.node_id(program.output),
+        "decorate": decorate,
+        "colours": {"positive": dot.POSITIVE, "negative": dot.NEGATIVE, "zero": dot.ZERO,
+                    "strong": dot.STRONG, "medium": dot.MEDIUM},
+        "nodes": nodes,
+        "inputs": [{"name": name, "id": program.node_id(node), "value": node.data}
+                   for name, node in program.inputs.items()],
+        "steps": steps,
+        "history": [[entry["step"], entry["before"], entry["after"]] for entry in history
+                    if {"step", "before", "after"} <= set(entry)],
+    }
+
+
+def _node_data(program: Program, node: Value, item, of: Value) -> dict:
+    """One node: what it is, how it is called, and the chain rule's wording around its numbers."""
+    label = program.label(node)
+    symbol = OPS[node._op].symbol if node._op in OPS else ""
+    data = {
+        "label": label, "text": program.text(node), "kind": item.kind, "op": node._op if node._prev else "",
+        "symbol": symbol, "prev": [program.node_id(p) for p in node._prev], "data": node.data,
+        "d": d(label), "grad_of": grad_of(label), "status": item.status, "locals": [None] * len(node._prev),
+    }
+    if item.status != "chain":
+        data["line"] = equation(program.label(of), item, DECIMALS)  # no number that changes
+        return data
+    top = d(program.label(of))
+    data["symbolic"] = " + ".join(f"{top}/{d(t.consumer_label)} * {d(t.consumer_label)}/{d(label)}"
+                                  for t in item.terms)
+    data["terms"] = [[t.consumer_id, OPERAND_NAMES.index(t.operand),
+                      None if is_number(t.formula_named) else t.formula_named,
+                      term_note(item, replace(t, kink=False), DECIMALS)] for t in item.terms]
+    return data
+
+
+# -- the page -----------------------------------------------------------------------------
+def ops_script() -> str:
+    """The derivative table as JavaScript, from the JS columns of every row of `ops.py`."""
+    rows = []
+    for op in OPS.values():
+        if not op.js_forward or len(op.js_local) != op.arity or bool(op.js_kink) != (op.kink is not None):
+            raise UsageError(f"the op `{op.name}` has no JavaScript column in the derivative table",
+                             hint="give its row js_forward and js_local (and js_kink where it has a kink) in ops.py")
+        params = "x, y" if op.arity == 2 else "x"
+        kink = f"function ({params}) {{ return {op.js_kink}; }}" if op.js_kink else "null"
+        rows.append(f"  {json.dumps(op.name)}: {{\n    symbol: {json.dumps(op.symbol)}, arity: {op.arity},\n"
+                    f"    forward: function ({params}) {{ return {op.js_forward}; }},\n"
+                    f"    local: function (ans, {params}) {{ return [{', '.join(op.js_local)}]; }},\n"
+                    f"    kink: {kink}\n  }}")
+    code = "// The derivative table of scalargrad/ops.py: each row's js_forward, js_local and js_kink.\n" \
+           "var OPS = {\n" + ",\n".join(rows) + "\n};\n"
+    if "</" in code:
+        raise UsageError("a JavaScript column of ops.py holds `</`, which would end the page's script")
+    return code
+
+
+def json_for_html(data: dict) -> str:
+    """`data` as JSON that cannot end its `<script>` block nor open a tag: `<`, `>` and `&`
+    written as JSON escapes (JSON.parse reads them back as the same characters)."""
+    text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return re.sub(r"[<>&]", lambda m: _UNSAFE_JSON[m.group(0)], text)
+
+
+def web_file(name: str) -> str:
+    """A file of the package's `web/` folder (the page's template, script and style)."""
+    return (resources.files("scalargrad") / "web" / name).read_text(encoding="utf-8")
+
+
+def _fill(program: Program, data: dict, svg: str) -> str:
+    from scalargrad.session import one_line
+
+    script = web_file("page.js")
+    if "</script" in script.lower():
+        raise UsageError("scalargrad/web/page.js holds `</script`, which would end the page's script")
+    parts = {
+        "TITLE": html.escape(f"scalargrad: {one_line(program.source, 80)}"),
+        "CSS": web_file("page.css"),
+        "DATA": json_for_html(data),
+        "OPS": ops_script(),
+        "JS": script,
+        "SVG": svg,
+    }
+    # one pass: text put in a placeholder (a label, the SVG) is never searched for another
+    return re.sub(r"\{\{([A-Z]+)\}\}", lambda m: parts[m.group(1)], web_file("page.html"))
+
+
+def page_for(loaded, output: str | None, *, of: str | None = None, focus: str | None = None,
+             depth: int | None = None, **options) -> Page:
+    """What `scalargrad dot -o graph.html` does with a loaded program (`inputs.Loaded`):
+    nodes named as on the command line, the session's steps charted, the page written to
+    `output` (`-` or None: standard output)."""
+    import sys
+
+    program = loaded.program
+    saved = loaded.session.session
+    settings = dict(values=loaded.values, of=program.node(of) if of else None,
+                    focus=program.node(focus) if focus else None, depth=DEFAULT_DEPTH if depth is None else depth,
+                    history=saved.history if saved is not None and saved.program == program.source else (), **options)
+    if output is None or output == "-":
+        page = build_page(program, **settings)
+        sys.stdout.write(page.html)
+        return page
+    return write_page(program, output, **settings)

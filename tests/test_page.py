@@ -1,0 +1,453 @@
+"""The interactive page (`scalargrad dot -o graph.html`), opened in a real headless Chromium.
+
+The browser tests use Playwright for Python with the system's Chromium (/usr/bin/chromium,
+Debian's `chromium`); no browser is downloaded. Locally they skip with the reason when the
+browser is missing; in CI (CI=true) they fail instead, since .ci/run installs it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import re
+import zlib
+from pathlib import Path
+
+import pytest
+
+from conftest import LECTURE, LECTURE_VALUES, run_installed
+from scalargrad import parse
+from scalargrad.errors import DomainError, UsageError
+from scalargrad.explain import backward_steps, equation, explain, step_rows
+from scalargrad.ops import FUNCTIONS, OPS, Op
+from scalargrad import page as pages
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LECTURE_INPUTS = {"a": 2.0, "b": -3.0, "c": 10.0, "f": -2.0}
+TOLERANCE = 1e-12
+
+
+def browser_missing() -> str:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright for Python is not installed (pip install -e '.[test]')"
+    if not Path(CHROMIUM).exists():
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    return ""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for the whole module: pages are cheap, browsers are not."""
+    missing = browser_missing()
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the browser tests are required in CI: {missing}")
+        pytest.skip(missing)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Opened:
+    """A page open in the browser, with the errors and requests it made."""
+
+    def __init__(self, browser, width: int = 1400, height: int = 900):
+        self.tab = browser.new_page(viewport={"width": width, "height": height})
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.tab.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.tab.on("console", lambda message: self.errors.append(message.text) if message.type == "error" else None)
+        self.tab.on("request", lambda request: self.requests.append(request.url))
+
+    def numbers(self) -> tuple[list[float], list[float]]:
+        return self.tab.evaluate("[scalargrad.values(), scalargrad.grads()]")
+
+    def set_input(self, name: str, value: float) -> None:
+        self.tab.fill(f'input[type=number][aria-label="{name}"]', repr(value))
+
+    def close(self) -> None:
+        self.tab.close()
+
+
+@pytest.fixture
+def opened(browser):
+    tabs: list[Opened] = []
+
+    def open_file(path: Path, **size) -> Opened:
+        tab = Opened(browser, **size)
+        tab.tab.goto(path.as_uri())
+        tabs.append(tab)
+        return tab
+
+    yield open_file
+    for tab in tabs:
+        assert tab.errors == [], tab.errors
+        tab.close()
+
+
+@pytest.fixture
+def lecture_page(tmp_path) -> Path:
+    path = tmp_path / "lecture.html"
+    result = run_installed("dot", LECTURE, *LECTURE_VALUES, "-o", str(path), "--no-session")
+    assert result.exit_code == 0, result.stderr
+    assert "wrote" in result.stderr and "interactive HTML page of 7 nodes" in result.stderr
+    return path
+
+
+def lecture_program():
+    program = parse(LECTURE)
+    program.run(LECTURE_INPUTS)
+    return program
+
+
+def close(got: float, want: float) -> bool:
+    return got == want or abs(got - want) <= TOLERANCE * abs(want)
+
+
+# -- the table's JavaScript columns ------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_every_row_has_its_javascript_columns(name):
+    op = OPS[name]
+    assert op.js_forward, f"the row `{name}` of ops.py has no js_forward"
+    assert len(op.js_local) == op.arity, f"the row `{name}` of ops.py needs one js_local per operand"
+    assert bool(op.js_kink) == (op.kink is not None), f"the row `{name}` of ops.py: js_kink goes with kink"
+
+
+def test_a_row_without_javascript_columns_stops_the_page(monkeypatch):
+    bare = Op("erf", "erf", 1, math.erf, lambda ans, x: (2 / math.sqrt(math.pi) * math.exp(-x * x),), ("…",))
+    monkeypatch.setitem(OPS, "erf", bare)
+    with pytest.raises(UsageError, match="the op `erf` has no JavaScript column"):
+        pages.ops_script()
+
+
+SAMPLES = [-2.5, -1.0, -0.3, 0.0, 0.2, 0.5, 1.0, 1.7, 3.0, 40.0]
+
+
+def row_samples(op: Op) -> list[tuple[float, ...]]:
+    if op.arity == 1:
+        return [(x,) for x in SAMPLES]
+    return [(x, y) for x in SAMPLES for y in (-2.0, -0.5, 0.0, 0.5, 1.0, 2.0, 2.5, 3.0)]
+
+
+def python_row(op: Op, args: tuple[float, ...]) -> dict | None:
+    try:
+        ans = op.forward(*args)
+        local = list(op.local(ans, *args))
+    except (DomainError, ZeroDivisionError, OverflowError, ValueError):
+        return None
+    return {"ans": ans, "local": local, "kink": bool(op.kink and op.kink(*args))}
+
+
+def test_the_javascript_columns_agree_with_the_table(browser):
+    """Every row's JS forward, local derivatives and kink test, run in Chromium, against the
+    row's Python at sample points: equal to 1e-12 relative (the same value or undefined)."""
+    tab = browser.new_page()
+    tab.set_content("<script>" + pages.ops_script() + "window.OPS = OPS;</script>")
+    cases = [(name, args) for name, op in OPS.items() for args in row_samples(op)]
+    results = tab.evaluate("""cases => cases.map(([name, args]) => {
+        const op = OPS[name];
+        const ans = op.forward(...args);
+        return {ans, local: op.local(ans, ...args).map(String), kink: op.kink ? op.kink(...args) : false};
+    })""", [[name, list(args)] for name, args in cases])
+    tab.close()
+    checked = 0
+    for (name, args), got in zip(cases, results):
+        want = python_row(OPS[name], args)
+        if want is None:  # a domain error in Python: not a finite number in the page either
+            assert got["ans"] is None or not math.isfinite(got["ans"]), (name, args, got)
+            continue
+        assert close(got["ans"], want["ans"]), (name, args, got, want)
+        for js, py in zip(got["local"], want["local"]):
+            js = float(js)
+            assert (math.isnan(js) and math.isnan(py)) or close(js, py), (name, args, js, py)
+        assert got["kink"] == want["kink"], (name, args)
+        checked += 1
+    assert checked > 300
+
+
+# -- the lecture's page ---------------------------------------------------------------------
+def test_the_labels_show_the_lectures_values(opened, lecture_page):
+    tab = opened(lecture_page)
+    texts = tab.tab.evaluate("""() => Array.from(document.querySelectorAll('#sg-graph g.node'))
+        .filter(g => /^n\\d+$/.test(g.id))
+        .map(g => [g.id, Array.from(g.querySelectorAll('text')).map(t => t.textContent)])""")
+    assert dict(texts) == {
+        "n0": ["a", "data 2.0000", "grad 6.0000"],
+        "n1": ["b", "data -3.0000", "grad -4.0000"],
+        "n2": ["a*b", "data -6.0000", "grad -2.0000"],
+        "n3": ["c", "data 10.0000", "grad -2.0000"],
+        "n4": ["a*b + c", "data 4.0000", "grad -2.0000"],
+        "n5": ["f", "data -2.0000", "grad 4.0000"],
+        "n6": ["L", "data -8.0000", "grad 1.0000"],
+    }
+    assert tab.tab.inner_text("#sg-output") == "L = -8.0000"
+    assert tab.requests == [lecture_page.as_uri()], "the page fetched something"
+
+
+def test_hovering_a_shows_its_chain_rule_as_explain_words_it(opened, lecture_page):
+    tab = opened(lecture_page)
+    program = lecture_program()
+    (a,) = explain(program, nodes=[program.names["a"]])
+    tab.tab.hover("#n0")
+    panel = tab.tab.inner_text("#sg-panel")
+    assert "chain rule: " + equation("L", a, 4) in panel
+    assert "dL/da = dL/d(a*b) * d(a*b)/da = (-2.0000)(b = -3.0000) = 6.0000" in panel
+    assert "via a*b: d(a*b)/da = y = b; * swaps in the other factor" in panel
+
+
+def test_hovering_an_edge_shows_grad_out_times_local(opened, lecture_page):
+    tab = opened(lecture_page)
+    tab.tab.hover("#e2_0 path")  # a into a*b, as x
+    panel = tab.tab.inner_text("#sg-panel")
+    assert "grad_out × local = contribution" in panel
+    assert "-2.0000 × -3.0000 = 6.0000" in panel
+
+
+def read_steps(tab, count: int) -> list[dict]:
+    seen = []
+    for _ in range(count):
+        tab.tab.keyboard.press("ArrowRight")
+        seen.append(tab.tab.evaluate("""() => {
+            const id = (name) => { const e = document.querySelector('#sg-graph .' + name); return e ? e.id : null; };
+            return {step: scalargrad.step(), current: id('sg-current'), target: id('sg-target'),
+                    active: id('sg-active'), text: scalargrad.stepText()};
+        }"""))
+    return seen
+
+
+def test_stepping_visits_the_nodes_in_backwards_order(opened, lecture_page):
+    tab = opened(lecture_page)
+    steps = backward_steps(lecture_program())
+    rows = step_rows(steps, 4)
+    seen = read_steps(tab, len(steps) + 1)  # one press more stays on the last step
+    assert [s["step"] for s in seen] == list(range(len(steps))) + [len(steps) - 1]
+    for step, row, got in zip(steps, rows, seen):
+        assert got["current"] == f"n{step.node_id}"
+        if step.kind == "pass":
+            position = "xy".index(step.term.operand)
+            assert (got["target"], got["active"]) == (f"n{step.target_id}", f"e{step.node_id}_{position}")
+            assert got["text"] == [row[3], row[4]]
+        elif step.kind == "seed":
+            assert got["text"][0] == row[3] == "L.grad = 1 (seed: dL/dL)"
+    tab.tab.keyboard.press("Escape")
+    assert tab.tab.evaluate("scalargrad.step()") == -1
+    assert tab.tab.text_content("#n0 text:last-of-type") == "grad 6.0000"
+
+
+def test_a_node_used_twice_shows_the_gradient_adding_up(opened, tmp_path):
+    path = tmp_path / "twice.html"
+    program = parse("b = a + a")
+    pages.write_page(program, path, {"a": 3.0})
+    tab = opened(path)
+    texts = [s["text"][0] for s in read_steps(tab, len(backward_steps(program)))]
+    assert texts[-3:-1] == ["a.grad += 1.0000 * 1.0000 -> 1.0000",
+                          "a.grad += 1.0000 * 1.0000 -> 2.0000   (a is used again: += adds this share to the "
+                          "1.0000 it already had)"]
+    assert tab.tab.evaluate("scalargrad.grads()[0]") == 2.0
+
+
+def test_setting_a_to_3_gives_what_grad_gives(opened, lecture_page):
+    tab = opened(lecture_page)
+    tab.set_input("a", 3)
+    result = run_installed("grad", LECTURE, "--a", "3", "--b", "-3", "--c", "10", "--f", "-2", "--json", "--no-session")
+    nodes = json.loads(result.stdout)["nodes"]
+    values, grads = tab.numbers()
+    assert [round(v, 12) for v in values] == [round(n["data"], 12) for n in nodes]
+    assert all(close(g, n["grad"]) for g, n in zip(grads, nodes)), (grads, nodes)
+    assert tab.tab.input_value('input[type=range][aria-label="a slider"]') == "3"
+    assert tab.tab.text_content("#n0 text:last-of-type") == "grad 6.0000"
+    assert tab.tab.text_content("#n1 text:last-of-type") == "grad -6.0000"
+    assert tab.tab.inner_text("#sg-output") == "L = -2.0000"
+    program = parse(LECTURE)
+    program.run({**LECTURE_INPUTS, "a": 3.0})
+    tab.tab.hover("#n1")
+    (b,) = explain(program, nodes=[program.names["b"]])
+    assert "chain rule: " + equation("L", b, 4) in tab.tab.inner_text("#sg-panel")
+
+
+def test_an_input_outside_the_domain_says_so_and_keeps_the_last_values(opened, tmp_path):
+    path = tmp_path / "log.html"
+    pages.write_page(parse("y = log(x)"), path, {"x": 2.0})
+    tab = opened(path)
+    tab.set_input("x", -1)
+    assert "`log(x)` has no finite value at these inputs" in tab.tab.inner_text("#sg-error")
+    assert tab.numbers()[0] == [2.0, math.log(2.0)]
+    tab.set_input("x", 4)
+    assert tab.tab.is_hidden("#sg-error") and tab.numbers()[0] == [4.0, math.log(4.0)]
+
+
+def test_the_screenshot_is_kept(opened, lecture_page, tmp_path):
+    tab = opened(lecture_page)
+    tab.tab.hover("#n0")
+    for _ in range(5):
+        tab.tab.keyboard.press("ArrowRight")
+    shot = tmp_path / "lecture-page.png"
+    tab.tab.screenshot(path=str(shot), full_page=True)
+    assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 20_000
+    print(f"screenshot: {shot}")
+
+
+# -- generated programs ----------------------------------------------------------------------
+BINARY = ["+", "-", "*", "/", "**"]
+UNARY = sorted(FUNCTIONS) + ["-"]
+
+
+def generated_program(rng: random.Random) -> str:
+    """Statements over inputs a, b, c built from every row of the table, reusing earlier
+    names so that nodes are shared (made in a loop: no recursion)."""
+    names = ["a", "b", "c"]
+    statements = []
+    for k in range(rng.randint(1, 5)):
+        expression = rng.choice(names)
+        for _ in range(rng.randint(1, 4)):
+            if rng.random() < 0.4:
+                function = rng.choice(UNARY)
+                expression = f"-({expression})" if function == "-" else f"{function}({expression})"
+                continue
+            op = rng.choice(BINARY)
+            other = rng.choice(names) if rng.random() < 0.75 else f"{rng.choice([0.5, 2, 3, 1.5, -1.25])}"
+            if op == "**" and rng.random() < 0.7:
+                other = rng.choice(["2", "3", "0.5", "-1"])
+            expression = f"({expression}) {op} {other}" if rng.random() < 0.5 else f"{other} {op} ({expression})"
+        statements.append(f"t{k} = {expression}")
+        names.append(f"t{k}")
+    return "; ".join(statements)
+
+
+def python_numbers(program, values: dict) -> tuple[list[float], list[float]] | None:
+    try:
+        program.run(values)
+    except DomainError:
+        return None
+    return [n.data for n in program.nodes], [n.grad for n in program.nodes]
+
+
+def random_inputs(rng: random.Random) -> dict:
+    return {name: rng.choice([rng.uniform(-3, 3), rng.uniform(0.1, 2)]) for name in "abc"}
+
+
+def cases(count: int = 200, seed: int = 20240611):
+    rng = random.Random(seed)
+    made = 0
+    while made < count:
+        program = parse(generated_program(rng))
+        first, second = random_inputs(rng), random_inputs(rng)
+        for name in list(first):
+            if name not in program.inputs:
+                first.pop(name), second.pop(name)
+        if python_numbers(program, first) is None:
+            continue
+        made += 1
+        yield program, first, second
+
+
+def assert_same(got: tuple[list, list], want: tuple[list, list], where: str) -> None:
+    for kind, js, py in (("data", got[0], want[0]), ("grad", got[1], want[1])):
+        bad = [(i, j, p) for i, (j, p) in enumerate(zip(js, py)) if not close(j, p)]
+        assert not bad, f"{where}: {kind} differs at nodes {bad[:3]}"
+
+
+def test_the_pages_numbers_are_pythons_for_generated_programs(browser):
+    """200 seeded programs over every row of the table, each at the inputs it was written
+    with and at new inputs set through the page's number fields. One page per program, one
+    browser for all (without the picture: this is about the numbers)."""
+    tab = Opened(browser)
+    checked = 0
+    for program, first, second in cases():
+        where = f"{program.source} at {first} then {second}"
+        tab.tab.set_content(pages.build_page(program, first, picture=False).html)
+        assert_same(tab.numbers(), python_numbers(program, first), where)
+        got = tab.tab.evaluate("""values => {
+            for (const [name, value] of Object.entries(values)) {
+                const field = document.querySelector(`input[type=number][aria-label="${name}"]`);
+                field.value = String(value);
+                field.dispatchEvent(new Event('input'));
+            }
+            return [scalargrad.values(), scalargrad.grads(), !document.getElementById('sg-error').hidden];
+        }""", second)
+        want = python_numbers(program, second)
+        if want is None:
+            assert got[2], f"{where}: Python fails there, the page should say so"
+        else:
+            assert not got[2], where
+            assert_same((got[0], got[1]), want, where)
+        checked += 1
+    assert tab.errors == [], tab.errors
+    tab.close()
+    assert checked == 200
+
+
+# -- hostile text ----------------------------------------------------------------------------
+def test_script_in_a_comment_stays_inert(opened, tmp_path):
+    source = "# </script><script>window.pwned = 1</script><img src=x onerror=\"window.pwned = 2\">\nL = a * b  # &lt; <!--"
+    path = tmp_path / "hostile.html"
+    pages.write_page(parse(source), path, {"a": 2.0, "b": 3.0})
+    text = path.read_text(encoding="utf-8")
+    assert "<script>window.pwned" not in text and "<img" not in text
+    tab = opened(path)
+    assert tab.tab.evaluate("window.pwned") is None
+    assert tab.tab.evaluate("document.scripts.length") == 2  # the data block and the page's script
+    assert tab.tab.inner_text("#sg-source") == source
+    assert tab.numbers()[0] == [2.0, 3.0, 6.0]
+
+
+def test_the_json_block_escapes_what_could_end_it():
+    text = pages.json_for_html({"source": "</script><!-- & -->"})
+    assert text == '{"source":"\\u003c/script\\u003e\\u003c!-- \\u0026 --\\u003e"}'
+    assert json.loads(text) == {"source": "</script><!-- & -->"}
+
+
+# -- the command -----------------------------------------------------------------------------
+def test_the_command_writes_the_page_atomically_and_refuses_no_grad(tmp_path, cli):
+    path = tmp_path / "graph.html"
+    path.write_text("old")
+    bad = cli("dot", "y = log(x)", "--x", "-1", "-o", str(path))
+    assert bad.exit_code != 0 and path.read_text() == "old"  # a failure leaves the file alone
+    refused = cli("dot", LECTURE, *LECTURE_VALUES, "-o", str(path), "--no-grad")
+    assert refused.exit_code == 2 and "always runs backward" in refused.stderr
+    assert not list(tmp_path.glob(".graph.html.*"))
+
+
+def test_a_big_graph_is_listed_in_a_table_with_a_warning(tmp_path, cli):
+    path = tmp_path / "big.html"
+    source = "; ".join(["s0 = a * b"] + [f"s{k} = s{k - 1} * 0.5 + a" for k in range(1, 40)])
+    result = cli("dot", source, "--a", "1", "--b", "2", "-o", str(path), "--max-nodes", "20")
+    assert result.exit_code == 0, result.stderr
+    assert "more than the limit of 20 for a picture" in result.stderr and "listed in a table" in result.stderr
+    assert "<svg" not in path.read_text(encoding="utf-8")
+
+
+def test_the_sessions_steps_are_charted(opened, tmp_path, cli):
+    assert cli("grad", LECTURE, *LECTURE_VALUES).exit_code == 0
+    for _ in range(3):
+        assert cli("step", "--lr", "0.01").exit_code == 0
+    path = tmp_path / "steps.html"
+    assert cli("dot", "-o", str(path)).exit_code == 0
+    tab = opened(path)
+    assert tab.tab.is_visible("#sg-chart svg polyline")
+    points = tab.tab.get_attribute("#sg-chart polyline", "points").split()
+    assert len(points) == 4  # the start and three steps
+
+
+def test_two_thousand_nodes_open_and_follow_a_slider(opened, tmp_path, cli):
+    """The size the page is built for without a picture; its timing is measured by hand
+    (docs/page.md), not asserted here."""
+    path = tmp_path / "big.html"
+    source = "; ".join(["s0 = a * b"] + [f"s{k} = tanh(s{k - 1}) * a + b * 0.5" for k in range(1, 420)])
+    assert cli("dot", source, "--a", "0.5", "--b", "0.2", "-o", str(path)).exit_code == 0
+    tab = opened(path)
+    nodes = tab.tab.evaluate("scalargrad.nodes.length")
+    assert nodes >= 2000
+    tab.set_input("a", 0.7)
+    program = parse(source)
+    assert_same(tab.numbers(), python_numbers(program, {"a": 0.7, "b": 0.2}), "2,000 nodes")
+    assert tab.tab.evaluate("document.querySelectorAll('#sg-table tbody tr').length") == nodes
