@@ -136,12 +136,14 @@ class Table:
         return needed + 3 * len(self.columns) + 1 <= width
 
     def _print_list(self, console) -> None:
+        """One row after another, named by its first text column, one field a line."""
         from rich.text import Text
 
+        named = next((i for i, column in enumerate(self.columns) if column not in self.right), 0)
         for row, style in zip(self.rows, self.styles):
-            console.print(Text(row[0], style=style or "bold"))
-            for column, cell in zip(self.columns[1:], row[1:]):
-                if cell:
+            console.print(Text(row[named], style=style or "bold"))
+            for i, (column, cell) in enumerate(zip(self.columns, row)):
+                if cell and i != named:
                     console.print(Text(f"  {column}: {cell}"))
 
 

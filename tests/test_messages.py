@@ -45,3 +45,28 @@ def test_help_into_a_pipe_that_closes_early_is_not_an_error():
         proc.stdout.close()
         assert proc.wait(timeout=60) == 0
         assert proc.stderr.read() == b""
+
+
+# -- help a person can read ----------------------------------------------------------------------
+def command_names():
+    import typer.main
+
+    from scalargrad.cli import app
+
+    return list(typer.main.get_command(app).commands)
+
+
+@pytest.mark.parametrize("command", command_names())
+def test_help_text_is_whole_and_every_value_has_a_named_metavar(command):
+    import typer.main
+
+    from scalargrad.cli import app
+
+    click_command = typer.main.get_command(app).commands[command]
+    for param in click_command.params:
+        help_text = getattr(param, "help", "") or ""
+        assert "[" not in help_text.replace("\\[", ""), f"{param.name}: Rich would eat `[...]` in {help_text!r}"
+        if getattr(param, "is_flag", False) or param.param_type_name != "option":
+            continue
+        metavar = param.metavar or ""
+        assert metavar and (metavar.isupper() or "|" in metavar or "=" in metavar), f"--{param.name}: {metavar!r}"

@@ -241,3 +241,43 @@ def test_running_out_of_memory_is_an_error_in_words(tmp_path):
                           capture_output=True, text=True, timeout=300, preexec_fn=limit, env=plain_env())
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "out of memory" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# -- narrow terminals: a number is never cut -------------------------------------------------------
+class Terminal:
+    """A stream that says it is a terminal, as Rich sees one."""
+
+    def __init__(self):
+        import io
+
+        self.buffer = io.StringIO()
+        self.encoding = "utf-8"
+
+    def isatty(self):
+        return True
+
+    def write(self, text):
+        return self.buffer.write(text)
+
+    def flush(self):
+        pass
+
+
+@pytest.mark.parametrize("columns", [20, 40, 60, 120])
+def test_a_table_in_a_narrow_terminal_never_wraps_a_number(monkeypatch, columns):
+    import re
+
+    from scalargrad import parse
+    from scalargrad.gradients import gradients
+
+    monkeypatch.setenv("COLUMNS", str(columns))
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    report = gradients(parse(LECTURE), {"a": 2, "b": -3, "c": 10, "f": -2.123456789})
+    terminal = Terminal()
+    report.sections()[0].print(terminal)
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", terminal.buffer.getvalue())
+    for number in ("6.370370367", "-4.246913578", "-2.123456789", "-8.493827156"):
+        assert number in shown, shown  # whole, on one line
+    assert all(len(line) <= columns for line in shown.splitlines())
+    if columns < 60:
+        assert "\na\n  id: 0\n" in shown  # the list form, named by the node

@@ -22,17 +22,17 @@ def check(
     of: OfOption = None,
     eps: Annotated[
         Optional[float], typer.Option("--eps", metavar="H", show_default=False,
-                                      help="A fixed step h for the finite differences [default: adaptive, "
-                                           "h = 6e-6 * max(1, |x|), with Richardson extrapolation where they disagree].")
+                                      help="A fixed step h for the finite differences (default: adaptive, "
+                                           "h = 6e-6 * max(1, |x|), with Richardson extrapolation where they disagree).")
     ] = None,
     method: Annotated[
-        str, typer.Option("--method", help="central: (f(x+h) - f(x-h)) / 2h; forward: (f(x+h) - f(x)) / h.")
+        str, typer.Option("--method", metavar="central|forward", help="central: (f(x+h) - f(x-h)) / 2h; forward: (f(x+h) - f(x)) / h.")
     ] = "central",
     relative_step: Annotated[
         bool, typer.Option("--relative-step", help="Scale the step to h = eps * max(1, |x|).")
     ] = False,
-    atol: Annotated[float, typer.Option("--atol", help="Absolute tolerance of the pass rule.")] = 1e-5,
-    rtol: Annotated[float, typer.Option("--rtol", help="Relative tolerance of the pass rule.")] = 1e-3,
+    atol: Annotated[float, typer.Option("--atol", metavar="A", help="Absolute tolerance of the pass rule.")] = 1e-5,
+    rtol: Annotated[float, typer.Option("--rtol", metavar="R", help="Relative tolerance of the pass rule.")] = 1e-3,
     precision: PrecisionOption = 10,
     json_: JsonOption = False,
 ) -> int:

@@ -31,10 +31,10 @@ FocusOption = Annotated[
                                 show_default=False)
 ]
 DepthOption = Annotated[
-    Optional[int], typer.Option("--depth", min=0, help="With --focus: how many edges away to draw [default: 2].",
+    Optional[int], typer.Option("--depth", metavar="K", min=0, help="With --focus: how many edges away to draw (default 2).",
                                 show_default=False)
 ]
-MaxNodesOption = Annotated[int, typer.Option("--max-nodes", min=1, help="Refuse to draw more value nodes than this "
+MaxNodesOption = Annotated[int, typer.Option("--max-nodes", metavar="N", min=1, help="Refuse to draw more value nodes than this "
                                                                     "(a page lists them in a table instead).")]
 PlainOption = Annotated[bool, typer.Option("--plain", help="The lecture's picture exactly: no colours, marks or legend.")]
 

@@ -15,7 +15,7 @@ def explain(
     of: OfOption = None,
     nodes: Annotated[
         Optional[list[str]],
-        typer.Option("--node", help="Explain only this node: a name, or the \\[id] shown before a node (repeatable).",
+        typer.Option("--node", metavar="NODE", help="Explain only this node: a name, or the \\[id] shown before a node (repeatable).",
                      show_default=False),
     ] = None,
     trace: Annotated[
@@ -23,7 +23,7 @@ def explain(
     ] = False,
     all_: Annotated[bool, typer.Option("--all", help="Show every node (or step), however many.")] = False,
     decimals: Annotated[
-        int, typer.Option("--decimals", min=0, max=17, help="Decimals shown for each number, as the lecture's %.4f.")
+        int, typer.Option("--decimals", metavar="N", min=0, max=17, help="Decimals shown for each number, as the lecture's %.4f.")
     ] = 4,
     json_: JsonOption = False,
 ) -> None:

@@ -53,7 +53,7 @@ NoSessionOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
 PrecisionOption = Annotated[
-    int, typer.Option("--precision", min=1, max=17, help="Significant digits shown in tables.")
+    int, typer.Option("--precision", metavar="DIGITS", min=1, max=17, help="Significant digits shown in tables.")
 ]
 OfOption = Annotated[
     Optional[str],

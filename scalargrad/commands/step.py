@@ -9,8 +9,8 @@ from scalargrad.commands.shared import JsonOption, PrecisionOption, load, progre
 
 ORDER = 30  # place in `scalargrad --help`
 
-LrOption = Annotated[float, typer.Option("--lr", help="Learning rate: each input moves by lr * its gradient.")]
-StepsOption = Annotated[int, typer.Option("--steps", min=1, help="How many steps to take.")]
+LrOption = Annotated[float, typer.Option("--lr", metavar="RATE", help="Learning rate: each input moves by lr * its gradient.")]
+StepsOption = Annotated[int, typer.Option("--steps", metavar="N", min=1, help="How many steps to take.")]
 DescendOption = Annotated[
     bool, typer.Option("--descend", help="Move against the gradient (x -= lr * grad) to make the output fall.")
 ]
@@ -20,15 +20,15 @@ FreezeOption = Annotated[
                  help="Keep these inputs fixed, e.g. --freeze x,y (data, not weights).", show_default=False),
 ]
 EveryOption = Annotated[
-    Optional[int], typer.Option("--every", min=1, help="Show the output every K steps (default: about 10 rows).",
+    Optional[int], typer.Option("--every", metavar="K", min=1, help="Show the output every K steps (default: about 10 rows).",
                                 show_default=False)
 ]
 PlotOption = Annotated[
-    Optional[Path], typer.Option("--plot", help="Draw the output over the steps into a .svg or .png file "
+    Optional[Path], typer.Option("--plot", metavar="PATH", help="Draw the output over the steps into a .svg or .png file "
                                  "(needs: pip install 'scalargrad\\[plot]').", show_default=False)
 ]
 SaveOption = Annotated[
-    Optional[Path], typer.Option("--save", help="Write the new input values as JSON, for --bindings.",
+    Optional[Path], typer.Option("--save", metavar="PATH", help="Write the new input values as JSON, for --bindings.",
                                  show_default=False)
 ]
 
