@@ -281,3 +281,32 @@ def test_a_table_in_a_narrow_terminal_never_wraps_a_number(monkeypatch, columns)
     assert all(len(line) <= columns for line in shown.splitlines())
     if columns < 60:
         assert "\na\n  id: 0\n" in shown  # the list form, named by the node
+
+
+# -- hostile input, generated: whatever it is, a result or a message, never a traceback ---------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+PIECES = ["a", "b", "x1", "L", " ", "=", "+", "-", "*", "/", "**", "(", ")", ";", "\n", "#", ",", "[", "]",
+          "tanh", "log", "exp", "sqrt", "relu", "1", "0", "2.5", "1e308", "1e-320", "-", "−", "λ", "\x1b[2J",
+          "\x00", "\u202e", "\ud800", "é", "'", '"', "pi", "def", "atan"]
+VALUES = st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr),
+                   st.sampled_from(["1e999", "-1e-400", "0", "-0", "2,5", "−3", "inf", "-inf", "nan", "", "1_0",
+                                    "0x10", "١", "--", "-", "1e", ".", "3 4"]),
+                   st.text(max_size=6))
+
+
+@settings(max_examples=300, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(program=st.lists(st.sampled_from(PIECES), min_size=1, max_size=14).map("".join),
+       a=VALUES, b=VALUES, command=st.sampled_from(["grad", "check", "explain", "step", "dot"]),
+       extra=st.sampled_from([[], ["--json"], ["--of", "a"], ["--all"]]))
+def test_generated_hostile_input_gets_a_result_or_a_message(cli, program, a, b, command, extra):
+    if command == "dot":
+        extra = ["--format", "dot"]
+    result = cli(command, program, "--a", a, "--b", b, "--no-session", *extra)  # an exception fails here
+    assert result.exit_code in (0, 1, 2), result.stderr
+    assert "Traceback" not in result.stderr
+    if result.exit_code == 2:
+        assert result.stderr.startswith("error: "), result.stderr
+    assert not raw(result.stderr) and not (command != "dot" and raw(result.stdout))
