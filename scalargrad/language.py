@@ -16,7 +16,7 @@ from pathlib import Path
 
 from scalargrad.engine import Value
 from scalargrad.errors import DomainError, NameUsageError, ParseError, did_you_mean, place_at
-from scalargrad.ops import CONST, FUNCTIONS, LEAF, OPS
+from scalargrad.ops import CALLS, CONST, CONSTANTS, FUNCTIONS, LEAF, OPS
 from scalargrad.program import Program
 
 GRAMMAR_FILE = "scalargrad.lark"
@@ -103,6 +103,8 @@ class _Builder:
         name = tok.value
         node = self.names.get(name)
         if node is None:
+            if name in CONSTANTS:  # `pi`: a constant node each time it is read
+                return self._add(Value(CONSTANTS[name], (), CONST), tok.start_pos, tok.end_pos)
             node = Value(0.0, (), LEAF, name)
             self.names[name] = self.inputs[name] = node
             self.first_read[name] = tok.start_pos
@@ -110,15 +112,28 @@ class _Builder:
         return node, tok.start_pos, tok.end_pos
 
     def call(self, children):
-        fname, _, arg, rpar = children
-        op = FUNCTIONS.get(fname.value)
+        fname, rpar = children[0], children[-1]
+        arguments = children[2:-1:2]
+        rows = CALLS.get(fname.value)
+        op = rows.get(len(arguments)) if rows else None
         if op is None:
-            close = did_you_mean(fname.value, FUNCTIONS)
-            suggestion = f"; did you mean `{close}`?" if close else ""
-            raise self._error(ParseError, f"unknown function `{fname.value}`{suggestion}", fname.start_pos,
-                              len(fname.value),
-                              hint=f"the functions are {', '.join(FUNCTIONS)}")
-        return self._operation(op.name, (arg[0],), fname.start_pos, rpar.end_pos)
+            raise self._unknown_call(fname, arguments, rpar, rows)
+        operands = tuple(argument[0] for argument in arguments)
+        return self._operation(op.name, operands, fname.start_pos, rpar.end_pos)
+
+    def _unknown_call(self, fname, arguments, rpar, rows):
+        """The error for a call of no row: an unknown name, or a known one with the wrong number
+        of arguments (the caret under the whole call)."""
+        if rows:
+            counts = " or ".join(str(count) for count in sorted(rows))
+            plural = "" if counts == "1" else "s"
+            usage = " or ".join(f"`{op.usage}`" for op in rows.values())
+            return self._error(ParseError, f"`{fname.value}` takes {counts} argument{plural}, not {len(arguments)}",
+                               fname.start_pos, rpar.end_pos - fname.start_pos, hint=f"call it as {usage}")
+        close = did_you_mean(fname.value, CALLS)
+        suggestion = f"; did you mean `{close}`?" if close else ""
+        return self._error(ParseError, f"unknown function `{fname.value}`{suggestion}", fname.start_pos,
+                           len(fname.value), hint=f"the functions are {', '.join(CALLS)}")
 
     def paren(self, children):
         lpar, inner, rpar = children
@@ -147,6 +162,9 @@ class _Builder:
     def assign(self, children):
         name_tok, _, expr = children
         name, at = name_tok.value, name_tok.start_pos
+        if name in CONSTANTS:
+            raise self._error(NameUsageError, f"`{name}` is a built-in constant and cannot be assigned", at, len(name),
+                              hint="give this value another name")
         if name in self.assigned_at:
             first = place_at(self.source, self.assigned_at[name], "first assigned here", len(name))
             raise self._error(NameUsageError, f"`{name}` is assigned twice", at, len(name),
