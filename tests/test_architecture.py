@@ -18,7 +18,7 @@ PACKAGE = ROOT / "scalargrad"
 # "commands.*" stands for each command module: they import the core and commands.shared, never
 # each other.
 ORDER = [
-    "errors", "ops", "files", "engine", "program", "bindings", "session", "language", "render", "plot",
+    "errors", "ops", "files", "engine", "program", "arrays", "bindings", "session", "language", "render", "plot",
     "renderers", "gradients", "check", "explain", "step", "dot", "inputs",
     "commands.shared", "commands.*", "commands", "cli", "__init__", "__main__",
 ]

@@ -26,10 +26,10 @@ leaves = st.one_of(
 
 
 # Two-argument functions, each kept inside its domain and away from its singular points
-# (min and max at a tie agree anyway: SymPy's Heaviside(0) is 1/2, the table's half each).
+# min and max as (l + r -+ |l - r|) / 2, whose slope at a tie is the table's half each.
 FUNCTIONS_OF_TWO = {
-    "min": (lambda l, r: f"min({l}, {r})", sympy.Min),
-    "max": (lambda l, r: f"max({l}, {r})", sympy.Max),
+    "min": (lambda l, r: f"min({l}, {r})", lambda l, r: (l + r - sympy.Abs(l - r)) / 2),
+    "max": (lambda l, r: f"max({l}, {r})", lambda l, r: (l + r + sympy.Abs(l - r)) / 2),
     "atan2": (lambda l, r: f"atan2({l}, {r}*{r} + 1)", lambda l, r: sympy.atan2(l, r * r + 1)),
     "hypot": (lambda l, r: f"hypot({l}, {r}*{r} + 1)", lambda l, r: sympy.sqrt(l * l + (r * r + 1) ** 2)),
     "logb": (lambda l, r: f"log({l}*{l} + 1, {r}*{r} + 2)", lambda l, r: sympy.log(l * l + 1, r * r + 2)),
