@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import random
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -57,8 +58,10 @@ class _Builder(ArrayBuilding):
     Values leaves the scalar fast path for the array primitives (`ArrayBuilding`).
     """
 
-    def reset(self, source: str) -> None:
-        self.source = source
+    seed = 0
+
+    def reset(self, source: str, seed: int = 0) -> None:
+        self.source, self.seed = source, seed
         self.nodes: list[Value] = []
         self.spans: list[tuple[int, int]] = []
         self.names: dict[str, Value] = {}
@@ -70,7 +73,8 @@ class _Builder(ArrayBuilding):
         self.functions: dict[str, _Function] = {}
         self.recording: _Function | None = None
         self.shadowed: dict[str, Value | None] = {}
-        self.call_sites: dict[int, tuple] = {}  # id -> (node, call start, call end, body start, body end)
+        self.call_sites: dict[int, tuple] = {}
+        self.random = random.Random(self.seed)  # id -> (node, call start, call end, body start, body end)
 
     def _add(self, node: Value, start: int, end: int):
         self.nodes.append(node)
@@ -167,6 +171,8 @@ class _Builder(ArrayBuilding):
                                   end - start, hint=f"it is defined as `{name}({', '.join(function.parameters)})`",
                                   more=(place_at(self.source, function.offset, "defined here", len(name)),))
             return self._expand(function, tuple(argument[0] for argument in arguments), start, end)
+        if name in INITIALISERS:
+            return self._initialise(name, arguments, start, end)
         if name in ARRAY_FUNCTIONS and len(arguments) == 1:
             return self.reduce(name, arguments[0][0], start, end, len(name))
         if name in ARRAY_FUNCTIONS and not rows:
@@ -249,6 +255,33 @@ class _Builder(ArrayBuilding):
         indices = tuple(int(token.value) for token in tokens)
         offsets = tuple(token.start_pos for token in tokens)
         return self.pick(value[0], indices, offsets, value[1], rsqb.end_pos), value[1], rsqb.end_pos
+
+    # -- parameters -----------------------------------------------------------------------
+    def _initialise(self, name: str, arguments, start: int, end: int) -> Array:
+        """`uniform(low, high, [4, 3])`, `normal(mean, deviation, [4])`, `zeros([4])`: an array
+        of new inputs (parameters), their defaults drawn from random.Random(seed) in program
+        order, row-major. Named by the assignment that takes it (`W1 = uniform(...)`)."""
+        usage = INITIALISERS[name]
+        count = 1 if name == "zeros" else 3
+        if len(arguments) != count:
+            raise self._error(ParseError, f"`{name}` takes {count} argument{'s' * (count > 1)}, not {len(arguments)}",
+                              start, end - start, hint=f"call it as `{usage}`")
+        *numbers, shape = (argument[0] for argument in arguments)
+        if self.recording is not None or any(v.__class__ is not Value or v._op != CONST for v in numbers) or not (
+                isinstance(shape, Array) and len(shape.shape) == 1 and shape.shape[0] <= 2
+                and all(v._op == CONST and v.data == int(v.data) >= 1 for v in shape.items)):
+            raise self._error(ParseError, f"`{name}` needs numbers and a shape of one or two sizes", start,
+                              end - start, hint=f"call it as `{usage}` outside a `def`, e.g. `W = {usage}`")
+        sizes = tuple(int(v.data) for v in shape.items)
+        count = sizes[0] * (sizes[1] if len(sizes) == 2 else 1)
+        if count > MAX_PARAMETERS:
+            raise self._error(ParseError, f"`{name}` of shape {sizes} makes {count:,} parameters; the limit is "
+                              f"{MAX_PARAMETERS:,}", start, end - start, hint="use a smaller shape")
+        low, high = (v.data for v in numbers) if numbers else (0.0, 0.0)
+        draw = {"uniform": lambda: self.random.uniform(low, high), "normal": lambda: self.random.gauss(low, high),
+                "zeros": lambda: 0.0}[name]
+        items = tuple(self._add(Value(draw(), (), LEAF), start, end)[0] for _ in range(count))
+        return Array(sizes, items)
 
     # -- functions of one's own ----------------------------------------------------------
     def def_head(self, children):
@@ -378,6 +411,9 @@ class _Builder(ArrayBuilding):
         """`W = [[...]]`: each element named as a program writes it, `W[0, 2]`."""
         items = []
         for label, node in zip(element_names(name, array.shape), array.items):
+            if node._op == LEAF and not node.label:  # a parameter from an initialiser
+                self.inputs[label] = node
+                self.defaults[label] = node.data
             node = self._named(node, at, end)
             self.names[label] = node
             node.label = label
@@ -411,12 +447,22 @@ class _Builder(ArrayBuilding):
             raise self._error(ParseError, f"the output is an array of shape {shape_text(output.shape)}; "
                               "it must be a scalar", start, end - start,
                               hint="reduce it to one number, e.g. `L = sum(...)` or `L = mean(...)`")
+        unnamed = next((i for i, node in enumerate(self.nodes) if node._op == LEAF and not node.label), None)
+        if unnamed is not None:
+            start, end = self.spans[unnamed]
+            raise self._error(ParseError, "parameters must be named: assign the initialiser to a name", start,
+                              end - start, hint="write `W = uniform(-1, 1, [4, 3])`, then use W")
         arrays = {name: (array.shape, [node.label for node in array.items]) for name, array in self.arrays.items()}
         sites = {i: self.call_sites[id(node)][1:] for i, node in enumerate(self.nodes)
                  if id(node) in self.call_sites and self.call_sites[id(node)][0] is node} if self.call_sites else {}
         return Program(self.source, self.nodes, self.spans, self.names, self.inputs, self.defaults, output,
                        arrays=arrays, call_sites=sites)
 
+
+# Initialisers make parameters (inputs with seeded defaults); their usage, for messages.
+INITIALISERS = {"uniform": "uniform(low, high, [m, n])", "normal": "normal(mean, deviation, [m, n])",
+                "zeros": "zeros([m, n])"}
+MAX_PARAMETERS = 10**6  # elements an initialiser may make (about 200 MB of nodes)
 
 # The builder's methods a recorded body step may name (never text from the program).
 _PRIMITIVES = frozenset({"elementwise", "matrix_product", "literal", "pick", "reduce"})
@@ -456,14 +502,15 @@ def _parser():
     return lark, builder
 
 
-def parse(source: str) -> Program:
-    """Parse program text into a Program (raises ParseError or NameUsageError)."""
+def parse(source: str, seed: int = 0) -> Program:
+    """Parse program text into a Program (raises ParseError or NameUsageError). `seed` picks
+    the starting values of parameters made by initialisers (`uniform(-1, 1, [4, 3])`)."""
     from lark.exceptions import UnexpectedInput
 
     if source.startswith("\ufeff"):
         source = source[1:]
     lark, builder = _parser()
-    builder.reset(source)
+    builder.reset(source, seed)
     try:
         return lark.parse(source)
     except UnexpectedInput as error:
