@@ -149,3 +149,24 @@ def test_a_layer_through_a_function_matches_sympy(generated, point):
     for s in xs:
         assert program.inputs[s.name].grad == pytest.approx(float(sympy.diff(L, s).evalf(subs=subs)),
                                                             rel=1e-8, abs=1e-12), source
+
+
+def test_initialisers_make_named_parameters_from_the_seed():
+    import random
+
+    program = parse("W = uniform(-1, 1, [2, 3])\nb = zeros([2])\nL = sum(tanh(W @ [1, 2, 3] + b))")
+    rng = random.Random(0)
+    assert [program.defaults[f"W[{i}, {j}]"] for i in range(2) for j in range(3)] == \
+        [rng.uniform(-1, 1) for _ in range(6)]
+    assert program.defaults["b[1]"] == 0.0 and "W[1, 2]" in program.inputs
+    assert parse("W = normal(0, 1, [2])\nL = sum(W)", seed=5).defaults["W[0]"] == random.Random(5).gauss(0, 1)
+
+
+@pytest.mark.parametrize("source, words", [
+    ("W = uniform(-1, 1, [100000, 100000])\nL = sum(W)", "makes 10,000,000,000 parameters; the limit is 1,000,000"),
+    ("L = sum(uniform(-1, 1, [2]))", "parameters must be named"),
+    ("W = uniform(-1, 1)\nL = sum(W)", "`uniform` takes 3 arguments, not 2"),
+])
+def test_initialiser_errors_are_located(source, words):
+    message = error_of(source)
+    assert words in message and "^" in message, message
