@@ -351,7 +351,7 @@ def read_bindings(path: str) -> dict[str, float]:
     if not isinstance(data, dict):
         raise InputError(f"bindings file {where} is not a JSON object", hint='write an object such as {"a": 2, "b": -3}')
     values: dict[str, float] = {}
-    for name, value in data.items():
+    for name, value in _elements(data):
         if not is_number(value):
             shown = json.dumps(value)
             shown = shown if len(shown) <= 40 else shown[:39] + "…"
@@ -365,6 +365,18 @@ def read_bindings(path: str) -> dict[str, float]:
             raise InputError(f"bindings file {where}: the value of `{name}` is too large", hint="values must be finite")
         values[name] = value
     return values
+
+
+def _elements(data: dict):
+    """Name -> value pairs, an array given whole (`"W": [[1, 2], [3, 4]]`) as its elements
+    (`W[0, 0]`, ...), the names a program's tables use."""
+    for name, value in data.items():
+        if isinstance(value, list) and value and all(isinstance(row, list) for row in value):
+            yield from ((f"{name}[{i}, {j}]", x) for i, row in enumerate(value) for j, x in enumerate(row))
+        elif isinstance(value, list) and value:
+            yield from ((f"{name}[{i}]", x) for i, x in enumerate(value))
+        else:
+            yield name, value
 
 
 @dataclass

@@ -105,16 +105,23 @@ class Value:
 
 
 def _function_method(op: Op):
-    def method(self: Value) -> Value:
-        return self._apply(op.name)
+    if op.arity == 2:
+        def method(self: Value, other) -> Value:
+            return self._apply(op.name, other)
 
+        method.__doc__ = (f"{op.name}(self, other), a node of the graph (`{op.usage}` in a program, "
+                          f"self as x); {op.derivatives}.")
+    else:
+        def method(self: Value) -> Value:
+            return self._apply(op.name)
+
+        method.__doc__ = f"{op.name}(self), a node of the graph; d/dx = {op.formulas[0]}."
     method.__name__ = method.__qualname__ = op.name
-    method.__doc__ = f"{op.name}(self), a node of the graph; d/dx = {op.formulas[0]}."
     return method
 
 
-# Every function of the table is a method of Value (`x.tanh()`, as in the lecture): a row
-# added to ops.py is callable here with no code of its own.
+# Every function of the table is a method of Value (`x.tanh()`, as in the lecture; `x.max(y)`
+# for two operands): a row added to ops.py is callable here with no code of its own.
 for _op in FUNCTIONS.values():
     setattr(Value, _op.name, _function_method(_op))
 

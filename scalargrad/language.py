@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import math
 import os
+import random
 import re
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
+from scalargrad.arrays import ARRAY_FUNCTIONS, Array, ArrayBuilding, Symbol, element_names, shape_text
 from scalargrad.engine import Value
-from scalargrad.errors import (QUOTES, DomainError, NameUsageError, ParseError, ascii_look_alike, character,
-                               did_you_mean, place_at, type_instead)
-from scalargrad.ops import CONST, FUNCTIONS, LEAF, OPS
+from scalargrad.errors import (QUOTES, DomainError, NameUsageError, ParseError, ScalarGradError, ascii_look_alike,
+                               character, did_you_mean, place_at, type_instead)
+from scalargrad.ops import CALLS, CONST, CONSTANTS, FUNCTIONS, LEAF, OPS
 from scalargrad.program import Program
 
 GRAMMAR_FILE = "scalargrad.lark"
+_SCALAR_CALLS = {name: rows[1].name for name, rows in CALLS.items() if 1 in rows}  # `tanh` -> its row
 _SIGNED_NUMBER = re.compile(r"[-+]?\s*(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
@@ -38,15 +41,29 @@ def grammar_text() -> str:
     raise FileNotFoundError(f"scalargrad's grammar {GRAMMAR_FILE} is missing from {here}: reinstall scalargrad")
 
 
-class _Builder:
-    """The parser's callbacks: each reduction adds at most one node.
+class _Function:
+    """A `def`: its parameters and its body recorded as steps (a primitive's name and its
+    arguments, symbols standing for parameters and earlier steps), expanded at each call."""
+
+    def __init__(self, name: str, parameters: list[str], offset: int):
+        self.name, self.parameters, self.offset = name, parameters, offset
+        self.steps: list[tuple[str, tuple]] = []
+        self.output = None
+
+
+class _Builder(ArrayBuilding):
+    """The parser's callbacks: each reduction of scalars adds at most one node.
 
     Callbacks return (node, start, end): the node and the source span of the
-    sub-expression, so unnamed nodes can be labelled with their own text.
+    sub-expression, so unnamed nodes can be labelled with their own text. The node is a
+    `Value`, an `Array` of them, or, inside a `def` body, a `Symbol`; anything but two
+    Values leaves the scalar fast path for the array primitives (`ArrayBuilding`).
     """
 
-    def reset(self, source: str) -> None:
-        self.source = source
+    seed = 0
+
+    def reset(self, source: str, seed: int = 0) -> None:
+        self.source, self.seed = source, seed
         self.nodes: list[Value] = []
         self.spans: list[tuple[int, int]] = []
         self.names: dict[str, Value] = {}
@@ -54,6 +71,12 @@ class _Builder:
         self.defaults: dict[str, float] = {}
         self.assigned_at: dict[str, int] = {}
         self.first_read: dict[str, int] = {}
+        self.arrays: dict[str, Array] = {}
+        self.functions: dict[str, _Function] = {}
+        self.recording: _Function | None = None
+        self.shadowed: dict[str, Value | None] = {}
+        self.call_sites: dict[int, tuple] = {}
+        self.random = random.Random(self.seed)  # id -> (node, call start, call end, body start, body end)
 
     def _add(self, node: Value, start: int, end: int):
         self.nodes.append(node)
@@ -105,6 +128,12 @@ class _Builder:
         name = tok.value
         node = self.names.get(name)
         if node is None:
+            if name in CONSTANTS:  # `pi`: a constant node each time it is read
+                return self._add(Value(CONSTANTS[name], (), CONST), tok.start_pos, tok.end_pos)
+            if name in self.arrays:
+                return self.arrays[name], tok.start_pos, tok.end_pos
+            if self.recording is not None:
+                raise self._free_name(tok)
             node = Value(0.0, (), LEAF, name)
             self.names[name] = self.inputs[name] = node
             self.first_read[name] = tok.start_pos
@@ -112,15 +141,70 @@ class _Builder:
         return node, tok.start_pos, tok.end_pos
 
     def call(self, children):
-        fname, _, arg, rpar = children
-        op = FUNCTIONS.get(fname.value)
+        if len(children) == 4:  # one argument, a scalar: the hot path, as lean as before arrays
+            fname, _, argument, rpar = children
+            name = _SCALAR_CALLS.get(fname.value)
+            if name is not None and argument[0].__class__ is Value:
+                return self._operation(name, (argument[0],), fname.start_pos, rpar.end_pos)
+        return self._call(children)
+
+    def _call(self, children):
+        fname, rpar = children[0], children[-1]
+        arguments = children[2:-1:2]
+        rows = CALLS.get(fname.value)
+        op = rows.get(len(arguments)) if rows else None
         if op is None:
-            close = did_you_mean(fname.value, FUNCTIONS)
-            suggestion = f"; did you mean `{close}`?" if close else ""
-            raise self._error(ParseError, f"unknown function `{fname.value}`{suggestion}", fname.start_pos,
-                              len(fname.value),
-                              hint=f"the functions are {', '.join(FUNCTIONS)}")
-        return self._operation(op.name, (arg[0],), fname.start_pos, rpar.end_pos)
+            return self._other_call(fname, arguments, rpar, rows), fname.start_pos, rpar.end_pos
+        operands = tuple(argument[0] for argument in arguments)
+        if operands[0].__class__ is Value and (len(operands) == 1 or operands[1].__class__ is Value):
+            return self._operation(op.name, operands, fname.start_pos, rpar.end_pos)
+        value = self.elementwise(op.name, operands, fname.start_pos, rpar.end_pos, fname.start_pos, len(fname.value))
+        return value, fname.start_pos, rpar.end_pos
+
+    def _other_call(self, fname, arguments, rpar, rows):
+        """A call of a function of one's own, of an array function (sum, transpose, ...), or
+        an error: unknown, recursive, defined later, or the wrong number of arguments."""
+        name, start, end = fname.value, fname.start_pos, rpar.end_pos
+        function = self.functions.get(name)
+        if function is not None:
+            if len(arguments) != len(function.parameters):
+                raise self._error(ParseError, f"`{name}` takes {len(function.parameters)} argument"
+                                  f"{'' if len(function.parameters) == 1 else 's'}, not {len(arguments)}", start,
+                                  end - start, hint=f"it is defined as `{name}({', '.join(function.parameters)})`",
+                                  more=(place_at(self.source, function.offset, "defined here", len(name)),))
+            return self._expand(function, tuple(argument[0] for argument in arguments), start, end)
+        if name in INITIALISERS:
+            return self._initialise(name, arguments, start, end)
+        if name in ARRAY_FUNCTIONS and len(arguments) == 1:
+            return self.reduce(name, arguments[0][0], start, end, len(name))
+        if name in ARRAY_FUNCTIONS and not rows:
+            raise self._error(ParseError, f"`{name}` takes 1 argument (an array), not {len(arguments)}", start,
+                              end - start, hint=f"call it as `{name}(x)` with x an array such as [a, b, c]")
+        if self.recording is not None and name == self.recording.name:
+            raise self._error(ParseError, f"`{name}` calls itself: a definition cannot be recursive", start, len(name),
+                              hint="a program is a graph: write the repetition out, or as calls of another function",
+                              more=(place_at(self.source, self.recording.offset, "defined here", len(name)),))
+        later = re.compile(rf"\bdef[ \t\f]+{re.escape(name)}[ \t\f]*\(").search(self.source, end)
+        if later and not rows:
+            raise self._error(ParseError, f"`{name}` is called before it is defined", start, len(name),
+                              hint="define a function above its first use",
+                              more=(place_at(self.source, later.start(), "defined here", later.end() - later.start()),))
+        raise self._unknown_call(fname, arguments, rpar, rows)
+
+    def _unknown_call(self, fname, arguments, rpar, rows):
+        """The error for a call of no row: an unknown name, or a known one with the wrong number
+        of arguments (the caret under the whole call)."""
+        if rows:
+            counts = " or ".join(str(count) for count in sorted(rows))
+            plural = "" if counts == "1" else "s"
+            usage = " or ".join(f"`{op.usage}`" for op in rows.values())
+            return self._error(ParseError, f"`{fname.value}` takes {counts} argument{plural}, not {len(arguments)}",
+                               fname.start_pos, rpar.end_pos - fname.start_pos, hint=f"call it as {usage}")
+        known = list(dict.fromkeys([*CALLS, *ARRAY_FUNCTIONS, *self.functions]))  # once each
+        close = did_you_mean(fname.value, known)
+        suggestion = f"; did you mean `{close}`?" if close else ""
+        return self._error(ParseError, f"unknown function `{fname.value}`{suggestion}", fname.start_pos,
+                           len(fname.value), hint=f"the functions are {', '.join(known)}")
 
     def paren(self, children):
         lpar, inner, rpar = children
@@ -129,8 +213,11 @@ class _Builder:
     # -- operators ----------------------------------------------------------------------
     def _binary(op):
         def build(self, children):
-            left, _, right = children
-            return self._operation(op, (left[0], right[0]), left[1], right[2])
+            left, token, right = children
+            a, b = left[0], right[0]
+            if a.__class__ is Value and b.__class__ is Value:
+                return self._operation(op, (a, b), left[1], right[2])
+            return self.elementwise(op, (a, b), left[1], right[2], token.start_pos, len(token.value)), left[1], right[2]
 
         build.__name__ = op
         return build
@@ -139,16 +226,143 @@ class _Builder:
 
     def neg(self, children):
         minus, operand = children
-        return self._operation("neg", (operand[0],), minus.start_pos, operand[2])
+        if operand[0].__class__ is Value:
+            return self._operation("neg", (operand[0],), minus.start_pos, operand[2])
+        return self.elementwise("neg", (operand[0],), minus.start_pos, operand[2], minus.start_pos, 1), \
+            minus.start_pos, operand[2]
 
     def pos(self, children):
         plus, operand = children
         return operand[0], plus.start_pos, operand[2]
 
+    # -- arrays -------------------------------------------------------------------------
+    def matmul(self, children):
+        left, token, right = children
+        return self.matrix_product(left[0], right[0], left[1], right[2], token.start_pos), left[1], right[2]
+
+    def array(self, children):
+        lsqb, rsqb = children[0], children[-1]
+        elements = children[1:-1:2]
+        items = tuple(element[0] for element in elements)
+        offsets = tuple(element[1] for element in elements)
+        return self.literal(items, lsqb.start_pos, rsqb.end_pos, offsets), lsqb.start_pos, rsqb.end_pos
+
+    def index(self, children):
+        value, rsqb = children[0], children[-1]
+        tokens = children[2:-1:2]
+        for token in tokens:
+            if not token.value.isdigit():
+                raise self._error(ParseError, f"an index is a whole number from 0, not `{token.value}`",
+                                  token.start_pos, len(token.value), hint="write `x[0]`, `W[1, 2]`")
+        indices = tuple(int(token.value) for token in tokens)
+        offsets = tuple(token.start_pos for token in tokens)
+        return self.pick(value[0], indices, offsets, value[1], rsqb.end_pos), value[1], rsqb.end_pos
+
+    # -- parameters -----------------------------------------------------------------------
+    def _initialise(self, name: str, arguments, start: int, end: int) -> Array:
+        """`uniform(low, high, [4, 3])`, `normal(mean, deviation, [4])`, `zeros([4])`: an array
+        of new inputs (parameters), their defaults drawn from random.Random(seed) in program
+        order, row-major. Named by the assignment that takes it (`W1 = uniform(...)`)."""
+        usage = INITIALISERS[name]
+        count = 1 if name == "zeros" else 3
+        if len(arguments) != count:
+            raise self._error(ParseError, f"`{name}` takes {count} argument{'s' * (count > 1)}, not {len(arguments)}",
+                              start, end - start, hint=f"call it as `{usage}`")
+        *numbers, shape = (argument[0] for argument in arguments)
+        if self.recording is not None or any(v.__class__ is not Value or v._op != CONST for v in numbers) or not (
+                isinstance(shape, Array) and len(shape.shape) == 1 and shape.shape[0] <= 2
+                and all(v._op == CONST and v.data == int(v.data) >= 1 for v in shape.items)):
+            raise self._error(ParseError, f"`{name}` needs numbers and a shape of one or two sizes", start,
+                              end - start, hint=f"call it as `{usage}` outside a `def`, e.g. `W = {usage}`")
+        sizes = tuple(int(v.data) for v in shape.items)
+        count = sizes[0] * (sizes[1] if len(sizes) == 2 else 1)
+        if count > MAX_PARAMETERS:
+            raise self._error(ParseError, f"`{name}` of shape {sizes} makes {count:,} parameters; the limit is "
+                              f"{MAX_PARAMETERS:,}", start, end - start, hint="use a smaller shape")
+        low, high = (v.data for v in numbers) if numbers else (0.0, 0.0)
+        draw = {"uniform": lambda: self.random.uniform(low, high), "normal": lambda: self.random.gauss(low, high),
+                "zeros": lambda: 0.0}[name]
+        items = tuple(self._add(Value(draw(), (), LEAF), start, end)[0] for _ in range(count))
+        return Array(sizes, items)
+
+    # -- functions of one's own ----------------------------------------------------------
+    def def_head(self, children):
+        name_tok, parameters = children[1], children[3:-2:2]
+        name = name_tok.value
+        if name in CALLS or name in ARRAY_FUNCTIONS or name in self.functions:
+            what = "a function of your own" if name in self.functions else "a built-in function"
+            raise self._error(NameUsageError, f"`{name}` is already {what}", name_tok.start_pos, len(name),
+                              hint="give the function another name")
+        seen = set()
+        for token in parameters:
+            if token.value in seen or token.value in CONSTANTS:
+                raise self._error(NameUsageError, f"`{token.value}` cannot be a parameter here (a repeated "
+                                  "parameter, or a built-in constant)", token.start_pos, len(token.value),
+                                  hint="give each parameter its own name")
+            seen.add(token.value)
+        self.recording = _Function(name, [token.value for token in parameters], name_tok.start_pos)
+        # parameters shadow the program's names while the body is read: `name` finds them first
+        for i, token in enumerate(parameters):
+            self.shadowed[token.value] = self.names.get(token.value)
+            self.names[token.value] = Symbol(i)
+        return children[0].start_pos
+
+    def define(self, children):
+        start, body = children
+        function, self.recording = self.recording, None
+        for parameter, previous in self.shadowed.items():
+            if previous is None:
+                del self.names[parameter]
+            else:
+                self.names[parameter] = previous
+        self.shadowed = {}
+        function.output = body[0]
+        self.functions[function.name] = function
+        return None, start, body[2], ""
+
+    def _record(self, primitive: str, *arguments):
+        """A step of the body being read; the Symbol standing for its result."""
+        function = self.recording
+        assert primitive in _PRIMITIVES, primitive
+        function.steps.append((primitive, arguments))
+        return Symbol(len(function.parameters) + len(function.steps) - 1)
+
+    def _free_name(self, token):
+        function = self.recording
+        return self._error(NameUsageError, f"`{token.value}` is not a parameter of `{function.name}` and not "
+                           "defined above it", token.start_pos, len(token.value),
+                           hint=f"the parameters are {', '.join(function.parameters)}; a body may also read "
+                                "names assigned before the `def`")
+
+    def _expand(self, function: _Function, arguments: tuple, start: int, end: int):
+        """A call: the body's steps replayed with the arguments for the parameters. A loop, so
+        `f(f(f(...)))` 10,000 deep needs no recursion; inside another body the steps are
+        recorded again (spliced), so bodies never call bodies at replay."""
+        results = list(arguments)
+        first = len(self.nodes)
+        try:
+            for primitive, recorded in function.steps:
+                step = tuple(_resolve(argument, results) for argument in recorded)
+                results.append(getattr(self, primitive)(*step))
+        except ScalarGradError as error:
+            error.places = (*error.places, place_at(self.source, start, "called here", end - start))
+            raise
+        output = function.output
+        output = results[output.index] if output.__class__ is Symbol else output
+        if self.recording is None:
+            made = {id(v) for v in (output.items if isinstance(output, Array) else (output,))}
+            for i in range(first, len(self.nodes)):
+                node = self.nodes[i]
+                self.call_sites.setdefault(id(node), (node, start, end, *self.spans[i]))
+                if id(node) in made:  # the call's result is labelled with the call's text
+                    self.spans[i] = (start, end)
+        return output
+
     # -- statements ---------------------------------------------------------------------
-    def assign(self, children):
-        name_tok, _, expr = children
-        name, at = name_tok.value, name_tok.start_pos
+    def _assignable(self, name: str, at: int) -> None:
+        if name in CONSTANTS:
+            raise self._error(NameUsageError, f"`{name}` is a built-in constant and cannot be assigned", at, len(name),
+                              hint="give this value another name")
         if name in self.assigned_at:
             first = place_at(self.source, self.assigned_at[name], "first assigned here", len(name))
             raise self._error(NameUsageError, f"`{name}` is assigned twice", at, len(name),
@@ -162,7 +376,14 @@ class _Builder:
             raise self._error(NameUsageError, f"`{name}` is read before it is assigned", at, len(name),
                               hint=f"move the assignment of `{name}` above its first use", more=(read_place,))
         self.assigned_at[name] = at
+
+    def assign(self, children):
+        name_tok, _, expr = children
+        name, at = name_tok.value, name_tok.start_pos
+        self._assignable(name, at)
         node = expr[0]
+        if node.__class__ is not Value:
+            return self._assign_array(name, at, node, expr[2])
         default = self._plain_number(node, expr[1], expr[2])
         if default is not None:
             # `a = 2`: an input with a default value that the command line may override.
@@ -172,15 +393,35 @@ class _Builder:
             self.inputs[name] = node
             self.defaults[name] = default
             self._add(node, at, expr[2])
-        elif node.label and node._op == CONST:
-            # `q = k` with k a named constant: q is the same constant, folded like `q = k + 0`.
-            node = self._add(Value(node.data, (), CONST), at, expr[2])[0]
-        elif node.label:
-            # `e = a` names a node that already has a name: an identity node keeps both.
-            node = self._add(Value(0.0, (node,), "="), at, expr[2])[0]
+        else:
+            node = self._named(node, at, expr[2])
         self.names[name] = node
         node.label = name
         return node, at, expr[2], name
+
+    def _named(self, node: Value, at: int, end: int) -> Value:
+        """The node to bind a name to: `node`, or a new one when it has a name already."""
+        if node.label and node._op == CONST:
+            # `q = k` with k a named constant: q is the same constant, folded like `q = k + 0`.
+            return self._add(Value(node.data, (), CONST), at, end)[0]
+        if node.label:
+            # `e = a` names a node that already has a name: an identity node keeps both.
+            return self._add(Value(0.0, (node,), "="), at, end)[0]
+        return node
+
+    def _assign_array(self, name: str, at: int, array: Array, end: int):
+        """`W = [[...]]`: each element named as a program writes it, `W[0, 2]`."""
+        items = []
+        for label, node in zip(element_names(name, array.shape), array.items):
+            if node._op == LEAF and not node.label:  # a parameter from an initialiser
+                self.inputs[label] = node
+                self.defaults[label] = node.data
+            node = self._named(node, at, end)
+            self.names[label] = node
+            node.label = label
+            items.append(node)
+        self.arrays[name] = Array(array.shape, tuple(items))
+        return self.arrays[name], at, end, name
 
     def _plain_number(self, node: Value, start: int, end: int) -> float | None:
         """The value of `2` or `-0.5` written alone (a default), else None (`2 * 3` is a named
@@ -200,8 +441,43 @@ class _Builder:
             if name is None:
                 raise self._error(ParseError, "only the last statement may be a bare expression",
                                   start, end - start, hint="give this value a name: `name = ...`")
-        output = statements[-1][0]
-        return Program(self.source, self.nodes, self.spans, self.names, self.inputs, self.defaults, output)
+        output, start, end, _ = statements[-1]
+        if output is None:
+            raise self._error(ParseError, "the program ends with a definition", start, end - start,
+                              hint="add a statement after it that calls the function: its value is the output")
+        if output.__class__ is not Value:
+            raise self._error(ParseError, f"the output is an array of shape {shape_text(output.shape)}; "
+                              "it must be a scalar", start, end - start,
+                              hint="reduce it to one number, e.g. `L = sum(...)` or `L = mean(...)`")
+        unnamed = next((i for i, node in enumerate(self.nodes) if node._op == LEAF and not node.label), None)
+        if unnamed is not None:
+            start, end = self.spans[unnamed]
+            raise self._error(ParseError, "parameters must be named: assign the initialiser to a name", start,
+                              end - start, hint="write `W = uniform(-1, 1, [4, 3])`, then use W")
+        arrays = {name: (array.shape, [node.label for node in array.items]) for name, array in self.arrays.items()}
+        sites = {i: self.call_sites[id(node)][1:] for i, node in enumerate(self.nodes)
+                 if id(node) in self.call_sites and self.call_sites[id(node)][0] is node} if self.call_sites else {}
+        return Program(self.source, self.nodes, self.spans, self.names, self.inputs, self.defaults, output,
+                       arrays=arrays, call_sites=sites)
+
+
+# Initialisers make parameters (inputs with seeded defaults); their usage, for messages.
+INITIALISERS = {"uniform": "uniform(low, high, [m, n])", "normal": "normal(mean, deviation, [m, n])",
+                "zeros": "zeros([m, n])"}
+MAX_PARAMETERS = 10**6  # elements an initialiser may make (about 200 MB of nodes)
+
+# The builder's methods a recorded body step may name (never text from the program).
+_PRIMITIVES = frozenset({"elementwise", "matrix_product", "literal", "pick", "reduce"})
+
+
+def _resolve(argument, results: list):
+    """A recorded argument with its symbols replaced by their values (one level of tuples:
+    the operands of a step)."""
+    if argument.__class__ is Symbol:
+        return results[argument.index]
+    if argument.__class__ is tuple:
+        return tuple(results[item.index] if item.__class__ is Symbol else item for item in argument)
+    return argument
 
 
 def _accelerator():
@@ -228,14 +504,15 @@ def _parser():
     return lark, builder
 
 
-def parse(source: str) -> Program:
-    """Parse program text into a Program (raises ParseError or NameUsageError)."""
+def parse(source: str, seed: int = 0) -> Program:
+    """Parse program text into a Program (raises ParseError or NameUsageError). `seed` picks
+    the starting values of parameters made by initialisers (`uniform(-1, 1, [4, 3])`)."""
     from lark.exceptions import UnexpectedInput
 
     if source.startswith("\ufeff"):
         source = source[1:]
     lark, builder = _parser()
-    builder.reset(source)
+    builder.reset(source, seed)
     try:
         return lark.parse(source)
     except UnexpectedInput as error:
@@ -264,7 +541,9 @@ def _describe(terminal: str, lark) -> str:
 
 
 def _expected_words(expected, lark, parens_open: bool) -> str:
-    expected = set(expected)
+    # the array and function syntax (`[`, `@`, `,`, `]`, `def`) is not offered as a way to go
+    # on: the words stay those of scalar arithmetic, which most programs are
+    expected = set(expected) - {"LSQB", "RSQB", "AT", "COMMA", "DEF"}
     if not parens_open:  # LALR lookaheads may offer `)` where no `(` is open
         expected.discard("RPAR")
     operators = {t for t in expected if t not in _ORDER and t not in ("EQUAL",)}

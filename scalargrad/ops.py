@@ -43,6 +43,9 @@ class Op:
     # What to do when d ans / d x_i is infinite or undefined, one per operand ("" for the
     # generic advice); shown as the hint of that error.
     hints: tuple[str, ...] = ()
+    # How the language spells the call when it differs from `name`: the row `logb` is
+    # `log(x, y)`, so `log` is called with one argument or two.
+    spelling: str = ""
     # The same row in JavaScript, for the interactive page (`scalargrad dot -o graph.html`):
     # expressions in x, y and ans (and Math), evaluated in the browser. The page's forward
     # value, local derivatives and kink test come only from these; tests/test_page.py checks
@@ -50,6 +53,25 @@ class Op:
     js_forward: str = ""
     js_local: tuple[str, ...] = ()  # one per operand, like `formulas`
     js_kink: str = ""  # only for rows with `kink`
+
+    @property
+    def called(self) -> str:
+        """The name a program calls the function by."""
+        return self.spelling or self.name
+
+    @property
+    def usage(self) -> str:
+        """A call as a program writes it, operands named as in the formulas: `max(x, y)`."""
+        return f"{self.called}({', '.join('xy'[:self.arity])})"
+
+    @property
+    def derivatives(self) -> str:
+        """The local derivatives in words, as docs/language.md lists them."""
+        if self.arity == 1:
+            return self.formulas[0]
+        return "; ".join(f"d/d{'xy'[i]}: {formula}" for i, formula in enumerate(self.formulas))
+
+
 # -- numerics: a derivative must not over- or underflow on the way when its value is a float ---
 # A rule's obvious formula can leave the float range halfway although its result would fit:
 # -x/(y*y) is 0 or a ZeroDivisionError at x = y = 1e-200 (y*y underflows), and 1 - tanh(x)**2 is
@@ -185,10 +207,136 @@ def _sign(x: float) -> float:
     return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
 
 
+def _real(function: Callable[[float], float], name: str) -> Callable[[float], float]:
+    """`function` with Python's ValueError (outside the domain) and OverflowError in words."""
+    def forward(x: float) -> float:
+        try:
+            return function(x)
+        except ValueError:
+            raise DomainError(f"{name}({x:g}) is not a real number (outside the domain of {name})") from None
+        except OverflowError:
+            raise DomainError(f"{name}({x:g}) is too large (overflow)") from None
+
+    return forward
+
+
+def _or_infinite(function: Callable[[float], float], x: float) -> float:
+    """A derivative that may exceed the floats: inf there, never an OverflowError."""
+    try:
+        return function(x)
+    except OverflowError:
+        return math.copysign(math.inf, function(math.copysign(1.0, x)))
+
+
+def _arc_local(ans: float, x: float) -> tuple[float]:
+    # 1 / sqrt(1 - x**2) as 1 / sqrt((1 - x) * (1 + x)): 1 - x is exact near 1, x*x is not.
+    root = math.sqrt((1.0 - x) * (1.0 + x))
+    return (1.0 / root if root else math.inf,)
+
+
+def _log_base(x: float, base: float) -> float:
+    """A logarithm with a constant base: its reciprocal slope 1 / (x * log(base)), scaled."""
+    return _scaled_product((1.0,), (x, base))
+
+
+def _check_positive(x: float, name: str) -> None:
+    if x <= 0:
+        raise DomainError(f"{name} of a non-positive number ({x:g})")
+
+
+def _log1p(x: float) -> float:
+    if x <= -1:
+        raise DomainError(f"log1p of a number at or below -1 ({x:g})")
+    return math.log1p(x)
+
+
+def _logb(x: float, base: float) -> float:
+    _check_positive(x, "log")
+    if base <= 0 or base == 1:
+        raise DomainError(f"log to the base {base:g} (a base must be positive and not 1)")
+    return math.log(x) / math.log(base)
+
+
+def _logb_local(ans: float, x: float, base: float) -> tuple[float, float]:
+    log_base = math.log(base)
+    # d/dbase = -log(x) / (base * log(base)**2) = -ans / (base * log(base))
+    return _scaled_product((1.0,), (x, log_base)), _scaled_product((-ans,), (base, log_base)) if ans else 0.0
+
+
+def _logsumexp(x: float, y: float) -> float:
+    """log(exp(x) + exp(y)) without overflow: the larger plus log1p(exp(-|x - y|))."""
+    high, low = (x, y) if x >= y else (y, x)
+    return high + math.log1p(math.exp(low - high))
+
+
+def _logsumexp_local(ans: float, x: float, y: float) -> tuple[float, float]:
+    # the softmax of (x, y): sigmoid(x - y) and sigmoid(y - x), each without 1 - the other
+    difference = x - y
+    if difference - difference != 0:  # |x - y| beyond the floats: one of them is all of it
+        return (1.0, 0.0) if x > y else (0.0, 1.0)
+    return _sigmoid(difference), _sigmoid(-difference)
+
+
+def _pick(larger: bool):
+    """max (larger) or min of two numbers; at a tie each operand gets half the gradient."""
+    def local(ans: float, x: float, y: float) -> tuple[float, float]:
+        if x == y:
+            return 0.5, 0.5
+        return (1.0, 0.0) if (x > y) == larger else (0.0, 1.0)
+
+    return local
+
+
+def _homogeneous(x: float, y: float) -> tuple[float, float, float, int]:
+    """x and y scaled by one power of two so that the larger is in [0.5, 1) (exact, unless the
+    smaller was negligible), their hypot, and the exponent taken out."""
+    _, exponent = math.frexp(max(abs(x), abs(y)))
+    xs, ys = math.ldexp(x, -exponent), math.ldexp(y, -exponent)
+    return xs, ys, math.hypot(xs, ys), exponent
+
+
+def _hypot(x: float, y: float) -> float:
+    result = math.hypot(x, y)
+    if result == math.inf:
+        raise DomainError(f"hypot({x:g}, {y:g}) is too large (overflow)")
+    return result
+
+
+def _hypot_local(ans: float, x: float, y: float) -> tuple[float, float]:
+    if x == 0 and y == 0:  # a cone's tip: no slope
+        return math.nan, math.nan
+    _, _, h, exponent = _homogeneous(x, y)  # x / hypot(x, y) does not change with the scale
+    return _over(x, h, exponent, 1), _over(y, h, exponent, 1)
+
+
+def _atan2_local(ans: float, x: float, y: float) -> tuple[float, float]:
+    # y / (x**2 + y**2) and -x / (x**2 + y**2), on scaled operands: the squares would overflow
+    # or underflow
+    if x == 0 and y == 0:
+        return math.nan, math.nan
+    _, _, h, exponent = _homogeneous(x, y)
+    return _over(y, h * h, exponent, 2), _over(-x, h * h, exponent, 2)
+
+
+def _over(value: float, scaled: float, exponent: int, degree: int) -> float:
+    """value / (scaled * 2**(degree * exponent)), with value's significand divided (never a
+    subnormal on the way) and the powers of two applied once at the end."""
+    significand, own = math.frexp(value)
+    try:
+        return math.ldexp(significand / scaled, own - degree * exponent)
+    except OverflowError:
+        return math.copysign(math.inf, significand)
+
+
+def _softplus(x: float) -> float:
+    # log(1 + exp(x)) overflows at x = 710; max(x, 0) + log1p(exp(-|x|)) never does
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
 def _row(name, symbol, arity, forward, local, formulas, *, function=False, kink=None, phrase="", hints=(),
-         js_forward="", js_local=(), js_kink="") -> Op:
-    return Op(name, symbol, arity, forward, local, formulas, function, kink, phrase, hints, js_forward, js_local,
-              js_kink)
+         spelling="", js_forward="", js_local=(), js_kink="") -> Op:
+    return Op(name, symbol, arity, forward, local, formulas, function, kink, phrase, hints, spelling, js_forward,
+              js_local, js_kink)
 
 
 _TABLE = [
@@ -259,10 +407,73 @@ _TABLE = [
     _row("abs", "abs", 1, abs, lambda ans, x: (_sign(x),), ("sign(x)",), function=True, kink=lambda x: x == 0,
          phrase="abs passes the gradient with the sign of its input",
          js_forward="Math.abs(x)", js_local=("x > 0 ? 1 : x < 0 ? -1 : 0",), js_kink="x === 0"),
+    _row("asin", "asin", 1, _real(math.asin, "asin"), _arc_local, ("1 / sqrt(1 - x**2)",), function=True,
+         kink=lambda x: abs(x) == 1,
+         phrase="asin scales the gradient by 1 / sqrt(1 - its input squared), which grows near -1 and 1",
+         js_forward="Math.asin(x)", js_local=("1 / Math.sqrt((1 - x) * (1 + x))",), js_kink="Math.abs(x) === 1"),
+    _row("acos", "acos", 1, _real(math.acos, "acos"), lambda ans, x: (-_arc_local(ans, x)[0],),
+         ("-1 / sqrt(1 - x**2)",), function=True, kink=lambda x: abs(x) == 1,
+         phrase="acos scales the gradient by -1 / sqrt(1 - its input squared), which grows near -1 and 1",
+         js_forward="Math.acos(x)", js_local=("-1 / Math.sqrt((1 - x) * (1 + x))",), js_kink="Math.abs(x) === 1"),
+    _row("sinh", "sinh", 1, _real(math.sinh, "sinh"), lambda ans, x: (_or_infinite(math.cosh, x),),
+         ("cosh(x)",), function=True, phrase="sinh scales the gradient by the cosh of its input",
+         js_forward="Math.sinh(x)", js_local=("Math.cosh(x)",)),
+    _row("cosh", "cosh", 1, _real(math.cosh, "cosh"), lambda ans, x: (_or_infinite(math.sinh, x),),
+         ("sinh(x)",), function=True, phrase="cosh scales the gradient by the sinh of its input",
+         js_forward="Math.cosh(x)", js_local=("Math.sinh(x)",)),
+    _row("log1p", "log1p", 1, _log1p, lambda ans, x: (1.0 / (1.0 + x),), ("1 / (1 + x)",), function=True,
+         phrase="log1p scales the gradient by 1 over (1 + its input)",
+         js_forward="Math.log1p(x)", js_local=("1 / (1 + x)",)),
+    _row("expm1", "expm1", 1, _real(math.expm1, "expm1"), lambda ans, x: (_or_infinite(math.exp, x),),
+         ("exp(x)",), function=True, phrase="expm1 scales the gradient by exp of its input",
+         js_forward="Math.expm1(x)", js_local=("Math.exp(x)",)),
+    _row("log2", "log2", 1, lambda x: (_check_positive(x, "log2"), math.log2(x))[1],
+         lambda ans, x: (_log_base(x, math.log(2.0)),), ("1 / (x * log(2))",), function=True,
+         phrase="log2 scales the gradient by 1 / (its input times log(2))",
+         js_forward="Math.log2(x)", js_local=("(1 / x) / Math.LN2",)),
+    _row("log10", "log10", 1, lambda x: (_check_positive(x, "log10"), math.log10(x))[1],
+         lambda ans, x: (_log_base(x, math.log(10.0)),), ("1 / (x * log(10))",), function=True,
+         phrase="log10 scales the gradient by 1 / (its input times log(10))",
+         js_forward="Math.log10(x)", js_local=("(1 / x) / Math.LN10",)),
+    _row("softplus", "softplus", 1, _softplus, lambda ans, x: (_sigmoid(x),), ("sigmoid(x)",), function=True,
+         phrase="softplus scales the gradient by the sigmoid of its input",
+         js_forward="Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)))", js_local=("x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))",)),
+    # functions of two arguments: the operands are x and y in the formulas, as for operators
+    _row("min", "min", 2, min, _pick(larger=False), ("1 if x < y else 0", "1 if y < x else 0"),
+         function=True, kink=lambda x, y: x == y,
+         phrase="min passes the gradient to the smaller operand (half to each at a tie)",
+         js_forward="Math.min(x, y)", js_local=("x === y ? 0.5 : x < y ? 1 : 0", "x === y ? 0.5 : y < x ? 1 : 0"), js_kink="x === y"),
+    _row("max", "max", 2, max, _pick(larger=True), ("1 if x > y else 0", "1 if y > x else 0"),
+         function=True, kink=lambda x, y: x == y,
+         phrase="max passes the gradient to the larger operand (half to each at a tie)",
+         js_forward="Math.max(x, y)", js_local=("x === y ? 0.5 : x > y ? 1 : 0", "x === y ? 0.5 : y > x ? 1 : 0"), js_kink="x === y"),
+    _row("atan2", "atan2", 2, math.atan2, _atan2_local, ("y / (x**2 + y**2)", "-x / (x**2 + y**2)"),
+         function=True, kink=lambda x, y: x == 0 and y == 0,
+         phrase="atan2 turns the gradient by the point's direction and divides it by its squared distance",
+         js_forward="Math.atan2(x, y)", js_local=("y / Math.hypot(x, y) / Math.hypot(x, y)", "-x / Math.hypot(x, y) / Math.hypot(x, y)"), js_kink="x === 0 && y === 0"),
+    _row("hypot", "hypot", 2, _hypot, _hypot_local, ("x / hypot(x, y)", "y / hypot(x, y)"), function=True,
+         kink=lambda x, y: x == 0 and y == 0,
+         phrase="hypot passes each operand its share of the distance: the operand over the distance",
+         js_forward="Math.hypot(x, y)", js_local=("x / Math.hypot(x, y)", "y / Math.hypot(x, y)"), js_kink="x === 0 && y === 0"),
+    _row("logb", "log", 2, _logb, _logb_local, ("1 / (x * log(y))", "-log(x) / (y * log(y)**2)"),
+         function=True, spelling="log",
+         phrase="log to a base scales the gradient by 1 / (x log(base)) for x, and by -log(x) / (base log(base)**2) for the base",
+         js_forward="x > 0 && y > 0 && y !== 1 ? Math.log(x) / Math.log(y) : NaN", js_local=("(1 / x) / Math.log(y)", "ans ? (-ans / y) / Math.log(y) : 0")),
+    _row("logsumexp", "logsumexp", 2, _logsumexp, _logsumexp_local,
+         ("exp(x) / (exp(x) + exp(y))", "exp(y) / (exp(x) + exp(y))"), function=True,
+         phrase="logsumexp shares the gradient between its operands by their softmax",
+         js_forward="Math.max(x, y) + Math.log1p(Math.exp(Math.min(x, y) - Math.max(x, y)))", js_local=("x - y >= 0 ? 1 / (1 + Math.exp(y - x)) : Math.exp(x - y) / (1 + Math.exp(x - y))", "y - x >= 0 ? 1 / (1 + Math.exp(x - y)) : Math.exp(y - x) / (1 + Math.exp(y - x))")),
 ]
 
 OPS: dict[str, Op] = {op.name: op for op in _TABLE}
 FUNCTIONS: dict[str, Op] = {op.name: op for op in _TABLE if op.is_function}
+# The language's view: a called name and a number of arguments -> its row (`log` has two).
+CALLS: dict[str, dict[int, Op]] = {}
+for _op in FUNCTIONS.values():
+    CALLS.setdefault(_op.called, {})[_op.arity] = _op
+
+# Named constants a program may read (never assign).
+CONSTANTS: dict[str, float] = {"pi": math.pi}
 
 
 def rule(name: str) -> Op:

@@ -27,6 +27,10 @@ class Program:
     defaults: dict[str, float]  # inputs given a value in the program (`a = 2`)
     output: Value
     _ids: dict[int, int] | None = field(default=None, repr=False)
+    # arrays by name: their shape and their elements' names (`W[0, 2]`), row-major
+    arrays: dict[str, tuple[tuple[int, ...], list[str]]] = field(default_factory=dict)
+    # nodes made by expanding a call of a `def`: node id -> (call start, end, body start, end)
+    call_sites: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
 
     # -- identities and labels --------------------------------------------------------
     def node_id(self, node: Value) -> int:
@@ -129,11 +133,17 @@ class Program:
             return error
         start, end = self.spans[self.node_id(node)]
         name = f" (bound to `{node.label}`)" if self.is_named(node) else ""
+        places = [place_at(self.source, start, width=end - start)]
+        site = self.call_sites.get(self.node_id(node))
+        if site is not None:  # made by a call of a `def`: its place in the body, and the call
+            call_start, call_end, body_start, body_end = site
+            places = [place_at(self.source, body_start, width=body_end - body_start),
+                      place_at(self.source, call_start, "called here", call_end - call_start)]
         located = DomainError(
             f"{error.reason} in `{self.text(node)}`{name}",
             hint=error.hint or "change the input values so that every operation stays in its domain",
             source=self.source,
-            places=(place_at(self.source, start, width=end - start),),
+            places=tuple(places),
         )
         located.node, located.undefined = node, error.undefined
         return located

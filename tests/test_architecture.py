@@ -18,7 +18,7 @@ PACKAGE = ROOT / "scalargrad"
 # "commands.*" stands for each command module: they import the core and commands.shared, never
 # each other.
 ORDER = [
-    "errors", "ops", "files", "engine", "program", "bindings", "session", "language", "render", "plot",
+    "errors", "ops", "files", "engine", "program", "arrays", "bindings", "session", "language", "render", "plot",
     "renderers", "gradients", "check", "explain", "step", "dot", "page", "inputs",
     "commands.shared", "commands.*", "commands", "cli", "__init__", "__main__",
 ]
@@ -119,20 +119,22 @@ def test_every_operator_row_is_reachable_from_the_language(name):
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_every_function_row_is_reachable_from_the_language_and_from_value(name):
-    program = parse(f"y = {name}(x)")
-    program.run({"x": 0.5})
+    op = FUNCTIONS[name]  # `max(x, y)` as a program writes it, x.max(y) by hand
+    program = parse(f"out = {op.usage}")
+    values = {"x": 0.5, "y": 0.7}
+    program.run(values)
     (node,) = [node for node in program.nodes if node._op == name]
-    x = Value(0.5)
-    by_hand = getattr(x, name)()
+    operands = [Value(values[operand]) for operand in "xy"[:op.arity]]
+    by_hand = getattr(operands[0], name)(*operands[1:])
     by_hand.backward()
     assert by_hand._op == name and by_hand.data == node.data
-    assert x.grad == program.inputs["x"].grad
+    assert [operand.grad for operand in operands] == [program.inputs[operand].grad for operand in "xy"[:op.arity]]
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_every_function_row_is_documented(name):
     text = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
-    assert f"| `{name}(x)` | {FUNCTIONS[name].formulas[0]}" in text
+    assert f"| `{FUNCTIONS[name].usage}` | {FUNCTIONS[name].derivatives}" in text
 
 
 def test_an_op_without_a_row_is_a_worded_error():

@@ -49,13 +49,16 @@ def test_numbers_mix_in_from_either_side():
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_every_function_is_a_value_method_matching_the_language(name):
-    x = Value(0.7)
-    y = getattr(x, name)()
+    op = FUNCTIONS[name]
+    x, other = Value(0.7), Value(1.3)
+    y = getattr(x, name)(*[other][:op.arity - 1])
     y.backward()
-    program = parse(f"y = {name}(x)")
-    program.run({"x": 0.7})
+    program = parse(f"out = {op.usage}")
+    program.run({"x": 0.7, "y": 1.3})
     assert y.data == program.output.data
     assert x.grad == program.names["x"].grad
+    if op.arity == 2:
+        assert other.grad == program.names["y"].grad
 
 
 def test_lecture_neuron_by_hand():

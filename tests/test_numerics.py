@@ -74,6 +74,20 @@ REFERENCE = {
     "tan": (mpmath.tan, lambda x: (mpmath.sec(x) ** 2,)),
     "sqrt": (lambda x: mpmath.sqrt(x) if x >= 0 else None, lambda x: (1 / (2 * mpmath.sqrt(x)) if x else mpmath.inf,)),
     "abs": (abs, lambda x: (mpmath.sign(x),)),
+    "log1p": (lambda x: mpmath.log1p(x) if x > -1 else None, lambda x: (1 / (1 + x),)),
+    "expm1": (mpmath.expm1, lambda x: (mpmath.exp(x),)),
+    "log2": (lambda x: mpmath.log(x, 2) if x > 0 else None, lambda x: (1 / (x * mpmath.log(2)),)),
+    "log10": (lambda x: mpmath.log10(x) if x > 0 else None, lambda x: (1 / (x * mpmath.log(10)),)),
+    "softplus": (lambda x: mpmath.log1p(mpmath.exp(x)), lambda x: (_sigmoid(x),)),
+    "min": (min, lambda x, y: (0.5, 0.5) if x == y else (int(x < y), int(y < x))),
+    "max": (max, lambda x, y: (0.5, 0.5) if x == y else (int(x > y), int(y > x))),
+    "atan2": (lambda x, y: mpmath.atan2(x, y),
+              lambda x, y: (None, None) if x == y == 0 else (y / (x * x + y * y), -x / (x * x + y * y))),
+    "hypot": (mpmath.hypot, lambda x, y: (None, None) if x == y == 0 else (x / mpmath.hypot(x, y), y / mpmath.hypot(x, y))),
+    "logb": (lambda x, y: mpmath.log(x) / mpmath.log(y) if x > 0 and y > 0 and y != 1 else None,
+             lambda x, y: (1 / (x * mpmath.log(y)), -mpmath.log(x) / (y * mpmath.log(y) ** 2))),
+    "logsumexp": (lambda x, y: max(x, y) + mpmath.log1p(mpmath.exp(-abs(x - y))),
+                  lambda x, y: (1 / (1 + mpmath.exp(y - x)), 1 / (1 + mpmath.exp(x - y)))),
 }
 
 
@@ -99,7 +113,7 @@ def _derived(name: str):
 
 
 for _name, _op in OPS.items():
-    if _name not in REFERENCE and _op.is_function:
+    if _name not in REFERENCE and _op.is_function and _op.arity == 1:
         import sympy
 
         if hasattr(sympy, _name):

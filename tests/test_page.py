@@ -298,7 +298,8 @@ def test_the_screenshot_is_kept(opened, lecture_page, tmp_path):
 
 # -- generated programs ----------------------------------------------------------------------
 BINARY = ["+", "-", "*", "/", "**"]
-UNARY = sorted(FUNCTIONS) + ["-"]
+UNARY = sorted(op.called for op in FUNCTIONS.values() if op.arity == 1) + ["-"]
+BINARY_FUNCTIONS = sorted({op.called for op in FUNCTIONS.values() if op.arity == 2})
 
 
 def generated_program(rng: random.Random) -> str:
@@ -312,6 +313,9 @@ def generated_program(rng: random.Random) -> str:
             if rng.random() < 0.4:
                 function = rng.choice(UNARY)
                 expression = f"-({expression})" if function == "-" else f"{function}({expression})"
+                continue
+            if rng.random() < 0.15:  # a function of two arguments: max, atan2, log(x, base), ...
+                expression = f"{rng.choice(BINARY_FUNCTIONS)}({expression}, {rng.choice(names)})"
                 continue
             op = rng.choice(BINARY)
             other = rng.choice(names) if rng.random() < 0.75 else f"{rng.choice([0.5, 2, 3, 1.5, -1.25])}"

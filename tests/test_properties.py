@@ -25,6 +25,18 @@ leaves = st.one_of(
 )
 
 
+# Two-argument functions, each kept inside its domain and away from its singular points
+# min and max as (l + r -+ |l - r|) / 2, whose slope at a tie is the table's half each.
+FUNCTIONS_OF_TWO = {
+    "min": (lambda l, r: f"min({l}, {r})", lambda l, r: (l + r - sympy.Abs(l - r)) / 2),
+    "max": (lambda l, r: f"max({l}, {r})", lambda l, r: (l + r + sympy.Abs(l - r)) / 2),
+    "atan2": (lambda l, r: f"atan2({l}, {r}*{r} + 1)", lambda l, r: sympy.atan2(l, r * r + 1)),
+    "hypot": (lambda l, r: f"hypot({l}, {r}*{r} + 1)", lambda l, r: sympy.sqrt(l * l + (r * r + 1) ** 2)),
+    "logb": (lambda l, r: f"log({l}*{l} + 1, {r}*{r} + 2)", lambda l, r: sympy.log(l * l + 1, r * r + 2)),
+    "logsumexp": (lambda l, r: f"logsumexp({l}, {r})", lambda l, r: sympy.log(sympy.exp(l) + sympy.exp(r))),
+}
+
+
 def _binary(children):
     def build(op, pair):
         (lt, ls), (rt, rs) = pair
@@ -34,10 +46,14 @@ def _binary(children):
             return f"({lt} - {rt})", ls - rs
         if op == "*":
             return f"({lt} * {rt})", ls * rs
+        if op in FUNCTIONS_OF_TWO:
+            text_form, sym_form = FUNCTIONS_OF_TWO[op]
+            return text_form(lt, rt), sym_form(ls, rs)
         # division by something that cannot be 0
         return f"({lt} / ({rt}*{rt} + 1))", ls / (rs * rs + 1)
 
-    return st.tuples(st.sampled_from("+-*/"), st.tuples(children, children)).map(lambda t: build(*t))
+    operators = list("+-*/") + sorted(FUNCTIONS_OF_TWO)
+    return st.tuples(st.sampled_from(operators), st.tuples(children, children)).map(lambda t: build(*t))
 
 
 def _unary(children):
@@ -59,6 +75,16 @@ def _unary(children):
         # relu as s * H(s) with H(0) = 0: scalargrad's convention at the kink (sympy's Max gives 1/2)
         "relu": (lambda t: f"relu({t})", lambda s: s * sympy.Heaviside(s, 0)),
         "abs": (lambda t: f"abs({t})", sympy.Abs),
+        "asin": (lambda t: f"asin(0.9 * tanh({t}))", lambda s: sympy.asin(sympy.Rational(9, 10) * sympy.tanh(s))),
+        "acos": (lambda t: f"acos(0.9 * tanh({t}))", lambda s: sympy.acos(sympy.Rational(9, 10) * sympy.tanh(s))),
+        "sinh": (lambda t: f"sinh(tanh({t}))", lambda s: sympy.sinh(sympy.tanh(s))),
+        "cosh": (lambda t: f"cosh(tanh({t}))", lambda s: sympy.cosh(sympy.tanh(s))),
+        "log1p": (lambda t: f"log1p({t}*{t})", lambda s: sympy.log(1 + s * s)),
+        "expm1": (lambda t: f"expm1(tanh({t}))", lambda s: sympy.exp(sympy.tanh(s)) - 1),
+        "log2": (lambda t: f"log2({t}*{t} + 1)", lambda s: sympy.log(s * s + 1, 2)),
+        "log10": (lambda t: f"log10({t}*{t} + 1)", lambda s: sympy.log(s * s + 1, 10)),
+        "softplus": (lambda t: f"softplus({t})", lambda s: sympy.log(1 + sympy.exp(s))),
+        "pi": (lambda t: f"({t}) * pi", lambda s: s * sympy.pi),
     }
 
     def build(name, child):
@@ -114,11 +140,16 @@ def test_gradients_match_central_differences(expr, point):
 
 
 def near_a_kink(program, distance: float = 1e-3) -> bool:
-    """Whether a one-operand op with a kink (relu, abs) sees an operand within `distance` of 0."""
+    """Whether an op with a kink sees an operand within `distance` of 0 (relu, abs), or two
+    operands within `distance` of each other (min, max)."""
     from scalargrad.ops import OPS
 
-    return any(OPS[node._op].kink is not None and len(node._prev) == 1 and abs(node._prev[0].data) < distance
-               for node in program.nodes if node._prev)
+    def near(node):
+        if len(node._prev) == 1:
+            return abs(node._prev[0].data) < distance
+        return abs(node._prev[0].data - node._prev[1].data) < distance  # min and max at a tie
+
+    return any(OPS[node._op].kink is not None and near(node) for node in program.nodes if node._prev)
 
 
 @st.composite

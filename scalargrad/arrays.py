@@ -1,0 +1,204 @@
+"""Arrays as the parser sees them: a shape and a flat list of scalar nodes, row-major.
+
+Arrays exist only while a program is read: each element is an ordinary `Value` of the
+graph, so the engine, check, step, explain and dot work per element and know nothing of
+arrays. This module holds the bookkeeping (shapes, NumPy's broadcasting rule, element
+names); the parser builds every element's node from the derivative table's scalar rows.
+Vectors and matrices only: no higher ranks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scalargrad.engine import Value
+from scalargrad.errors import ParseError
+from scalargrad.ops import CONST
+
+
+@dataclass(frozen=True)
+class Array:
+    shape: tuple[int, ...]  # (n,) or (m, n)
+    items: tuple[Value, ...]  # row-major
+
+    def row(self, i: int) -> Array:
+        width = self.shape[1]
+        return Array((width,), self.items[i * width : (i + 1) * width])
+
+    def transposed(self) -> Array:
+        if len(self.shape) == 1:
+            return self
+        rows, columns = self.shape
+        return Array((columns, rows), tuple(self.items[i * columns + j] for j in range(columns) for i in range(rows)))
+
+
+def shape_of(value) -> tuple[int, ...]:
+    """() for a scalar node, else the array's shape."""
+    return value.shape if isinstance(value, Array) else ()
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    return "a scalar" if not shape else str(shape)
+
+
+def broadcast(first: tuple[int, ...], second: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The shape NumPy gives an element-wise result of operands of these shapes, or None when
+    they do not broadcast: trailing dimensions match, or one of them is 1 (or missing)."""
+    result = []
+    for i in range(1, max(len(first), len(second)) + 1):
+        a = first[-i] if i <= len(first) else 1
+        b = second[-i] if i <= len(second) else 1
+        if a != b and a != 1 and b != 1:
+            return None
+        result.append(max(a, b))
+    return tuple(reversed(result))
+
+
+def spread(value, shape: tuple[int, ...]) -> list[Value]:
+    """The elements of `value` (a scalar or an array that broadcasts to `shape`), one per
+    element of `shape`, row-major, repeated where NumPy would repeat them."""
+    size = 1
+    for n in shape:
+        size *= n
+    if not isinstance(value, Array):
+        return [value] * size
+    if value.shape == shape:
+        return list(value.items)
+    own = (1,) * (len(shape) - len(value.shape)) + value.shape
+    columns = shape[-1]
+    items = value.items
+    result = []
+    for k in range(size):
+        i, j = divmod(k, columns) if len(shape) == 2 else (0, k)
+        row = 0 if own[0] == 1 else i
+        column = 0 if own[-1] == 1 else j
+        result.append(items[row * own[-1] + column] if len(shape) == 2 else items[column])
+    return result
+
+
+def element_names(name: str, shape: tuple[int, ...]) -> list[str]:
+    """How a program writes each element: `x[2]`, `W[0, 2]` (row-major)."""
+    if len(shape) == 1:
+        return [f"{name}[{i}]" for i in range(shape[0])]
+    return [f"{name}[{i}, {j}]" for i in range(shape[0]) for j in range(shape[1])]
+
+
+class Symbol:
+    """A value not known yet: a parameter of a function being defined, or a result computed
+    from one. The body of `def` is recorded as steps over symbols and replayed at each call."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int):
+        self.index = index
+
+
+_VERBS = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "**": "raise"}
+_REDUCTIONS = {"sum": "+", "mean": "+", "max": "max", "min": "min", "logsumexp": "logsumexp"}
+ARRAY_FUNCTIONS = (*_REDUCTIONS, "transpose")  # called with one array
+
+
+class ArrayBuilding:
+    """The parser's array primitives (mixed into the parser's builder): each element of a
+    result is a scalar node made by `_operation` from a row of the derivative table.
+
+    Each primitive takes the source offsets it needs for its nodes' labels and its errors.
+    Called with a `Symbol` while a function body is read, it records itself instead
+    (`_record`, in the builder) and returns a new Symbol.
+    """
+
+    def elementwise(self, op: str, operands: tuple, start: int, end: int, at: int, width: int):
+        """`op` applied element by element, operands broadcast NumPy's way."""
+        if self.recording is not None and any(v.__class__ is Symbol for v in operands):
+            return self._record("elementwise", op, operands, start, end, at, width)
+        shape: tuple[int, ...] | None = ()
+        for value in operands:
+            shape = broadcast(shape, shape_of(value)) if shape is not None else None
+        if shape is None:
+            shapes = " and ".join(shape_text(shape_of(v)) for v in operands)
+            verb = _VERBS.get(op)
+            what = f"cannot {verb} shapes {shapes}" if verb else f"cannot apply {op} to shapes {shapes}"
+            raise self._error(ParseError, what, at, width,
+                              hint="element-wise operations need equal shapes, or a 1 (or a missing dimension) "
+                                   "where they differ, as in NumPy")
+        if not shape:
+            return self._operation(op, operands, start, end)[0]
+        columns = [spread(value, shape) for value in operands]
+        items = tuple(self._operation(op, element, start, end)[0] for element in zip(*columns))
+        return Array(shape, items)
+
+    def matrix_product(self, left, right, start: int, end: int, at: int):
+        """`left @ right`: every element a chain of products and sums, as the lecture's neuron."""
+        if self.recording is not None and (left.__class__ is Symbol or right.__class__ is Symbol):
+            return self._record("matrix_product", left, right, start, end, at)
+        a, b = shape_of(left), shape_of(right)
+        if not a or not b or a[-1] != b[0]:
+            raise self._error(ParseError, f"cannot multiply shapes {shape_text(a)} and {shape_text(b)} with @", at, 1,
+                              hint="`A @ B` needs arrays whose inner sizes agree: (m, n) @ (n,) or (n, p)")
+        rows = [left] if len(a) == 1 else [left.row(i) for i in range(a[0])]
+        columns = right.transposed()
+        columns = [columns] if len(b) == 1 else [columns.row(j) for j in range(b[1])]
+        items = []
+        for row in rows:
+            for column in columns:
+                total = self._operation("*", (row.items[0], column.items[0]), start, end)[0]
+                for x, y in zip(row.items[1:], column.items[1:]):
+                    product = self._operation("*", (x, y), start, end)[0]
+                    total = self._operation("+", (total, product), start, end)[0]
+                items.append(total)
+        shape = tuple(n for n, keep in ((len(rows), len(a) == 2), (len(columns), len(b) == 2)) if keep)
+        return Array(shape, tuple(items)) if shape else items[0]
+
+    def literal(self, items: tuple, start: int, end: int, offsets: tuple[int, ...]):
+        """`[a, b]` (a vector) or `[[a, b], [c, d]]` (a matrix: rows of one length)."""
+        if self.recording is not None and any(v.__class__ is Symbol for v in items):
+            return self._record("literal", items, start, end, offsets)
+        shapes = [shape_of(item) for item in items]
+        for shape, offset in zip(shapes, offsets):
+            if shape != shapes[0]:
+                raise self._error(ParseError, f"the elements of an array must have one shape: "
+                                  f"{shape_text(shapes[0])} first, then {shape_text(shape)}", offset,
+                                  hint="a matrix is a list of rows of one length: [[1, 2], [3, 4]]")
+            if len(shape) > 1:
+                raise self._error(ParseError, "arrays have at most two dimensions", offset,
+                                  hint="a matrix is a list of rows of numbers: [[1, 2], [3, 4]]")
+        if not shapes[0]:
+            return Array((len(items),), tuple(items))
+        return Array((len(items), shapes[0][0]), tuple(x for row in items for x in row.items))
+
+    def pick(self, value, indices: tuple[int, ...], offsets: tuple[int, ...], start: int, end: int):
+        """`x[i]`, `W[i]` (a row) or `W[i, j]`: an element or a row, no new node."""
+        if self.recording is not None and value.__class__ is Symbol:
+            return self._record("pick", value, indices, offsets, start, end)
+        shape = shape_of(value)
+        if len(indices) > len(shape):
+            raise self._error(ParseError, f"too many indices for {shape_text(shape)}: {len(indices)}", offsets[0],
+                              end - offsets[0], hint="a vector takes one index, `x[0]`; a matrix one or two, `W[0, 2]`")
+        for index, size, offset in zip(indices, shape, offsets):
+            if index >= size:
+                raise self._error(ParseError, f"index {index} is out of range for shape {shape}", offset,
+                                  len(str(index)), hint=f"indices start at 0: this dimension goes from 0 to {size - 1}")
+        if len(indices) == len(shape):
+            flat = indices[0] if len(shape) == 1 else indices[0] * shape[1] + indices[1]
+            return value.items[flat]
+        return value.row(indices[0])
+
+    def reduce(self, function: str, value, start: int, end: int, width: int):
+        """sum, mean, max, min, logsumexp of all elements of an array (a left fold of the
+        scalar row), or transpose."""
+        if self.recording is not None and value.__class__ is Symbol:
+            return self._record("reduce", function, value, start, end, width)
+        if not isinstance(value, Array):
+            raise self._error(ParseError, f"`{function}` of one argument needs an array, not a scalar", start, width,
+                              hint=f"`{function}([a, b, c])`" + (f", or `{function}(a, b)` of two scalars"
+                                                                 if function in ("max", "min", "logsumexp") else ""))
+        if function == "transpose":
+            return value.transposed()
+        op = _REDUCTIONS[function]
+        total = value.items[0]
+        for item in value.items[1:]:
+            total = self._operation(op, (total, item), start, end)[0]
+        if function == "mean":
+            count = self._add(Value(float(len(value.items)), (), CONST), start, end)[0]
+            total = self._operation("/", (total, count), start, end)[0]
+        return total

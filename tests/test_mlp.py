@@ -1,0 +1,87 @@
+"""The lecture's MLP written in the language (docs/examples/mlp.sg) against the lecture's own
+Python code (Neuron, Layer, MLP) run on scalargrad.Value with the same starting weights."""
+
+import json
+import random
+from pathlib import Path
+
+from scalargrad import Value, parse
+
+from conftest import run_cli
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "examples" / "mlp.sg"
+XS = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
+YS = [1.0, -1.0, -1.0, 1.0]
+
+
+class Neuron:
+    def __init__(self, nin):
+        self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
+        self.b = Value(random.uniform(-1, 1))
+
+    def __call__(self, x):
+        act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
+        return act.tanh()
+
+
+class Layer:
+    def __init__(self, nin, nout):
+        self.neurons = [Neuron(nin) for _ in range(nout)]
+
+    def __call__(self, x):
+        outs = [n(x) for n in self.neurons]
+        return outs[0] if len(outs) == 1 else outs
+
+
+class MLP:
+    def __init__(self, nin, nouts):
+        sz = [nin] + nouts
+        self.layers = [Layer(sz[i], sz[i + 1]) for i in range(len(nouts))]
+
+    def __call__(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+def test_the_program_is_at_most_twelve_lines():
+    lines = [line for line in EXAMPLE.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    assert len(lines) <= 12
+
+
+def test_the_mlp_program_equals_the_lecture_code(tmp_path):
+    random.seed(1337)
+    n = MLP(3, [4, 4, 1])
+    ypred = [n(x) for x in XS]
+    loss = sum((yout - ygt) ** 2 for ygt, yout in zip(YS, ypred))
+    loss.backward()
+    bindings = {}
+    for k, layer in enumerate(n.layers, start=1):
+        bindings[f"W{k}"] = [[w.data for w in neuron.w] for neuron in layer.neurons]
+        bindings[f"b{k}"] = [neuron.b.data for neuron in layer.neurons]
+    (tmp_path / "weights.json").write_text(json.dumps(bindings))
+    result = run_cli("grad", "--file", str(EXAMPLE), "--bindings", str(tmp_path / "weights.json"), "--json",
+                     "--no-session")
+    assert result.exit_code == 0, result.stderr
+    grads = result.json()["grads"]
+    for k, layer in enumerate(n.layers, start=1):
+        for i, neuron in enumerate(layer.neurons):
+            for j, w in enumerate(neuron.w):
+                assert abs(grads[f"W{k}[{i}, {j}]"] - w.grad) <= 1e-12
+            assert abs(grads[f"b{k}[{i}]"] - neuron.b.grad) <= 1e-12
+    program = parse(EXAMPLE.read_text())  # the loss itself, through the Python API, same weights
+    flat = {}
+    for k, layer in enumerate(n.layers, start=1):
+        for i, neuron in enumerate(layer.neurons):
+            flat.update({f"W{k}[{i}, {j}]": w.data for j, w in enumerate(neuron.w)})
+            flat[f"b{k}[{i}]"] = neuron.b.data
+    program.run(flat)
+    assert abs(program.output.data - loss.data) <= 1e-12
+
+
+def test_check_passes_for_every_parameter():
+    result = run_cli("check", "--file", str(EXAMPLE), "--json", "--no-session")
+    assert result.exit_code == 0, result.stderr
+    rows = result.json()["rows"]
+    assert len([row for row in rows if row["label"].startswith(("W", "b"))]) >= 41
+    assert all(row["status"] in ("OK", "ok", "PASS", "pass") for row in rows), {row["status"] for row in rows}
