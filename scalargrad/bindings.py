@@ -431,9 +431,8 @@ def _check_not_an_option(name: str, options: tuple[str, ...], others: dict[str, 
     from scalargrad.errors import did_you_mean
 
     if name in others:
-        raise UsageError(f"`--{name}` is an option of `scalargrad {others[name]}`, not of {command}, "
-                         "and the program has no input of that name",
-                         hint=f"see scalargrad {command} --help")
+        raise UsageError(f"{command} has no `--{name}`, and the program has no input of that name",
+                         hint=f"`--{name}` is an option of {others[name]}; see scalargrad {command} --help")
     option = did_you_mean(name, options)
     if option:
         raise UsageError(f"`--{name}` is not an option of {command}, nor an input of the program; "
@@ -504,7 +503,7 @@ def _missing_values(missing: list[str], assigned: list[str], options: tuple[str,
     return InputError(
         f"missing value{'s' if len(missing) > 1 else ''} for {listed}" + "".join(f"; {n}" for n in notes),
         hint=f"give {them} on the command line ({example}), with --set NAME=VALUE, "
-        "in a JSON file with --bindings FILE, or as defaults in the program (`a = 2`)",
+        f"in a JSON file with --bindings FILE, or as defaults in the program (`{missing[0]} = 2`)",
     )
 
 

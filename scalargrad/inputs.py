@@ -102,7 +102,8 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
     args = split_arguments(list(request.args), request.command, request.extra, request.options, request.sets)
     stdin_program = args.program == "-" or (request.file is not None and str(request.file) == "-")
     if request.bindings == "-" and stdin_program:
-        raise UsageError("the program and --bindings cannot both read standard input")
+        raise UsageError("the program and --bindings cannot both read standard input",
+                         hint="put one of them in a file: --file PROGRAM or --bindings values.json")
     use = sessions.SessionUse(sessions.resolve_path(request.session, disabled=request.no_session))
     saved = None
     if args.program is None and request.file is None and use.path is not None:

@@ -599,6 +599,10 @@ def _syntax_error(source: str, error, lark) -> ParseError:
         width = 1
         if source.count("(") > source.count(")"):
             hint = "a `(` is not closed"
+        elif source.count("[") > source.count("]"):
+            hint = "a `[` is not closed"
+        else:
+            hint = "the last statement is not finished: complete the expression"
     else:
         token = error.token
         offset = token.start_pos

@@ -163,9 +163,20 @@ def page_data(program: Program, of: Value, *, history: Sequence[Mapping] = (), d
         "inputs": [{"name": name, "id": program.node_id(node), "value": node.data}
                    for name, node in program.inputs.items()],
         "steps": steps,
-        "history": [[entry["step"], entry["before"], entry["after"]] for entry in history
-                    if {"step", "before", "after"} <= set(entry)],
+        "history": _runs(history),
     }
+
+
+def _runs(history: Sequence[Mapping]) -> list[list[float]]:
+    """Each run of step as [steps before it, steps after it, output before, output after]: the
+    chart's x axis counts steps (a run of `--steps 30` spans 30), not runs."""
+    runs, done = [], 0
+    for entry in history:
+        if {"before", "after"} <= set(entry):
+            steps = int(entry.get("steps", 1))
+            runs.append([done, done + steps, entry["before"], entry["after"]])
+            done += steps
+    return runs
 
 
 def _node_data(program: Program, node: Value, item, of: Value) -> dict:

@@ -122,7 +122,7 @@ def check_freeze(program: Program, freeze: Iterable[str]) -> list[str]:
 def check_lr(lr: float) -> float:
     if not math.isfinite(lr) or lr <= 0:
         raise UsageError(
-            f"the learning rate must be a positive number, not {lr:g}",
+            f"the learning rate must be a {'positive' if math.isfinite(lr) else 'finite, positive'} number, not {lr:g}",
             hint="give --lr a small positive number such as 0.01; --descend moves against the gradient",
         )
     return float(lr)

@@ -70,3 +70,28 @@ def test_help_text_is_whole_and_every_value_has_a_named_metavar(command):
             continue
         metavar = param.metavar or ""
         assert metavar and (metavar.isupper() or "|" in metavar or "=" in metavar), f"--{param.name}: {metavar!r}"
+
+
+# -- found by a newcomer's run-through ------------------------------------------------------------
+@pytest.mark.parametrize("args, error, hint", [
+    (["dot", "L = a*b", "--a", "1", "--b", "2", "--json"], "error: dot has no `--json`",
+     "hint: `--json` is an option of grad, check, step, explain, session"),
+    (["step", "L = a*b", "--a", "1", "--b", "2", "--lr", "2,5"], "error: `--lr` takes a number, not `2,5`; "
+     "use a dot for decimals: 2.5", "hint: see scalargrad step --help"),
+    (["step", "L = a*b", "--a", "1", "--b", "2", "--lr", "inf"],
+     "error: the learning rate must be a finite, positive number, not inf", "hint: give --lr a small positive"),
+    (["grad", LECTURE, "--a", "2", "--b", "-3", "--c", "10"], "error: missing value for `f`",
+     "or as defaults in the program (`f = 2`)"),
+    (["grad", "L = a*b +"], "error: line 1, column 10: unexpected end of the program",
+     "hint: the last statement is not finished"),
+])
+def test_newcomer_messages(cli, args, error, hint):
+    result = cli(args[0], "--no-session", *args[1:])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(error), result.stderr
+    assert hint in result.stderr
+
+
+def test_program_and_bindings_both_from_stdin_says_what_to_do(cli):
+    result = cli("grad", "-", "--bindings", "-", "--no-session", input="L = a")
+    assert result.exit_code == 2 and "hint: put one of them in a file" in result.stderr

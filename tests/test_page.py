@@ -455,3 +455,17 @@ def test_two_thousand_nodes_open_and_follow_a_slider(opened, tmp_path, cli):
     program = parse(source)
     assert_same(tab.numbers(), python_numbers(program, {"a": 0.7, "b": 0.2}), "2,000 nodes")
     assert tab.tab.evaluate("document.querySelectorAll('#sg-table tbody tr').length") == nodes
+
+
+def test_the_chart_counts_steps_not_runs_and_keeps_its_labels_inside(opened, tmp_path, cli):
+    assert cli("grad", LECTURE, *LECTURE_VALUES).exit_code == 0
+    assert cli("step", "--lr", "0.01", "--steps", "30").exit_code == 0
+    assert cli("step", "--lr", "0.01", "--steps", "10").exit_code == 0
+    path = tmp_path / "runs.html"
+    assert cli("dot", "-o", str(path)).exit_code == 0
+    tab = opened(path)
+    labels = tab.tab.eval_on_selector_all("#sg-chart text", "nodes => nodes.map(n => n.textContent)")
+    assert "step 0" in labels and "step 40" in labels  # 30 + 10 steps, in two runs
+    assert "-8.0000" in labels  # the whole label: nothing cut at the left edge
+    left = tab.tab.eval_on_selector_all("#sg-chart text", "nodes => nodes.map(n => n.getBBox().x)")
+    assert min(left) >= 0

@@ -113,9 +113,14 @@ def option_names(command, flags_only: bool = False) -> tuple[str, ...]:
 
 
 def other_options(ctx: typer.Context) -> dict[str, str]:
-    """Every other command's options -> that command, for "that is an option of step"."""
+    """Every other command's options -> those commands, for "that is an option of step"."""
     siblings = ctx.parent.command.commands.items() if ctx.parent else ()
-    return {name: other for other, cmd in siblings if other != ctx.info_name for name in option_names(cmd)}
+    owners: dict[str, list[str]] = {}
+    for other, command in siblings:
+        if other != ctx.info_name:
+            for name in option_names(command):
+                owners.setdefault(name, []).append(other)
+    return {name: ", ".join(commands) for name, commands in owners.items()}
 
 
 @contextlib.contextmanager
@@ -306,7 +311,9 @@ def _invalid_value(option: str, param, why: str) -> str:
         return f"`{option}` must be {bounds}, not {value}"
     if "not a valid" in why and value is not None:
         kind = "a whole number" if "int" in why else "a number" if "float" in why else "a valid value"
-        return f"`{option}` takes {kind}, not `{value}`"
+        comma = re.fullmatch(r"([-+]?[0-9]+),([0-9]+)", value)
+        dot = f"; use a dot for decimals: {comma.group(1)}.{comma.group(2)}" if comma else ""
+        return f"`{option}` takes {kind}, not `{value}`{dot}"
     return f"invalid value for `{option}`: {_words(why)}"
 
 

@@ -384,13 +384,15 @@
   function chart() {
     const history = DATA.history;
     if (!history.length) return;
-    const points = [[history[0][0] - 1, history[0][1]]].concat(history.map((h) => [h[0], h[2]]));
+    // each run: [steps before it, steps after it, output before, output after]
+    const points = [[history[0][0], history[0][2]]].concat(history.map((h) => [h[1], h[3]]));
     const width = 480, height = 180, pad = 40;
     let low = Infinity, high = -Infinity;
     for (const p of points) { low = Math.min(low, p[1]); high = Math.max(high, p[1]); }
     if (high === low) { high += 1; low -= 1; }
+    const left = 12 + 7 * Math.max(fixed(high).length, fixed(low).length);  // room for the y labels
     const first = points[0][0], last = points[points.length - 1][0];
-    const x = (s) => pad + (width - 2 * pad) * (s - first) / Math.max(last - first, 1);
+    const x = (s) => left + (width - left - pad) * (s - first) / Math.max(last - first, 1);
     const y = (v) => height - pad + (2 * pad - height) * (v - low) / (high - low);
     const svg = document.createElementNS(SVGNS, "svg");
     svg.setAttribute("viewBox", "0 0 " + width + " " + height);
@@ -399,7 +401,7 @@
     path.setAttribute("points", points.map((p) => x(p[0]).toFixed(1) + "," + y(p[1]).toFixed(1)).join(" "));
     path.setAttribute("class", "sg-curve");
     svg.appendChild(path);
-    const labels = [[pad - 4, y(high) + 4, fixed(high), "end"], [pad - 4, y(low) + 4, fixed(low), "end"],
+    const labels = [[left - 4, y(high) + 4, fixed(high), "end"], [left - 4, y(low) + 4, fixed(low), "end"],
       [x(first), height - pad + 16, "step " + first, "middle"], [x(last), height - pad + 16, "step " + last, "middle"]];
     for (const item of labels) {
       const text = document.createElementNS(SVGNS, "text");
