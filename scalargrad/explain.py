@@ -261,9 +261,18 @@ def equation(of_label: str, item: NodeExplanation, decimals: int) -> str:
         return "a number in the program, not a variable: it gets no gradient"
     if item.status == "unreached":
         return f"{of_label} does not depend on {item.label}: {left} = 0"
-    symbolic = " + ".join(f"{top}/{d(t.consumer_label)} * {d(t.consumer_label)}/{d(item.label)}" for t in item.terms)
+    symbolic = " + ".join(f"{top}/{d(t.consumer_label)} * {local_name(t, of_label)}/{d(item.label)}"
+                          for t in item.terms)
     numeric = " + ".join(f"({fixed(t.consumer_grad, decimals)})({factor(t, decimals)})" for t in item.terms)
     return f"{left} = {symbolic} = {numeric} = {fixed(item.sum, decimals)}"
+
+
+def local_name(term: Term, of_label: str) -> str:
+    """The top of a local derivative: d(consumer). Where the consumer is the node differentiated
+    itself, its expression (`d(d * f)`), so that `dL/dL * dL/dd` does not read as circular."""
+    if term.consumer_label == of_label and term.consumer_text != of_label:
+        return d(term.consumer_text)
+    return d(term.consumer_label)
 
 
 def term_note(item: NodeExplanation, term: Term, decimals: int) -> str:

@@ -161,7 +161,7 @@ def test_cli_unnamed_nodes_use_their_source_text(cli):
 def test_cli_reused_node_shows_both_terms(cli):
     result = cli("explain", "b = a + a", "--a", "3", "--node", "a")
     lines = lines_of(result.stdout)
-    assert "db/da = db/db * db/da + db/db * db/da = (1.0000)(1.0000) + (1.0000)(1.0000) = 2.0000" in lines
+    assert "db/da = db/db * d(a + a)/da + db/db * d(a + a)/da = (1.0000)(1.0000) + (1.0000)(1.0000) = 2.0000" in lines
     assert "via b = a + a (a as x): db/da = 1; + passes the gradient through unchanged" in lines
     assert "via b = a + a (a as y): db/da = 1; + passes the gradient through unchanged" in lines
 
@@ -169,7 +169,7 @@ def test_cli_reused_node_shows_both_terms(cli):
 def test_cli_tanh_formula_with_its_value(cli):
     result = cli("explain", NEURON_STATEMENTS, *NEURON_VALUES, "--node", "n")
     lines = lines_of(result.stdout)
-    assert "do/dn = do/do * do/dn = (1.0000)(1 - tanh(n)**2 = 0.5000) = 0.5000" in lines
+    assert "do/dn = do/do * d(tanh(n))/dn = (1.0000)(1 - tanh(n)**2 = 0.5000) = 0.5000" in lines
 
 
 def test_cli_decimals_and_unreached_nodes(cli):

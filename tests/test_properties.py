@@ -111,6 +111,7 @@ def test_gradients_match_sympy(expr, point):
     text, symbolic = expr
     program, values = run(text, point)
     assume(program.inputs)
+    assume(not near_a_kink(program))  # at a kink SymPy has no derivative; the table's convention is documented
     subs = {SYMBOLS[name]: value for name, value in values.items()}
     expected_value = float(symbolic.evalf(subs=subs))
     assert program.output.data == pytest.approx(expected_value, rel=1e-9, abs=1e-9)
