@@ -69,7 +69,8 @@ class GradReport(Report):
         program, of, precision = self.program, self.of, self.precision
         nodes, note = select_rows(program, self.show_all)
         title = f"gradients of {program.label(of)} = {number(of.data, precision)}"
-        table = Table(["id", "node", "op", "data", "grad", "role"], title=title, right={"id", "data", "grad"})
+        table = Table(["id", "node", "op", "data", "grad", "role"], title=title, right={"id", "data", "grad"},
+                      key="node")
         for node in nodes:
             kind = program.kind(node)
             style = "bold" if node is program.output or node is of else ("cyan" if kind == "input" else "")

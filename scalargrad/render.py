@@ -53,9 +53,10 @@ class Table:
     for the table, numbers are never wrapped: the rows are listed one field a line instead.
     """
 
-    def __init__(self, columns: Sequence[str], title: str = "", right: Iterable[str] = ()):
+    def __init__(self, columns: Sequence[str], title: str = "", right: Iterable[str] = (), key: str = ""):
         self.columns = list(columns)
         self.title = title
+        self.key = key  # the column that names a row when rows are listed (default: the first)
         self.right = set(right)  # right-aligned columns: numbers, never wrapped
         self.rows: list[list[str]] = []
         self.styles: list[str] = []
@@ -104,19 +105,23 @@ class Table:
 
         self._fit(stream)
         console = Console(file=stream, highlight=False)
+        widths = self.widths()
+        if not self._fits(widths, console.width, border=3):
+            if self._fits(widths, console.width, border=2, whole=True):  # without the box it fits
+                self._print_plain(stream)
+                return
+            self._print_list(console)
+            return
         if self.title:  # above the table, so it wraps at the terminal's width, not the table's
             console.print(Text(printable(self.title), style="bold"))
-        if not self._fits(console.width):
-            self._print_list(console)
-        else:
-            table = RichTable()
-            for column in self.columns:
-                number = column in self.right
-                table.add_column(column, justify="right" if number else "left", no_wrap=number,
-                                 overflow="ellipsis" if number else "fold")
-            for row, style in zip(self.rows, self.styles):
-                table.add_row(*(Text(cell) for cell in row), style=style or None)  # Text: never markup
-            console.print(table)
+        table = RichTable()
+        for column in self.columns:
+            number = column in self.right
+            table.add_column(column, justify="right" if number else "left", no_wrap=number,
+                             overflow="ellipsis" if number else "fold")
+        for row, style in zip(self.rows, self.styles):
+            table.add_row(*(Text(cell) for cell in row), style=style or None)  # Text: never markup
+        console.print(table)
         for note in self.notes:
             console.print(Text(printable(note), style="dim"))
 
@@ -130,21 +135,28 @@ class Table:
         self.notes = [ascii_fallback(note) for note in self.notes]
         self.title = ascii_fallback(self.title)
 
-    def _fits(self, width: int) -> bool:
-        """Whether every number column fits whole, beside a few columns of each text column."""
-        needed = sum(w if c in self.right else min(w, 8) for c, w in zip(self.columns, self.widths()))
-        return needed + 3 * len(self.columns) + 1 <= width
+    def _fits(self, widths: list[int], width: int, border: int, whole: bool = False) -> bool:
+        """Whether every number column fits whole beside a few columns of each text column (or,
+        `whole`, every column whole), with `border` columns between and around them."""
+        needed = sum(w if whole or c in self.right else min(w, 8) for c, w in zip(self.columns, widths))
+        return needed + border * len(self.columns) + 1 <= width
 
     def _print_list(self, console) -> None:
-        """One row after another, named by its first text column, one field a line."""
+        """One row after another, one field a line, under its key: the `key` column's cell
+        (`a`), or that column's name and a number (`run 1`)."""
         from rich.text import Text
 
-        named = next((i for i, column in enumerate(self.columns) if column not in self.right), 0)
+        if self.title:
+            console.print(Text(printable(self.title), style="bold"))
+        key = self.columns.index(self.key) if self.key in self.columns else 0
         for row, style in zip(self.rows, self.styles):
-            console.print(Text(row[named], style=style or "bold"))
+            name = f"{self.columns[key]} {row[key]}" if self.columns[key] in self.right else row[key]
+            console.print(Text(name, style=style or "bold"))
             for i, (column, cell) in enumerate(zip(self.columns, row)):
-                if cell and i != named:
+                if cell and i != key:
                     console.print(Text(f"  {column}: {cell}"))
+        for note in self.notes:
+            console.print(Text(printable(note), style="dim"))
 
 
 _ASCII = str.maketrans({"…": "...", "→": "->", "▁": "_", "▂": ".", "▃": ",", "▄": ":", "▅": "-", "▆": "=",

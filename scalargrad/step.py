@@ -304,19 +304,21 @@ def history_table(report: StepReport) -> Table:
 
 
 def inputs_table(report: StepReport) -> Table:
+    """Each input before and after, with its gradient; a `note` column when any is frozen."""
     num, frozen = report.num, set(report.frozen)
+    note = ["note"] if frozen else []
     if report.steps > 1:
-        table = Table(["input", "start", "last grad", "final", "change", "note"],
+        table = Table(["input", "start", "last grad", "final", "change", *note],
                       title=f"inputs after {report.steps} steps of lr {num(report.lr)}, {direction(report)}",
                       right={"start", "last grad", "final", "change"})
     else:
-        table = Table(["input", "before", "grad", "after", "change", "note"],
+        table = Table(["input", "before", "grad", "after", "change", *note],
                       title=f"{'one step' if report.steps else 'no step'} of lr {num(report.lr)}, {direction(report)}",
                       right={"before", "grad", "after", "change"})
     for name, start in report.start.items():
         final = report.final[name]
         table.add(name, num(start), num(report.grads[name]), num(final), num(final - start),
-                  "frozen" if name in frozen else "", style="dim" if name in frozen else "")
+                  *(["frozen" if name in frozen else ""] if frozen else []), style="dim" if name in frozen else "")
     return table
 
 

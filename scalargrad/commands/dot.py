@@ -52,7 +52,7 @@ def dot(
     max_nodes: MaxNodesOption = 500,
     plain: PlainOption = False,
 ) -> None:
-    """Draw the graph with every node's value and gradient (SVG, PNG, PDF or DOT source).
+    """Draw the graph with every node's value and gradient (SVG, PNG, PDF, DOT, or an interactive HTML page).
 
     Example: scalargrad dot "e = a*b; d = e + c; L = d * f" --a 2 --b -3 --c 10 --f -2 -o graph.svg
     A page with sliders, the chain rule and the backward pass step by step: -o graph.html
