@@ -6,7 +6,6 @@ The library raises these; the CLI catches `ScalarGradError` at its edge and prin
 
 from __future__ import annotations
 
-import difflib
 import unicodedata
 from dataclasses import dataclass
 from typing import Iterable
@@ -90,6 +89,8 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     for choice in choices:
         if choice.lower() == word.lower() or sorted(choice) == sorted(word):
             return choice
+    import difflib  # only when a name is wrong: it costs start-up
+
     close = difflib.get_close_matches(word, choices, n=1)
     return close[0] if close else None
 

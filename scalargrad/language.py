@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import os
-import random
 import re
 import unicodedata
 from functools import lru_cache
@@ -76,7 +75,7 @@ class _Builder(ArrayBuilding):
         self.recording: _Function | None = None
         self.shadowed: dict[str, Value | None] = {}
         self.call_sites: dict[int, tuple] = {}
-        self.random = random.Random(self.seed)  # id -> (node, call start, call end, body start, body end)
+        self._random = None  # random.Random(seed), made when an initialiser first draws
 
     def _add(self, node: Value, start: int, end: int):
         self.nodes.append(node)
@@ -280,7 +279,11 @@ class _Builder(ArrayBuilding):
             raise self._error(ParseError, f"`{name}` of shape {sizes} makes {count:,} parameters; the limit is "
                               f"{MAX_PARAMETERS:,}", start, end - start, hint="use a smaller shape")
         low, high = (v.data for v in numbers) if numbers else (0.0, 0.0)
-        draw = {"uniform": lambda: self.random.uniform(low, high), "normal": lambda: self.random.gauss(low, high),
+        if self._random is None:
+            import random
+
+            self._random = random.Random(self.seed)
+        draw = {"uniform": lambda: self._random.uniform(low, high), "normal": lambda: self._random.gauss(low, high),
                 "zeros": lambda: 0.0}[name]
         items = tuple(self._add(Value(draw(), (), LEAF), start, end)[0] for _ in range(count))
         return Array(sizes, items)

@@ -19,7 +19,6 @@ documented. Nothing outside this module knows any op by name.
 
 from __future__ import annotations
 
-import decimal
 import math
 import sys
 from dataclasses import dataclass
@@ -79,8 +78,15 @@ class Op:
 # whose every intermediate is a float when the result is; where none exists they scale by
 # powers of two (exact) or, for a power whose own value underflowed, work in 40 digits.
 _SMALLEST_NORMAL = sys.float_info.min  # below it a float has fewer than 53 significant bits
-_WIDE = decimal.Context(prec=40, Emin=decimal.MIN_EMIN, Emax=decimal.MAX_EMAX,
-                        traps=[decimal.InvalidOperation, decimal.DivisionByZero])
+
+
+def _wide():
+    """A 40-digit decimal context, made on first use: `decimal` costs start-up, and only a power
+    whose own value underflowed needs it."""
+    import decimal
+
+    return decimal, decimal.Context(prec=40, Emin=decimal.MIN_EMIN, Emax=decimal.MAX_EMAX,
+                                    traps=[decimal.InvalidOperation, decimal.DivisionByZero])
 
 
 def _scaled_product(factors: tuple[float, ...], divisors: tuple[float, ...] = ()) -> float:
@@ -143,10 +149,11 @@ def _pow_local(ans: float, x: float, y: float) -> tuple[float, float]:
         d_base = _scaled_product((y, ans), (x,))
         d_exponent = ans * math.log(x) if x > 0 else math.nan
         return d_base, d_exponent
-    power = _WIDE.power(decimal.Decimal(x), decimal.Decimal(y))
-    d_base = float(_WIDE.divide(_WIDE.multiply(decimal.Decimal(y), power), decimal.Decimal(x)))
+    decimal, wide = _wide()
+    power = wide.power(decimal.Decimal(x), decimal.Decimal(y))
+    d_base = float(wide.divide(wide.multiply(decimal.Decimal(y), power), decimal.Decimal(x)))
     # d/dy x**y = x**y log x exists only for x > 0 (x**y is not real around y for x < 0).
-    d_exponent = float(_WIDE.multiply(power, _WIDE.ln(decimal.Decimal(x)))) if x > 0 else math.nan
+    d_exponent = float(wide.multiply(power, wide.ln(decimal.Decimal(x)))) if x > 0 else math.nan
     return d_base, d_exponent
 
 
