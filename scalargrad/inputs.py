@@ -37,6 +37,7 @@ class Request:
     file: Path | None = None  # --file
     sets: list[str] = field(default_factory=list)  # --set NAME=VALUE
     bindings: str | None = None  # --bindings FILE, `-` for stdin
+    seed: int | None = None  # --seed N: the initialisers' seed (None: 0, or the session's values)
     session: Path | None = None  # --session PATH
     no_session: bool = False  # --no-session
     options: tuple[str, ...] = ()  # the command's own long options, without dashes
@@ -112,7 +113,7 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
     else:
         source = read_source(args.program, request.file, prompt)
         try:
-            program = parse(source)
+            program = parse(source, seed=request.seed or 0)
         except MemoryError:
             raise ScalarGradError(f"out of memory parsing a program of {len(source):,} characters",
                                   hint="split the program, or run it on a machine with more memory") from None
@@ -132,6 +133,9 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
         overridden = [name for name, source in resolved.origin.items() if source != "session"]
         notes.append(f"using session {sessions.shown(use.path)} ({saved.describe()}"
                      + (f"; for this run {', '.join(overridden)} from the command line" if overridden else "") + ")")
+        if request.seed is not None:
+            resolved.warnings.append(f"--seed {request.seed} is not used: the session continues from its saved values; "
+                                     "give the program again to start from new ones")
     elif use.path is not None:
         _record(use, program, resolved, notes)
     return Loaded(program, resolved.values, resolved.origin, resolved.warnings, notes, use, args.extra)
