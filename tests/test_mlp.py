@@ -115,3 +115,23 @@ def test_seed_is_not_used_when_a_session_continues():
     assert result.exit_code == 0
     assert "--seed 3 is not used" in result.stderr
     assert result.json()["inputs"]["W1[0, 0]"]["value"] == random.Random(0).uniform(-1, 1)
+
+
+def test_tables_summarise_each_array_in_one_row_and_all_shows_every_element():
+    result = run_cli("grad", "--file", str(EXAMPLE), "--no-session")
+    assert result.exit_code == 0, result.stderr
+    rows = {line.split()[0]: line for line in result.stdout.splitlines() if line.strip()}
+    grads = run_cli("grad", "--file", str(EXAMPLE), "--no-session", "--json").json()["grads"]
+    assert len(grads) > 60  # JSON keeps every element
+    top = sorted((name for name in grads if name.startswith("W2[")), key=lambda name: -abs(grads[name]))[:3]
+    assert rows["W2"].split()[1:4] == ["(4,", "4)", "parameters"]
+    assert rows["W2"].endswith(", ".join(f"{name} {grads[name]:.4g}" for name in top))
+    assert rows["xs"].split()[3:] == ["data", "-1", "…", "3"]
+    assert "W2[0, 0]" not in result.stdout and rows["381"].split()[1] == "L"
+    every = run_cli("grad", "--file", str(EXAMPLE), "--no-session", "--all")
+    assert "W2[0, 0]" in every.stdout and "largest |grad|" not in every.stdout
+    check = run_cli("check", "--file", str(EXAMPLE), "--no-session")
+    assert [line.split()[:5] for line in check.stdout.splitlines() if line.startswith("W1 ")] == \
+        [["W1", "(4,", "3)", "12", "12"]]
+    step = run_cli("step", "--file", str(EXAMPLE), "--no-session", "--lr", "0.05")
+    assert "W1[0, 0]" not in step.stdout and any(line.startswith("W3 ") for line in step.stdout.splitlines())
