@@ -367,6 +367,49 @@ def read_bindings(path: str) -> dict[str, float]:
     return values
 
 
+def is_csv(path: str | None) -> bool:
+    """Whether `--bindings PATH` names a CSV file of data columns (by its ending)."""
+    return path is not None and path.lower().endswith(".csv")
+
+
+def read_columns(path: str) -> dict[str, list[float]]:
+    """A CSV file with a header row: each column's numbers by its header, for the data a
+    program reads (`x` in the program, a column `x` in the file). A cell that is missing,
+    empty or not a number is an error naming its row and column."""
+    import csv
+    import io
+    import re
+
+    from scalargrad.files import read_text_file
+
+    try:
+        text = read_text_file(path, f"data file {path}", error=InputError, kind_hint="give --bindings a CSV file")
+    except FileNotFoundError:
+        raise InputError(f"data file {path} does not exist", hint="check the path given to --bindings") from None
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
+    header = [cell.strip() for cell in next(reader, [])]
+    for name in header:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*", name) or header.count(name) > 1:
+            raise InputError(f"data file {path}: the column name `{name}` is " +
+                             ("repeated" if header.count(name) > 1 else "not a name"),
+                             hint="the first row names the columns as the program reads them: x1,x2,y")
+    columns: dict[str, list[float]] = {name: [] for name in header}
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue  # a blank line
+        number = len(columns[header[0]]) + 1 if header else 1
+        where = f"data file {path}, row {number} (line {reader.line_num})"
+        if len(row) > len(header):
+            raise InputError(f"{where} has {len(row)} cells; the header names {len(header)} columns",
+                             hint="give every row one number per column")
+        for i, name in enumerate(header):
+            cell = row[i] if i < len(row) else ""
+            columns[name].append(parse_number(cell, f"{where}, column `{name}`"))
+    if not header or not columns[header[0]]:
+        raise InputError(f"data file {path} has no rows of data", hint="write a header row, then rows of numbers")
+    return columns
+
+
 def _elements(data: dict):
     """Name -> value pairs, an array given whole (`"W": [[1, 2], [3, 4]]`) as its elements
     (`W[0, 0]`, ...), the names a program's tables use."""

@@ -109,6 +109,7 @@ class CheckReport(Report):
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     precision: int = DEFAULT_PRECISION  # significant digits in the table
+    show_all: bool = False  # every array element a row (else one row per array)
 
     @property
     def adaptive(self) -> bool:
@@ -155,7 +156,10 @@ class CheckReport(Report):
         title = f"gradient check of {program.label(self.of)} = {number(self.of.data, precision)}"
         table = Table(["node", "data", "analytic", "numeric", "abs error", "rel error", "status"], title=title,
                       right={"data", "analytic", "numeric", "abs error", "rel error"})
+        elements = set() if self.show_all else {label for _, labels in program.arrays.values() for label in labels}
         for row in self.rows:
+            if row.label in elements:
+                continue
             numeric = "" if row.numeric is None else number(row.numeric, precision)
             style = {PASS: "", FAIL: "bold red", KINK: "yellow"}[row.status]
             table.add(row.label, number(row.data, precision), number(row.analytic, precision), numeric,
@@ -166,7 +170,23 @@ class CheckReport(Report):
                                    if row.status != PASS else f"{row.label}: {row.reason}; used a one-sided difference")
         table.notes.extend(self.notes)
         table.notes.append(self.summary())
-        return [table]
+        return [table, self._arrays_table()] if elements else [table]
+
+    def _arrays_table(self) -> Table:
+        """One row per array with checked elements: how many passed, the largest relative errors."""
+        from scalargrad.render import ARRAYS_NOTE, largest_text
+
+        by_label = {row.label: row for row in self.rows}
+        errors = {row.label: row.rel_error for row in self.rows}
+        table = Table(["array", "shape", "checked", "status", "largest rel error"], title="arrays", key="array")
+        for name, (shape, labels) in self.program.arrays.items():
+            rows = [by_label[label] for label in labels if label in by_label]
+            if rows:
+                counts = {status: sum(row.status == status for row in rows) for status in (PASS, FAIL, KINK)}
+                status = ", ".join(f"{count} {status}" for status, count in counts.items() if count)
+                table.add(name, str(shape), str(len(rows)), status, largest_text(labels, errors))
+        table.notes.append(ARRAYS_NOTE)
+        return table
 
     def to_json(self) -> dict:
         """The `check --json` document: settings, one object per row, and the overall `ok`."""

@@ -389,6 +389,12 @@ def report(program: Program, of: Value | None = None, nodes: Sequence[Value] | N
     if nodes is None and not complete:
         nodes, note = select_rows(program, show_all)
         notes = [note] if note else []
+        if program.arrays and not show_all:
+            from scalargrad.render import grads_of, largest_text
+
+            grads = grads_of(program)
+            notes += [f"  {name} {shape}: largest |grad| {largest_text(labels, grads) or 'none (data)'}"
+                      for name, (shape, labels) in program.arrays.items()]
     return ExplainReport(program, of, explain(program, of, nodes), decimals, notes)
 
 
@@ -420,8 +426,9 @@ class ExplainReport(Report):
             lines.add("    ", equation(of_label, item, decimals))
             for term in item.terms:
                 lines.add(("      " + term_note(item, term, decimals), "dim"))
-        for note in self.notes:
-            lines.add("")
+        for i, note in enumerate(self.notes):
+            if not (i and note.startswith("  ")):  # an array's line stays under the note it belongs to
+                lines.add("")
             lines.add((note, "dim"))
         return [lines]
 

@@ -18,7 +18,8 @@ from scalargrad.engine import Value
 from scalargrad.errors import DomainError
 from scalargrad.ops import CONST, LEAF, OPS
 from scalargrad.program import Program, source_label
-from scalargrad.render import DEFAULT_PRECISION, Report, Table, number, ref_json, select_rows
+from scalargrad.render import (DEFAULT_PRECISION, Report, Table, array_table, grads_of, number, ref_json,
+                               select_rows)
 
 SCHEMA = "scalargrad.grad/1"
 
@@ -81,6 +82,8 @@ class GradReport(Report):
             table.notes.append(note)
         if self.problem is not None:
             table.notes.append(f"undefined: {self.problem.message}")
+        if program.arrays and not self.show_all:
+            return [table, array_table(program, grads_of(program))]
         return [table]
 
     def head_json(self) -> dict:

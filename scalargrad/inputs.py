@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Callable
 
 from scalargrad import session as sessions
-from scalargrad.bindings import check_option_names, command_line_values, read_bindings, resolve, split_arguments
+from scalargrad.bindings import (check_option_names, command_line_values, is_csv, read_bindings, read_columns, resolve,
+                                 split_arguments)
 from scalargrad.errors import ScalarGradError, SessionWriteError, UsageError
 from scalargrad.files import read_text_file
 from scalargrad.program import Program
@@ -37,6 +38,7 @@ class Request:
     file: Path | None = None  # --file
     sets: list[str] = field(default_factory=list)  # --set NAME=VALUE
     bindings: str | None = None  # --bindings FILE, `-` for stdin
+    seed: int | None = None  # --seed N: the initialisers' seed (None: 0, or the session's values)
     session: Path | None = None  # --session PATH
     no_session: bool = False  # --no-session
     options: tuple[str, ...] = ()  # the command's own long options, without dashes
@@ -105,14 +107,15 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
         raise UsageError("the program and --bindings cannot both read standard input",
                          hint="put one of them in a file: --file PROGRAM or --bindings values.json")
     use = sessions.SessionUse(sessions.resolve_path(request.session, disabled=request.no_session))
+    columns = read_columns(request.bindings) if is_csv(request.bindings) else None
     saved = None
     if args.program is None and request.file is None and use.path is not None:
         saved = _saved_session(use.path)
-        program = _parse_saved(saved, use.path)
+        program = _parse_saved(saved, use.path, columns)
     else:
         source = read_source(args.program, request.file, prompt)
         try:
-            program = parse(source)
+            program = parse(source, seed=request.seed or 0, data=columns)
         except MemoryError:
             raise ScalarGradError(f"out of memory parsing a program of {len(source):,} characters",
                                   hint="split the program, or run it on a machine with more memory") from None
@@ -120,18 +123,22 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
                        valueless=args.valueless, strays=args.strays,
                        set_names=[item.partition("=")[0].strip() for item in request.sets], flags=request.flags)
     layers = [("command line", command_line_values(args, request.sets))]
-    if request.bindings is not None:
+    if request.bindings is not None and columns is None:
         layers.append(("bindings", read_bindings(request.bindings)))
     if saved is not None:
         layers.append(("session", saved.values))
     resolved = resolve(program.inputs, program.defaults, layers, names=program.names, options=request.options,
                        command=request.command)
+    resolved.warnings += unread_columns(program, columns or {}, request.bindings)
     notes: list[str] = []
     if saved is not None:
         use.used, use.session = True, saved
         overridden = [name for name, source in resolved.origin.items() if source != "session"]
         notes.append(f"using session {sessions.shown(use.path)} ({saved.describe()}"
                      + (f"; for this run {', '.join(overridden)} from the command line" if overridden else "") + ")")
+        if request.seed is not None:
+            resolved.warnings.append(f"--seed {request.seed} is not used: the session continues from its saved values; "
+                                     "give the program again to start from new ones")
     elif use.path is not None:
         _record(use, program, resolved, notes)
     return Loaded(program, resolved.values, resolved.origin, resolved.warnings, notes, use, args.extra)
@@ -148,14 +155,30 @@ def _saved_session(path: Path) -> sessions.Session:
     return saved
 
 
-def _parse_saved(saved: sessions.Session, path: Path) -> Program:
+def unread_columns(program: Program, columns: dict[str, list[float]], path: str | None) -> list[str]:
+    """A warning for each column of the data file that the program does not read as data."""
+    from scalargrad.errors import did_you_mean
+
+    warnings = []
+    for name in columns:
+        if name not in program.data:
+            close = did_you_mean(name, program.inputs) if program.inputs else None
+            guess = f" (did you mean `{close}`?)" if close else ""
+            why = "assigned by the program" if name in program.names or name in program.arrays else "not read by the program"
+            warnings.append(f"the column `{name}` of {path} is {why}; it is ignored{guess}")
+    return warnings
+
+
+def _parse_saved(saved: sessions.Session, path: Path, columns: dict[str, list[float]] | None = None) -> Program:
     from scalargrad.language import parse
 
     try:
-        return parse(saved.program)
+        return parse(saved.program, data=columns)
     except ScalarGradError as error:
         error.message = f"the program saved in session {sessions.shown(path)} does not parse: {error.message}"
-        error.hint = sessions.RESET_HINT
+        error.hint = sessions.RESET_HINT if columns is not None else (
+            "if it reads columns of a CSV file, give it again: --bindings FILE.csv (the session keeps parameters, "
+            "not data); " + sessions.RESET_HINT)
         raise
 
 

@@ -61,8 +61,8 @@ class _Builder(ArrayBuilding):
 
     seed = 0
 
-    def reset(self, source: str, seed: int = 0) -> None:
-        self.source, self.seed = source, seed
+    def reset(self, source: str, seed: int = 0, data: dict[str, list[float]] | None = None) -> None:
+        self.source, self.seed, self.data = source, seed, data or {}
         self.nodes: list[Value] = []
         self.spans: list[tuple[int, int]] = []
         self.names: dict[str, Value] = {}
@@ -71,6 +71,7 @@ class _Builder(ArrayBuilding):
         self.assigned_at: dict[str, int] = {}
         self.first_read: dict[str, int] = {}
         self.arrays: dict[str, Array] = {}
+        self.read_data: list[str] = []  # the data columns the program reads, in order
         self.functions: dict[str, _Function] = {}
         self.recording: _Function | None = None
         self.shadowed: dict[str, Value | None] = {}
@@ -131,6 +132,8 @@ class _Builder(ArrayBuilding):
                 return self._add(Value(CONSTANTS[name], (), CONST), tok.start_pos, tok.end_pos)
             if name in self.arrays:
                 return self.arrays[name], tok.start_pos, tok.end_pos
+            if name in self.data:
+                return self._data(name, tok.start_pos, tok.end_pos), tok.start_pos, tok.end_pos
             if self.recording is not None:
                 raise self._free_name(tok)
             node = Value(0.0, (), LEAF, name)
@@ -256,6 +259,20 @@ class _Builder(ArrayBuilding):
         indices = tuple(int(token.value) for token in tokens)
         offsets = tuple(token.start_pos for token in tokens)
         return self.pick(value[0], indices, offsets, value[1], rsqb.end_pos), value[1], rsqb.end_pos
+
+    # -- data and parameters --------------------------------------------------------------
+    def _data(self, name: str, start: int, end: int) -> Array:
+        """A name the program reads, never assigns, and a CSV file has a column of: that
+        column as a vector of constants (`x[0]`, `x[1]`, ...), data that nothing moves."""
+        items = []
+        for label, number in zip(element_names(name, (len(self.data[name]),)), self.data[name]):
+            node = self._add(Value(number, (), CONST, label), start, end)[0]
+            self.names[label] = node
+            items.append(node)
+        self.arrays[name] = Array((len(items),), tuple(items))
+        self.first_read[name] = start
+        self.read_data.append(name)
+        return self.arrays[name]
 
     # -- parameters -----------------------------------------------------------------------
     def _initialise(self, name: str, arguments, start: int, end: int) -> Array:
@@ -461,7 +478,7 @@ class _Builder(ArrayBuilding):
         sites = {i: self.call_sites[id(node)][1:] for i, node in enumerate(self.nodes)
                  if id(node) in self.call_sites and self.call_sites[id(node)][0] is node} if self.call_sites else {}
         return Program(self.source, self.nodes, self.spans, self.names, self.inputs, self.defaults, output,
-                       arrays=arrays, call_sites=sites)
+                       arrays=arrays, call_sites=sites, data=tuple(self.read_data))
 
 
 # Initialisers make parameters (inputs with seeded defaults); their usage, for messages.
@@ -507,15 +524,16 @@ def _parser():
     return lark, builder
 
 
-def parse(source: str, seed: int = 0) -> Program:
+def parse(source: str, seed: int = 0, data: dict[str, list[float]] | None = None) -> Program:
     """Parse program text into a Program (raises ParseError or NameUsageError). `seed` picks
-    the starting values of parameters made by initialisers (`uniform(-1, 1, [4, 3])`)."""
+    the starting values of parameters made by initialisers (`uniform(-1, 1, [4, 3])`);
+    `data` holds columns (a CSV file's) that names read but never assigned stand for."""
     from lark.exceptions import UnexpectedInput
 
     if source.startswith("\ufeff"):
         source = source[1:]
     lark, builder = _parser()
-    builder.reset(source, seed)
+    builder.reset(source, seed, data)
     try:
         return lark.parse(source)
     except UnexpectedInput as error:

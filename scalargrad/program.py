@@ -31,6 +31,8 @@ class Program:
     arrays: dict[str, tuple[tuple[int, ...], list[str]]] = field(default_factory=dict)
     # nodes made by expanding a call of a `def`: node id -> (call start, end, body start, end)
     call_sites: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
+    # the data columns (from a CSV file) the program reads as vectors of constants
+    data: tuple[str, ...] = ()
 
     # -- identities and labels --------------------------------------------------------
     def node_id(self, node: Value) -> int:

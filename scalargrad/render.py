@@ -31,8 +31,11 @@ def fixed(x: float, decimals: int = 4) -> str:
 
 
 def select_rows(program: Program, show_all: bool, limit: int = ROW_LIMIT) -> tuple[list[Value], str]:
-    """The nodes to show, and a line saying what was left out and how to see it."""
+    """The nodes to show, and a line saying what was left out and how to see it. A program
+    with arrays shows its named scalars here; its arrays go in `array_table`, one row each."""
     nodes = program.nodes
+    if program.arrays and not show_all:
+        return named_scalars(program), ARRAYS_NOTE
     if show_all or len(nodes) <= limit:
         return nodes, ""
     named = [node for node in nodes if program.is_named(node) or node is program.output]
@@ -43,6 +46,47 @@ def select_rows(program: Program, show_all: bool, limit: int = ROW_LIMIT) -> tup
         note = (f"showing {limit} of the {len(nodes):,} nodes (the first and last named ones); "
                 "--all shows every node, --json gives them as data")
     return named, note
+
+
+ARRAYS_NOTE = "arrays are summarised, one row each; --all shows every element, --json gives them as data"
+TOP = 3  # elements named in an array's row: those with the largest |gradient|
+
+
+def named_scalars(program: Program) -> list[Value]:
+    """The named nodes that are not elements of a named array, and the output."""
+    elements = {label for _, labels in program.arrays.values() for label in labels}
+    return [node for node in program.nodes
+            if (program.is_named(node) and node.label not in elements) or node is program.output]
+
+
+def array_table(program: Program, scores: dict[str, float | None], heading: str = "grad",
+                title: str = "arrays") -> Table:
+    """One row per named array: its shape, what its elements are, the range of their values,
+    and the TOP elements by |score| (the gradient, or the change a step made), with `score`."""
+    table = Table(["array", "shape", "role", "data", f"largest |{heading}|"], title=title, key="array")
+    for name, (shape, labels) in program.arrays.items():
+        nodes = [program.names[label] for label in labels]
+        kinds = {program.kind(node) for node in nodes}
+        role = "data" if kinds == {"const"} else "parameters" if kinds == {"input"} else ""
+        data = [node.data for node in nodes]
+        low, high = number(min(data), 4), number(max(data), 4)
+        table.add(name, str(shape), role, low if low == high else f"{low} … {high}", largest_text(labels, scores))
+    return table
+
+
+def largest_text(labels: Sequence[str], scores: dict[str, float | None]) -> str:
+    """The TOP elements by |score|, largest first, as `W1[3, 2] 0.8581, ...` (NaN last)."""
+    import heapq
+
+    shown = [(label, scores[label]) for label in labels if scores.get(label) is not None]
+    top = heapq.nlargest(TOP, shown, key=lambda item: abs(item[1]) if item[1] == item[1] else -1.0)
+    return ", ".join(f"{label} {number(score, 4)}" for label, score in top)
+
+
+def grads_of(program: Program) -> dict[str, float | None]:
+    """Every array element's gradient by its label (None for a constant: data has none)."""
+    return {label: None if program.names[label]._op == "const" else program.names[label].grad
+            for _, labels in program.arrays.values() for label in labels}
 
 
 class Table:

@@ -58,6 +58,7 @@ class StepReport(Report):
     interrupted: bool = False  # Ctrl-C stopped it after `steps` of the `requested` steps
     requested: int = 0
     unsaved: str = ""  # why a step in a session could not be saved there
+    arrays: dict = field(default_factory=dict)  # arrays to show one row each: name -> (shape, element names)
 
     @property
     def before(self) -> float:
@@ -81,7 +82,10 @@ class StepReport(Report):
 
     def sections(self) -> list:
         """The history (several steps), the inputs, the output."""
-        return [*([history_table(self)] if self.steps > 1 else []), inputs_table(self), summary_table(self)]
+        inputs = inputs_table(self)
+        tables = [inputs] if inputs.rows or not self.arrays else []
+        tables += [arrays_table(self)] if self.arrays else []
+        return [*([history_table(self)] if self.steps > 1 else []), *tables, summary_table(self)]
 
     def to_json(self) -> dict:
         return step_json(self)
@@ -315,10 +319,28 @@ def inputs_table(report: StepReport) -> Table:
         table = Table(["input", "before", "grad", "after", "change", *note],
                       title=f"{'one step' if report.steps else 'no step'} of lr {num(report.lr)}, {direction(report)}",
                       right={"before", "grad", "after", "change"})
+    elements = {label for _, labels in report.arrays.values() for label in labels}
     for name, start in report.start.items():
+        if name in elements:
+            continue
         final = report.final[name]
         table.add(name, num(start), num(report.grads[name]), num(final), num(final - start),
                   *(["frozen" if name in frozen else ""] if frozen else []), style="dim" if name in frozen else "")
+    return table
+
+
+def arrays_table(report: StepReport) -> Table:
+    """The arrays of parameters, one row each: the elements that moved most."""
+    from scalargrad.render import ARRAYS_NOTE, largest_text
+
+    changes = {name: report.final[name] - start for name, start in report.start.items()}
+    table = Table(["array", "shape", "largest |change|"], key="array",
+                  title=f"arrays of inputs after {report.steps} step{'s' * (report.steps != 1)} of lr {report.num(report.lr)}, "
+                        f"{direction(report)}")
+    for name, (shape, labels) in report.arrays.items():
+        if labels[0] in report.start:
+            table.add(name, str(shape), largest_text(labels, changes))
+    table.notes.append(ARRAYS_NOTE)
     return table
 
 

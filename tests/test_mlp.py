@@ -85,3 +85,53 @@ def test_check_passes_for_every_parameter():
     rows = result.json()["rows"]
     assert len([row for row in rows if row["label"].startswith(("W", "b"))]) >= 41
     assert all(row["status"] in ("OK", "ok", "PASS", "pass") for row in rows), {row["status"] for row in rows}
+
+
+def test_training_continues_in_the_session_from_the_seeded_weights():
+    """grad, then step, then grad without the program: the second grad starts where step
+    ended, and --seed 1 starts from other weights than the default seed 0."""
+    first = run_cli("grad", "--file", str(EXAMPLE), "--json")
+    assert first.exit_code == 0, first.stderr
+    start = {name: entry["value"] for name, entry in first.json()["inputs"].items()}
+    assert start["W1[0, 0]"] == random.Random(0).uniform(-1, 1)
+    stepped = run_cli("step", "--steps", "3", "--descend", "--lr", "0.05", "--json")
+    assert stepped.exit_code == 0, stepped.stderr
+    document = stepped.json()
+    assert document["before"]["values"] == start
+    assert document["after"]["output"] < document["before"]["output"]
+    again = run_cli("grad", "--json")
+    assert again.exit_code == 0, again.stderr
+    continued = {name: entry["value"] for name, entry in again.json()["inputs"].items()}
+    assert continued == document["after"]["values"] != start
+    assert again.json()["output"]["value"] == document["after"]["output"]
+    other = run_cli("grad", "--file", str(EXAMPLE), "--seed", "1", "--json", "--no-session")
+    seeded = {name: entry["value"] for name, entry in other.json()["inputs"].items()}
+    assert seeded["W1[0, 0]"] == random.Random(1).uniform(-1, 1) != start["W1[0, 0]"]
+
+
+def test_seed_is_not_used_when_a_session_continues():
+    run_cli("grad", "--file", str(EXAMPLE))
+    result = run_cli("grad", "--seed", "3", "--json")
+    assert result.exit_code == 0
+    assert "--seed 3 is not used" in result.stderr
+    assert result.json()["inputs"]["W1[0, 0]"]["value"] == random.Random(0).uniform(-1, 1)
+
+
+def test_tables_summarise_each_array_in_one_row_and_all_shows_every_element():
+    result = run_cli("grad", "--file", str(EXAMPLE), "--no-session")
+    assert result.exit_code == 0, result.stderr
+    rows = {line.split()[0]: line for line in result.stdout.splitlines() if line.strip()}
+    grads = run_cli("grad", "--file", str(EXAMPLE), "--no-session", "--json").json()["grads"]
+    assert len(grads) > 60  # JSON keeps every element
+    top = sorted((name for name in grads if name.startswith("W2[")), key=lambda name: -abs(grads[name]))[:3]
+    assert rows["W2"].split()[1:4] == ["(4,", "4)", "parameters"]
+    assert rows["W2"].endswith(", ".join(f"{name} {grads[name]:.4g}" for name in top))
+    assert rows["xs"].split()[3:] == ["data", "-1", "…", "3"]
+    assert "W2[0, 0]" not in result.stdout and rows["381"].split()[1] == "L"
+    every = run_cli("grad", "--file", str(EXAMPLE), "--no-session", "--all")
+    assert "W2[0, 0]" in every.stdout and "largest |grad|" not in every.stdout
+    check = run_cli("check", "--file", str(EXAMPLE), "--no-session")
+    assert [line.split()[:5] for line in check.stdout.splitlines() if line.startswith("W1 ")] == \
+        [["W1", "(4,", "3)", "12", "12"]]
+    step = run_cli("step", "--file", str(EXAMPLE), "--no-session", "--lr", "0.05")
+    assert "W1[0, 0]" not in step.stdout and any(line.startswith("W3 ") for line in step.stdout.splitlines())

@@ -60,6 +60,6 @@ def check(
     with progress_bar("checking gradients", json_) as progress:
         report = check_gradients(program, loaded.values, chosen, of=target, every=all_, eps=eps, method=method,
                                  relative_step=relative_step, atol=atol, rtol=rtol, progress=progress)
-    report.warnings, report.precision = loaded.warnings, precision
+    report.warnings, report.precision, report.show_all = loaded.warnings, precision, all_
     emit(report, json_)
     return 0 if report.ok else 1

@@ -1,7 +1,7 @@
 """What every command shares: options declared once, and the edge where errors become words.
 
 `program_command` gives a command the program and input options (`--file`, `--set`,
-`--bindings`, `--session`, `--no-session`, and `--NAME VALUE` for inputs) and hands it a
+`--bindings`, `--seed`, `--session`, `--no-session`, and `--NAME VALUE` for inputs) and hands it a
 `scalargrad.inputs.Request` instead; `user_errors` turns a `ScalarGradError` into a short
 message on stderr and its exit code, never a traceback. Typer is imported here and in the
 command modules only.
@@ -48,6 +48,12 @@ SessionOption = Annotated[
                  help="The session file to continue and save (default: $SCALARGRAD_SESSION, "
                       "else .scalargrad/session.json in the current folder)."),
 ]
+SeedOption = Annotated[
+    Optional[int],
+    typer.Option("--seed", metavar="N", show_default=False,
+                 help="Seed of the initialisers (uniform, normal): the parameters' starting values "
+                      "(default: 0). A session keeps the values it has."),
+]
 NoSessionOption = Annotated[
     bool, typer.Option("--no-session", help="Neither continue nor save a session: use only what is given.")
 ]
@@ -61,7 +67,7 @@ OfOption = Annotated[
                  show_default=False),
 ]
 
-_BEFORE = {"file": FileOption, "set_": SetOption, "bindings": BindingsOption}
+_BEFORE = {"file": FileOption, "set_": SetOption, "bindings": BindingsOption, "seed": SeedOption}
 _AFTER = {"session": SessionOption, "no_session": NoSessionOption}
 
 
@@ -80,7 +86,7 @@ def program_command(extra: str | None = None):
             shared = {name: options.pop(name) for name in (*_BEFORE, *_AFTER)}
             request = Request(
                 command=ctx.info_name or func.__name__, args=list(ctx.args), file=shared["file"],
-                sets=shared["set_"] or [], bindings=shared["bindings"], session=shared["session"],
+                sets=shared["set_"] or [], bindings=shared["bindings"], seed=shared["seed"], session=shared["session"],
                 no_session=shared["no_session"], options=option_names(ctx.command),
                 flags=option_names(ctx.command, flags_only=True), others=other_options(ctx), extra=extra,
             )

@@ -43,6 +43,7 @@ def step(
     every: EveryOption = None,
     plot: PlotOption = None,
     save: SaveOption = None,
+    all_: Annotated[bool, typer.Option("--all", help="Show every element of every array.")] = False,
     precision: PrecisionOption = 10,
     json_: JsonOption = False,
 ) -> int:
@@ -80,5 +81,6 @@ def step(
     for message in advice:
         warn(message)
     report.warnings, report.precision, report.every = loaded.warnings + advice, precision, every
+    report.arrays = {} if all_ else loaded.program.arrays
     emit(report, json_)
     return 130 if report.interrupted else 0  # the shell's code for Ctrl-C
