@@ -9,6 +9,10 @@ Each row also carries its forward value and local derivatives as small JavaScrip
 expressions in x, y and ans (`js_forward`, `js_local`, `js_kink`): the interactive page
 (`scalargrad.page`) recomputes the graph in the browser from these columns, and a row
 without them fails the tests.
+The same row once more over NumPy arrays (`np_forward`, `np_local`), for `scalargrad sweep`,
+which pushes every point through the graph at once: callables that receive the numpy module
+as their first argument (this module never imports it, so `grad` starts without NumPy). A
+value outside an op's domain comes out as nan or inf there, point by point, never raised.
 
 Adding a function is one row here (with `function=True`) and one row in
 docs/language.md: the grammar accepts any `name(expr)` and the parser checks the name
@@ -52,6 +56,12 @@ class Op:
     js_forward: str = ""
     js_local: tuple[str, ...] = ()  # one per operand, like `formulas`
     js_kink: str = ""  # only for rows with `kink`
+    # The same row over NumPy arrays, for `scalargrad sweep`: np_forward(np, x[, y]) and
+    # np_local(np, ans, x[, y]) -> one array per operand, elementwise (`np` is the numpy module,
+    # passed in so that only the sweep imports it). Outside the domain they give nan or inf;
+    # tests/test_sweep.py checks that they agree with `forward` and `local` at many points.
+    np_forward: Callable[..., object] | None = None
+    np_local: Callable[..., tuple] | None = None
 
     @property
     def called(self) -> str:
@@ -341,25 +351,65 @@ def _softplus(x: float) -> float:
 
 
 def _row(name, symbol, arity, forward, local, formulas, *, function=False, kink=None, phrase="", hints=(),
-         spelling="", js_forward="", js_local=(), js_kink="") -> Op:
+         spelling="", js_forward="", js_local=(), js_kink="", np_forward=None, np_local=None) -> Op:
     return Op(name, symbol, arity, forward, local, formulas, function, kink, phrase, hints, spelling, js_forward,
-              js_local, js_kink)
+              js_local, js_kink, np_forward, np_local)
+
+
+# -- the NumPy columns' helpers: elementwise, the same branches as the Python forms above --------
+def _np_sigmoid(np, x):
+    z = np.exp(-np.abs(x))  # as _sigmoid: 1 / (1 + exp(-x)) for x >= 0, exp(x) / (1 + exp(x)) below
+    return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+
+
+def _np_pow_local(np, ans, x, y):
+    at_zero = np.where((y == 0) | (y > 1), 0.0, np.where(y == 1, 1.0, np.inf))
+    d_base = np.where(x == 0, at_zero, y * (ans / x))
+    d_exponent = np.where(x > 0, ans * np.log(np.where(x > 0, x, 1.0)), np.where((x == 0) & (y > 0), 0.0, np.nan))
+    return d_base, d_exponent
+
+
+def _np_tanh_local(np, ans, x):
+    sech = 1.0 / np.cosh(x)
+    return (np.where(np.abs(ans) < 0.5, 1.0 - ans * ans, sech * sech),)
+
+
+def _np_pick(larger: bool):
+    def local(np, ans, x, y):
+        first = (x > y) if larger else (x < y)
+        second = (y > x) if larger else (y < x)
+        return np.where(x == y, 0.5, np.where(first, 1.0, 0.0)), np.where(x == y, 0.5, np.where(second, 1.0, 0.0))
+
+    return local
+
+
+def _np_logsumexp(np, x, y):
+    high, low = np.maximum(x, y), np.minimum(x, y)
+    return high + np.log1p(np.exp(low - high))
 
 
 _TABLE = [
     # arithmetic: the grammar's operators
     _row("+", "+", 2, lambda x, y: x + y, lambda ans, x, y: (1.0, 1.0), ("1", "1"),
          phrase="+ passes the gradient through unchanged",
-         js_forward="x + y", js_local=("1", "1")),
+         js_forward="x + y", js_local=("1", "1"),
+         np_forward=lambda np, x, y: x + y,
+         np_local=lambda np, ans, x, y: (1.0, 1.0)),
     _row("-", "-", 2, lambda x, y: x - y, lambda ans, x, y: (1.0, -1.0), ("1", "-1"),
          phrase="- passes the gradient to the first operand and flips its sign for the second",
-         js_forward="x - y", js_local=("1", "-1")),
+         js_forward="x - y", js_local=("1", "-1"),
+         np_forward=lambda np, x, y: x - y,
+         np_local=lambda np, ans, x, y: (1.0, -1.0)),
     _row("*", "*", 2, lambda x, y: x * y, lambda ans, x, y: (y, x), ("y", "x"),
          phrase="* swaps in the other factor",
-         js_forward="x * y", js_local=("y", "x")),
+         js_forward="x * y", js_local=("y", "x"),
+         np_forward=lambda np, x, y: x * y,
+         np_local=lambda np, ans, x, y: (y, x)),
     _row("/", "/", 2, _div, _div_local, ("1/y", "-x/y**2"),
          phrase="/ divides the gradient by the divisor for the dividend, and scales it by -dividend/divisor**2 for the divisor",
-         js_forward="x / y", js_local=("1 / y", "Math.abs(ans) >= 2.2250738585072014e-308 ? -ans / y : -(x / y) / y")),
+         js_forward="x / y", js_local=("1 / y", "Math.abs(ans) >= 2.2250738585072014e-308 ? -ans / y : -(x / y) / y"),
+         np_forward=lambda np, x, y: x / y,
+         np_local=lambda np, ans, x, y: (1.0 / y, -ans / y)),
     _row("**", "**", 2, _pow, _pow_local, ("y * x**(y-1)", "x**y * log(x)"),
          kink=lambda x, y: x == 0 and y != math.floor(y),
          phrase="** brings the exponent down for the base; for the exponent it scales by the power times log(base)",
@@ -368,108 +418,166 @@ _TABLE = [
          js_forward="x ** y",
          js_local=("x === 0 ? (y === 0 || y > 1 ? 0 : y === 1 ? 1 : Infinity) : y * (ans / x)",
                    "x === 0 ? (y > 0 ? 0 : NaN) : x > 0 ? ans * Math.log(x) : NaN"),
-         js_kink="x === 0 && y !== Math.floor(y)"),
+         js_kink="x === 0 && y !== Math.floor(y)",
+         np_forward=lambda np, x, y: np.power(x, y),
+         np_local=_np_pow_local),
     _row("neg", "-", 1, lambda x: -x, lambda ans, x: (-1.0,), ("-1",),
          phrase="unary - flips the sign of the gradient",
-         js_forward="-x", js_local=("-1",)),
+         js_forward="-x", js_local=("-1",),
+         np_forward=lambda np, x: -x,
+         np_local=lambda np, ans, x: (-1.0,)),
     # `e = a` binds a second name to a node: an identity node keeps both names visible
     _row("=", "=", 1, lambda x: x, lambda ans, x: (1.0,), ("1",),
          phrase="= (a second name) passes the gradient through unchanged",
-         js_forward="x", js_local=("1",)),
+         js_forward="x", js_local=("1",),
+         np_forward=lambda np, x: x,
+         np_local=lambda np, ans, x: (1.0,)),
     # functions: callable by name
     _row("exp", "exp", 1, _exp, lambda ans, x: (ans,), ("exp(x)",), function=True,
          phrase="exp is its own derivative: the gradient is scaled by exp's output",
-         js_forward="Math.exp(x)", js_local=("ans",)),
+         js_forward="Math.exp(x)", js_local=("ans",),
+         np_forward=lambda np, x: np.exp(x),
+         np_local=lambda np, ans, x: (ans,)),
     _row("log", "log", 1, _log, lambda ans, x: (1.0 / x,), ("1/x",), function=True,
          phrase="log scales the gradient by 1 over its input",
-         js_forward="Math.log(x)", js_local=("1 / x",)),
+         js_forward="Math.log(x)", js_local=("1 / x",),
+         np_forward=lambda np, x: np.log(x),
+         np_local=lambda np, ans, x: (1.0 / x,)),
     _row("tanh", "tanh", 1, math.tanh, _tanh_local, ("1 - tanh(x)**2",), function=True,
          phrase="tanh scales the gradient by 1 minus its output squared",
-         js_forward="Math.tanh(x)", js_local=("Math.abs(ans) < 0.5 ? 1 - ans * ans : (1 / Math.cosh(x)) * (1 / Math.cosh(x))",)),
+         js_forward="Math.tanh(x)", js_local=("Math.abs(ans) < 0.5 ? 1 - ans * ans : (1 / Math.cosh(x)) * (1 / Math.cosh(x))",),
+         np_forward=lambda np, x: np.tanh(x),
+         np_local=_np_tanh_local),
     _row("relu", "relu", 1, lambda x: x if x > 0 else 0.0, lambda ans, x: (1.0 if x > 0 else 0.0,),
          ("1 if x > 0 else 0",), function=True, kink=lambda x: x == 0,
          phrase="relu passes the gradient where its input is positive and blocks it elsewhere",
-         js_forward="x > 0 ? x : 0", js_local=("x > 0 ? 1 : 0",), js_kink="x === 0"),
+         js_forward="x > 0 ? x : 0", js_local=("x > 0 ? 1 : 0",), js_kink="x === 0",
+         np_forward=lambda np, x: np.where(x > 0, x, 0.0),
+         np_local=lambda np, ans, x: (np.where(x > 0, 1.0, 0.0),)),
     _row("sigmoid", "sigmoid", 1, _sigmoid, _sigmoid_local,
          ("sigmoid(x) * (1 - sigmoid(x))",), function=True,
          phrase="sigmoid scales the gradient by its output times (1 - its output)",
          js_forward="x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))",
-         js_local=("ans * (x <= 0 ? 1 / (1 + Math.exp(x)) : Math.exp(-x) / (1 + Math.exp(-x)))",)),
+         js_local=("ans * (x <= 0 ? 1 / (1 + Math.exp(x)) : Math.exp(-x) / (1 + Math.exp(-x)))",),
+         np_forward=_np_sigmoid,
+         np_local=lambda np, ans, x: (ans * _np_sigmoid(np, -x),)),
     _row("sin", "sin", 1, math.sin, lambda ans, x: (math.cos(x),), ("cos(x)",), function=True,
          phrase="sin scales the gradient by the cosine of its input",
-         js_forward="Math.sin(x)", js_local=("Math.cos(x)",)),
+         js_forward="Math.sin(x)", js_local=("Math.cos(x)",),
+         np_forward=lambda np, x: np.sin(x),
+         np_local=lambda np, ans, x: (np.cos(x),)),
     _row("cos", "cos", 1, math.cos, lambda ans, x: (-math.sin(x),), ("-sin(x)",), function=True,
          phrase="cos scales the gradient by minus the sine of its input",
-         js_forward="Math.cos(x)", js_local=("-Math.sin(x)",)),
+         js_forward="Math.cos(x)", js_local=("-Math.sin(x)",),
+         np_forward=lambda np, x: np.cos(x),
+         np_local=lambda np, ans, x: (-np.sin(x),)),
     _row("tan", "tan", 1, _tan, lambda ans, x: (1.0 + ans * ans,), ("1 + tan(x)**2",), function=True,
          phrase="tan scales the gradient by 1 + its output squared",
-         js_forward="Math.tan(x)", js_local=("1 + ans * ans",)),
+         js_forward="Math.tan(x)", js_local=("1 + ans * ans",),
+         np_forward=lambda np, x: np.tan(x),
+         np_local=lambda np, ans, x: (1.0 + ans * ans,)),
     _row("sqrt", "sqrt", 1, _sqrt, _sqrt_local, ("1 / (2*sqrt(x))",), function=True, kink=lambda x: x == 0,
          phrase="sqrt scales the gradient by 1 / (2 * its output), which grows as its input nears 0",
-         js_forward="Math.sqrt(x)", js_local=("ans ? 0.5 / ans : Infinity",), js_kink="x === 0"),
+         js_forward="Math.sqrt(x)", js_local=("ans ? 0.5 / ans : Infinity",), js_kink="x === 0",
+         np_forward=lambda np, x: np.sqrt(x),
+         np_local=lambda np, ans, x: (np.where(ans != 0, 0.5 / ans, np.inf),)),
     _row("atan", "atan", 1, math.atan, lambda ans, x: (1.0 / (1.0 + x * x) if abs(x) < 1e150 else (1.0 / x) / x,),
          ("1 / (1 + x**2)",), function=True,  # past |x| = 1e150, x*x would overflow: 1/x/x is exact there
          phrase="atan scales the gradient by 1 / (1 + its input squared)",
-         js_forward="Math.atan(x)", js_local=("Math.abs(x) < 1e150 ? 1 / (1 + x * x) : (1 / x) / x",)),
+         js_forward="Math.atan(x)", js_local=("Math.abs(x) < 1e150 ? 1 / (1 + x * x) : (1 / x) / x",),
+         np_forward=lambda np, x: np.arctan(x),
+         np_local=lambda np, ans, x: (np.where(np.abs(x) < 1e150, 1.0 / (1.0 + x * x), (1.0 / x) / x),)),
     _row("abs", "abs", 1, abs, lambda ans, x: (_sign(x),), ("sign(x)",), function=True, kink=lambda x: x == 0,
          phrase="abs passes the gradient with the sign of its input",
-         js_forward="Math.abs(x)", js_local=("x > 0 ? 1 : x < 0 ? -1 : 0",), js_kink="x === 0"),
+         js_forward="Math.abs(x)", js_local=("x > 0 ? 1 : x < 0 ? -1 : 0",), js_kink="x === 0",
+         np_forward=lambda np, x: np.abs(x),
+         np_local=lambda np, ans, x: (np.sign(x),)),
     _row("asin", "asin", 1, _real(math.asin, "asin"), _arc_local, ("1 / sqrt(1 - x**2)",), function=True,
          kink=lambda x: abs(x) == 1,
          phrase="asin scales the gradient by 1 / sqrt(1 - its input squared), which grows near -1 and 1",
-         js_forward="Math.asin(x)", js_local=("1 / Math.sqrt((1 - x) * (1 + x))",), js_kink="Math.abs(x) === 1"),
+         js_forward="Math.asin(x)", js_local=("1 / Math.sqrt((1 - x) * (1 + x))",), js_kink="Math.abs(x) === 1",
+         np_forward=lambda np, x: np.arcsin(x),
+         np_local=lambda np, ans, x: (1.0 / np.sqrt((1.0 - x) * (1.0 + x)),)),
     _row("acos", "acos", 1, _real(math.acos, "acos"), lambda ans, x: (-_arc_local(ans, x)[0],),
          ("-1 / sqrt(1 - x**2)",), function=True, kink=lambda x: abs(x) == 1,
          phrase="acos scales the gradient by -1 / sqrt(1 - its input squared), which grows near -1 and 1",
-         js_forward="Math.acos(x)", js_local=("-1 / Math.sqrt((1 - x) * (1 + x))",), js_kink="Math.abs(x) === 1"),
+         js_forward="Math.acos(x)", js_local=("-1 / Math.sqrt((1 - x) * (1 + x))",), js_kink="Math.abs(x) === 1",
+         np_forward=lambda np, x: np.arccos(x),
+         np_local=lambda np, ans, x: (-1.0 / np.sqrt((1.0 - x) * (1.0 + x)),)),
     _row("sinh", "sinh", 1, _real(math.sinh, "sinh"), lambda ans, x: (_or_infinite(math.cosh, x),),
          ("cosh(x)",), function=True, phrase="sinh scales the gradient by the cosh of its input",
-         js_forward="Math.sinh(x)", js_local=("Math.cosh(x)",)),
+         js_forward="Math.sinh(x)", js_local=("Math.cosh(x)",),
+         np_forward=lambda np, x: np.sinh(x),
+         np_local=lambda np, ans, x: (np.cosh(x),)),
     _row("cosh", "cosh", 1, _real(math.cosh, "cosh"), lambda ans, x: (_or_infinite(math.sinh, x),),
          ("sinh(x)",), function=True, phrase="cosh scales the gradient by the sinh of its input",
-         js_forward="Math.cosh(x)", js_local=("Math.sinh(x)",)),
+         js_forward="Math.cosh(x)", js_local=("Math.sinh(x)",),
+         np_forward=lambda np, x: np.cosh(x),
+         np_local=lambda np, ans, x: (np.sinh(x),)),
     _row("log1p", "log1p", 1, _log1p, lambda ans, x: (1.0 / (1.0 + x),), ("1 / (1 + x)",), function=True,
          phrase="log1p scales the gradient by 1 over (1 + its input)",
-         js_forward="Math.log1p(x)", js_local=("1 / (1 + x)",)),
+         js_forward="Math.log1p(x)", js_local=("1 / (1 + x)",),
+         np_forward=lambda np, x: np.log1p(x),
+         np_local=lambda np, ans, x: (1.0 / (1.0 + x),)),
     _row("expm1", "expm1", 1, _real(math.expm1, "expm1"), lambda ans, x: (_or_infinite(math.exp, x),),
          ("exp(x)",), function=True, phrase="expm1 scales the gradient by exp of its input",
-         js_forward="Math.expm1(x)", js_local=("Math.exp(x)",)),
+         js_forward="Math.expm1(x)", js_local=("Math.exp(x)",),
+         np_forward=lambda np, x: np.expm1(x),
+         np_local=lambda np, ans, x: (np.exp(x),)),
     _row("log2", "log2", 1, lambda x: (_check_positive(x, "log2"), math.log2(x))[1],
          lambda ans, x: (_log_base(x, math.log(2.0)),), ("1 / (x * log(2))",), function=True,
          phrase="log2 scales the gradient by 1 / (its input times log(2))",
-         js_forward="Math.log2(x)", js_local=("(1 / x) / Math.LN2",)),
+         js_forward="Math.log2(x)", js_local=("(1 / x) / Math.LN2",),
+         np_forward=lambda np, x: np.log2(x),
+         np_local=lambda np, ans, x: ((1.0 / x) / math.log(2.0),)),
     _row("log10", "log10", 1, lambda x: (_check_positive(x, "log10"), math.log10(x))[1],
          lambda ans, x: (_log_base(x, math.log(10.0)),), ("1 / (x * log(10))",), function=True,
          phrase="log10 scales the gradient by 1 / (its input times log(10))",
-         js_forward="Math.log10(x)", js_local=("(1 / x) / Math.LN10",)),
+         js_forward="Math.log10(x)", js_local=("(1 / x) / Math.LN10",),
+         np_forward=lambda np, x: np.log10(x),
+         np_local=lambda np, ans, x: ((1.0 / x) / math.log(10.0),)),
     _row("softplus", "softplus", 1, _softplus, lambda ans, x: (_sigmoid(x),), ("sigmoid(x)",), function=True,
          phrase="softplus scales the gradient by the sigmoid of its input",
-         js_forward="Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)))", js_local=("x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))",)),
+         js_forward="Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)))", js_local=("x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))",),
+         np_forward=lambda np, x: np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x))),
+         np_local=lambda np, ans, x: (_np_sigmoid(np, x),)),
     # functions of two arguments: the operands are x and y in the formulas, as for operators
     _row("min", "min", 2, min, _pick(larger=False), ("1 if x < y else 0", "1 if y < x else 0"),
          function=True, kink=lambda x, y: x == y,
          phrase="min passes the gradient to the smaller operand (half to each at a tie)",
-         js_forward="Math.min(x, y)", js_local=("x === y ? 0.5 : x < y ? 1 : 0", "x === y ? 0.5 : y < x ? 1 : 0"), js_kink="x === y"),
+         js_forward="Math.min(x, y)", js_local=("x === y ? 0.5 : x < y ? 1 : 0", "x === y ? 0.5 : y < x ? 1 : 0"), js_kink="x === y",
+         np_forward=lambda np, x, y: np.minimum(x, y),
+         np_local=_np_pick(larger=False)),
     _row("max", "max", 2, max, _pick(larger=True), ("1 if x > y else 0", "1 if y > x else 0"),
          function=True, kink=lambda x, y: x == y,
          phrase="max passes the gradient to the larger operand (half to each at a tie)",
-         js_forward="Math.max(x, y)", js_local=("x === y ? 0.5 : x > y ? 1 : 0", "x === y ? 0.5 : y > x ? 1 : 0"), js_kink="x === y"),
+         js_forward="Math.max(x, y)", js_local=("x === y ? 0.5 : x > y ? 1 : 0", "x === y ? 0.5 : y > x ? 1 : 0"), js_kink="x === y",
+         np_forward=lambda np, x, y: np.maximum(x, y),
+         np_local=_np_pick(larger=True)),
     _row("atan2", "atan2", 2, math.atan2, _atan2_local, ("y / (x**2 + y**2)", "-x / (x**2 + y**2)"),
          function=True, kink=lambda x, y: x == 0 and y == 0,
          phrase="atan2 turns the gradient by the point's direction and divides it by its squared distance",
-         js_forward="Math.atan2(x, y)", js_local=("y / Math.hypot(x, y) / Math.hypot(x, y)", "-x / Math.hypot(x, y) / Math.hypot(x, y)"), js_kink="x === 0 && y === 0"),
+         js_forward="Math.atan2(x, y)", js_local=("y / Math.hypot(x, y) / Math.hypot(x, y)", "-x / Math.hypot(x, y) / Math.hypot(x, y)"), js_kink="x === 0 && y === 0",
+         np_forward=lambda np, x, y: np.arctan2(x, y),
+         np_local=lambda np, ans, x, y: (y / np.hypot(x, y) / np.hypot(x, y), -x / np.hypot(x, y) / np.hypot(x, y))),
     _row("hypot", "hypot", 2, _hypot, _hypot_local, ("x / hypot(x, y)", "y / hypot(x, y)"), function=True,
          kink=lambda x, y: x == 0 and y == 0,
          phrase="hypot passes each operand its share of the distance: the operand over the distance",
-         js_forward="Math.hypot(x, y)", js_local=("x / Math.hypot(x, y)", "y / Math.hypot(x, y)"), js_kink="x === 0 && y === 0"),
+         js_forward="Math.hypot(x, y)", js_local=("x / Math.hypot(x, y)", "y / Math.hypot(x, y)"), js_kink="x === 0 && y === 0",
+         np_forward=lambda np, x, y: np.hypot(x, y),
+         np_local=lambda np, ans, x, y: (x / ans, y / ans)),
     _row("logb", "log", 2, _logb, _logb_local, ("1 / (x * log(y))", "-log(x) / (y * log(y)**2)"),
          function=True, spelling="log",
          phrase="log to a base scales the gradient by 1 / (x log(base)) for x, and by -log(x) / (base log(base)**2) for the base",
-         js_forward="x > 0 && y > 0 && y !== 1 ? Math.log(x) / Math.log(y) : NaN", js_local=("(1 / x) / Math.log(y)", "ans ? (-ans / y) / Math.log(y) : 0")),
+         js_forward="x > 0 && y > 0 && y !== 1 ? Math.log(x) / Math.log(y) : NaN", js_local=("(1 / x) / Math.log(y)", "ans ? (-ans / y) / Math.log(y) : 0"),
+         np_forward=lambda np, x, y: np.where((y > 0) & (y != 1), np.log(x) / np.log(y), np.nan),
+         np_local=lambda np, ans, x, y: ((1.0 / x) / np.log(y), np.where(ans != 0, (-ans / y) / np.log(y), 0.0))),
     _row("logsumexp", "logsumexp", 2, _logsumexp, _logsumexp_local,
          ("exp(x) / (exp(x) + exp(y))", "exp(y) / (exp(x) + exp(y))"), function=True,
          phrase="logsumexp shares the gradient between its operands by their softmax",
-         js_forward="Math.max(x, y) + Math.log1p(Math.exp(Math.min(x, y) - Math.max(x, y)))", js_local=("x - y >= 0 ? 1 / (1 + Math.exp(y - x)) : Math.exp(x - y) / (1 + Math.exp(x - y))", "y - x >= 0 ? 1 / (1 + Math.exp(x - y)) : Math.exp(y - x) / (1 + Math.exp(y - x))")),
+         js_forward="Math.max(x, y) + Math.log1p(Math.exp(Math.min(x, y) - Math.max(x, y)))", js_local=("x - y >= 0 ? 1 / (1 + Math.exp(y - x)) : Math.exp(x - y) / (1 + Math.exp(x - y))", "y - x >= 0 ? 1 / (1 + Math.exp(x - y)) : Math.exp(y - x) / (1 + Math.exp(y - x))"),
+         np_forward=_np_logsumexp,
+         np_local=lambda np, ans, x, y: (_np_sigmoid(np, x - y), _np_sigmoid(np, y - x))),
 ]
 
 OPS: dict[str, Op] = {op.name: op for op in _TABLE}

@@ -1,5 +1,6 @@
 """Charts of the output over the steps: a unicode sparkline for the terminal, and a real
-chart (SVG or PNG) drawn with matplotlib, an optional extra: `pip install 'scalargrad[plot]'`.
+chart (SVG or PNG) drawn with matplotlib, an optional extra: `pip install 'scalargrad[plot]'`;
+and the sweep's charts: a curve with its tangent, or a heat map with gradient arrows.
 
 matplotlib is imported only here, only when a chart file is asked for, with the Agg
 backend (no window, no display needed).
@@ -51,18 +52,7 @@ def require_matplotlib() -> None:
 
 def plot_history(path: str | os.PathLike, history: Sequence[float], *, output: str, title: str) -> None:
     """Draw the output value against the step number into `path` (.svg or .png), atomically."""
-    fmt = plot_format(path)
-    try:
-        import matplotlib
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise UsageError("--plot needs matplotlib, which is not installed", hint=INSTALL_HINT) from None
-    from scalargrad.files import write_atomically
-
-    figure = Figure(figsize=(7, 4), dpi=100, layout="constrained")
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
+    figure, axes = _figure(path)
     steps = range(len(history))
     axes.plot(steps, history, color="tab:blue", linewidth=1.5, marker="o" if len(history) <= 30 else None,
               markersize=3)
@@ -71,6 +61,71 @@ def plot_history(path: str | os.PathLike, history: Sequence[float], *, output: s
     axes.set_title(title)
     axes.grid(True, alpha=0.3)
     axes.xaxis.get_major_locator().set_params(integer=True)
+    _save(figure, path)
+
+
+def plot_curve(path: str | os.PathLike, xs, ys, *, x_name: str, y_name: str, title: str,
+               tangent: tuple[float, float, float] | None = None) -> None:
+    """The output over one swept input, and the tangent (x, y, slope) if given, into `path`."""
+    figure, axes = _figure(path)
+    axes.plot(xs, ys, color="tab:blue", linewidth=1.8, label=y_name)
+    if tangent is not None:
+        x0, y0, slope = tangent
+        axes.plot(xs, [y0 + slope * (x - x0) for x in xs], color="tab:orange", linewidth=1.3, linestyle="--",
+                  label=f"tangent at {x_name} = {x0:g}: slope {slope:.6g}")
+        axes.plot([x0], [y0], "o", color="tab:orange", markersize=6)
+        finite = [y for y in ys if y == y]
+        if finite:  # the tangent runs off far beyond the curve: keep the curve in view
+            low, high = min(finite), max(finite)
+            pad = 0.08 * (high - low or 1.0)
+            axes.set_ylim(low - pad, high + pad)
+    axes.set_xlabel(x_name)
+    axes.set_ylabel(y_name)
+    axes.set_title(title)
+    axes.grid(True, alpha=0.3)
+    axes.legend(loc="best")
+    _save(figure, path)
+
+
+def plot_map(path: str | os.PathLike, grid_x, grid_y, values, grad_x, grad_y, *, names: tuple[str, str],
+             output: str, title: str, arrows: int = 20) -> None:
+    """The output over two swept inputs as a heat map with contour lines, and its gradient as
+    arrows on a subgrid of at most `arrows` x `arrows` points. Arguments are 2-D arrays."""
+    figure, axes = _figure(path, size=(7, 5.5))
+    filled = axes.contourf(grid_x, grid_y, values, levels=30, cmap="viridis")
+    axes.contour(grid_x, grid_y, values, levels=10, colors="white", linewidths=0.5, alpha=0.6, linestyles="solid")
+    figure.colorbar(filled, ax=axes, label=output)
+    every_x = max(1, len(grid_x) // arrows)
+    every_y = max(1, len(grid_x[0]) // arrows)
+    sub = (slice(None, None, every_x), slice(None, None, every_y))
+    axes.quiver(grid_x[sub], grid_y[sub], grad_x[sub], grad_y[sub], color="white", alpha=0.9, angles="xy",
+                label=f"gradient of {output}")
+    axes.set_xlabel(names[0])
+    axes.set_ylabel(names[1])
+    axes.set_title(title)
+    axes.legend(loc="upper right", framealpha=0.6)
+    _save(figure, path)
+
+
+def _figure(path: str | os.PathLike, size: tuple[float, float] = (7, 4)):
+    """A matplotlib figure and its axes, off screen (Agg); the file's format checked first."""
+    plot_format(path)
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise UsageError("--plot needs matplotlib, which is not installed", hint=INSTALL_HINT) from None
+    figure = Figure(figsize=size, dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure, figure.add_subplot()
+
+
+def _save(figure, path: str | os.PathLike) -> None:
+    import matplotlib
+
+    from scalargrad.files import write_atomically
+
+    fmt = plot_format(path)
 
     def write(stream) -> None:
         # No date and a fixed id salt: the same run gives the same SVG file.

@@ -19,7 +19,7 @@ PACKAGE = ROOT / "scalargrad"
 # each other.
 ORDER = [
     "errors", "ops", "files", "engine", "program", "arrays", "bindings", "session", "language", "render", "plot",
-    "renderers", "gradients", "check", "explain", "step", "dot", "page", "inputs",
+    "renderers", "gradients", "check", "explain", "step", "dot", "page", "sweep", "inputs",
     "commands.shared", "commands.*", "commands", "cli", "__init__", "__main__",
 ]
 
@@ -38,6 +38,7 @@ OWNERS = {
     "lark_cython": {"language"},
     "graphviz": {"dot"},
     "matplotlib": {"plot"},
+    "numpy": {"sweep"},
 }
 
 

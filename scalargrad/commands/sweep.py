@@ -1,0 +1,68 @@
+"""`scalargrad sweep`: the output and every input's gradient over a range or a grid of points."""
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from scalargrad.commands.shared import JsonOption, PrecisionOption, load, note, program_command
+
+ORDER = 35  # place in `scalargrad --help`
+
+
+@program_command()
+def sweep(
+    request,
+    points: Annotated[Optional[Path], typer.Option("--points", metavar="CSV", show_default=False,
+                                                   help="Sweep the points of a CSV file whose header names inputs.")] = None,
+    at: Annotated[Optional[float], typer.Option("--at", metavar="X", show_default=False,
+                                                help="Show (and draw) the tangent at this value of the one swept input.")] = None,
+    plot: Annotated[Optional[Path], typer.Option("--plot", metavar="FILE", show_default=False,
+                                                 help="Draw the curve (one range) or a map with gradient arrows (two) "
+                                                      "into FILE.svg or FILE.png (needs matplotlib).")] = None,
+    csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="CSV", show_default=False,
+                                                   help="Write every point as CSV into FILE.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Show every point, however many.")] = False,
+    precision: PrecisionOption = 10,
+    json_: JsonOption = False,
+) -> None:
+    """Evaluate the program and its gradients at many points at once.
+
+    Give an input a range START:STOP:STEP (several ranges make a grid), or --points FILE.csv.
+    Example: scalargrad sweep "y = 3*x**2 - 4*x + 5" --x -5:5:0.25 --at 3 --plot slope.svg
+    """
+    from scalargrad import sweep as sweeps
+    from scalargrad.errors import UsageError
+    from scalargrad.files import write_atomically
+    from scalargrad.plot import plot_format
+    from scalargrad.render import emit
+
+    if csv and json_:
+        raise UsageError("give --csv or --json, not both")
+    if plot is not None:
+        plot_format(plot)
+    columns = sweeps.read_points(points) if points is not None else None
+    request.args, ranges = sweeps.take_ranges(request.args)
+    for name, column in (columns or {}).items():  # so that the inputs load as usual
+        request.args.append(f"--{name}={column[0]!r}")
+    loaded = load(request)
+    report = sweeps.sweep(loaded.program, loaded.values, ranges=ranges, points=columns, at=at,
+                          origin=loaded.origin, warnings=loaded.warnings)
+    report.precision, report.show_all = precision, all_
+    if plot is not None:
+        sweeps.draw(report, plot)
+    if output is not None:
+        write_atomically(output, lambda stream: report.write_csv(_text(stream)), "the CSV file")
+        note(f"wrote {report.size:,} points to {output}")
+    if csv:
+        report.write_csv(sys.stdout)
+    else:
+        emit(report, json_)
+
+
+def _text(stream):
+    import io
+
+    return io.TextIOWrapper(stream, encoding="utf-8", newline="", write_through=True)

@@ -1,0 +1,430 @@
+"""`scalargrad sweep`: a program's output and every input's gradient over many points at once.
+
+The points are a grid of ranges (`--x -5:5:0.25`, several ranged inputs make a grid) or the
+rows of a CSV file (`--points FILE.csv`); the other inputs keep their usual values. Every
+point goes through the graph in one pass: each node holds a NumPy array with one element per
+point, forward in topological order and backward in reverse, with the values and local
+derivatives of the table's NumPy columns (`ops.Op.np_forward`, `np_local`). Points are taken
+in chunks so that memory stays bounded however many there are.
+
+A point where some value leaves an op's domain (log of a negative, ...) is not an error for
+the whole sweep: its value and gradients are nan (null in JSON, empty in CSV), and the
+report counts such points and names the first with the reason `grad` would give there.
+NumPy is imported only here, and only when a sweep runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from scalargrad.bindings import parse_number
+from scalargrad.errors import ScalarGradError, UsageError
+from scalargrad.ops import CONST, LEAF, rule
+from scalargrad.program import Program
+from scalargrad.render import DEFAULT_PRECISION, Lines, Report, Table, number
+
+SCHEMA = "scalargrad.sweep/1"
+LIMIT = 10_000_000  # points in one sweep; a larger grid is refused before any work
+CHUNK = 1 << 16  # points per pass: memory grows with nodes x CHUNK, not with the grid
+ROWS_SHOWN = 25  # a longer sweep's table shows this many points, evenly spaced (--all: every one)
+_RANGE = re.compile(r"([^:]*):([^:]*):([^:]*)")
+
+
+# -- the points ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Range:
+    """start:stop:step, stop included when it lands on the grid."""
+
+    name: str
+    start: float
+    stop: float  # as given: the last point when it lands on the grid
+    step: float
+    count: int
+
+    def values(self, np):
+        axis = self.start + np.arange(self.count) * self.step
+        if abs(axis[-1] - self.stop) <= 1e-9 * abs(self.step):
+            axis[-1] = self.stop  # -1:1:0.1 ends at 1, not at 1.0000000000000009
+        return axis
+
+
+def parse_range(name: str, text: str) -> Range:
+    """`-5:5:0.25` for input `name`; a malformed range, a step of 0 or of the wrong sign is a
+    UsageError that shows the range."""
+    where = f"the range of `{name}` (`--{name} {text}`)"
+    match = _RANGE.fullmatch(text.strip())
+    if not match:
+        raise UsageError(f"{where} is not START:STOP:STEP",
+                         hint=f"write three numbers with colons, as in --{name} -5:5:0.25 (stop included)")
+    start, stop, step = (parse_number(part, f"{where}: the {what}")
+                         for part, what in zip(match.groups(), ("start", "stop", "step")))
+    if step == 0:
+        raise UsageError(f"{where} has a step of 0", hint=f"give a step that moves, as in --{name} {start:g}:{stop:g}:0.5")
+    if (stop - start) * step < 0:
+        raise UsageError(f"{where} never reaches {stop:g} with a step of {step:g}: the step has the wrong sign",
+                         hint=f"write --{name} {start:g}:{stop:g}:{-step:g}")
+    steps = (stop - start) / step
+    count = math.floor(steps + 1e-9 * max(1.0, abs(steps))) + 1  # 0:1:0.1 has 11 points, not 10
+    if count > LIMIT:
+        raise UsageError(f"{where} has {count:,} points, above the limit of {LIMIT:,}", hint="use a larger step")
+    return Range(name, start, stop, step, count)
+
+
+def take_ranges(args: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Split `--NAME START:STOP:STEP` (or `--NAME=...`) out of a command line: the arguments
+    with each range replaced by its start (so the inputs load as usual), and name -> range."""
+    rest, ranges = [], {}
+    i = 0
+    while i < len(args):
+        token = args[i]
+        name, eq, text = token[2:].partition("=")
+        if token.startswith("--") and not eq and i + 1 < len(args) and ":" in args[i + 1] \
+                and not args[i + 1].startswith("--"):
+            text, eq, i = args[i + 1], "=", i + 1
+        if token.startswith("--") and eq and ":" in text:
+            if name in ranges:
+                raise UsageError(f"a range for `{name}` is given twice", hint="give each input one range")
+            ranges[name] = text
+            start = text.split(":")[0].strip()
+            rest.append(f"--{name}={start if _looks_numeric(start) else '0'}")
+        else:
+            rest.append(token)
+        i += 1
+    return rest, ranges
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def read_points(path: str | Path) -> dict[str, list[float]]:
+    """The columns of a CSV file whose header row names inputs; a missing or non-numeric cell
+    is an error naming its row (the file's line, the header being row 1) and column."""
+    from scalargrad.files import read_text_file
+
+    try:
+        text = read_text_file(path, f"the points file {path}", error=UsageError)
+    except FileNotFoundError:
+        raise UsageError(f"the points file {path} does not exist", hint="check the path given to --points") from None
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows or not any(cell.strip() for cell in rows[0]):
+        raise UsageError(f"the points file {path} has no header row",
+                         hint="its first row names the inputs, as in: x,y")
+    names = [cell.strip() for cell in rows[0]]
+    columns: dict[str, list[float]] = {name: [] for name in names}
+    if len(columns) < len(names):
+        raise UsageError(f"the points file {path} names an input twice in its header: {', '.join(names)}")
+    for number_, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue  # a blank line (the last one, typically)
+        for k, name in enumerate(names):
+            cell = row[k] if k < len(row) else ""
+            where = f"{path}, row {number_}, column `{name}`"
+            if not cell.strip():
+                raise UsageError(f"{where}: the cell is missing", hint="give every input a number on every row")
+            columns[name].append(parse_number(cell, where))
+    if not columns[names[0]]:
+        raise UsageError(f"the points file {path} has a header but no points", hint="add a row of numbers under it")
+    if len(columns[names[0]]) > LIMIT:
+        raise UsageError(f"the points file {path} has {len(columns[names[0]]):,} points, above the limit of {LIMIT:,}")
+    return columns
+
+
+def grid_size(ranges: list[Range]) -> int:
+    """The number of points of the grid, refused above LIMIT before anything is computed."""
+    size = math.prod(r.count for r in ranges)
+    if size > LIMIT:
+        shape = " x ".join(f"{r.count:,} ({r.name})" for r in ranges)
+        raise UsageError(f"the grid would have {size:,} points ({shape}), above the limit of {LIMIT:,}",
+                         hint="use larger steps, or fewer ranged inputs")
+    return size
+
+
+# -- the pass --------------------------------------------------------------------------------
+def numpy():
+    """NumPy, imported only when a sweep runs."""
+    try:
+        import numpy as np
+    except ImportError:
+        raise UsageError("sweep needs NumPy, which is not installed", hint="pip install numpy") from None
+    return np
+
+
+def numpy_row(op: str):
+    row = rule(op)
+    if row.np_forward is None or row.np_local is None:
+        raise UsageError(f"the op `{op}` has no NumPy column in the derivative table",
+                         hint="give its row in ops.py np_forward and np_local")
+    return row
+
+
+def run_pass(program: Program, leaves: dict[str, object], of=None) -> tuple[object, dict[str, object], object]:
+    """One pass over `program` with an array (or a number) for each input in `leaves`: the
+    output's values, each input's gradient, and a mask of the points where some value was
+    not finite (outside an op's domain). Forward in topological order, backward reversed."""
+    np = numpy()
+    nodes, of = program.nodes, of or program.output
+    index = {id(node): i for i, node in enumerate(nodes)}
+    values: list = [None] * len(nodes)
+    outside = np.zeros((), dtype=bool)
+    for i, node in enumerate(nodes):
+        if not node._prev:
+            values[i] = np.float64(leaves[node.label] if node._op == LEAF else node.data)
+            continue
+        values[i] = numpy_row(node._op).np_forward(np, *[values[index[id(p)]] for p in node._prev])
+        outside = outside | ~np.isfinite(values[i])
+    grads: list = [None] * len(nodes)
+    grads[index[id(of)]] = np.float64(1.0)
+    for i in range(len(nodes) - 1, -1, -1):
+        node, g = nodes[i], grads[i]
+        if g is None or not node._prev:
+            continue
+        operands = [values[index[id(p)]] for p in node._prev]
+        for parent, local in zip(node._prev, numpy_row(node._op).np_local(np, values[i], *operands)):
+            share = np.where(g == 0, 0.0, g * local)  # as engine.backward: no share from a 0 gradient
+            j = index[id(parent)]
+            grads[j] = share if grads[j] is None else grads[j] + share
+    input_grads = {name: np.float64(0.0) if grads[index[id(node)]] is None or node._op == CONST
+                   else grads[index[id(node)]] for name, node in program.inputs.items()}
+    return values[index[id(of)]], input_grads, outside
+
+
+def sweep(program: Program, values: dict[str, float], *, ranges: dict[str, str] | None = None,
+          points: dict[str, list[float]] | None = None, at: float | None = None,
+          origin: dict[str, str] | None = None, warnings: list[str] | None = None) -> SweepReport:
+    """`program`'s output and every input's gradient at each point of `ranges` (input -> text
+    `start:stop:step`, a grid when there are several) or of `points` (input -> column); the
+    other inputs at `values`. `at` (one swept input only) adds the tangent there."""
+    np = numpy()
+    if ranges and points:
+        raise UsageError("give ranges or --points, not both", hint="put every swept input in the points file")
+    if not ranges and not points:
+        raise UsageError("nothing to sweep", hint="give an input a range, as in --x -5:5:0.25, or --points FILE.csv")
+    for name in ranges or points:
+        program.input(name, "sweep")
+    parsed = [parse_range(name, text) for name, text in (ranges or {}).items()]
+    if parsed:
+        grid_size(parsed)
+        axes = np.meshgrid(*[r.values(np) for r in parsed], indexing="ij")
+        swept = {r.name: axis.ravel() for r, axis in zip(parsed, axes)}
+    else:
+        swept = {name: np.asarray(column, dtype=float) for name, column in points.items()}
+    fixed = {name: float(value) for name, value in values.items() if name not in swept}
+    output, grads, outside = _compute(np, program, swept, fixed)
+    report = SweepReport(program, swept, fixed, dict(origin or {}), output, grads, parsed,
+                         warnings=list(warnings or []))
+    report.domain = _trouble(program, swept, fixed, outside)
+    broken = ~outside & np.any([~np.isfinite(grad) for grad in grads.values()], axis=0) if grads else outside & False
+    report.undefined = _trouble(program, swept, fixed, broken)
+    for grad in grads.values():
+        grad[~np.isfinite(grad)] = np.nan
+    if at is not None:
+        report.tangent = _tangent(np, program, swept, fixed, at)
+    return report
+
+
+def _compute(np, program: Program, swept: dict, fixed: dict[str, float]):
+    """Every point through `run_pass`, CHUNK points at a time; nan where outside the domain."""
+    size = len(next(iter(swept.values())))
+    output = np.empty(size)
+    grads = {name: np.empty(size) for name in program.inputs}
+    outside = np.zeros(size, dtype=bool)
+    with np.errstate(all="ignore"):
+        for start in range(0, size, CHUNK):
+            part = slice(start, min(size, start + CHUNK))
+            value, part_grads, bad = run_pass(program, {**fixed, **{name: v[part] for name, v in swept.items()}})
+            output[part], outside[part] = value, bad
+            for name, grad in part_grads.items():
+                grads[name][part] = grad
+    output[outside] = np.nan
+    for grad in grads.values():
+        grad[outside] = np.nan
+    return output, grads, outside
+
+
+def _trouble(program: Program, swept: dict, fixed: dict[str, float], mask) -> Trouble | None:
+    """How many points `mask` holds, and the first, with the reason `grad` gives there."""
+    count = int(mask.sum())
+    if not count:
+        return None
+    k = int(mask.argmax())
+    first = {name: float(values[k]) for name, values in swept.items()}
+    try:
+        program.run({**fixed, **first})
+        reason = "a value there is not a finite number"
+    except ScalarGradError as error:
+        reason = error.message
+    return Trouble(count, first, reason)
+
+
+def _tangent(np, program: Program, swept: dict, fixed: dict[str, float], at: float) -> tuple[float, float, float]:
+    """(at, the output there, its slope along the one swept input) for --at."""
+    if len(swept) != 1:
+        raise UsageError(f"--at needs one swept input, not {len(swept)} ({', '.join(swept)})",
+                         hint="sweep one input to draw a tangent; fix the others with --NAME VALUE")
+    (name,) = swept
+    with np.errstate(all="ignore"):
+        value, grads, outside = run_pass(program, {**fixed, name: at})
+    slope = float(grads[name])
+    if bool(outside) or not math.isfinite(slope):
+        raise UsageError(f"--at {at:g}: the output or its slope is undefined at {name} = {at:g}",
+                         hint=f"choose a point inside the domain; scalargrad grad shows why at {name} = {at:g}")
+    return at, float(value), slope
+
+
+# -- the sweep -------------------------------------------------------------------------------
+@dataclass
+class Trouble:
+    """Points where something is undefined: how many, the first one, and why there."""
+
+    count: int
+    first: dict[str, float]
+    reason: str
+
+    def to_json(self) -> dict:
+        return {"count": self.count, "first": self.first, "reason": self.reason}
+
+
+@dataclass
+class SweepReport(Report):
+    program: Program
+    swept: dict[str, object]  # swept input -> its value at each point (arrays)
+    fixed: dict[str, float]  # the other inputs' values
+    origin: dict[str, str]
+    output: object  # the output's value at each point
+    grads: dict[str, object]  # every input -> its gradient at each point
+    ranges: list[Range] = field(default_factory=list)  # empty for --points
+    domain: Trouble | None = None  # points outside some op's domain: all nan
+    undefined: Trouble | None = None  # points where some gradient is not finite
+    tangent: tuple[float, float, float] | None = None  # --at: x, output, slope
+    warnings: list[str] = field(default_factory=list)
+    precision: int = DEFAULT_PRECISION
+    show_all: bool = False
+
+    @property
+    def size(self) -> int:
+        return len(self.output)
+
+    @property
+    def output_label(self) -> str:
+        return self.program.label(self.program.output)
+
+    def columns(self) -> list[tuple[str, object]]:
+        """(header, values) in table order: swept inputs, the output, every input's gradient."""
+        out = self.output_label
+        return ([(name, values) for name, values in self.swept.items()] + [(out, self.output)]
+                + [(f"d{out}/d{name}", grad) for name, grad in self.grads.items()])
+
+    def rows(self) -> list[int]:
+        """The points the table shows: all, or ROWS_SHOWN of them evenly spaced, first and last."""
+        if self.show_all or self.size <= ROWS_SHOWN:
+            return list(range(self.size))
+        last = self.size - 1
+        return sorted({round(k * last / (ROWS_SHOWN - 1)) for k in range(ROWS_SHOWN)})
+
+    def sections(self) -> list:
+        precision = self.precision
+        columns = self.columns()
+        title = f"{self.output_label} and its gradients at {self.size:,} point{'s' if self.size != 1 else ''}"
+        if self.fixed:
+            title += "; " + ", ".join(f"{name} = {number(value, precision)}" for name, value in self.fixed.items())
+        table = Table([header for header, _ in columns], title=title, right={header for header, _ in columns})
+        for k in self.rows():
+            table.add(*[_cell(float(values[k]), precision) for _, values in columns])
+        shown = len(self.rows())
+        if shown < self.size:
+            table.notes.append(f"{shown} of {self.size:,} points shown, evenly spaced; --all shows every point")
+        for trouble, what in ((self.domain, "outside the domain: no value there"),
+                              (self.undefined, "some gradient is undefined or infinite there")):
+            if trouble is not None:
+                table.notes.append(f"{trouble.count:,} point{'s' if trouble.count != 1 else ''} {what}; "
+                                   f"first at {_point(trouble.first)}: {trouble.reason}")
+        sections: list = [table]
+        if self.tangent is not None:
+            x, y, slope = self.tangent
+            lines = Lines()
+            lines.add(f"at {next(iter(self.swept))} = {number(x, precision)}: {self.output_label} = "
+                      f"{number(y, precision)}, slope {number(slope, precision)}")
+            sections.append(lines)
+        return sections
+
+    def to_json(self) -> dict:
+        stream = io.StringIO()
+        self.write_json(stream)
+        return json.loads(stream.getvalue())
+
+    def write_json(self, stream: IO[str]) -> None:
+        """The `sweep --json` document (docs/json.md): one array per column, null where undefined."""
+        head = {
+            "schema": SCHEMA,
+            "output": self.output_label,
+            "points": self.size,
+            "ranges": {r.name: {"start": r.start, "stop": r.stop, "step": r.step, "count": r.count}
+                       for r in self.ranges},
+            "fixed": {name: {"value": value, "from": self.origin.get(name, "")} for name, value in self.fixed.items()},
+            "inputs": {name: _json_list(values) for name, values in self.swept.items()},
+            "values": _json_list(self.output),
+            "grads": {name: _json_list(grad) for name, grad in self.grads.items()},
+            "domain": None if self.domain is None else self.domain.to_json(),
+            "undefined": None if self.undefined is None else self.undefined.to_json(),
+            "tangent": None if self.tangent is None else dict(zip(("at", "value", "slope"), self.tangent)),
+            "warnings": self.warnings,
+        }
+        stream.write("{\n" + ",\n".join(f" {json.dumps(key)}: {json.dumps(value)}" for key, value in head.items())
+                     + "\n}\n")
+
+    def write_csv(self, stream: IO[str]) -> None:
+        """A header row, then one row per point; an undefined number is an empty cell."""
+        columns = self.columns()
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow([header for header, _ in columns])
+        lists = [values.tolist() for _, values in columns]
+        for start in range(0, self.size, CHUNK):
+            writer.writerows([["" if x != x else repr(x) for x in row]
+                              for row in zip(*[values[start:start + CHUNK] for values in lists])])
+
+
+def _cell(x: float, precision: int) -> str:
+    return "undefined" if x != x else number(x, precision)
+
+
+def _point(point: dict[str, float]) -> str:
+    return ", ".join(f"{name} = {x:g}" for name, x in point.items())
+
+
+def _json_list(values) -> list:
+    return [None if x != x else x for x in values.tolist()]
+
+
+def draw(report: SweepReport, path: str | Path) -> None:
+    """--plot: the output over one swept input (with the tangent of --at), or a heat map with
+    gradient arrows over two. Needs ranges: a grid, not a points file."""
+    from scalargrad.plot import plot_curve, plot_format, plot_map, require_matplotlib
+
+    plot_format(path)
+    if not report.ranges or len(report.ranges) > 2:
+        given = f"{len(report.ranges)} ranged inputs" if report.ranges else "--points"
+        raise UsageError(f"--plot draws one or two ranged inputs, not {given}",
+                         hint="sweep one input (a curve) or two (a map), as in --x -5:5:0.25")
+    require_matplotlib()
+    output, title = report.output_label, report.program.source.strip().splitlines()[0][:70]
+    if len(report.ranges) == 1:
+        (name,) = report.swept
+        plot_curve(path, report.swept[name].tolist(), report.output.tolist(), x_name=name, y_name=output,
+                   title=title, tangent=report.tangent)
+        return
+    shape = tuple(r.count for r in report.ranges)
+    first, second = (r.name for r in report.ranges)
+    plot_map(path, report.swept[first].reshape(shape), report.swept[second].reshape(shape),
+             report.output.reshape(shape), report.grads[first].reshape(shape), report.grads[second].reshape(shape),
+             names=(first, second), output=output, title=title)
