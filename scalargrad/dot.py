@@ -102,6 +102,24 @@ def _statements(view: _View, drawn: set[int]) -> list[tuple[str, list[int]]]:
     return groups
 
 
+def _arrays(view: _View, drawn: set[int]) -> list[tuple[str, list[int]]]:
+    """Each array's title (`W1 (4, 3)`) and its drawn elements, each element in one box only."""
+    from scalargrad.arrays import shape_text
+
+    program, seen, groups = view.program, set(), []
+    for name, (shape, elements) in getattr(program, "arrays", {}).items():
+        members = []
+        for element in elements:
+            node = program.names.get(element)
+            i = view.index.get(id(node)) if node is not None else None
+            if i is not None and i in drawn and i not in seen:
+                seen.add(i)
+                members.append(i)
+        if members:
+            groups.append((f"{name} {shape_text(shape)}", members))
+    return groups
+
+
 # -- the DOT graph ---------------------------------------------------------------------------
 _RECORD_SPECIAL = re.compile(r'([{}|<>"\\])')
 
@@ -174,11 +192,7 @@ def draw_dot(
             hint="draw part of it with --focus NAME --depth K, or raise the limit with --max-nodes N",
         )
     painter = _Painter(view, drawn, grad=grad, of=view.output if of is None else of, decorate=not plain, ids=ids)
-    if cluster:
-        painter.clusters()
-    else:
-        for i in painter.order:
-            painter.value_node(painter.graph, i)
+    painter.clusters(_statements(view, drawn) if cluster else _arrays(view, drawn) if view.program else [])
     for i in painter.order:
         painter.operand_edges(i)
     if painter.decorate:
@@ -249,10 +263,11 @@ class _Painter:
                 self.graph.edge(f"n{j}_cut", f"n{i}_op", style="dashed", **self.named(f"e{i}_{position}"))
                 self.used.add("cut")
 
-    def clusters(self) -> None:
-        """Each statement's nodes in a box titled with its text; the rest outside."""
+    def clusters(self, groups: list[tuple[str, list[int]]]) -> None:
+        """Each group's nodes in a box titled with the group's title (a statement's text, an
+        array's name and shape); a node in none of them outside."""
         grouped = set()
-        for k, (title, members) in enumerate(_statements(self.view, self.drawn)):
+        for k, (title, members) in enumerate(groups):
             with self.graph.subgraph(name=f"cluster_{k}") as box:
                 box.attr(label=plain_text(title), style="rounded", color="gray60", labeljust="l")
                 for i in members:

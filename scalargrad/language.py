@@ -296,6 +296,10 @@ class _Builder(ArrayBuilding):
             raise self._error(ParseError, f"`{name}` of shape {sizes} makes {count:,} parameters; the limit is "
                               f"{MAX_PARAMETERS:,}", start, end - start, hint="use a smaller shape")
         low, high = (v.data for v in numbers) if numbers else (0.0, 0.0)
+        spent = {id(v) for v in (*numbers, *shape.items)}  # the arguments are read, not part of the graph
+        while self.nodes and id(self.nodes[-1]) in spent:
+            del self.nodes[-1]
+            del self.spans[-1]
         if self._random is None:
             import random
 
