@@ -9,6 +9,15 @@ from scalargrad.errors import UsageError
 
 ORDER = 20  # place in `scalargrad --help`
 
+ExpectOption = Annotated[
+    Optional[list[str]], typer.Option("--expect", metavar="NAME: FORMULA", show_default=False,
+                                      help="A derivative worked out by hand, d(output)/d(NAME) as a formula over "
+                                           "the program's names, checked against backprop here and at --points "
+                                           "random points around: --expect \"x: sigmoid(x)\". Repeatable.")
+]
+PointsOption = Annotated[int, typer.Option("--points", metavar="N", min=0,
+                                           help="Random points around the current one for --expect.")]
+
 
 @program_command()
 def check(
@@ -33,6 +42,8 @@ def check(
     ] = False,
     atol: Annotated[float, typer.Option("--atol", metavar="A", help="Absolute tolerance of the pass rule.")] = 1e-5,
     rtol: Annotated[float, typer.Option("--rtol", metavar="R", help="Relative tolerance of the pass rule.")] = 1e-3,
+    expect: ExpectOption = None,
+    points: PointsOption = 10,
     precision: PrecisionOption = 10,
     json_: JsonOption = False,
 ) -> int:
@@ -60,6 +71,10 @@ def check(
     with progress_bar("checking gradients", json_) as progress:
         report = check_gradients(program, loaded.values, chosen, of=target, every=all_, eps=eps, method=method,
                                  relative_step=relative_step, atol=atol, rtol=rtol, progress=progress)
+    if expect:
+        from scalargrad.expect import verify
+
+        report.expectations = verify(program, loaded.values, expect, target, count=points, atol=atol, rtol=rtol)
     report.warnings, report.precision = loaded.warnings, precision
     emit(report, json_)
     return 0 if report.ok else 1
