@@ -19,7 +19,7 @@ PACKAGE = ROOT / "scalargrad"
 # each other.
 ORDER = [
     "errors", "ops", "files", "engine", "program", "arrays", "bindings", "session", "language", "render", "plot",
-    "renderers", "gradients", "hessian", "expect", "check", "explain", "step", "dot", "page", "inputs",
+    "renderers", "gradients", "hessian", "hessian_check", "expect", "check", "explain", "step", "dot", "page", "inputs",
     "commands.shared", "commands.*", "commands", "cli", "__init__", "__main__",
 ]
 

@@ -144,3 +144,33 @@ def test_grad_imports_nothing_new():
             "('hessian', 'expect', 'check')), 'numpy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[] False"
+
+
+@settings(max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(expressions, points)
+def test_check_order_2_has_no_false_alarms_on_smooth_programs(expr, point):
+    from scalargrad.hessian_check import check_hessian
+
+    program, values = run(expr[0], point)
+    assume(program.inputs and not near_a_kink(program))
+    report = check_hessian(program, values)
+    assert report.ok, (expr[0], values, [(r.row, r.column, r.analytic, r.numeric, r.reason) for r in report.rows])
+
+
+def test_check_order_2_catches_a_wrong_formula(monkeypatch, cli):
+    import dataclasses
+
+    monkeypatch.setitem(OPS, "tanh", dataclasses.replace(OPS["tanh"], formulas=("1 - tanh(x)",)))
+    formula.cache_clear()
+    try:
+        result = cli("check", "--order", "2", "L = tanh(x*y)", "--x", "0.5", "--y", "0.8", "--no-session", "--json")
+    finally:
+        formula.cache_clear()
+    assert result.exit_code == 1
+    doc = result.json()
+    assert doc["order"] == 2 and doc["summary"]["failed"] == 4 and not doc["ok"]
+
+
+def test_check_order_2_at_a_kink_says_kink(cli):
+    result = cli("check", "--order", "2", "h = relu(x); L = h * y", "--x", "0", "--y", "3", "--no-session", "--json")
+    assert result.exit_code == 0 and {row["status"] for row in result.json()["rows"]} == {"KINK"}

@@ -15,6 +15,9 @@ ExpectOption = Annotated[
                                            "the program's names, checked against backprop here and at --points "
                                            "random points around: --expect \"x: sigmoid(x)\". Repeatable.")
 ]
+OrderOption = Annotated[int, typer.Option("--order", metavar="1|2", min=1, max=2,
+                                          help="2: check the Hessian (scalargrad hessian) by central differences "
+                                               "of the gradient instead of the gradient.")]
 PointsOption = Annotated[int, typer.Option("--points", metavar="N", min=0,
                                            help="Random points around the current one for --expect.")]
 
@@ -44,6 +47,7 @@ def check(
     rtol: Annotated[float, typer.Option("--rtol", metavar="R", help="Relative tolerance of the pass rule.")] = 1e-3,
     expect: ExpectOption = None,
     points: PointsOption = 10,
+    order: OrderOption = 1,
     precision: PrecisionOption = 10,
     json_: JsonOption = False,
 ) -> int:
@@ -67,6 +71,14 @@ def check(
     loaded = load(request)
     program = loaded.program
     target = program.node(of) if of else None
+    if order == 2:
+        from scalargrad.hessian_check import check_hessian
+
+        wrt = None if nodes is None else [program.input(name, "check").label for name in name_list(nodes, "--nodes")]
+        second = check_hessian(program, loaded.values, wrt, target, eps=eps, atol=atol, rtol=rtol)
+        second.warnings, second.precision = loaded.warnings, precision
+        emit(second, json_)
+        return 0 if second.ok else 1
     chosen = None if nodes is None else [program.node(name) for name in name_list(nodes, "--nodes")]
     with progress_bar("checking gradients", json_) as progress:
         report = check_gradients(program, loaded.values, chosen, of=target, every=all_, eps=eps, method=method,
