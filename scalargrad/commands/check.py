@@ -62,6 +62,7 @@ def check(
     """
     from scalargrad.bindings import name_list
     from scalargrad.check import check_gradients, validate_options
+    from scalargrad.expect import verify
     from scalargrad.render import emit
 
     validate_options(eps, method, atol, rtol)
@@ -72,21 +73,27 @@ def check(
     program = loaded.program
     target = program.node(of) if of else None
     if order == 2:
-        from scalargrad.hessian_check import check_hessian
-
-        wrt = None if nodes is None else [program.input(name, "check").label for name in name_list(nodes, "--nodes")]
-        second = check_hessian(program, loaded.values, wrt, target, eps=eps, atol=atol, rtol=rtol)
-        second.warnings, second.precision = loaded.warnings, precision
-        emit(second, json_)
-        return 0 if second.ok else 1
+        return _second_order(loaded, nodes, target, eps, atol, rtol, precision, json_)
     chosen = None if nodes is None else [program.node(name) for name in name_list(nodes, "--nodes")]
     with progress_bar("checking gradients", json_) as progress:
         report = check_gradients(program, loaded.values, chosen, of=target, every=all_, eps=eps, method=method,
                                  relative_step=relative_step, atol=atol, rtol=rtol, progress=progress)
     if expect:
-        from scalargrad.expect import verify
-
         report.expectations = verify(program, loaded.values, expect, target, count=points, atol=atol, rtol=rtol)
+    report.warnings, report.precision = loaded.warnings, precision
+    emit(report, json_)
+    return 0 if report.ok else 1
+
+
+def _second_order(loaded, nodes, target, eps, atol, rtol, precision, json_) -> int:
+    """`--order 2`: the Hessian against central differences of the gradient."""
+    from scalargrad.bindings import name_list
+    from scalargrad.hessian_check import check_hessian
+    from scalargrad.render import emit
+
+    program = loaded.program
+    wrt = None if nodes is None else [program.input(name, "check").label for name in name_list(nodes, "--nodes")]
+    report = check_hessian(program, loaded.values, wrt, target, eps=eps, atol=atol, rtol=rtol)
     report.warnings, report.precision = loaded.warnings, precision
     emit(report, json_)
     return 0 if report.ok else 1
