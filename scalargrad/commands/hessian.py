@@ -6,7 +6,7 @@ import typer
 
 from scalargrad.commands.shared import JsonOption, OfOption, PrecisionOption, load, program_command
 
-ORDER = 25  # place in `scalargrad --help`
+ORDER = 35  # place in `scalargrad --help`
 
 
 @program_command()
