@@ -45,8 +45,10 @@ from itertools import compress, repeat
 from operator import attrgetter
 from typing import Callable, Iterable, Mapping, Sequence
 
+from scalargrad import expect
 from scalargrad.engine import Value
 from scalargrad.errors import DomainError, UsageError
+from scalargrad.expect import Expectation
 from scalargrad.ops import CONST, OPS
 from scalargrad.program import Program
 from scalargrad.render import DEFAULT_PRECISION, Report, Table, number, ref_json
@@ -110,6 +112,7 @@ class CheckReport(Report):
     warnings: list[str] = field(default_factory=list)
     precision: int = DEFAULT_PRECISION  # significant digits in the table
     show_all: bool = False  # every array element a row (else one row per array)
+    expectations: list[Expectation] = field(default_factory=list)  # --expect: hand-derived derivatives
 
     @property
     def adaptive(self) -> bool:
@@ -129,7 +132,7 @@ class CheckReport(Report):
 
     @property
     def ok(self) -> bool:
-        return self.failed == 0
+        return self.failed == 0 and all(e.status != FAIL for e in self.expectations)
 
     def row(self, name: str) -> CheckRow:
         """The row of a checked node, by its name or label."""
@@ -146,7 +149,7 @@ class CheckReport(Report):
             step = f"adaptive h = {ADAPTIVE_STEP[self.method]:.3g} * max(1, |x|), Richardson where they disagree"
         else:
             step = f"h = {self.eps:g}" + (" * max(1, |x|)" if self.relative_step else "")
-        verdict = "ok" if self.ok else "FAILED"
+        verdict = "ok" if self.failed == 0 else "FAILED"
         return (f"{verdict}: {len(self.rows)} checked, {', '.join(parts)} "
                 f"({self.method} differences, {step}, atol {self.atol:g}, rtol {self.rtol:g})")
 
@@ -170,7 +173,10 @@ class CheckReport(Report):
                                    if row.status != PASS else f"{row.label}: {row.reason}; used a one-sided difference")
         table.notes.extend(self.notes)
         table.notes.append(self.summary())
-        return [table, self._arrays_table()] if elements else [table]
+        sections = [table, self._arrays_table()] if elements else [table]
+        if self.expectations:
+            sections.append(expect.table(self.expectations, self.program.label(self.of), self.precision))
+        return sections
 
     def _arrays_table(self) -> Table:
         """One row per array with checked elements: how many passed, the largest relative errors."""
@@ -201,6 +207,7 @@ class CheckReport(Report):
             "summary": {"checked": len(self.rows), "passed": self.passed, "failed": self.failed,
                         "kinks": self.kinks},
             "rows": [_row_json(row) for row in self.rows],
+            "expect": [e.to_json() for e in self.expectations],
             "notes": self.notes,
             "warnings": list(self.warnings),
         }

@@ -345,6 +345,11 @@ def _over(value: float, scaled: float, exponent: int, degree: int) -> float:
         return math.copysign(math.inf, significand)
 
 
+def _heaviside(x: float) -> float:
+    """The unit step: 0 below 0, 1 above, and half at 0 (the midpoint, as SymPy's Heaviside)."""
+    return 1.0 if x > 0 else 0.0 if x < 0 else 0.5
+
+
 def _softplus(x: float) -> float:
     # log(1 + exp(x)) overflows at x = 710; max(x, 0) + log1p(exp(-|x|)) never does
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
@@ -449,7 +454,7 @@ _TABLE = [
          np_forward=lambda np, x: np.tanh(x),
          np_local=_np_tanh_local),
     _row("relu", "relu", 1, lambda x: x if x > 0 else 0.0, lambda ans, x: (1.0 if x > 0 else 0.0,),
-         ("1 if x > 0 else 0",), function=True, kink=lambda x: x == 0,
+         ("heaviside(x)",), function=True, kink=lambda x: x == 0,
          phrase="relu passes the gradient where its input is positive and blocks it elsewhere",
          js_forward="x > 0 ? x : 0", js_local=("x > 0 ? 1 : 0",), js_kink="x === 0",
          np_forward=lambda np, x: np.where(x > 0, x, 0.0),
@@ -541,14 +546,27 @@ _TABLE = [
          js_forward="Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)))", js_local=("x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))",),
          np_forward=lambda np, x: np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x))),
          np_local=lambda np, ans, x: (_np_sigmoid(np, x),)),
+    # steps: flat on either side of 0, so their derivative is 0 there; they make the formulas of
+    # relu, abs, min and max expressions of the language (`hessian` differentiates the formulas)
+    _row("heaviside", "heaviside", 1, _heaviside, lambda ans, x: (0.0,), ("0",), function=True,
+         kink=lambda x: x == 0,
+         phrase="heaviside is flat on either side of 0: it passes no gradient",
+         js_forward="x > 0 ? 1 : x < 0 ? 0 : 0.5", js_local=("0",), js_kink="x === 0",
+         np_forward=lambda np, x: np.where(x > 0, 1.0, np.where(x < 0, 0.0, 0.5)),
+         np_local=lambda np, ans, x: (np.zeros_like(x),)),
+    _row("sign", "sign", 1, _sign, lambda ans, x: (0.0,), ("0",), function=True, kink=lambda x: x == 0,
+         phrase="sign is flat on either side of 0: it passes no gradient",
+         js_forward="x > 0 ? 1 : x < 0 ? -1 : 0", js_local=("0",), js_kink="x === 0",
+         np_forward=lambda np, x: np.sign(x),
+         np_local=lambda np, ans, x: (np.zeros_like(x),)),
     # functions of two arguments: the operands are x and y in the formulas, as for operators
-    _row("min", "min", 2, min, _pick(larger=False), ("1 if x < y else 0", "1 if y < x else 0"),
+    _row("min", "min", 2, min, _pick(larger=False), ("heaviside(y - x)", "heaviside(x - y)"),
          function=True, kink=lambda x, y: x == y,
          phrase="min passes the gradient to the smaller operand (half to each at a tie)",
          js_forward="Math.min(x, y)", js_local=("x === y ? 0.5 : x < y ? 1 : 0", "x === y ? 0.5 : y < x ? 1 : 0"), js_kink="x === y",
          np_forward=lambda np, x, y: np.minimum(x, y),
          np_local=_np_pick(larger=False)),
-    _row("max", "max", 2, max, _pick(larger=True), ("1 if x > y else 0", "1 if y > x else 0"),
+    _row("max", "max", 2, max, _pick(larger=True), ("heaviside(x - y)", "heaviside(y - x)"),
          function=True, kink=lambda x, y: x == y,
          phrase="max passes the gradient to the larger operand (half to each at a tie)",
          js_forward="Math.max(x, y)", js_local=("x === y ? 0.5 : x > y ? 1 : 0", "x === y ? 0.5 : y > x ? 1 : 0"), js_kink="x === y",

@@ -74,6 +74,8 @@ REFERENCE = {
     "tan": (mpmath.tan, lambda x: (mpmath.sec(x) ** 2,)),
     "sqrt": (lambda x: mpmath.sqrt(x) if x >= 0 else None, lambda x: (1 / (2 * mpmath.sqrt(x)) if x else mpmath.inf,)),
     "abs": (abs, lambda x: (mpmath.sign(x),)),
+    "heaviside": (lambda x: 1 if x > 0 else 0 if x < 0 else mpmath.mpf(0.5), lambda x: (0,)),
+    "sign": (mpmath.sign, lambda x: (0,)),
     "log1p": (lambda x: mpmath.log1p(x) if x > -1 else None, lambda x: (1 / (1 + x),)),
     "expm1": (mpmath.expm1, lambda x: (mpmath.exp(x),)),
     "log2": (lambda x: mpmath.log(x, 2) if x > 0 else None, lambda x: (1 / (x * mpmath.log(2)),)),

@@ -9,6 +9,18 @@ from scalargrad.errors import UsageError
 
 ORDER = 20  # place in `scalargrad --help`
 
+ExpectOption = Annotated[
+    Optional[list[str]], typer.Option("--expect", metavar="NAME: FORMULA", show_default=False,
+                                      help="A derivative worked out by hand, d(output)/d(NAME) as a formula over "
+                                           "the program's names, checked against backprop here and at --points "
+                                           "random points around: --expect \"x: sigmoid(x)\". Repeatable.")
+]
+OrderOption = Annotated[int, typer.Option("--order", metavar="1|2", min=1, max=2,
+                                          help="2: check the Hessian (scalargrad hessian) by central differences "
+                                               "of the gradient instead of the gradient.")]
+PointsOption = Annotated[int, typer.Option("--points", metavar="N", min=0,
+                                           help="Random points around the current one for --expect.")]
+
 
 @program_command()
 def check(
@@ -33,6 +45,9 @@ def check(
     ] = False,
     atol: Annotated[float, typer.Option("--atol", metavar="A", help="Absolute tolerance of the pass rule.")] = 1e-5,
     rtol: Annotated[float, typer.Option("--rtol", metavar="R", help="Relative tolerance of the pass rule.")] = 1e-3,
+    expect: ExpectOption = None,
+    points: PointsOption = 10,
+    order: OrderOption = 1,
     precision: PrecisionOption = 10,
     json_: JsonOption = False,
 ) -> int:
@@ -47,6 +62,7 @@ def check(
     """
     from scalargrad.bindings import name_list
     from scalargrad.check import check_gradients, validate_options
+    from scalargrad.expect import verify
     from scalargrad.render import emit
 
     validate_options(eps, method, atol, rtol)
@@ -56,10 +72,28 @@ def check(
     loaded = load(request)
     program = loaded.program
     target = program.node(of) if of else None
+    if order == 2:
+        return _second_order(loaded, nodes, target, eps, atol, rtol, precision, json_)
     chosen = None if nodes is None else [program.node(name) for name in name_list(nodes, "--nodes")]
     with progress_bar("checking gradients", json_) as progress:
         report = check_gradients(program, loaded.values, chosen, of=target, every=all_, eps=eps, method=method,
                                  relative_step=relative_step, atol=atol, rtol=rtol, progress=progress)
+    if expect:
+        report.expectations = verify(program, loaded.values, expect, target, count=points, atol=atol, rtol=rtol)
     report.warnings, report.precision, report.show_all = loaded.warnings, precision, all_
+    emit(report, json_)
+    return 0 if report.ok else 1
+
+
+def _second_order(loaded, nodes, target, eps, atol, rtol, precision, json_) -> int:
+    """`--order 2`: the Hessian against central differences of the gradient."""
+    from scalargrad.bindings import name_list
+    from scalargrad.hessian_check import check_hessian
+    from scalargrad.render import emit
+
+    program = loaded.program
+    wrt = None if nodes is None else [program.input(name, "check").label for name in name_list(nodes, "--nodes")]
+    report = check_hessian(program, loaded.values, wrt, target, eps=eps, atol=atol, rtol=rtol)
+    report.warnings, report.precision = loaded.warnings, precision
     emit(report, json_)
     return 0 if report.ok else 1

@@ -1,0 +1,39 @@
+"""`scalargrad hessian`: the exact matrix of second derivatives over the inputs."""
+
+from typing import Annotated, Optional
+
+import typer
+
+from scalargrad.commands.shared import JsonOption, OfOption, PrecisionOption, load, program_command
+
+ORDER = 35  # place in `scalargrad --help`
+
+
+@program_command()
+def hessian(
+    request,
+    wrt: Annotated[
+        Optional[str], typer.Option("--wrt", metavar="NAME,...", show_default=False,
+                                    help="Only these inputs, comma separated: --wrt a,b (default: every input).")
+    ] = None,
+    of: OfOption = None,
+    precision: PrecisionOption = 10,
+    json_: JsonOption = False,
+) -> None:
+    """Show the exact Hessian d2L/dxi dxj over the inputs, its eigenvalues and what they mean.
+
+    Built from the derivative table by differentiating backprop itself (reverse over reverse),
+    not by finite differences. At a kink (relu or abs at 0) there is no Hessian: exit 2.
+
+    Example: scalargrad hessian "L = x**2 - y**2" --x 0 --y 0
+    """
+    from scalargrad.bindings import name_list
+    from scalargrad.hessian import hessian as compute
+    from scalargrad.render import emit
+
+    loaded = load(request)
+    program = loaded.program
+    names = None if wrt is None else name_list(wrt, "--wrt")
+    report = compute(program, loaded.values, names, program.node(of) if of else None, warnings=loaded.warnings)
+    report.precision = precision
+    emit(report, json_)
