@@ -19,7 +19,7 @@ PACKAGE = ROOT / "scalargrad"
 # each other.
 ORDER = [
     "errors", "ops", "files", "engine", "program", "arrays", "bindings", "session", "language", "render", "plot",
-    "renderers", "gradients", "check", "explain", "step", "dot", "page", "sweep", "inputs",
+    "renderers", "gradients", "check", "explain", "optimizers", "step", "dot", "page", "sweep", "inputs",
     "commands.shared", "commands.*", "commands", "cli", "__init__", "__main__",
 ]
 
