@@ -8,6 +8,7 @@ backend (no window, no display needed).
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Sequence
@@ -19,13 +20,25 @@ BARS = "▁▂▃▄▅▆▇█"
 INSTALL_HINT = "install the plotting extra: pip install 'scalargrad[plot]' (or pip install matplotlib)"
 
 
-def sparkline(values: Sequence[float], width: int = 40) -> str:
-    """At most `width` bars, low to high, sampled evenly from first to last value."""
+LOG_SPAN = 100.0  # a chart is drawn on a log scale when its positive values span more than this factor
+
+
+def log_scale(values: Sequence[float]) -> bool:
+    """Whether to draw `values` on a log scale: all positive, spanning more than two decades
+    (a loss falling from 36 to 1e-6 would otherwise be one bar high, then flat)."""
+    return bool(values) and min(values) > 0 and max(values) > LOG_SPAN * min(values)
+
+
+def sparkline(values: Sequence[float], width: int = 40, log: bool = False) -> str:
+    """At most `width` bars, low to high, sampled evenly from first to last value; with `log`,
+    bar heights follow log10 of the (positive) values."""
     if not values:
         return ""
     if len(values) > width:
         last = len(values) - 1
         values = [values[round(i * last / (width - 1))] for i in range(width)]
+    if log:
+        values = [math.log10(v) for v in values]
     low, high = min(values), max(values)
     if high - low <= 1e-12 * max(abs(low), abs(high), 1e-300):
         return BARS[len(BARS) // 2] * len(values)
@@ -57,6 +70,9 @@ def plot_history(path: str | os.PathLike, history: Sequence[float], *, output: s
     axes.plot(steps, history, color="tab:blue", linewidth=1.5, marker="o" if len(history) <= 30 else None,
               markersize=3)
     axes.set_xlabel("step")
+    if log_scale(history):
+        axes.set_yscale("log")
+        output += " (log scale)"
     axes.set_ylabel(output)
     axes.set_title(title)
     axes.grid(True, alpha=0.3)

@@ -305,7 +305,8 @@ def emit(report: Report, as_json: bool = False, stream: IO[str] | None = None) -
 class DelayedProgress:
     """A Rich progress bar on stderr that appears only once work has taken `delay` seconds.
 
-    Call it as `progress(done, total)`; it stays silent unless `enabled` (the caller decides:
+    Call it as `progress(done, total)`, or `progress(done, total, description)` to change the
+    words beside the bar (`step` shows the current loss there); it stays silent unless `enabled` (the caller decides:
     never for --json, never when stdout or stderr is not a terminal). Use it as a context
     manager so the bar is removed however the work ends.
     """
@@ -322,9 +323,11 @@ class DelayedProgress:
         self._task = None
         self._shown_done = 0
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, done: int, total: int, description: str | None = None) -> None:
         if not self.enabled:
             return
+        if description is not None:
+            self.description = description
         if self._bar is None:
             if self._clock() - self._start < self.delay or done >= total:
                 return
@@ -337,7 +340,7 @@ class DelayedProgress:
         elif done - self._shown_done < total // 500 and done < total:
             return  # a few hundred updates are plenty; a million would cost more than the work
         self._shown_done = done
-        self._bar.update(self._task, completed=done)
+        self._bar.update(self._task, completed=done, description=self.description)
 
     @property
     def shown(self) -> bool:

@@ -8,9 +8,13 @@ given a program records it (`start`); a command given none continues from the sa
 *text*, never a parsed graph: it is parsed again on load.
 
     .scalargrad/session.json      (or --session PATH, or $SCALARGRAD_SESSION)
-    {"format": 1, "program": "L = (a*b + c) * f",
+    {"format": 2, "program": "L = (a*b + c) * f",
      "values": {"a": 2.0, "b": -3.0, "c": 10.0, "f": -2.0},
-     "history": [{"step": 1, "lr": 0.01, "before": -8.0, "after": -7.286496, ...}]}
+     "history": [{"step": 1, "lr": 0.01, "before": -8.0, "after": -7.286496, ...}],
+     "optimizer": {"name": "adam", "t": 1, "m": {...}, "v": {...}}}
+
+Format 2 added `optimizer` (after a step: the optimiser's state, see `optimizers.State`);
+a format 1 file is read as before, as a session whose optimiser starts fresh.
 
 Nothing is lost and nothing is mixed up:
 - every write is atomic (a temporary file in the same folder, then `os.replace`), so a
@@ -40,7 +44,8 @@ from typing import Callable, Iterator, Mapping, TypeVar
 
 from scalargrad.errors import SessionError, SessionWriteError
 
-FORMAT = 1  # bump when the file changes shape; a newer file is refused, never guessed at
+FORMAT = 2  # bump when the file changes shape; a newer file is refused, never guessed at
+OPTIMIZERS = ("sgd", "momentum", "adam")  # the names `optimizer.name` may have
 DEFAULT_PATH = Path(".scalargrad") / "session.json"
 ENV_VAR = "SCALARGRAD_SESSION"
 LOCK_TIMEOUT = 10.0  # seconds to wait for another command's read-modify-write
@@ -56,6 +61,7 @@ class Session:
     values: dict[str, float]  # a value for every input of the program
     history: list[dict] = field(default_factory=list)  # one entry per step, oldest first
     path: Path | None = None  # where it was read from or written to
+    optimizer: dict | None = None  # the optimiser's state after the last step (format 2)
 
     def describe(self) -> str:
         """One line for notes: `program: L = (a*b + c) * f, 2 runs of step`."""
@@ -63,7 +69,10 @@ class Session:
         return f"program: {one_line(self.program)}, {runs} run{'' if runs == 1 else 's'} of step"
 
     def to_json(self) -> dict:
-        return {"format": FORMAT, "program": self.program, "values": self.values, "history": self.history}
+        document = {"format": FORMAT, "program": self.program, "values": self.values, "history": self.history}
+        if self.optimizer is not None:
+            document["optimizer"] = self.optimizer
+        return document
 
 
 @dataclass
@@ -183,8 +192,12 @@ def decode(raw: bytes, path: Path) -> Session:
         problem = _bad_entry(entry)
         if problem:
             raise corrupt(f"history entry {number}: {problem}")
+    optimizer = data.get("optimizer") if version >= 2 else None
+    problem = _bad_optimizer(optimizer)
+    if problem:
+        raise corrupt(f"its `optimizer` {problem}")
     values = {name: float(value) for name, value in data["values"].items()}
-    return Session(program, values, history, path)
+    return Session(program, values, history, path, optimizer)
 
 
 def _finite(value: object) -> bool:
@@ -222,10 +235,32 @@ def _positive_whole(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
+def _bad_optimizer(state: object) -> str:
+    """What is wrong with the optimiser's state, or "": null, or an object with `name` (one
+    of OPTIMIZERS), `t` (the steps it took, a whole number of 0 or more) and the optional
+    objects name -> finite number `velocity`, `m`, `v` and `accumulated`."""
+    if state is None:
+        return ""
+    if not isinstance(state, dict):
+        return "is not a JSON object"
+    if state.get("name") not in OPTIMIZERS:
+        return f"has no `name` among {', '.join(OPTIMIZERS)}"
+    t = state.get("t")
+    if isinstance(t, bool) or not isinstance(t, int) or t < 0:
+        return "has no `t` (a whole number of 0 or more)"
+    for key in ("velocity", "m", "v", "accumulated"):
+        if key in state:
+            problem = _bad_values(state[key], f"its `{key}`")
+            if problem:
+                return "is wrong: " + problem
+    return ""
+
+
 def _bad_entry(entry: dict) -> str:
     """What is wrong with one history entry, or "": step (a positive whole number), lr,
     before and after (finite numbers), values (as the session's), and the optional steps
-    (a positive whole number, 1 when absent) and descend (true or false)."""
+    (a positive whole number, 1 when absent), descend and zero_grad (true or false),
+    optimizer (one of OPTIMIZERS) and lr_expression (text)."""
     if not _positive_whole(entry.get("step")):
         return "`step` is not a whole number of 1 or more"
     if "steps" in entry and not _positive_whole(entry["steps"]):
@@ -233,8 +268,14 @@ def _bad_entry(entry: dict) -> str:
     for key in ("lr", "before", "after"):
         if not _finite(entry.get(key)):
             return f"`{key}` is not a finite number"
-    if "descend" in entry and not isinstance(entry["descend"], bool):
-        return "`descend` is not true or false"
+    for key in ("descend", "zero_grad"):
+        if key in entry and not isinstance(entry[key], bool):
+            return f"`{key}` is not true or false"
+    if "optimizer" in entry and entry["optimizer"] not in OPTIMIZERS:
+        return f"`optimizer` is not one of {', '.join(OPTIMIZERS)}"
+    if "lr_expression" in entry and not (isinstance(entry["lr_expression"], str)
+                                         and _encodable(entry["lr_expression"])):
+        return "`lr_expression` is not text"
     return _bad_values(entry.get("values"), "its `values`")
 
 
@@ -442,19 +483,22 @@ def record_step(path: str | os.PathLike, *, program: str, lr: float, before: flo
 
 
 def run_step(path: str | os.PathLike, *, program: str, values: Mapping[str, float], origin: Mapping[str, str],
-             run: Callable[[dict[str, float]], T], outcome: Callable[[T], tuple[Mapping[str, float], StepEntry | None]]) -> T:
-    """Run a step under the session's lock, starting from the values saved there now, and save
-    what it produced: steps run at the same time add up, and none is lost.
+             run: Callable[[dict[str, float], dict | None], T],
+             outcome: Callable[[T], tuple[Mapping[str, float], StepEntry | None, dict | None]]) -> T:
+    """Run a step under the session's lock, starting from the values and optimiser state saved
+    there now, and save what it produced: steps run at the same time add up, and none is lost.
 
-    `run(values)` does the work; `outcome(result)` gives the new input values and the
-    history entry (None: save nothing). Returns `run`'s result.
+    `run(values, optimizer)` does the work (`optimizer`: the saved state, or None);
+    `outcome(result)` gives the new input values, the history entry (None: save nothing) and
+    the optimiser's new state. Returns `run`'s result.
     """
     path = Path(path)
     with transaction(path) as current:
-        result = run(fresh_values(values, origin, current))
-        new_values, entry = outcome(result)
+        result = run(fresh_values(values, origin, current), current.optimizer if current is not None else None)
+        new_values, entry, state = outcome(result)
         if entry is not None:  # None: nothing to save (interrupted before a step completed)
             _save_step(path, current, program, new_values, entry)
+            current.optimizer = state
     return result
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 from scalargrad.engine import Value
 from scalargrad.errors import DomainError, UsageError
+from scalargrad.optimizers import LearningRate, Optimizer, State, learning_rate, update
 from scalargrad.program import Program
 from scalargrad.render import DEFAULT_PRECISION, Report, Table, number
 
@@ -59,6 +60,12 @@ class StepReport(Report):
     requested: int = 0
     unsaved: str = ""  # why a step in a session could not be saved there
     arrays: dict = field(default_factory=dict)  # arrays to show one row each: name -> (shape, element names)
+    lr_text: str = ""  # the --lr expression when the rate depends on the step number k
+    rates: list[float] = field(default_factory=list)  # the learning rate of each step
+    optimizer: Optimizer = field(default_factory=Optimizer)
+    zero_grad: bool = True  # False: gradients add up over the steps (--no-zero-grad)
+    state: State = field(default_factory=State)  # the optimiser's state after the last step
+    watch: dict[str, list[float]] = field(default_factory=dict)  # watched name -> value before step 1 and after each
 
     @property
     def before(self) -> float:
@@ -85,7 +92,8 @@ class StepReport(Report):
         inputs = inputs_table(self)
         tables = [inputs] if inputs.rows or not self.arrays else []
         tables += [arrays_table(self)] if self.arrays else []
-        return [*([history_table(self)] if self.steps > 1 else []), *tables, summary_table(self)]
+        many = self.steps > 1 or (self.watch and self.steps)
+        return [*([history_table(self)] if many else []), *tables, summary_table(self)]
 
     def to_json(self) -> dict:
         return step_json(self)
@@ -123,79 +131,106 @@ def check_freeze(program: Program, freeze: Iterable[str]) -> list[str]:
     return names
 
 
-def check_lr(lr: float) -> float:
-    if not math.isfinite(lr) or lr <= 0:
-        raise UsageError(
-            f"the learning rate must be a {'positive' if math.isfinite(lr) else 'finite, positive'} number, not {lr:g}",
-            hint="give --lr a small positive number such as 0.01; --descend moves against the gradient",
-        )
-    return float(lr)
+def check_lr(lr: float | str | LearningRate) -> LearningRate:
+    """`--lr` as a `LearningRate`: a positive number, or an expression of the step number `k`."""
+    return learning_rate(lr)
+
+
+def check_watch(program: Program, watch: Iterable[str]) -> dict[str, Value]:
+    """The watched names (an array stands for its elements), each a node of the program."""
+    nodes: dict[str, Value] = {}
+    for name in watch:
+        labels = program.arrays[name][1] if name in program.arrays else [name]
+        nodes.update({label: program.node(label) for label in labels})
+    return nodes
 
 
 def run_steps(
     program: Program | str,
     values: Mapping[str, float],
     *,
-    lr: float = DEFAULT_LR,
+    lr: float | str | LearningRate = DEFAULT_LR,
     steps: int = 1,
     descend: bool = False,
     freeze: Iterable[str] = (),
     progress: Callable[[int], None] | None = None,
+    optimizer: Optimizer | str = "sgd",
+    state: State | Mapping | None = None,
+    zero_grad: bool = True,
+    watch: Iterable[str] = (),
 ) -> StepReport:
-    """Repeat `steps` times: backward, move every input not frozen by `lr * grad` (against the
-    gradient with `descend`), forward. The program is parsed once (a string is parsed here).
+    """Repeat `steps` times: backward, move every input not frozen by the `optimizer` (plain
+    `lr * grad` by default; against the gradient with `descend`), forward. The program is
+    parsed once (a string is parsed here). `lr` may be an expression of the step number `k`;
+    `state` continues an optimiser (a `State`, or its saved JSON); `zero_grad=False` adds each
+    step's gradient to the sum of the previous ones, as a training loop without `zero_grad()`.
 
     Raises DomainError, naming the step, when a value leaves an operation's domain or stops
-    being finite; `progress(k)` is called after step k. Ctrl-C (KeyboardInterrupt) stops at
-    the last completed step: the report holds the steps taken and says `interrupted`.
+    being finite; `progress(k)` is called after step k. Ctrl-C (KeyboardInterrupt)
+    stops at the last completed step: the report holds the steps taken and says `interrupted`.
     """
     if isinstance(program, str):
         from scalargrad.language import parse
 
         program = parse(program)
-    lr = check_lr(lr)
+    rate, optimizer = check_lr(lr), Optimizer(optimizer) if isinstance(optimizer, str) else optimizer
     if steps < 0:
         raise UsageError(f"the number of steps must be 0 or more, not {steps}")
     frozen = check_freeze(program, freeze)
+    if not isinstance(state, State):
+        state = State.from_json(state, optimizer.name, not zero_grad)
+    # An expression's rates are all computed first: a bad one stops the run before any step.
+    rates = [rate.at(state.t + k) for k in range(steps)] if rate.constant is None else [rate.constant] * min(steps, 1)
+    watched = check_watch(program, watch)
     program.evaluate(values)  # the values as given: an error here is not any step's fault
     current = {name: node.data for name, node in program.inputs.items()}
-    report = StepReport(output=program.label(program.output), lr=lr, descend=descend, steps=steps, requested=steps,
-                        frozen=frozen,
+    report = StepReport(output=program.label(program.output), lr=rates[0] if rates else rate.at(state.t),
+                        descend=descend, steps=steps, requested=steps, frozen=frozen,
                         start=dict(current), final=current, grads={name: 0.0 for name in program.inputs},
-                        history=[program.output.data], predicted=[])
+                        history=[program.output.data], predicted=[], lr_text="" if rate.constant is not None else rate.text,
+                        optimizer=optimizer, zero_grad=zero_grad, state=state,
+                        watch={name: [node.data] for name, node in watched.items()})
     moving = [(name, node) for name, node in program.inputs.items() if name not in frozen]
     for k in range(1, steps + 1):
         try:
-            _one_step(program, moving, report, k)
+            _one_step(program, moving, report, k, rates[k - 1] if rate.constant is None else rate.constant, watched)
             if progress is not None:
                 progress(k)
         except DomainError as error:
-            raise _at_step(error, k, steps, report.history, lr) from None
+            raise _at_step(error, k, steps, report.history, report.rates[-1] if report.rates else report.lr) from None
         except KeyboardInterrupt:
             report.interrupted, report.steps = True, len(report.history) - 1
             break
     return report
 
 
-def _one_step(program: Program, moving: list[tuple[str, Value]], report: StepReport, k: int) -> None:
+def _one_step(program: Program, moving: list[tuple[str, Value]], report: StepReport, k: int, lr: float,
+              watched: Mapping[str, Value]) -> None:
     """Step k: backward, move the inputs in `moving`, forward; recorded in `report` only once
     it is complete, so an interruption midway leaves the report at step k - 1."""
-    current, rate = report.final, -report.lr if report.descend else report.lr
+    current, state = report.final, report.state
     program.backward()
     grads = {name: node.grad for name, node in program.inputs.items()}
-    new = dict(current)
+    used = grads
+    if state.accumulated is not None:  # --no-zero-grad: this step's gradient adds to the sum so far
+        used = {name: state.accumulated.get(name, 0.0) + grad for name, grad in grads.items()}
+    falling = used if report.descend else {name: -grad for name, grad in used.items()}
+    new, after = update(report.optimizer, state, current, falling, [name for name, _ in moving], lr)
     prediction = []
     for name, node in moving:
-        delta = rate * node.grad
-        moved = current[name] + delta
-        if not math.isfinite(moved):
-            raise DomainError(f"input `{name}` is no longer a finite number ({current[name]:g} + {delta:g})")
-        prediction.append(node.grad * (moved - current[name]))
-        new[name] = moved
+        if not math.isfinite(new[name]):
+            raise DomainError(f"input `{name}` is no longer a finite number "
+                              f"({current[name]:g} + {new[name] - current[name]:g})")
+        prediction.append(node.grad * (new[name] - current[name]))
     program.evaluate(new)
+    if state.accumulated is not None:
+        after.accumulated = used
     report.predicted.append(math.fsum(prediction))
     report.history.append(program.output.data)
-    report.final, report.grads = new, grads
+    report.final, report.grads, report.state = new, used, after
+    report.rates.append(lr)
+    for name, node in watched.items():
+        report.watch[name].append(node.data)
     if _disagrees(report.history[-2], report.history[-1], report.predicted[-1]):
         report.disagreements.append(k)
 
@@ -237,13 +272,14 @@ def save_values(path: str | os.PathLike, values: Mapping[str, float]) -> None:
 
 # -- in a session --------------------------------------------------------------------------
 def take_steps(program: Program, values: Mapping[str, float], *, origin: Mapping[str, str] | None = None,
-               session: SessionUse | None = None, lr: float = DEFAULT_LR, steps: int = 1, descend: bool = False,
-               freeze: Iterable[str] = (), progress: Callable[[int], None] | None = None) -> StepReport:
-    """`run_steps`, and with an active `session`, under its lock from the values saved there
-    now, saving the new values and a history entry (so steps run at the same time add up).
+               session: SessionUse | None = None, lr: float | str | LearningRate = DEFAULT_LR, steps: int = 1,
+               descend: bool = False, freeze: Iterable[str] = (), **options) -> StepReport:
+    """`run_steps` (the further `options` are its own), and with an active `session`, under
+    its lock from the values and optimiser state saved there now, saving the new values, the
+    optimiser's state and a history entry (so steps run at the same time add up).
     The report's `advice()` starts with a note when this step turns the other way than the
     session's last one."""
-    options = dict(lr=lr, steps=steps, descend=descend, freeze=check_freeze(program, freeze), progress=progress)
+    options.update(lr=lr, steps=steps, descend=descend, freeze=check_freeze(program, freeze))
     if session is None or not session.active:
         return run_steps(program, values, **options)
     from scalargrad import session as sessions
@@ -252,15 +288,14 @@ def take_steps(program: Program, values: Mapping[str, float], *, origin: Mapping
     history = session.session.history if session.used and session.session else []
     done: list[StepReport] = []
 
-    def run(start: dict[str, float]) -> StepReport:
-        done.append(run_steps(program, start, **options))
+    def run(start: dict[str, float], state: dict | None) -> StepReport:
+        done.append(run_steps(program, start, state=state, **options))
         return done[-1]
 
     try:
-        report = sessions.run_step(
-            session.path, program=program.source, values=values, origin=origin or {}, run=run,
-            outcome=lambda report: (report.final, sessions.StepEntry(lr, report.before, report.after, report.steps,
-                                                                     descend) if report.steps else None))
+        report = sessions.run_step(session.path, program=program.source, values=values, origin=origin or {},
+                                   run=run, outcome=lambda report: (report.final, history_entry(report),
+                                                                    report.state.to_json()))
     except SessionWriteError as error:  # a read-only folder, a full disk: the step stands, unsaved
         report = done[-1] if done else run_steps(program, values, **options)
         report.unsaved = f"the session was not saved: {error.message}"
@@ -271,6 +306,22 @@ def take_steps(program: Program, values: Mapping[str, float], *, origin: Mapping
     return report
 
 
+def history_entry(report: StepReport):
+    """The session's history entry for this run (None when no step completed)."""
+    from scalargrad.session import StepEntry
+
+    if not report.steps:
+        return None
+    details: dict = {}
+    if report.optimizer.name != "sgd":
+        details["optimizer"] = report.optimizer.name
+    if not report.zero_grad:
+        details["zero_grad"] = False
+    if report.lr_text:
+        details["lr_expression"] = report.lr_text
+    return StepEntry(report.lr, report.before, report.after, report.steps, report.descend, details)
+
+
 # -- showing -------------------------------------------------------------------------------
 def auto_every(steps: int, rows: int = 10) -> int:
     """Show about `rows` rows of the history table."""
@@ -279,7 +330,15 @@ def auto_every(steps: int, rows: int = 10) -> int:
 
 def plot_title(report: StepReport) -> str:
     way = "descend" if report.descend else "ascend"
-    return f"{report.output} over {report.steps} step{'s' if report.steps > 1 else ''} (lr {report.lr:g}, {way})"
+    return f"{report.output} over {report.steps} step{'s' if report.steps > 1 else ''} ({rate_text(report, 6)}, {way})"
+
+
+def rate_text(report: StepReport, precision: int | None = None) -> str:
+    """`lr 0.01`, `lr 1.0 - 0.9*k/100`, `adam (lr 0.001)`, with `, gradients accumulating`."""
+    rate = f"lr {report.lr_text or number(report.lr, precision or report.precision)}"
+    if report.optimizer.name != "sgd":
+        rate = f"{report.optimizer.name} ({rate})"
+    return rate + ("" if report.zero_grad else ", gradients accumulating (--no-zero-grad)")
 
 
 def direction(report: StepReport) -> str:
@@ -294,13 +353,15 @@ def history_table(report: StepReport) -> Table:
     shown = list(range(0, report.steps + 1, every))
     if shown[-1] != report.steps:
         shown.append(report.steps)
-    table = Table(["step", report.output, "change"],
+    watched = [name for name in report.watch if name != report.output]
+    table = Table(["step", report.output, "change", *watched],
                   title=f"{report.output} every {every} step{'s' if every > 1 else ''}",
-                  right={"step", report.output, "change"})
+                  right={"step", report.output, "change", *watched})
     previous = None
     for k in shown:
         value = report.history[k]
         table.add(str(k), report.num(value), "" if previous is None else report.num(value - previous),
+                  *(report.num(report.watch[name][k]) for name in watched),
                   style="bold" if k in (0, report.steps) else "")
         previous = value
     table.notes.append(f"{report.output} over {report.steps} steps: {sparkline_text(report)}")
@@ -313,11 +374,11 @@ def inputs_table(report: StepReport) -> Table:
     note = ["note"] if frozen else []
     if report.steps > 1:
         table = Table(["input", "start", "last grad", "final", "change", *note],
-                      title=f"inputs after {report.steps} steps of lr {num(report.lr)}, {direction(report)}",
+                      title=f"inputs after {report.steps} steps of {rate_text(report)}, {direction(report)}",
                       right={"start", "last grad", "final", "change"})
     else:
         table = Table(["input", "before", "grad", "after", "change", *note],
-                      title=f"{'one step' if report.steps else 'no step'} of lr {num(report.lr)}, {direction(report)}",
+                      title=f"{'one step' if report.steps else 'no step'} of {rate_text(report)}, {direction(report)}",
                       right={"before", "grad", "after", "change"})
     elements = {label for _, labels in report.arrays.values() for label in labels}
     for name, start in report.start.items():
@@ -335,7 +396,7 @@ def arrays_table(report: StepReport) -> Table:
 
     changes = {name: report.final[name] - start for name, start in report.start.items()}
     table = Table(["array", "shape", "largest |change|"], key="array",
-                  title=f"arrays of inputs after {report.steps} step{'s' * (report.steps != 1)} of lr {report.num(report.lr)}, "
+                  title=f"arrays of inputs after {report.steps} step{'s' * (report.steps != 1)} of {rate_text(report)}, "
                         f"{direction(report)}")
     for name, (shape, labels) in report.arrays.items():
         if labels[0] in report.start:
@@ -357,9 +418,11 @@ def summary_table(report: StepReport) -> Table:
 
 
 def sparkline_text(report: StepReport) -> str:
-    from scalargrad.plot import sparkline
+    from scalargrad.plot import log_scale, sparkline
 
-    return f"{sparkline(report.history)}  {number(report.before, 6)} -> {number(report.after, 6)}"
+    log = log_scale(report.history)
+    return (f"{sparkline(report.history, log=log)}  {number(report.before, 6)} -> {number(report.after, 6)}"
+            + ("  (log scale)" if log else ""))
 
 
 def step_json(report: StepReport) -> dict:
@@ -382,7 +445,20 @@ def step_json(report: StepReport) -> dict:
             for name in report.start
         },
         "history": report.history,
+        "watch": report.watch,
+        "optimizer": optimizer_json(report),
+        "zero_grad": report.zero_grad,
+        "lr_expression": report.lr_text or None,
+        "rates": report.rates,
         "disagreements": report.disagreements,
         "values": report.final,
         "warnings": report.warnings,
     }
+
+
+def optimizer_json(report: StepReport) -> dict:
+    """The optimiser's name, its hyper-parameters, and `t`, the steps its state has taken."""
+    optimizer = report.optimizer
+    settings = {"sgd": {}, "momentum": {"momentum": optimizer.momentum},
+                "adam": {"beta1": optimizer.beta1, "beta2": optimizer.beta2, "eps": optimizer.eps}}
+    return {"name": optimizer.name, **settings[optimizer.name], "t": report.state.t}

@@ -19,8 +19,8 @@ PACKAGE = ROOT / "scalargrad"
 # each other.
 ORDER = [
     "errors", "ops", "files", "engine", "program", "arrays", "bindings", "session", "language", "render", "plot",
-    "renderers", "gradients", "hessian", "hessian_check", "expect", "check", "explain", "step", "dot", "page", "sweep",
-    "inputs",
+    "renderers", "gradients", "hessian", "hessian_check", "expect", "check", "explain", "optimizers", "step", "dot",
+    "page", "sweep", "inputs",
     "commands.shared", "commands.*", "commands", "cli", "__init__", "__main__",
 ]
 

@@ -174,6 +174,7 @@ def test_statement_programs_match_sympy(generated, point):
     program = parse(source)
     values = {name: point[name] for name in program.inputs if name in point}  # `v0 = 2` is a default
     program.run(values)
+    assume(not near_a_kink(program))  # at a kink SymPy has no derivative; the table's convention is documented
     subs = {SYMBOLS[name]: value for name, value in values.items()}
     assert program.output.data == pytest.approx(float(symbolic.evalf(subs=subs)), rel=1e-9, abs=1e-9)
     for name in values:

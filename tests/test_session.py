@@ -47,7 +47,7 @@ def test_grad_then_grad_without_program_through_installed_command(installed, tmp
     assert first.exit_code == 0, first.stderr
     assert "session" not in first.stderr  # recording is quiet; only continuing is announced
     doc = saved(tmp_path / ".scalargrad" / "session.json")
-    assert doc == {"format": 1, "program": LECTURE, "values": LECTURE_INPUTS, "history": []}
+    assert doc == {"format": 2, "program": LECTURE, "values": LECTURE_INPUTS, "history": []}
 
     again = installed("grad", cwd=tmp_path, env=plain_env())
     assert again.exit_code == 0, again.stderr
@@ -103,7 +103,7 @@ def test_a_new_program_replaces_the_session(cli, session_file):
     cli("grad", LECTURE, *LECTURE_VALUES)
     session.record_step(session_file, program=LECTURE, lr=0.01, before=-8.0, after=-7.0, values=LECTURE_INPUTS)
     assert cli("grad", "y = x * x", "--x", "3").exit_code == 0
-    assert saved(session_file) == {"format": 1, "program": "y = x * x", "values": {"x": 3.0}, "history": []}
+    assert saved(session_file) == {"format": 2, "program": "y = x * x", "values": {"x": 3.0}, "history": []}
     assert cli("grad", "--json").json()["grads"] == {"x": 6.0, "y": 1.0}
 
 
@@ -214,8 +214,8 @@ CORRUPT = {
     "bad history": (b'{"format": 1, "program": "y = x", "values": {"x": 1}, "history": [3]}',
                     "is corrupt: its history is not a list of objects"),
     "not UTF-8": (b'{"format": 1, "program": "\xff"}', "is corrupt: it is not UTF-8 text"),
-    "newer format": (b'{"format": 2, "program": "y = x", "values": {"x": 1}, "history": []}',
-                     "was written by a newer scalargrad (format 2; this one reads format 1)"),
+    "newer format": (b'{"format": 3, "program": "y = x", "values": {"x": 1}, "history": []}',
+                     "was written by a newer scalargrad (format 3; this one reads format 2)"),
     "program no longer parses": (b'{"format": 1, "program": "y = (x", "values": {"x": 1}}',
                                  "does not parse: "),
 }

@@ -9,7 +9,8 @@ from scalargrad.commands.shared import JsonOption, PrecisionOption, load, progre
 
 ORDER = 30  # place in `scalargrad --help`
 
-LrOption = Annotated[float, typer.Option("--lr", metavar="RATE", help="Learning rate: each input moves by lr * its gradient.")]
+LrOption = Annotated[str, typer.Option("--lr", metavar="RATE", help="Learning rate: each input moves by lr * its gradient; "
+                                       "may be an expression of the step number k, e.g. \"1.0 - 0.9*k/100\".")]
 StepsOption = Annotated[int, typer.Option("--steps", metavar="N", min=1, help="How many steps to take.")]
 DescendOption = Annotated[
     bool, typer.Option("--descend", help="Move against the gradient (x -= lr * grad) to make the output fall.")
@@ -27,6 +28,20 @@ PlotOption = Annotated[
     Optional[Path], typer.Option("--plot", metavar="PATH", help="Draw the output over the steps into a .svg or .png file "
                                  "(needs: pip install 'scalargrad\\[plot]').", show_default=False)
 ]
+WatchOption = Annotated[
+    Optional[list[str]], typer.Option("--watch", metavar="NAME,...", help="Show these named values at every shown step "
+                                      "(a column each; JSON: `watch`).", show_default=False)
+]
+NoZeroGradOption = Annotated[bool, typer.Option("--no-zero-grad", help="Let gradients add up over the steps, as a "
+                                                "training loop that forgets zero_grad() (a bug, on purpose).")]
+OptimizerOption = Annotated[str, typer.Option("--optimizer", metavar="sgd|momentum|adam", help="How the inputs move "
+                                              "(formulas in docs/step.md); its state continues in the session.")]
+
+
+def hyper(flag: str, text: str):
+    return Annotated[float, typer.Option(flag, metavar="X", help=text)]
+
+
 SaveOption = Annotated[
     Optional[Path], typer.Option("--save", metavar="PATH", help="Write the new input values as JSON, for --bindings.",
                                  show_default=False)
@@ -36,13 +51,20 @@ SaveOption = Annotated[
 @program_command()
 def step(
     request,
-    lr: LrOption = 0.01,
+    lr: LrOption = "0.01",
     steps: StepsOption = 1,
     descend: DescendOption = False,
     freeze: FreezeOption = None,
     every: EveryOption = None,
     plot: PlotOption = None,
     save: SaveOption = None,
+    watch: WatchOption = None,
+    no_zero_grad: NoZeroGradOption = False,
+    optimizer: OptimizerOption = "sgd",
+    momentum: hyper("--momentum", "momentum's factor: b <- momentum * b + grad.") = 0.9,
+    beta1: hyper("--beta1", "Adam's decay of the mean of the gradients.") = 0.9,
+    beta2: hyper("--beta2", "Adam's decay of the mean of their squares.") = 0.999,
+    adam_eps: hyper("--adam-eps", "Adam's epsilon, added to the root of the second moment.") = 1e-8,
     all_: Annotated[bool, typer.Option("--all", help="Show every element of every array.")] = False,
     precision: PrecisionOption = 10,
     json_: JsonOption = False,
@@ -55,9 +77,10 @@ def step(
     from scalargrad import step as stepping
     from scalargrad.bindings import name_list
     from scalargrad.files import check_writable
+    from scalargrad.optimizers import Optimizer
     from scalargrad.render import emit
 
-    stepping.check_lr(lr)
+    rate, chosen = stepping.check_lr(lr), Optimizer(optimizer, momentum, beta1, beta2, adam_eps)
     if plot is not None:
         from scalargrad.plot import plot_format, require_matplotlib
 
@@ -67,10 +90,12 @@ def step(
     if save is not None:
         check_writable(save, "--save")
     loaded = load(request)
+    output = loaded.program  # the bar shows the output after each step
     with progress_bar("stepping", json_) as bar:
         report = stepping.take_steps(loaded.program, loaded.values, origin=loaded.origin, session=loaded.session,
-                                     lr=lr, steps=steps, descend=descend, freeze=name_list(freeze, "--freeze"),
-                                     progress=lambda k: bar(k, steps))
+                                     lr=rate, steps=steps, descend=descend, freeze=name_list(freeze, "--freeze"),
+                                     optimizer=chosen, zero_grad=not no_zero_grad, watch=name_list(watch, "--watch"),
+                                     progress=lambda k: bar(k, steps, f"stepping: {output.label(output.output)} = {output.output.data:.6g}"))
     if save is not None:
         stepping.save_values(save, report.final)
     if plot is not None:
