@@ -120,8 +120,12 @@ def test_sweep_equals_grad_at_every_point(expr, rows):
         except ScalarGradError:
             continue  # a kink or an overflow: grad refuses, the sweep marks the point
         assert close(float(report.output[k]), program.output.data), (expr[0], point)
+        # A gradient summed from large terms that cancel (log(x, base) with x close to base) keeps
+        # the rounding of those terms: measure it against the largest gradient on the way.
+        scale = max(abs(node.grad) for node in program.nodes if node.grad == node.grad)
         for name in names:
-            assert close(float(report.grads[name][k]), program.inputs[name].grad), (expr[0], point, name)
+            got, want = float(report.grads[name][k]), program.inputs[name].grad
+            assert close(got, want) or abs(got - want) <= TOLERANCE * scale, (expr[0], point, name)
 
 
 # -- the command ------------------------------------------------------------------------------
