@@ -12,7 +12,8 @@ import math
 import os
 import re
 import unicodedata
-from functools import lru_cache
+from functools import lru_cache, partial
+from itertools import chain
 from pathlib import Path
 
 from scalargrad.arrays import ARRAY_FUNCTIONS, Array, ArrayBuilding, Symbol, element_names, shape_text
@@ -516,6 +517,81 @@ def _accelerator():
     return lark_cython.plugins
 
 
+class _Tokens:
+    """The program's tokens from one compiled regular expression: the same types, values and
+    positions (offsets, lines, columns) as Lark's lexer, made at C speed by `re.finditer`,
+    line by line (so memory stays that of one line's tokens). Lark's LALR parser reads them:
+    its pure parser through `lex`, lark-cython's through `next_token`.
+
+    Lark's contextual lexer reads `def` as DEF where a statement starts, else as a name; so
+    does this. A character no terminal matches becomes an `_UNEXPECTED` token, which the
+    parser rejects at the same point as Lark's lexer would (`_syntax_error` words both
+    alike). SCALARGRAD_LARK_LEXER=1 uses Lark's own lexer instead (the tests compare them).
+    """
+
+    def __init__(self, source: str, pattern: re.Pattern, token):
+        self.source, self.pattern, self.token = source, pattern, token
+        self.tokens = self._tokens()
+        self.next_token = partial(next, chain(self.tokens, _end_of_tokens()))  # called with the parser's state
+
+    def lex(self, parser_state):
+        return self.tokens
+
+    def _tokens(self):
+        source, finditer, token = self.source, self.pattern.finditer, self.token
+        start, line, line_start, last = 0, 1, 0, "_SEP"
+        while start < len(source):
+            end = source.find("\n", start, start + _CHUNK) + 1
+            if not end:  # a long line: cut at a space, unless a comment may hold it
+                cut = source.rfind(" ", start + 1, start + _CHUNK)
+                end = cut if cut > 0 and source.find("#", line_start, cut) < 0 else \
+                    source.find("\n", start) + 1 or len(source)
+            column = 1 - line_start  # offset + column = the 1-based column
+            tokens = [token(m.lastgroup, m[m.lastindex], m.end(1), line, m.end(1) + column, line, m.end() + column,
+                            m.end()) for m in finditer(source, start, end) if m.lastindex != 1]
+            if tokens:
+                if tokens[-1].value[-1:] == "\n":  # Lark's lines end after the newline
+                    tokens[-1].end_line, tokens[-1].end_column = line + 1, 1
+                if source.find("def", start, end) >= 0:
+                    _keywords(tokens, last)
+                last = tokens[-1].type
+            yield from tokens
+            if source[end - 1] == "\n":
+                line, line_start = line + 1, end
+            start = end
+
+
+_CHUNK = 1 << 16  # characters read at a time at most, where a line is longer: its tokens are in memory
+
+
+def _end_of_tokens():
+    raise EOFError  # how lark-cython's parser learns that the tokens are over
+    yield
+
+
+def _keywords(tokens: list, before: str) -> None:
+    """`def` where a statement starts (after a new line or `;`) is DEF, as Lark's contextual
+    lexer reads it; elsewhere it is a name. `before`: the type of the token before these."""
+    for i, token in enumerate(tokens):
+        if token.type == "NAME" and token.value == "def" and (tokens[i - 1].type if i else before) == "_SEP":
+            token.type = "DEF"
+
+
+_UNEXPECTED = "_UNEXPECTED"
+
+
+def _token_pattern(terminals, ignore) -> re.Pattern:
+    """The grammar's terminals as one regular expression: ignored text (an atomic group, as
+    a lookahead and a back-reference), then one token, named by its terminal. The one
+    unnamed group is the ignored text: a match whose last group it is holds no token."""
+    terminals = sorted(terminals, key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name))
+    skip = "|".join(t.pattern.to_regexp() for t in terminals if t.name in ignore)
+    tokens = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals
+                      if t.name not in ignore and t.name != "DEF")
+    # `\\Z`: ignored text at the end is a match of no token (dropped), never skipped into
+    return re.compile(f"(?=((?:{skip})*))\\1(?:{tokens}|(?P<{_UNEXPECTED}>[\\s\\S])|\\Z)")
+
+
 @lru_cache(maxsize=1)
 def _parser():
     from lark import Lark  # imported on first parse only
@@ -525,7 +601,12 @@ def _parser():
     options = {"_plugins": plugins} if plugins else {}
     lark = Lark(grammar_text(), start="program", parser="lalr", transformer=builder,
                 cache=True, maybe_placeholders=False, **options)
-    return lark, builder
+    if plugins:
+        from lark_cython import Token
+    else:
+        from lark import Token
+    pattern = _token_pattern(lark.terminals, set(lark.lexer_conf.ignore))
+    return lark, builder, pattern, Token
 
 
 def parse(source: str, seed: int = 0, data: dict[str, list[float]] | None = None) -> Program:
@@ -536,10 +617,12 @@ def parse(source: str, seed: int = 0, data: dict[str, list[float]] | None = None
 
     if source.startswith("\ufeff"):
         source = source[1:]
-    lark, builder = _parser()
+    lark, builder, pattern, token = _parser()
     builder.reset(source, seed, data)
     try:
-        return lark.parse(source)
+        if os.environ.get("SCALARGRAD_LARK_LEXER"):
+            return lark.parse(source)
+        return lark.parser.parser.parse(_Tokens(source, pattern, token), "program")
     except UnexpectedInput as error:
         raise _syntax_error(source, error, lark) from None
     finally:
@@ -613,9 +696,16 @@ def _syntax_error(source: str, error, lark) -> ParseError:
     from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 
     expected = getattr(error, "expected", None) or getattr(error, "allowed", None) or set()
+    token = getattr(error, "token", None)
+    if token is not None and token.type != "$END":
+        # Lark's contextual lexer rejects a token that no terminal of the state matches,
+        # listing what the state accepts but the end; `_Tokens` lets the parser reject it
+        expected = set(expected) - {"$END"}
+        if token.type == "NAME" and token.value == "def":
+            token.type = "DEF"  # and where no name is expected, reads `def` as the keyword
     hint = ""
-    if isinstance(error, UnexpectedCharacters):
-        offset = error.pos_in_stream
+    if isinstance(error, UnexpectedCharacters) or token is not None and token.type == _UNEXPECTED:
+        offset = error.pos_in_stream if token is None else token.start_pos
         what, hint, expected = _unexpected_character(source[offset], expected)
         width = 1
     elif isinstance(error, UnexpectedToken) and error.token.type == "$END":

@@ -139,10 +139,10 @@ def test_of_differentiates_another_named_node(cli):
 
 def test_json_schema(cli):
     doc = cli("grad", "b = a + a; c = 2 * b", "--a", "3", "--json").json()
-    assert doc["schema"] == "scalargrad.grad/1"
+    assert doc["schema"] == "scalargrad.grad/2"
     assert doc["output"] == {"id": 3, "name": "c", "label": "c", "value": 12.0}
     assert doc["inputs"] == {"a": {"value": 3.0, "grad": 4.0, "from": "command line"}}
-    assert doc["nodes"][1] == {"id": 1, "label": "b", "name": "b", "kind": "op", "op": "+", "parents": [0, 0],
+    assert doc["nodes"][1] == {"id": 1, "name": "b", "kind": "op", "op": "+", "parents": [0, 0],
                                "data": 6.0, "grad": 2.0, "span": [4, 9]}
     assert doc["nodes"][2]["kind"] == "const" and doc["nodes"][2]["grad"] is None
 
