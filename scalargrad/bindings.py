@@ -57,7 +57,7 @@ _NEAR_NUMBERS = [
     (r"([+-]?)((?i:pi|tau|e))", "constants are not read by name",
      lambda m: f"write the number: {m[1]}{getattr(math, m[2].lower())!r}"),
 ]
-_NEAR_NUMBERS = [(re.compile(pattern), reason, hint) for pattern, reason, hint in _NEAR_NUMBERS]
+# (compiled on first use by `re`'s own cache: only a value that is not a number needs them)
 
 
 def _not_a_number(text: str) -> tuple[str, str]:
@@ -76,7 +76,7 @@ def _not_a_number(text: str) -> tuple[str, str]:
         if char.isdigit() and not char.isascii():
             return "", f"use the ASCII digits 0-9; {_DECIMAL_HINT}"
     for pattern, reason, hint in _NEAR_NUMBERS:
-        match = pattern.fullmatch(stripped)
+        match = re.fullmatch(pattern, stripped)
         if match:
             return f"; {reason}", hint(match)
     return "", _DECIMAL_HINT

@@ -14,7 +14,6 @@ import os
 import re
 import stat
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import IO, Callable
@@ -162,6 +161,8 @@ def write_atomically(path: str | os.PathLike, write: Callable[[IO[bytes]], None]
     folder = target.parent if str(target.parent) else Path(".")
     remove_stale_temporaries(target)
     try:
+        import tempfile  # only when writing: it costs every command's start-up
+
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as failure:
         raise error(f"cannot write {what} {target}: {failure.strerror or failure}") from None
