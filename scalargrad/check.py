@@ -51,7 +51,7 @@ from scalargrad.errors import DomainError, UsageError
 from scalargrad.expect import Expectation
 from scalargrad.ops import CONST, OPS
 from scalargrad.program import Program
-from scalargrad.render import DEFAULT_PRECISION, Report, Table, number, ref_json
+from scalargrad.render import DEFAULT_PRECISION, Report, Table, finite, number, ref_json
 
 METHODS = ("central", "forward")
 DEFAULT_EPS = 1e-6  # as torch.autograd.gradcheck: the fixed step suggested in hints
@@ -217,19 +217,15 @@ def _error_text(x: float | None) -> str:
     return "" if x is None else number(x, 3)
 
 
-def _finite_or_none(x: float | None) -> float | None:
-    return x if x is not None and math.isfinite(x) else None
-
-
 def _row_json(row: CheckRow) -> dict:
     return {
         "id": row.id, "label": row.label, "name": row.name, "data": row.data,
-        "analytic": _finite_or_none(row.analytic), "numeric": _finite_or_none(row.numeric),
+        "analytic": finite(row.analytic), "numeric": finite(row.numeric),
         "step": row.step, "difference": row.difference,
-        "abs_error": _finite_or_none(row.abs_error), "rel_error": _finite_or_none(row.rel_error),
+        "abs_error": finite(row.abs_error), "rel_error": finite(row.rel_error),
         "status": row.status, "reason": row.reason,
-        "left": _finite_or_none(row.left), "right": _finite_or_none(row.right),
-        "error_estimate": _finite_or_none(row.error_estimate),
+        "left": finite(row.left), "right": finite(row.right),
+        "error_estimate": finite(row.error_estimate),
     }
 
 

@@ -18,8 +18,8 @@ from scalargrad.engine import Value
 from scalargrad.errors import DomainError
 from scalargrad.ops import CONST, LEAF, OPS
 from scalargrad.program import Program
-from scalargrad.render import (DEFAULT_PRECISION, Report, Table, array_table, grads_of, number, ref_json,
-                               select_rows)
+from scalargrad.render import (DEFAULT_PRECISION, Report, Table, array_table, finite, grads_of, number,
+                               ref_json, select_rows)
 
 SCHEMA = "scalargrad.grad/2"
 
@@ -45,11 +45,6 @@ def gradients(program: Program, values: Mapping[str, float], of: Value | None = 
         report.problem = error
         report.warnings.append(error.message)
     return report
-
-
-def finite(x: float) -> float | None:
-    """x, or None (JSON null) where it is not a finite number."""
-    return x if x - x == 0 else None
 
 
 def grad_text(grad: float, precision: int) -> str:

@@ -250,6 +250,11 @@ class Lines:
 
 
 # -- JSON ----------------------------------------------------------------------------------
+def finite(x: float | None) -> float | None:
+    """x, or None (JSON null) where it is missing or not a finite number: JSON has no nan or inf."""
+    return x if x is not None and x - x == 0 else None
+
+
 def ref_json(program: Program, node: Value) -> dict:
     return {"id": program.node_id(node), "name": node.label if program.is_named(node) else None,
             "label": program.label(node), "value": node.data}
