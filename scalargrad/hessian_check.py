@@ -19,10 +19,10 @@ from scalargrad.errors import DomainError
 from scalargrad.hessian import hessian, kink_error
 from scalargrad.ops import OPS
 from scalargrad.program import Program
-from scalargrad.render import DEFAULT_PRECISION, Report, Table, number, ref_json
+from scalargrad.check import ADAPTIVE_STEP, FAIL, KINK, PASS
+from scalargrad.render import DEFAULT_PRECISION, Report, Table, finite, number, ref_json
 
-PASS, FAIL, KINK = "PASS", "FAIL", "KINK"
-STEP = 2.0 ** (-52 / 3)  # per max(1, |x|), as check's adaptive central step
+STEP = ADAPTIVE_STEP["central"]  # per max(1, |x|): check's adaptive central step
 
 
 @dataclass
@@ -44,9 +44,9 @@ class SecondRow:
     def to_json(self) -> dict:
         error = self.abs_error
         relative = None if error is None or not self.numeric else error / abs(self.numeric)
-        return {"row": self.row, "column": self.column, "analytic": self.analytic, "numeric": self.numeric,
-                "step": self.step, "abs_error": error, "rel_error": relative, "status": self.status,
-                "reason": self.reason}
+        return {"row": self.row, "column": self.column, "analytic": finite(self.analytic),
+                "numeric": finite(self.numeric), "step": self.step, "abs_error": finite(error),
+                "rel_error": finite(relative), "status": self.status, "reason": self.reason}
 
 
 def check_hessian(program: Program, values: Mapping[str, float], wrt: Sequence[str] | None = None,

@@ -19,7 +19,7 @@ PACKAGE = ROOT / "scalargrad"
 # each other.
 ORDER = [
     "errors", "ops", "files", "engine", "program", "arrays", "bindings", "session", "language", "render", "plot",
-    "renderers", "gradients", "hessian", "hessian_check", "expect", "check", "explain", "optimizers", "step", "dot",
+    "renderers", "gradients", "hessian", "expect", "check", "hessian_check", "explain", "optimizers", "step", "dot",
     "page", "sweep", "inputs",
     "commands.shared", "commands.*", "commands", "cli", "__init__", "__main__",
 ]
