@@ -41,7 +41,7 @@ def explain(
     loaded = load(request)
     program = loaded.program
     target = program.node(of) if of else program.output
-    program.run(loaded.values, of=target)
+    program.evaluate(loaded.values)  # explain's own backward pass fills the gradients
     chosen = None
     for text in [*(nodes or []), *loaded.extra]:
         node = program.node(text)
