@@ -70,6 +70,17 @@ def printable(text: str, keep: str = "") -> str:
     return "".join(out)
 
 
+def clip(text: str, width: int, middle: bool = False) -> str:
+    """`text` cut to `width` characters with an ellipsis: at the end, or (`middle`) keeping both
+    ends, which suits paths and expressions."""
+    if len(text) <= width:
+        return text
+    if middle:
+        half = (width - 1) // 2
+        return text[:half] + "…" + text[-half:]
+    return text[: width - 1] + "…"
+
+
 def display_width(text: str) -> int:
     """How many terminal columns `text` takes: East Asian wide characters two, combining marks none."""
     if text.isascii():

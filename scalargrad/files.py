@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import IO, Callable
 
-from scalargrad.errors import ScalarGradError, UsageError
+from scalargrad.errors import ScalarGradError, UsageError, clip
 
 READ_LIMIT = 256 * 1024 * 1024  # bytes: far beyond any real program, bindings or session file
 STALE_TEMPORARY = 10 * 60  # seconds: a temporary file this old was left by a killed writer
@@ -140,14 +140,10 @@ def check_writable(path: str | os.PathLike, what: str = "") -> Path:
         if not folder.is_dir():
             raise UsageError(f"{folder} is not a folder", hint="give a path inside an existing folder")
     except OSError as failure:  # a name too long for the file system, a loop of links, ...
-        raise UsageError(f"cannot write {_short(named)}: {failure.strerror or failure}",
+        raise UsageError(f"cannot write {clip(named, 80, middle=True)}: {failure.strerror or failure}",
                          hint="choose a shorter name" if failure.errno == errno.ENAMETOOLONG
                          else "choose another place") from None
     return target
-
-
-def _short(text: str, width: int = 80) -> str:
-    return text if len(text) <= width else text[: width // 2] + "…" + text[-width // 2 :]
 
 
 def write_atomically(path: str | os.PathLike, write: Callable[[IO[bytes]], None], what: str = "the file",

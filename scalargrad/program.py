@@ -11,7 +11,7 @@ from typing import Mapping
 
 from scalargrad import engine
 from scalargrad.engine import Value
-from scalargrad.errors import DomainError, InputError, UsageError, did_you_mean, place_at
+from scalargrad.errors import DomainError, InputError, UsageError, clip, did_you_mean, place_at
 from scalargrad.ops import CONST, LEAF
 
 LABEL_WIDTH = 60  # longest sub-expression label shown before it is shortened
@@ -184,10 +184,7 @@ def shorten(text: str, width: int = LABEL_WIDTH) -> str:
     text = " ".join(text.split())
     while len(text) >= 2 and text[0] == "(" and text[-1] == ")" and _balanced(text[1:-1]):
         text = text[1:-1].strip()
-    if len(text) > width:
-        half = (width - 1) // 2
-        text = text[:half] + "…" + text[-half:]
-    return text
+    return clip(text, width, middle=True)
 
 
 def _balanced(text: str) -> bool:

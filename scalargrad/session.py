@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, TypeVar
 
-from scalargrad.errors import SessionError, SessionWriteError
+from scalargrad.errors import SessionError, SessionWriteError, clip
 
 FORMAT = 2  # bump when the file changes shape; a newer file is refused, never guessed at
 OPTIMIZERS = ("sgd", "momentum", "adam")  # the names `optimizer.name` may have
@@ -94,8 +94,7 @@ def one_line(text: str, width: int = 60) -> str:
     """A program in one line for notes: its statements joined by `;`, comments dropped (a
     `#` would otherwise seem to comment out the rest), cut to `width`."""
     statements = [line.split("#", 1)[0].strip() for line in text.splitlines()]
-    text = " ".join("; ".join(s for s in statements if s).split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return clip(" ".join("; ".join(s for s in statements if s).split()), width)
 
 
 def shown(path: Path) -> str:

@@ -225,7 +225,7 @@ class Group(typer.core.TyperGroup):
     option without its value) is an `error:` and a `hint:` line, never a box."""
 
     def resolve_command(self, ctx, args):
-        from scalargrad.errors import UsageError, did_you_mean
+        from scalargrad.errors import UsageError, clip, did_you_mean
 
         name = args[0] if args else ""
         if name and not name.startswith("-") and self.get_command(ctx, name) is None:
@@ -233,7 +233,7 @@ class Group(typer.core.TyperGroup):
             close = did_you_mean(name, commands)
             if close:
                 raise UsageError(f"no command `{name}`; did you mean `{close}`?", hint=f"the commands are {', '.join(commands)}")
-            raise UsageError(f"no command `{_shorten(name)}`",
+            raise UsageError(f"no command `{clip(name, 40)}`",
                              hint=f"start with a command, as in: scalargrad grad {_quote(name)} --a 2 ... "
                                   f"(the commands are {', '.join(commands)})")
         return super().resolve_command(ctx, args)
@@ -331,9 +331,7 @@ def _words(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-def _shorten(text: str, width: int = 40) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def _quote(text: str) -> str:
-    return '"' + _shorten(text) + '"' if " " in text or "=" in text else _shorten(text)
+    from scalargrad.errors import clip
+
+    return '"' + clip(text, 40) + '"' if " " in text or "=" in text else clip(text, 40)
