@@ -185,13 +185,12 @@ class ArrayBuilding:
 
     def reduce(self, function: str, value, start: int, end: int, width: int):
         """sum, mean, max, min, logsumexp of all elements of an array (a left fold of the
-        scalar row), or transpose."""
+        scalar row), or transpose. Of a scalar, each is the scalar itself, as in NumPy: so a
+        function such as a model's `def` takes one example or a batch."""
         if self.recording is not None and value.__class__ is Symbol:
             return self._record("reduce", function, value, start, end, width)
         if not isinstance(value, Array):
-            raise self._error(ParseError, f"`{function}` of one argument needs an array, not a scalar", start, width,
-                              hint=f"`{function}([a, b, c])`" + (f", or `{function}(a, b)` of two scalars"
-                                                                 if function in ("max", "min", "logsumexp") else ""))
+            return value
         if function == "transpose":
             return value.transposed()
         op = _REDUCTIONS[function]

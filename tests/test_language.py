@@ -293,7 +293,6 @@ def test_max_passes_the_gradient_to_the_larger_and_halves_it_at_a_tie():
 
 @pytest.mark.parametrize("source, words, column, width", [
     ("L = tanh(a, b)", "`tanh` takes 1 argument, not 2", 5, 10),
-    ("L = max(a)", "`max` of one argument needs an array, not a scalar", 5, 3),
     ("L = log(a, b, c)", "`log` takes 1 or 2 arguments, not 3", 5, 12),
 ])
 def test_a_wrong_number_of_arguments_is_located(source, words, column, width):
