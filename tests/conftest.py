@@ -78,3 +78,35 @@ def cli():
 @pytest.fixture
 def installed():
     return run_installed
+
+
+# -- micrograd's own moons training, run beside the suite ----------------------------------------
+# micrograd takes about a second per step: its 100 steps start in a second process as soon as
+# test_moons.py is collected, so they run on another core while the other tests do.
+MICROGRAD_MOONS = Path(__file__).resolve().parent / "micrograd_moons.py"
+
+
+def pytest_collection_finish(session):
+    config = session.config
+    if any(item.path.name == "test_moons.py" for item in session.items):
+        config.micrograd_moons = subprocess.Popen([sys.executable, str(MICROGRAD_MOONS), "100"],
+                                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def pytest_unconfigure(config):
+    running = getattr(config, "micrograd_moons", None)
+    if running is not None and running.poll() is None:
+        running.kill()
+        running.wait()
+
+
+@pytest.fixture(scope="session")
+def micrograd_moons(request):
+    """micrograd's starting weights, loss and accuracy before each of 100 steps and after the last."""
+    pytest.importorskip("micrograd", reason="the micrograd package is a test dependency: pip install -e '.[test]'")
+    running = getattr(request.config, "micrograd_moons", None)
+    if running is None:
+        pytest.skip("micrograd's run starts only when test_moons.py is collected")
+    out, err = running.communicate(timeout=1200)
+    assert running.returncode == 0, err
+    return json.loads(out)
