@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from pathlib import Path
 
 import pytest
 
@@ -230,3 +231,45 @@ def test_no_zero_grad_sums_the_gradients_of_the_steps():
         ws.append(w)
     assert wrong.final["w"] == pytest.approx(ws[-1], abs=1e-14) != right.final["w"]
     assert wrong.state.accumulated["w"] == pytest.approx(total, abs=1e-12)
+
+
+# -- a long run at a terminal ---------------------------------------------------------------------
+def test_a_1000_step_run_at_a_terminal_shows_the_loss_and_ctrl_c_keeps_the_steps(tmp_path):
+    """The installed command in a pseudo-terminal, as a person runs it: after a second a
+    progress bar shows the current loss; Ctrl-C (the byte the keyboard sends) stops it at a
+    step boundary, and the session holds exactly the steps it reports."""
+    import os
+    import pty
+    import re
+    import time
+
+    from conftest import installed_command
+
+    examples = Path(__file__).resolve().parent.parent / "docs" / "examples"
+    session = tmp_path / "session.json"
+    args = [installed_command(), "step", "--file", str(examples / "moons.sg"), "--bindings", str(examples / "moons.csv"),
+            "--seed", "1337", "--descend", "--lr", "0.1", "--steps", "1000", "--session", str(session)]
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: the pseudo-terminal is its controlling terminal
+        os.execv(args[0], args)
+    screen, deadline = b"", time.monotonic() + 120
+    while b"stepping: L = " not in screen and time.monotonic() < deadline:
+        screen += os.read(terminal, 65536)
+    bar = screen.decode(errors="replace")
+    assert re.search(r"stepping: L = 0\.\d+", bar), bar
+    os.write(terminal, b"\x03")  # Ctrl-C
+    while True:
+        try:
+            chunk = os.read(terminal, 65536)
+        except OSError:  # the child has gone: the pseudo-terminal is closed
+            break
+        if not chunk:
+            break
+        screen += chunk
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 130
+    text = screen.decode(errors="replace")
+    done = int(re.search(r"interrupted after (\d+) of 1000 steps \(kept\)", text)[1])
+    assert 0 < done < 1000
+    saved = json.loads(session.read_text())
+    assert saved["history"][-1]["steps"] == done
