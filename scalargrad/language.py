@@ -76,13 +76,25 @@ class _Builder(ArrayBuilding):
         self.functions: dict[str, _Function] = {}
         self.recording: _Function | None = None
         self.shadowed: dict[str, Value | None] = {}
-        self.call_sites: dict[int, tuple] = {}
+        self.calls: list[tuple[int, int, int, int]] = []  # Program.calls
+        self.body_spans: dict[int, tuple[int, int]] = {}  # Program.body_spans
         self._random = None  # random.Random(seed), made when an initialiser first draws
 
     def _add(self, node: Value, start: int, end: int):
         self.nodes.append(node)
         self.spans.append((start, end))
         return node, start, end
+
+    def _drop_last(self) -> None:
+        """Take back the last node added (a folded literal, an initialiser's argument); a call
+        that ended with it now ends before it. (Calls end in order, so only the last few can.)"""
+        del self.nodes[-1]
+        del self.spans[-1]
+        count, calls = len(self.nodes), self.calls
+        for j in range(len(calls) - 1, -1, -1):
+            if calls[j][1] <= count:
+                break
+            calls[j] = (calls[j][0], count, *calls[j][2:])
 
     def _operation(self, op: str, operands: tuple[Value, ...], start: int, end: int):
         """A node for `op` applied to `operands`; with constants only, the constant it comes to.
@@ -106,8 +118,7 @@ class _Builder(ArrayBuilding):
             # other statements may read it (and the graph shows every name).
             for operand in reversed(operands):
                 if not operand.label and self.nodes and self.nodes[-1] is operand:
-                    del self.nodes[-1]
-                    del self.spans[-1]
+                    self._drop_last()
             return self._add(Value(value, (), CONST), start, end)
         return self._add(Value(0.0, operands, op), start, end)
 
@@ -299,8 +310,7 @@ class _Builder(ArrayBuilding):
         low, high = (v.data for v in numbers) if numbers else (0.0, 0.0)
         spent = {id(v) for v in (*numbers, *shape.items)}  # the arguments are read, not part of the graph
         while self.nodes and id(self.nodes[-1]) in spent:
-            del self.nodes[-1]
-            del self.spans[-1]
+            self._drop_last()
         if self._random is None:
             import random
 
@@ -374,12 +384,12 @@ class _Builder(ArrayBuilding):
             raise
         output = function.output
         output = results[output.index] if output.__class__ is Symbol else output
-        if self.recording is None:
+        if self.recording is None and first < len(self.nodes):
+            self.calls.append((first, len(self.nodes), start, end))
             made = {id(v) for v in (output.items if isinstance(output, Array) else (output,))}
             for i in range(first, len(self.nodes)):
-                node = self.nodes[i]
-                self.call_sites.setdefault(id(node), (node, start, end, *self.spans[i]))
-                if id(node) in made:  # the call's result is labelled with the call's text
+                if id(self.nodes[i]) in made:  # the call's result is labelled with the call's text
+                    self.body_spans.setdefault(i, self.spans[i])
                     self.spans[i] = (start, end)
         return output
 
@@ -412,8 +422,7 @@ class _Builder(ArrayBuilding):
         default = self._plain_number(node, expr[1], expr[2])
         if default is not None:
             # `a = 2`: an input with a default value that the command line may override.
-            del self.nodes[-1]
-            del self.spans[-1]
+            self._drop_last()
             node = Value(default, (), LEAF, name)
             self.inputs[name] = node
             self.defaults[name] = default
@@ -480,10 +489,8 @@ class _Builder(ArrayBuilding):
             raise self._error(ParseError, "parameters must be named: assign the initialiser to a name", start,
                               end - start, hint="write `W = uniform(-1, 1, [4, 3])`, then use W")
         arrays = {name: (array.shape, [node.label for node in array.items]) for name, array in self.arrays.items()}
-        sites = {i: self.call_sites[id(node)][1:] for i, node in enumerate(self.nodes)
-                 if id(node) in self.call_sites and self.call_sites[id(node)][0] is node} if self.call_sites else {}
         return Program(self.source, self.nodes, self.spans, self.names, self.inputs, self.defaults, output,
-                       arrays=arrays, call_sites=sites, data=tuple(self.read_data))
+                       arrays=arrays, calls=tuple(self.calls), body_spans=self.body_spans, data=tuple(self.read_data))
 
 
 # Initialisers make parameters (inputs with seeded defaults); their usage, for messages.

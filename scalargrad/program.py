@@ -29,8 +29,10 @@ class Program:
     _ids: dict[int, int] | None = field(default=None, repr=False)
     # arrays by name: their shape and their elements' names (`W[0, 2]`), row-major
     arrays: dict[str, tuple[tuple[int, ...], list[str]]] = field(default_factory=dict)
-    # nodes made by expanding a call of a `def`: node id -> (call start, end, body start, end)
-    call_sites: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
+    # each expanded call of a `def`: (first node id, last + 1, call start, call end), in the
+    # order the calls finished; and the body's span of a node whose span became its call's
+    calls: tuple[tuple[int, int, int, int], ...] = ()
+    body_spans: dict[int, tuple[int, int]] = field(default_factory=dict)
     # the data columns (from a CSV file) the program reads as vectors of constants
     data: tuple[str, ...] = ()
 
@@ -128,6 +130,18 @@ class Program:
         self.evaluate(values)
         self.backward(of)
 
+    def call_site(self, i: int) -> tuple[int, int, int, int] | None:
+        """(call start, end, body start, end) of the innermost call of a `def` that made node
+        `i`, else None. A call's nodes are consecutive: one range per call, not a record per
+        node (a model's `def` may make most of a big graph)."""
+        inner = None
+        for first, stop, start, end in self.calls:
+            if first <= i < stop and (inner is None or stop - first < inner[1] - inner[0]):
+                inner = (first, stop, start, end)
+        if inner is None:
+            return None
+        return (inner[2], inner[3], *self.body_spans.get(i, self.spans[i]))
+
     def locate(self, error: DomainError) -> DomainError:
         """The same error, naming the node and pointing at its source text."""
         node = error.node
@@ -136,7 +150,7 @@ class Program:
         start, end = self.spans[self.node_id(node)]
         name = f" (bound to `{node.label}`)" if self.is_named(node) else ""
         places = [place_at(self.source, start, width=end - start)]
-        site = self.call_sites.get(self.node_id(node))
+        site = self.call_site(self.node_id(node))
         if site is not None:  # made by a call of a `def`: its place in the body, and the call
             call_start, call_end, body_start, body_end = site
             places = [place_at(self.source, body_start, width=body_end - body_start),

@@ -49,7 +49,7 @@ def test_array_values(source, expected):
 
 def test_programs_without_arrays_have_no_array_bookkeeping():
     program = run("L = (a*b + c) * f", a=2, b=-3, c=10, f=-2)
-    assert program.arrays == {} and program.call_sites == {}
+    assert program.arrays == {} and program.calls == ()
 
 
 @pytest.mark.parametrize("source, words, line, column", [
@@ -124,6 +124,19 @@ def test_an_error_inside_a_body_shows_the_body_and_the_call():
         program.run({"a": 2.0})
     text = raised.value.format()
     assert "def f(x) = log(x - 3)" in text and "^^^^ called here" in text
+
+
+def test_calls_are_kept_as_ranges_and_a_folded_result_leaves_its_call():
+    nested = parse("def f(x) = log(x - 1)\nL = 2 * f(f(a))")
+    with pytest.raises(Exception) as raised:
+        nested.run({"a": 1.5})  # the outer call fails: log(log(0.5) - 1)
+    assert "   2 | L = 2 * f(f(a))\n     |         ^^^^^^^ called here" in raised.value.format()
+    # two(a) comes to the constant 2, folded away with `- 2`: the nodes after it are not the call's
+    folded = parse("def two(x) = 1 + 1\nL = log(two(a) - 2 + a)")
+    with pytest.raises(Exception) as raised:
+        folded.run({"a": 0.0})
+    assert "called here" not in raised.value.format() and "log(two(a) - 2 + a)" in raised.value.format()
+    assert all(stop <= len(folded.nodes) for _, stop, _, _ in folded.calls)
 
 
 # -- generated programs against SymPy ---------------------------------------------------------
