@@ -20,6 +20,8 @@ BARS = "▁▂▃▄▅▆▇█"
 INSTALL_HINT = "install the plotting extra: pip install 'scalargrad[plot]' (or pip install matplotlib)"
 
 
+# Okabe and Ito's colours, told apart with any colour vision (and each label has its own marker)
+MARK_COLOURS = ["#E69F00", "#56B4E9", "#F0E442", "#009E73", "#D55E00", "#CC79A7", "#0072B2", "#000000"]
 LOG_SPAN = 100.0  # a chart is drawn on a log scale when its positive values span more than this factor
 
 
@@ -104,11 +106,16 @@ def plot_curve(path: str | os.PathLike, xs, ys, *, x_name: str, y_name: str, tit
 
 
 def plot_map(path: str | os.PathLike, grid_x, grid_y, values, grad_x, grad_y, *, names: tuple[str, str],
-             output: str, title: str, arrows: int = 20) -> None:
+             output: str, title: str, arrows: int = 20, marks: dict[str, list[float]] | None = None) -> None:
     """The output over two swept inputs as a heat map with contour lines, and its gradient as
-    arrows on a subgrid of at most `arrows` x `arrows` points. Arguments are 2-D arrays."""
+    arrows on a subgrid of at most `arrows` x `arrows` points. Arguments are 2-D arrays.
+    `marks` (columns: the two inputs, then optionally a label) adds those points, coloured by
+    label, and the line where the output is 0."""
     figure, axes = _figure(path, size=(7, 5.5))
     filled = axes.contourf(grid_x, grid_y, values, levels=30, cmap="viridis")
+    if marks is not None:
+        _marks(axes, grid_x, grid_y, values, names, output, marks)
+        arrows = 12  # fewer arrows, so that the points stand out
     axes.contour(grid_x, grid_y, values, levels=10, colors="white", linewidths=0.5, alpha=0.6, linestyles="solid")
     figure.colorbar(filled, ax=axes, label=output)
     every_x = max(1, len(grid_x) // arrows)
@@ -121,6 +128,26 @@ def plot_map(path: str | os.PathLike, grid_x, grid_y, values, grad_x, grad_y, *,
     axes.set_title(title)
     axes.legend(loc="upper right", framealpha=0.6)
     _save(figure, path)
+
+
+def _marks(axes, grid_x, grid_y, values, names: tuple[str, str], output: str, marks: dict[str, list[float]]) -> None:
+    """Points over a map, one colour and marker per label, and the level-0 line of the map."""
+    finite = [v for v in values.ravel().tolist() if v == v]
+    if finite and min(finite) < 0 < max(finite):
+        axes.contour(grid_x, grid_y, values, levels=[0.0], colors="black", linewidths=2.0)
+        axes.plot([], [], color="black", linewidth=2.0, label=f"{output} = 0")  # its entry in the legend
+    label = next((name for name in marks if name not in names), None)
+    groups = sorted(set(marks[label])) if label is not None else [None]
+    if len(groups) > 10:  # a continuous label: one colour scale rather than a legend
+        axes.scatter(marks[names[0]], marks[names[1]], c=marks[label], cmap="coolwarm", edgecolors="black", s=22)
+        return
+    styles = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">"]
+    for k, group in enumerate(groups):
+        chosen = range(len(marks[names[0]])) if group is None else \
+            [i for i, value in enumerate(marks[label]) if value == group]
+        axes.scatter([marks[names[0]][i] for i in chosen], [marks[names[1]][i] for i in chosen], marker=styles[k],
+                     color=MARK_COLOURS[k % len(MARK_COLOURS)], edgecolors="black", s=26,
+                     label=f"{label} = {group:g}" if group is not None else "points")
 
 
 def _figure(path: str | os.PathLike, size: tuple[float, float] = (7, 4)):

@@ -33,6 +33,7 @@ from scalargrad.render import DEFAULT_PRECISION, Lines, Report, Table, number
 SCHEMA = "scalargrad.sweep/1"
 LIMIT = 10_000_000  # points in one sweep; a larger grid is refused before any work
 CHUNK = 1 << 16  # points per pass: memory grows with nodes x CHUNK, not with the grid
+GRADIENT_COLUMNS = 8  # a table shows every input's gradient up to this many inputs, else the swept ones
 ROWS_SHOWN = 25  # a longer sweep's table shows this many points, evenly spaced (--all: every one)
 _RANGE = re.compile(r"([^:]*):([^:]*):([^:]*)")
 
@@ -107,23 +108,23 @@ def _looks_numeric(text: str) -> bool:
         return False
 
 
-def read_points(path: str | Path) -> dict[str, list[float]]:
+def read_points(path: str | Path, what: str = "points", option: str = "--points") -> dict[str, list[float]]:
     """The columns of a CSV file whose header row names inputs; a missing or non-numeric cell
     is an error naming its row (the file's line, the header being row 1) and column."""
     from scalargrad.files import read_text_file
 
     try:
-        text = read_text_file(path, f"the points file {path}", error=UsageError)
+        text = read_text_file(path, f"the {what} file {path}", error=UsageError)
     except FileNotFoundError:
-        raise UsageError(f"the points file {path} does not exist", hint="check the path given to --points") from None
+        raise UsageError(f"the {what} file {path} does not exist", hint=f"check the path given to {option}") from None
     rows = list(csv.reader(io.StringIO(text)))
     if not rows or not any(cell.strip() for cell in rows[0]):
-        raise UsageError(f"the points file {path} has no header row",
+        raise UsageError(f"the {what} file {path} has no header row",
                          hint="its first row names the inputs, as in: x,y")
     names = [cell.strip() for cell in rows[0]]
     columns: dict[str, list[float]] = {name: [] for name in names}
     if len(columns) < len(names):
-        raise UsageError(f"the points file {path} names an input twice in its header: {', '.join(names)}")
+        raise UsageError(f"the {what} file {path} names a column twice in its header: {', '.join(names)}")
     for number_, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue  # a blank line (the last one, typically)
@@ -134,9 +135,9 @@ def read_points(path: str | Path) -> dict[str, list[float]]:
                 raise UsageError(f"{where}: the cell is missing", hint="give every input a number on every row")
             columns[name].append(parse_number(cell, where))
     if not columns[names[0]]:
-        raise UsageError(f"the points file {path} has a header but no points", hint="add a row of numbers under it")
+        raise UsageError(f"the {what} file {path} has a header but no points", hint="add a row of numbers under it")
     if len(columns[names[0]]) > LIMIT:
-        raise UsageError(f"the points file {path} has {len(columns[names[0]]):,} points, above the limit of {LIMIT:,}")
+        raise UsageError(f"the {what} file {path} has {len(columns[names[0]]):,} points, above the limit of {LIMIT:,}")
     return columns
 
 
@@ -200,12 +201,14 @@ def run_pass(program: Program, leaves: dict[str, object], of=None) -> tuple[obje
 
 
 def sweep(program: Program, values: dict[str, float], *, ranges: dict[str, str] | None = None,
-          points: dict[str, list[float]] | None = None, at: float | None = None,
+          points: dict[str, list[float]] | None = None, at: float | None = None, of: str | None = None,
           origin: dict[str, str] | None = None, warnings: list[str] | None = None) -> SweepReport:
-    """`program`'s output and every input's gradient at each point of `ranges` (input -> text
-    `start:stop:step`, a grid when there are several) or of `points` (input -> column); the
-    other inputs at `values`. `at` (one swept input only) adds the tangent there."""
+    """`program`'s output (or the node named `of`) and every input's gradient at each point of
+    `ranges` (input -> text `start:stop:step`, a grid when there are several) or of `points`
+    (input -> column); the other inputs at `values`. `at` (one swept input only) adds the
+    tangent there."""
     np = numpy()
+    target = swept_node(program, of)
     if ranges and points:
         raise UsageError("give ranges or --points, not both", hint="put every swept input in the points file")
     if not ranges and not points:
@@ -220,20 +223,31 @@ def sweep(program: Program, values: dict[str, float], *, ranges: dict[str, str] 
     else:
         swept = {name: np.asarray(column, dtype=float) for name, column in points.items()}
     fixed = {name: float(value) for name, value in values.items() if name not in swept}
-    output, grads, outside = _compute(np, program, swept, fixed)
+    output, grads, outside = _compute(np, program, swept, fixed, target)
     report = SweepReport(program, swept, fixed, dict(origin or {}), output, grads, parsed,
-                         warnings=list(warnings or []))
+                         warnings=list(warnings or []), of=target)
     report.domain = _trouble(program, swept, fixed, outside)
     broken = ~outside & np.any([~np.isfinite(grad) for grad in grads.values()], axis=0) if grads else outside & False
     report.undefined = _trouble(program, swept, fixed, broken)
     for grad in grads.values():
         grad[~np.isfinite(grad)] = np.nan
     if at is not None:
-        report.tangent = _tangent(np, program, swept, fixed, at)
+        report.tangent = _tangent(np, program, swept, fixed, at, target)
     return report
 
 
-def _compute(np, program: Program, swept: dict, fixed: dict[str, float]):
+def swept_node(program: Program, of: str | None):
+    """The node `--of` names (a scalar: a name, an element `score[0]` or an id), else the output."""
+    if of is None:
+        return program.output
+    if of in program.arrays:
+        shape, labels = program.arrays[of]
+        raise UsageError(f"`{of}` is an array of shape {shape}: sweep --of takes one number",
+                         hint=f"name one element, such as `{labels[0]}`, or a scalar node")
+    return program.node(of)
+
+
+def _compute(np, program: Program, swept: dict, fixed: dict[str, float], target):
     """Every point through `run_pass`, CHUNK points at a time; nan where outside the domain."""
     size = len(next(iter(swept.values())))
     output = np.empty(size)
@@ -242,7 +256,8 @@ def _compute(np, program: Program, swept: dict, fixed: dict[str, float]):
     with np.errstate(all="ignore"):
         for start in range(0, size, CHUNK):
             part = slice(start, min(size, start + CHUNK))
-            value, part_grads, bad = run_pass(program, {**fixed, **{name: v[part] for name, v in swept.items()}})
+            value, part_grads, bad = run_pass(program, {**fixed, **{name: v[part] for name, v in swept.items()}},
+                                              of=target)
             output[part], outside[part] = value, bad
             for name, grad in part_grads.items():
                 grads[name][part] = grad
@@ -267,14 +282,15 @@ def _trouble(program: Program, swept: dict, fixed: dict[str, float], mask) -> Tr
     return Trouble(count, first, reason)
 
 
-def _tangent(np, program: Program, swept: dict, fixed: dict[str, float], at: float) -> tuple[float, float, float]:
+def _tangent(np, program: Program, swept: dict, fixed: dict[str, float], at: float,
+             target) -> tuple[float, float, float]:
     """(at, the output there, its slope along the one swept input) for --at."""
     if len(swept) != 1:
         raise UsageError(f"--at needs one swept input, not {len(swept)} ({', '.join(swept)})",
                          hint="sweep one input to draw a tangent; fix the others with --NAME VALUE")
     (name,) = swept
     with np.errstate(all="ignore"):
-        value, grads, outside = run_pass(program, {**fixed, name: at})
+        value, grads, outside = run_pass(program, {**fixed, name: at}, of=target)
     slope = float(grads[name])
     if bool(outside) or not math.isfinite(slope):
         raise UsageError(f"--at {at:g}: the output or its slope is undefined at {name} = {at:g}",
@@ -310,6 +326,7 @@ class SweepReport(Report):
     warnings: list[str] = field(default_factory=list)
     precision: int = DEFAULT_PRECISION
     show_all: bool = False
+    of: object = None  # the node swept (`--of`), else the output
 
     @property
     def size(self) -> int:
@@ -317,13 +334,15 @@ class SweepReport(Report):
 
     @property
     def output_label(self) -> str:
-        return self.program.label(self.program.output)
+        return self.program.label(self.of if self.of is not None else self.program.output)
 
-    def columns(self) -> list[tuple[str, object]]:
-        """(header, values) in table order: swept inputs, the output, every input's gradient."""
+    def columns(self, every: bool = True) -> list[tuple[str, object]]:
+        """(header, values) in table order: swept inputs, the output, every input's gradient
+        (with `every` False and more than GRADIENT_COLUMNS inputs, the swept inputs' only)."""
         out = self.output_label
+        few = every or len(self.grads) <= GRADIENT_COLUMNS
         return ([(name, values) for name, values in self.swept.items()] + [(out, self.output)]
-                + [(f"d{out}/d{name}", grad) for name, grad in self.grads.items()])
+                + [(f"d{out}/d{name}", grad) for name, grad in self.grads.items() if few or name in self.swept])
 
     def rows(self) -> list[int]:
         """The points the table shows: all, or ROWS_SHOWN of them evenly spaced, first and last."""
@@ -334,16 +353,21 @@ class SweepReport(Report):
 
     def sections(self) -> list:
         precision = self.precision
-        columns = self.columns()
+        columns = self.columns(every=False)
         title = f"{self.output_label} and its gradients at {self.size:,} point{'s' if self.size != 1 else ''}"
-        if self.fixed:
+        if 0 < len(self.fixed) <= GRADIENT_COLUMNS:
             title += "; " + ", ".join(f"{name} = {number(value, precision)}" for name, value in self.fixed.items())
+        elif self.fixed:
+            title += f"; {len(self.fixed):,} other inputs fixed (--json lists them)"
         table = Table([header for header, _ in columns], title=title, right={header for header, _ in columns})
         for k in self.rows():
             table.add(*[_cell(float(values[k]), precision) for _, values in columns])
         shown = len(self.rows())
         if shown < self.size:
             table.notes.append(f"{shown} of {self.size:,} points shown, evenly spaced; --all shows every point")
+        if len(columns) < len(self.columns()):
+            hidden = len(self.grads) - len(self.swept)
+            table.notes.append(f"the gradients of the {hidden:,} inputs not swept are in --output FILE.csv and --json")
         for trouble, what in ((self.domain, "outside the domain: no value there"),
                               (self.undefined, "some gradient is undefined or infinite there")):
             if trouble is not None:
@@ -406,9 +430,26 @@ def _json_list(values) -> list:
     return [None if x != x else x for x in values.tolist()]
 
 
-def draw(report: SweepReport, path: str | Path) -> None:
+def read_marks(path: str | Path, names: list[str]) -> dict[str, list[float]]:
+    """`--marks FILE.csv`: points to draw on a map, a column for each swept input (`names`) and
+    at most one more, whose values colour them (a data set's labels)."""
+    columns = read_points(path, "marks", "--marks")
+    hint = f"its header names the two swept inputs ({', '.join(names)}) and at most one more column, the points' labels"
+    for name in names:
+        if name not in columns:
+            raise UsageError(f"the marks file {path} has no column `{name}`", hint=hint)
+    others = [name for name in columns if name not in names]
+    if len(others) > 1:
+        raise UsageError(f"the marks file {path} has {len(others)} columns besides {', '.join(names)}: "
+                         f"{', '.join(others)}", hint=hint)
+    return {name: columns[name] for name in [*names, *others]}
+
+
+def draw(report: SweepReport, path: str | Path, marks: str | Path | None = None) -> None:
     """--plot: the output over one swept input (with the tangent of --at), or a heat map with
-    gradient arrows over two. Needs ranges: a grid, not a points file."""
+    gradient arrows over two. Needs ranges: a grid, not a points file. `marks` (a CSV file,
+    two inputs only) adds its points, and the line where the output is 0: a classifier's
+    decision boundary."""
     from scalargrad.plot import plot_curve, plot_format, plot_map, require_matplotlib
 
     plot_format(path)
@@ -416,6 +457,14 @@ def draw(report: SweepReport, path: str | Path) -> None:
         given = f"{len(report.ranges)} ranged inputs" if report.ranges else "--points"
         raise UsageError(f"--plot draws one or two ranged inputs, not {given}",
                          hint="sweep one input (a curve) or two (a map), as in --x -5:5:0.25")
+    single = next((r for r in report.ranges if r.count < 2), None)
+    if len(report.ranges) == 2 and single is not None:
+        raise UsageError(f"a map needs at least 2 values of each input; `{single.name}` has 1",
+                         hint=f"give {single.name} a range with room for two steps or more, as in --{single.name} 0:1:0.1")
+    if marks is not None and len(report.ranges) != 2:
+        raise UsageError("--marks draws points on a map: sweep two inputs",
+                         hint="give two inputs a range, as in --x1 -2:3:0.05 --x2 -1.5:2:0.05")
+    points = read_marks(marks, [r.name for r in report.ranges]) if marks is not None else None
     require_matplotlib()
     output, title = report.output_label, report.program.source.strip().splitlines()[0][:70]
     if len(report.ranges) == 1:
@@ -425,6 +474,8 @@ def draw(report: SweepReport, path: str | Path) -> None:
         return
     shape = tuple(r.count for r in report.ranges)
     first, second = (r.name for r in report.ranges)
+    if report.of is not None and report.of is not report.program.output:
+        title = f"{output} over {first} and {second}"
     plot_map(path, report.swept[first].reshape(shape), report.swept[second].reshape(shape),
              report.output.reshape(shape), report.grads[first].reshape(shape), report.grads[second].reshape(shape),
-             names=(first, second), output=output, title=title)
+             names=(first, second), output=output, title=title, marks=points)

@@ -172,3 +172,63 @@ def test_grad_does_not_import_numpy():
             "print('numpy' in sys.modules, file=sys.stderr)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stderr.strip().endswith("False"), result.stderr
+
+
+# -- --of a node, and --marks on the map: micrograd's decision boundary ----------------------------
+STATEMENTS = "e = a*b; d = e + c; L = d * f"
+
+
+def test_of_sweeps_a_named_node_and_its_gradients(cli):
+    doc = cli("sweep", STATEMENTS, "--of", "d", "--a", "1:2:1", "--b", "-3", "--c", "10", "--f", "-2", "--json").json()
+    assert doc["output"] == "d" and doc["values"] == [7.0, 4.0]  # d = a*b + c
+    assert doc["grads"]["a"] == [-3.0, -3.0] and doc["grads"]["c"] == [1.0, 1.0] and doc["grads"]["f"] == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--of", "W"], "`W` is an array of shape (2,): sweep --of takes one number"),
+    (["--of", "dd"], "the program has no node named `dd`; did you mean `d`?"),
+    (["--marks", "marks.csv"], "--marks draws points on the --plot of two inputs"),
+    (["--marks", "marks.csv", "--plot", "map.png"], "--marks draws points on a map: sweep two inputs"),
+])
+def test_of_and_marks_errors_are_worded(cli, tmp_path, monkeypatch, args, words):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "marks.csv").write_text("a,b,label\n1,2,0\n")
+    result = cli("sweep", "W = uniform(-1, 1, [2]); d = W[0]*a + W[1]; L = d*d", "--a", "0:1:0.5", *args)
+    assert result.exit_code != 0 and words in result.stderr, result.stderr
+
+
+def test_marks_need_the_swept_columns(cli, tmp_path):
+    marks = tmp_path / "marks.csv"
+    marks.write_text("a,z,label\n1,2,0\n")
+    result = cli("sweep", STATEMENTS, "--a", "0:1:0.5", "--b", "0:1:0.5", "--c", "1", "--f", "1",
+                 "--plot", str(tmp_path / "map.png"), "--marks", str(marks))
+    assert result.exit_code != 0 and f"the marks file {marks} has no column `b`" in result.stderr
+    assert not (tmp_path / "map.png").exists()
+
+
+def test_the_moons_decision_boundary_is_the_trained_score(tmp_path):
+    """Train micrograd's demo a few steps in a session, then sweep its score at one data point
+    as the boundary plot does: the same number as the trained model's score there."""
+    from pathlib import Path
+
+    from conftest import run_installed
+
+    examples = Path(__file__).resolve().parent.parent / "docs" / "examples"
+    data, session = examples / "moons.csv", str(tmp_path / "s.json")
+    trained = run_installed("step", "--file", str(examples / "moons.sg"), "--bindings", str(data), "--seed", "1337",
+                            "--steps", "5", "--descend", "--lr", "0.5", "--session", session)
+    assert trained.exit_code == 0, trained.stderr
+    scores = run_installed("grad", "--bindings", str(data), "--session", session, "--json").json()
+    score0 = next(node["data"] for node in scores["nodes"] if node["name"] == "score[0]")
+    x1, x2 = data.read_text().splitlines()[1].split(",")[:2]
+    swept = run_installed("sweep", "--session", session, "--of", "score", f"--x1={x1}:{x1}:1", f"--x2={x2}:{x2}:1",
+                          "--y", "1", "--json")
+    assert swept.exit_code == 0, swept.stderr
+    assert swept.json()["values"] == [pytest.approx(score0, rel=1e-12, abs=1e-15)]
+    one = run_installed("sweep", "--session", session, "--of", "score", f"--x1={x1}:{x1}:1", "--x2=-1:2:0.5",
+                        "--y", "1", "--plot", str(tmp_path / "boundary.png"), "--marks", str(data))
+    assert one.exit_code == 2 and "a map needs at least 2 values of each input; `x1` has 1" in one.stderr
+    drawn = run_installed("sweep", "--session", session, "--of", "score", "--x1=-2:2.5:0.5", "--x2=-1.5:2:0.5",
+                          "--y", "1", "--plot", str(tmp_path / "boundary.png"), "--marks", str(data))
+    assert drawn.exit_code == 0, drawn.stderr
+    assert (tmp_path / "boundary.png").read_bytes().startswith(b"\x89PNG")

@@ -21,6 +21,12 @@ def sweep(
     plot: Annotated[Optional[Path], typer.Option("--plot", metavar="FILE", show_default=False,
                                                  help="Draw the curve (one range) or a map with gradient arrows (two) "
                                                       "into FILE.svg or FILE.png (needs matplotlib).")] = None,
+    of: Annotated[Optional[str], typer.Option("--of", metavar="NODE", show_default=False,
+                                              help="Sweep this node (a name, an element such as score[0], or an id) "
+                                                   "instead of the output.")] = None,
+    marks: Annotated[Optional[Path], typer.Option("--marks", metavar="CSV", show_default=False,
+                                                  help="Draw these points on the map of two inputs (columns: the two "
+                                                       "inputs and a label), with the line where the output is 0.")] = None,
     csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="CSV", show_default=False,
                                                    help="Write every point as CSV into FILE.")] = None,
@@ -43,16 +49,18 @@ def sweep(
         raise UsageError("give --csv or --json, not both")
     if plot is not None:
         plot_format(plot)
+    elif marks is not None:
+        raise UsageError("--marks draws points on the --plot of two inputs", hint="add --plot FILE.png")
     columns = sweeps.read_points(points) if points is not None else None
     request.args, ranges = sweeps.take_ranges(request.args)
     for name, column in (columns or {}).items():  # so that the inputs load as usual
         request.args.append(f"--{name}={column[0]!r}")
     loaded = load(request)
-    report = sweeps.sweep(loaded.program, loaded.values, ranges=ranges, points=columns, at=at,
+    report = sweeps.sweep(loaded.program, loaded.values, ranges=ranges, points=columns, at=at, of=of,
                           origin=loaded.origin, warnings=loaded.warnings)
     report.precision, report.show_all = precision, all_
     if plot is not None:
-        sweeps.draw(report, plot)
+        sweeps.draw(report, plot, marks)
     if output is not None:
         write_atomically(output, lambda stream: report.write_csv(_text(stream)), "the CSV file")
         note(f"wrote {report.size:,} points to {output}")
