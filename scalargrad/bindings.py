@@ -485,10 +485,10 @@ def _check_not_an_option(name: str, options: tuple[str, ...], others: dict[str, 
 
 
 def resolve(inputs, defaults: dict[str, float], layers: list[tuple[str, dict[str, float]]], *,
-            names=(), options: tuple[str, ...] = (), command: str = "") -> Resolved:
+            names=(), options: tuple[str, ...] = (), command: str = "", needed: set[str] | None = None) -> Resolved:
     """Choose each input's value from `layers` (highest precedence first), then defaults.
 
-    Every missing input is reported in one error; a value for a name the program does
+    Every missing input (of those `needed`, when given) is reported in one error; a value for a name the program does
     not read is a warning, unless the name is a near miss of one of the command's `options`
     (`--step 5` for `--steps 5`), which is an error. `names` are the program's names, for
     "did you mean" on a missing input that is a misspelt bound name.
@@ -515,7 +515,7 @@ def resolve(inputs, defaults: dict[str, float], layers: list[tuple[str, dict[str
         if name not in values and name in defaults:
             values[name] = defaults[name]
             origin[name] = "default"
-    missing = [name for name in inputs if name not in values]
+    missing = [name for name in inputs if name not in values and (needed is None or name in needed)]
     if missing:
         raise _missing_values(missing, [n for n in names if n not in inputs], options, command, unused)
     return Resolved(values, origin, warnings)

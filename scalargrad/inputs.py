@@ -45,6 +45,7 @@ class Request:
     flags: tuple[str, ...] | None = None  # those of them that take no value (`json`), when known
     others: dict[str, str] = field(default_factory=dict)  # other commands' options -> their command
     extra: str | None = None  # what positionals after the program are ("node" for explain), if allowed
+    of: str | None = None  # the node the command is about (sweep --of): inputs it does not read need no value
 
 
 @dataclass
@@ -128,7 +129,7 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
     if saved is not None:
         layers.append(("session", saved.values))
     resolved = resolve(program.inputs, program.defaults, layers, names=program.names, options=request.options,
-                       command=request.command)
+                       command=request.command, needed=_needed(program, request.of))
     resolved.warnings += unread_columns(program, columns or {}, request.bindings)
     notes: list[str] = []
     if saved is not None:
@@ -142,6 +143,17 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
     elif use.path is not None:
         _record(use, program, resolved, notes)
     return Loaded(program, resolved.values, resolved.origin, resolved.warnings, notes, use, args.extra)
+
+
+def _needed(program: Program, of: str | None) -> set[str] | None:
+    """The inputs the node `of` depends on (None: all of them, as without `of`). An array's
+    name is left to the command, which says that it wants one number."""
+    if of is None or of in program.arrays:
+        return None
+    from scalargrad.engine import ancestors
+
+    reached = ancestors(program.nodes, program.node(of))
+    return {name for name, node in program.inputs.items() if id(node) in reached}
 
 
 def _saved_session(path: Path) -> sessions.Session:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO
 
 from scalargrad.bindings import parse_number
+from scalargrad.engine import ancestors
 from scalargrad.errors import ScalarGradError, UsageError
 from scalargrad.ops import CONST, LEAF, rule
 from scalargrad.program import Program
@@ -176,9 +177,12 @@ def run_pass(program: Program, leaves: dict[str, object], of=None) -> tuple[obje
     np = numpy()
     nodes, of = program.nodes, of or program.output
     index = {id(node): i for i, node in enumerate(nodes)}
+    needed = ancestors(nodes, of) if of is not program.output else None  # what --of reads, no more
     values: list = [None] * len(nodes)
     outside = np.zeros((), dtype=bool)
     for i, node in enumerate(nodes):
+        if needed is not None and id(node) not in needed:
+            continue
         if not node._prev:
             values[i] = np.float64(leaves[node.label] if node._op == LEAF else node.data)
             continue

@@ -182,6 +182,10 @@ def test_of_sweeps_a_named_node_and_its_gradients(cli):
     doc = cli("sweep", STATEMENTS, "--of", "d", "--a", "1:2:1", "--b", "-3", "--c", "10", "--f", "-2", "--json").json()
     assert doc["output"] == "d" and doc["values"] == [7.0, 4.0]  # d = a*b + c
     assert doc["grads"]["a"] == [-3.0, -3.0] and doc["grads"]["c"] == [1.0, 1.0] and doc["grads"]["f"] == [0.0, 0.0]
+    # an input the node does not read needs no value (the moons' labels y, for the score)
+    unread = cli("sweep", STATEMENTS, "--of", "d", "--a", "1:2:1", "--b", "-3", "--c", "10", "--json")
+    assert unread.exit_code == 0 and unread.json()["values"] == [7.0, 4.0], unread.stderr
+    assert "missing value for `c`" in cli("sweep", STATEMENTS, "--of", "d", "--a", "1:2:1", "--b", "-3").stderr
 
 
 @pytest.mark.parametrize("args, words", [
@@ -221,14 +225,11 @@ def test_the_moons_decision_boundary_is_the_trained_score(tmp_path):
     scores = run_installed("grad", "--bindings", str(data), "--session", session, "--json").json()
     score0 = next(node["data"] for node in scores["nodes"] if node["name"] == "score[0]")
     x1, x2 = data.read_text().splitlines()[1].split(",")[:2]
-    swept = run_installed("sweep", "--session", session, "--of", "score", f"--x1={x1}:{x1}:1", f"--x2={x2}:{x2}:1",
-                          "--y", "1", "--json")
+    swept = run_installed("sweep", "--session", session, "--of", "score", f"--x1={x1}:{x1}:1", f"--x2={x2}:{x2}:1", "--json")
     assert swept.exit_code == 0, swept.stderr
     assert swept.json()["values"] == [pytest.approx(score0, rel=1e-12, abs=1e-15)]
-    one = run_installed("sweep", "--session", session, "--of", "score", f"--x1={x1}:{x1}:1", "--x2=-1:2:0.5",
-                        "--y", "1", "--plot", str(tmp_path / "boundary.png"), "--marks", str(data))
+    one = run_installed("sweep", "--session", session, "--of", "score", f"--x1={x1}:{x1}:1", "--x2=-1:2:0.5", "--plot", str(tmp_path / "boundary.png"), "--marks", str(data))
     assert one.exit_code == 2 and "a map needs at least 2 values of each input; `x1` has 1" in one.stderr
-    drawn = run_installed("sweep", "--session", session, "--of", "score", "--x1=-2:2.5:0.5", "--x2=-1.5:2:0.5",
-                          "--y", "1", "--plot", str(tmp_path / "boundary.png"), "--marks", str(data))
+    drawn = run_installed("sweep", "--session", session, "--of", "score", "--x1=-2:2.5:0.5", "--x2=-1.5:2:0.5", "--plot", str(tmp_path / "boundary.png"), "--marks", str(data))
     assert drawn.exit_code == 0, drawn.stderr
     assert (tmp_path / "boundary.png").read_bytes().startswith(b"\x89PNG")

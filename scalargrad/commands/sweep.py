@@ -53,6 +53,7 @@ def sweep(
         raise UsageError("--marks draws points on the --plot of two inputs", hint="add --plot FILE.png")
     columns = sweeps.read_points(points) if points is not None else None
     request.args, ranges = sweeps.take_ranges(request.args)
+    request.of = of  # the inputs that node does not read need no value
     for name, column in (columns or {}).items():  # so that the inputs load as usual
         request.args.append(f"--{name}={column[0]!r}")
     loaded = load(request)
