@@ -72,8 +72,11 @@ def test_console_examples_are_what_the_tool_prints(page, cli, tmp_path, monkeypa
     shows exactly what the page shows: what a terminal shows, its stderr (notes, warnings,
     errors) and then its stdout. A line `...` stands for any lines. (```text blocks are
     illustrations and are not run.)"""
+    import shutil
+
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SCALARGRAD_SESSION", raising=False)  # the default session, as a user has it
+    shutil.copytree(DOCS / "examples", tmp_path / "docs" / "examples")  # paths as from the repository's root
     for command, shown in console_blocks(page):
         args = shlex.split(command, comments=True)
         while "=" in args[0] and args[0].split("=")[0].isupper():  # `SCALARGRAD_DOT=none scalargrad ...`
