@@ -519,7 +519,7 @@ def test_check_marks_the_lectures_nodes_and_a_slider_makes_them_stale(opened, tm
     assert marks(tab) == {node: "was PASS" for node in LECTURE_MARKS}
     assert tab.tab.evaluate("document.querySelectorAll('#sg-marks .sg-stale, #sg-graph g.sg-check-stale').length") == 10
     assert tab.tab.inner_text("#sg-check").startswith("Stale: scalargrad check ran at a = 2 (now 2.02). Its verdicts "
-                                                      "(grey, \u201cwas PASS\u201d) held there, not at these values")
+                                                      "(grey, marked \u201cwas\u201d) held there, not at these values")
     assert check_column(tab)["a"] == "was PASS"
     tab.tab.hover("#sg-marks g[data-node='0']")  # the mark belongs to its node
     panel = tab.tab.inner_text("#sg-panel")

@@ -268,7 +268,7 @@
     legend.className = stale ? "sg-stale" : "";
     legend.title = CHECK.summary;  // with the step and tolerances used
     legend.textContent = stale
-      ? "Stale: scalargrad check ran at " + checkedAt(away, true) + ". Its verdicts (grey, \u201cwas PASS\u201d) held "
+      ? "Stale: scalargrad check ran at " + checkedAt(away, true) + ". Its verdicts (grey, marked \u201cwas\u201d) held "
         + "there, not at these values: set the inputs back, or run scalargrad check here."
       : "scalargrad check ran at these values (" + checkedAt(DATA.inputs, false) + "): " + CHECK.rows.length
         + " checked, " + counts.PASS + " PASS, " + counts.FAIL + " FAIL, " + counts.KINK + " KINK."
