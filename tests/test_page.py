@@ -577,6 +577,8 @@ def test_a_check_of_another_node_or_program_is_not_marked(opened, tmp_path):
 def test_plain_pages_and_tables_show_the_verdicts_without_marks(opened, tmp_path):
     program = parse(LECTURE)
     record = check_gradients(program, LECTURE_INPUTS).record()
+    hostile = '</script><img src=x onerror="window.pwned = 1"> & <!--'  # a hand-edited session's reason
+    record["rows"][0]["reason"] = hostile
     plain, table = tmp_path / "plain.html", tmp_path / "table.html"
     pages.write_page(program, plain, LECTURE_INPUTS, check=record, plain=True)
     pages.write_page(program, table, LECTURE_INPUTS, check=record, picture=False)
@@ -585,6 +587,9 @@ def test_plain_pages_and_tables_show_the_verdicts_without_marks(opened, tmp_path
         assert marks(tab) == {}  # --plain: the lecture's picture, nothing added
         assert check_column(tab) == {"a": "PASS", "b": "PASS", "c": "PASS", "f": "PASS", "L": "PASS"}
         assert tab.tab.inner_text("#sg-check").startswith("scalargrad check ran at these values")
+        tab.tab.evaluate("document.getElementById('sg-table-box').open = true")
+        tab.tab.hover("#sg-table tr[data-node='0']")
+        assert hostile in tab.tab.inner_text("#sg-panel") and tab.tab.evaluate("window.pwned") is None
 
 
 def test_only_a_check_of_the_same_program_and_inputs_reaches_the_page():
