@@ -43,7 +43,7 @@ from bisect import bisect_right
 from collections import deque
 from itertools import compress, repeat
 from operator import attrgetter
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
 from scalargrad import expect
 from scalargrad.engine import Value
@@ -52,6 +52,9 @@ from scalargrad.expect import Expectation
 from scalargrad.ops import CONST, OPS
 from scalargrad.program import Program
 from scalargrad.render import DEFAULT_PRECISION, Report, Table, finite, number, ref_json
+
+if TYPE_CHECKING:
+    from scalargrad.session import SessionUse
 
 METHODS = ("central", "forward")
 DEFAULT_EPS = 1e-6  # as torch.autograd.gradcheck: the fixed step suggested in hints
@@ -211,6 +214,37 @@ class CheckReport(Report):
             "notes": self.notes,
             "warnings": list(self.warnings),
         }
+
+    def record(self) -> dict:
+        """What the session keeps of this check (its `check` field): the program and the input
+        values it ran at, the node differentiated, the summary, and each row's verdict."""
+        program = self.program
+        rows = []
+        for row in self.rows:
+            kept = {"id": row.id, "label": row.label, "status": row.status, "analytic": finite(row.analytic),
+                    "numeric": finite(row.numeric)}
+            if row.reason:
+                kept["reason"] = row.reason
+            rows.append(kept)
+        return {"program": program.source, "values": {name: node.data for name, node in program.inputs.items()},
+                "of": program.node_id(self.of), "summary": self.summary(), "rows": rows}
+
+
+def keep_in_session(report: CheckReport, use: SessionUse | None) -> str:
+    """Save the report's verdicts in the session `use` (an `inputs.Loaded.session`), for the
+    interactive page; nothing without an active session, and nothing for a program that reads
+    data columns (the session keeps parameters, not data, so it could not tell which data the
+    check saw). Returns a warning when it could not be saved: the check itself still stands."""
+    if use is None or not use.active or report.program.data:
+        return ""
+    from scalargrad import session as sessions
+    from scalargrad.errors import SessionError
+
+    try:
+        sessions.record_check(use.path, report.record())
+    except SessionError as error:  # a read-only folder, a busy lock, a session replaced meanwhile
+        return f"the check was not saved in the session: {error.message}"
+    return ""
 
 
 def _error_text(x: float | None) -> str:

@@ -8,7 +8,10 @@ The page holds three things, and fetches nothing when it opens:
   `scalargrad.explain` and the order of `backward_steps`, in a `<script type="application/json">`
   block with `<`, `>` and `&` written as `\\u003c`, `\\u003e`, `\\u0026`;
 - the derivative table as JavaScript, made here from the `js_forward`, `js_local` and `js_kink`
-  columns of `scalargrad.ops`: the page's arithmetic is the table's, not a second copy.
+  columns of `scalargrad.ops`: the page's arithmetic is the table's, not a second copy;
+- if `scalargrad check` has run on this program (the session's `check`), its verdict per node
+  and the values it ran at: the page marks the nodes, and marks the verdicts stale while its
+  inputs are not the check's values.
 
 Its script and style (`scalargrad/web/page.js`, `page.css`, `page.html`) are files of the
 package, inlined when the page is written. The script re-runs forward and backward when an
@@ -59,14 +62,15 @@ class Page:
 
 
 def build_page(program: Program, values: Mapping[str, float] | None = None, *, of: Value | None = None,
-               history: Sequence[Mapping] = (), picture: bool = True, plain: bool = False, cluster: bool = False,
-               focus: Value | None = None, depth: int = DEFAULT_DEPTH, max_nodes: int = DEFAULT_MAX_NODES,
-               lookup: Lookup | None = None) -> Page:
+               history: Sequence[Mapping] = (), check: Mapping | None = None, picture: bool = True,
+               plain: bool = False, cluster: bool = False, focus: Value | None = None, depth: int = DEFAULT_DEPTH,
+               max_nodes: int = DEFAULT_MAX_NODES, lookup: Lookup | None = None) -> Page:
     """The page of `program` at `values` (default: the inputs' current values).
 
     `of` is the node differentiated (default: the output); `history` the session's step
-    entries, charted when there are any; `plain`, `cluster`, `focus` and `depth` are
-    `draw_dot`'s. A picture of more than `max_nodes` value nodes is not laid out (Graphviz
+    entries, charted when there are any; `check` a check's verdicts as the session keeps them
+    (`CheckReport.record()`), marked on the nodes when they are of this program (ignored when
+    not); `plain`, `cluster`, `focus` and `depth` are `draw_dot`'s. A picture of more than `max_nodes` value nodes is not laid out (Graphviz
     takes minutes there): the page lists the nodes in a table and a warning says so.
     """
     if values is None:
@@ -79,7 +83,7 @@ def build_page(program: Program, values: Mapping[str, float] | None = None, *, o
         svg, renderer, pictured = _picture(program, of, warnings, lookup, plain=plain, cluster=cluster,
                                            focus=focus, depth=depth, max_nodes=max_nodes)
         program.run(values, of=of)  # drawing reads the gradients; leave them as the page starts
-    data = page_data(program, of, history=history, decorate=not plain)
+    data = page_data(program, of, history=history, check=check, decorate=not plain)
     return Page(_fill(program, data, svg), len(program.nodes), pictured, renderer, warnings)
 
 
@@ -136,8 +140,10 @@ def inline_svg(svg: bytes) -> str:
 
 
 # -- the data -----------------------------------------------------------------------------
-def page_data(program: Program, of: Value, *, history: Sequence[Mapping] = (), decorate: bool = True) -> dict:
-    """Everything the page's script needs, as JSON values: nodes, inputs, wording, steps."""
+def page_data(program: Program, of: Value, *, history: Sequence[Mapping] = (), check: Mapping | None = None,
+              decorate: bool = True) -> dict:
+    """Everything the page's script needs, as JSON values: nodes, inputs, wording, steps,
+    and the check's verdicts."""
     from scalargrad import dot
 
     items = explain(program, of)
@@ -164,7 +170,21 @@ def page_data(program: Program, of: Value, *, history: Sequence[Mapping] = (), d
                    for name, node in program.inputs.items()],
         "steps": steps,
         "history": _runs(history),
+        "check": _verdicts(program, check),
     }
+
+
+def _verdicts(program: Program, check: Mapping | None) -> dict | None:
+    """The check's verdicts for the page: {values, of, summary, rows: [[id, status, analytic,
+    numeric, reason]]}; None when there is none, or when it is not of this program (another
+    text, other inputs, or a program reading data columns, which the session does not keep).
+    Whether its values are the page's current ones, the page decides as its inputs change."""
+    if (check is None or check["program"] != program.source or set(check["values"]) != set(program.inputs)
+            or program.data or check["of"] >= len(program.nodes)):
+        return None
+    rows = [[row["id"], row["status"], row["analytic"], row["numeric"], row.get("reason", "")]
+            for row in check["rows"] if row["id"] < len(program.nodes)]
+    return {"values": dict(check["values"]), "of": check["of"], "summary": check.get("summary", ""), "rows": rows}
 
 
 def _runs(history: Sequence[Mapping]) -> list[list[float]]:
@@ -254,15 +274,16 @@ def _fill(program: Program, data: dict, svg: str) -> str:
 def page_for(loaded, output: str | None, *, of: str | None = None, focus: str | None = None,
              depth: int | None = None, **options) -> Page:
     """What `scalargrad dot -o graph.html` does with a loaded program (`inputs.Loaded`):
-    nodes named as on the command line, the session's steps charted, the page written to
-    `output` (`-` or None: standard output)."""
+    nodes named as on the command line, the session's steps charted and its check marked, the
+    page written to `output` (`-` or None: standard output)."""
     import sys
 
     program = loaded.program
     saved = loaded.session.session
+    ours = saved is not None and saved.program == program.source
     settings = dict(values=loaded.values, of=program.node(of) if of else None,
                     focus=program.node(focus) if focus else None, depth=DEFAULT_DEPTH if depth is None else depth,
-                    history=saved.history if saved is not None and saved.program == program.source else (), **options)
+                    history=saved.history if ours else (), check=saved.check if ours else None, **options)
     if output is None or output == "-":
         page = build_page(program, **settings)
         sys.stdout.write(page.html)

@@ -4,17 +4,24 @@ Storage only: the file format, the lock, atomic writes, transactions and the his
 entry (`StepEntry`); showing a session is the `session` command's business. A command
 given a program records it (`start`); a command given none continues from the saved one
 (`read`); `step` runs under the lock and saves nudged values with a history entry
-(`run_step`; `record_step` saves a step computed elsewhere). The file stores the program
-*text*, never a parsed graph: it is parsed again on load.
+(`run_step`; `record_step` saves a step computed elsewhere); `check` saves its verdicts
+(`record_check`), for the interactive page. The file stores the program *text*, never a
+parsed graph: it is parsed again on load.
 
     .scalargrad/session.json      (or --session PATH, or $SCALARGRAD_SESSION)
     {"format": 2, "program": "L = (a*b + c) * f",
      "values": {"a": 2.0, "b": -3.0, "c": 10.0, "f": -2.0},
      "history": [{"step": 1, "lr": 0.01, "before": -8.0, "after": -7.286496, ...}],
-     "optimizer": {"name": "adam", "t": 1, "m": {...}, "v": {...}}}
+     "optimizer": {"name": "adam", "t": 1, "m": {...}, "v": {...}},
+     "check": {"program": "L = (a*b + c) * f", "values": {...}, "of": 6, "summary": "ok: ...",
+               "rows": [{"id": 0, "label": "a", "status": "PASS", "analytic": 6.0, "numeric": 6.0}, ...]}}
 
 Format 2 added `optimizer` (after a step: the optimiser's state, see `optimizers.State`);
-a format 1 file is read as before, as a session whose optimiser starts fresh.
+a format 1 file is read as before, as a session whose optimiser starts fresh. `check` (the
+last `scalargrad check`: its verdict per node and the program and values it ran at) is
+optional and kept the format at 2: a scalargrad that does not know it reads the file all
+the same and drops it when it next writes, which is right, since every write it can make (a
+new program, a step) moves the session away from where the check ran.
 
 Nothing is lost and nothing is mixed up:
 - every write is atomic (a temporary file in the same folder, then `os.replace`), so a
@@ -44,8 +51,11 @@ from typing import Callable, Iterator, Mapping, TypeVar
 
 from scalargrad.errors import SessionError, SessionWriteError, clip
 
-FORMAT = 2  # bump when the file changes shape; a newer file is refused, never guessed at
+# Bump when the file changes shape so that an older scalargrad would misread it; a newer file
+# is refused, never guessed at. (A field an older one may ignore and drop, like `check`, needs no bump.)
+FORMAT = 2
 OPTIMIZERS = ("sgd", "momentum", "adam")  # the names `optimizer.name` may have
+CHECK_STATUSES = ("PASS", "FAIL", "KINK")  # the statuses of `check.rows`, as scalargrad.check names them
 DEFAULT_PATH = Path(".scalargrad") / "session.json"
 ENV_VAR = "SCALARGRAD_SESSION"
 LOCK_TIMEOUT = 10.0  # seconds to wait for another command's read-modify-write
@@ -62,6 +72,7 @@ class Session:
     history: list[dict] = field(default_factory=list)  # one entry per step, oldest first
     path: Path | None = None  # where it was read from or written to
     optimizer: dict | None = None  # the optimiser's state after the last step (format 2)
+    check: dict | None = None  # the last check's verdicts, and the program and values it ran at
 
     def describe(self) -> str:
         """One line for notes: `program: L = (a*b + c) * f, 2 runs of step`."""
@@ -72,6 +83,8 @@ class Session:
         document = {"format": FORMAT, "program": self.program, "values": self.values, "history": self.history}
         if self.optimizer is not None:
             document["optimizer"] = self.optimizer
+        if self.check is not None:
+            document["check"] = self.check
         return document
 
 
@@ -195,8 +208,12 @@ def decode(raw: bytes, path: Path) -> Session:
     problem = _bad_optimizer(optimizer)
     if problem:
         raise corrupt(f"its `optimizer` {problem}")
+    check = data.get("check")
+    problem = _bad_check(check)
+    if problem:
+        raise corrupt(f"its `check` {problem}")
     values = {name: float(value) for name, value in data["values"].items()}
-    return Session(program, values, history, path, optimizer)
+    return Session(program, values, history, path, optimizer, check)
 
 
 def _finite(value: object) -> bool:
@@ -253,6 +270,51 @@ def _bad_optimizer(state: object) -> str:
             if problem:
                 return "is wrong: " + problem
     return ""
+
+
+def _bad_check(check: object) -> str:
+    """What is wrong with the saved check, or "": null, or an object with `program` (text),
+    `values` (as the session's), `of` (the id of the node differentiated, a whole number of
+    0 or more), the optional `summary` (text) and `rows`: a list of objects with `id` (a whole
+    number of 0 or more), `label` (text), `status` (one of CHECK_STATUSES), `analytic` and
+    `numeric` (finite numbers, or null where there was none) and the optional `reason` (text)."""
+    if check is None:
+        return ""
+    if not isinstance(check, dict):
+        return "is not a JSON object"
+    if not (isinstance(check.get("program"), str) and check["program"].strip() and _encodable(check["program"])):
+        return "has no program text"
+    problem = _bad_values(check.get("values"), "its values")
+    if problem:
+        return "is wrong: " + problem
+    if not _whole(check.get("of")):
+        return "has no `of` (the id of a node, a whole number of 0 or more)"
+    if "summary" in check and not _text(check["summary"]):
+        return "has a `summary` that is not text"
+    rows = check.get("rows")
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        return "has no `rows` (a list of objects)"
+    for number, row in enumerate(rows, 1):
+        if not _whole(row.get("id")):
+            problem = "`id` is not a whole number of 0 or more"
+        elif not _text(row.get("label")) or ("reason" in row and not _text(row["reason"])):
+            problem = "`label` or `reason` is not text"
+        elif row.get("status") not in CHECK_STATUSES:
+            problem = f"`status` is not one of {', '.join(CHECK_STATUSES)}"
+        else:
+            problem = next((f"`{key}` is not a finite number or null" for key in ("analytic", "numeric")
+                            if not (key in row and (row[key] is None or _finite(row[key])))), "")
+        if problem:
+            return f"row {number}: {problem}"
+    return ""
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _text(value: object) -> bool:
+    return isinstance(value, str) and _encodable(value)
 
 
 def _bad_entry(entry: dict) -> str:
@@ -389,7 +451,8 @@ def write(path: str | os.PathLike, current: Session) -> None:
     path = Path(path)
     # Indented for a person to read; past a thousand values, compact: json's C encoder only
     # runs without `indent`, and a big model's session would otherwise cost a visible pause.
-    readable = len(current.values) + len(current.history) <= 1000
+    checked = len(current.check["rows"]) if current.check else 0
+    readable = len(current.values) + len(current.history) + checked <= 1000
     text = json.dumps(current.to_json(), indent=1 if readable else None, allow_nan=False) + "\n"
     _make_folder(path.parent)
 
@@ -503,17 +566,37 @@ def run_step(path: str | os.PathLike, *, program: str, values: Mapping[str, floa
 
 def _save_step(path: Path, current: Session | None, program: str, values: Mapping[str, float],
                entry: StepEntry) -> None:
+    _still_there(path, current, program, "step")
+    current.values = {name: float(value) for name, value in values.items()}
+    current.history.append(entry.to_json(len(current.history) + 1, current.values))
+
+
+def _still_there(path: Path, current: Session | None, program: str, what: str) -> None:
+    """Refuse to save a command's result into a session that is gone, or that holds another
+    program now (another command started one while this one ran)."""
     if current is None:
-        raise SessionError(f"there is no session at {shown(path)} to save this step in",
+        raise SessionError(f"there is no session at {shown(path)} to save this {what} in",
                            hint="it was reset meanwhile; run the command again with the program")
     if current.program != program:
         raise SessionError(
-            f"the session at {shown(path)} changed while this step ran (it now holds "
-            f"`{one_line(current.program, 40)}`); the step was not saved",
-            hint="run the step again",
+            f"the session at {shown(path)} changed while this {what} ran (it now holds "
+            f"`{one_line(current.program, 40)}`); the {what} was not saved",
+            hint=f"run the {what} again",
         )
-    current.values = {name: float(value) for name, value in values.items()}
-    current.history.append(entry.to_json(len(current.history) + 1, current.values))
+
+
+def record_check(path: str | os.PathLike, check: Mapping) -> Session:
+    """Save a check's verdicts (`scalargrad.check.CheckReport.record()`: the program and
+    values it ran at, `of`, `summary` and `rows`) as the session's `check`, replacing the
+    last one, in one locked atomic write. The values and history are left as they are: the
+    page compares the check's values with its own to tell whether the verdicts still apply.
+    A SessionError if the session is gone or now holds another program.
+    """
+    path = Path(path)
+    with transaction(path) as current:
+        _still_there(path, current, check["program"], "check")
+        current.check = dict(check)
+    return current
 
 
 def fresh_values(values: Mapping[str, float], origin: Mapping[str, str], current: Session | None) -> dict[str, float]:

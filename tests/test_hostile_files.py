@@ -215,6 +215,19 @@ def test_brackets_inside_strings_do_not_count_as_nesting():
         strict_json('{"a": "' + "[" * 1000)  # brackets in an unfinished string are not nesting
 
 
+def with_check(**changes) -> str:
+    check = {"program": "y = x * x", "values": {"x": 3.0}, "of": 1, "summary": "ok: 1 checked",
+             "rows": [{"id": 0, "label": "x", "status": "PASS", "analytic": 6.0, "numeric": 6.0}]}
+    check.update(changes)
+    return session_doc(check=check)
+
+
+def with_check_row(**changes) -> str:
+    row = {"id": 0, "label": "x", "status": "PASS", "analytic": 6.0, "numeric": 6.0}
+    row.update(changes)
+    return with_check(rows=[row])
+
+
 # -- session contents --------------------------------------------------------------------------
 BAD_SESSIONS = {
     "steps abc": (with_entry(steps="abc"), "history entry 1: `steps` is not a whole number of 1 or more"),
@@ -240,6 +253,25 @@ BAD_SESSIONS = {
                        "is corrupt: a name in its values has an invalid character"),
     "surrogate in history": (with_entry(values={"\udfff": 1.0}),
                              "history entry 1: a name in its `values` has an invalid character"),
+    "check list": (session_doc(check=[1]), "its `check` is not a JSON object"),
+    "check no program": (with_check(program=""), "its `check` has no program text"),
+    "check program number": (with_check(program=3), "its `check` has no program text"),
+    "check values": (with_check(values={"x": "3"}), "its `check` is wrong: the value of `x` is not a finite number"),
+    "check no values": (with_check(values=None), "its `check` is wrong: its values are not a JSON object"),
+    "check of": (with_check(of=-1), "its `check` has no `of` (the id of a node, a whole number of 0 or more)"),
+    "check of true": (with_check(of=True), "its `check` has no `of`"),
+    "check summary": (with_check(summary=7), "its `check` has a `summary` that is not text"),
+    "check rows": (with_check(rows={"x": 1}), "its `check` has no `rows` (a list of objects)"),
+    "check row": (with_check(rows=["PASS"]), "its `check` has no `rows` (a list of objects)"),
+    "check id": (with_check_row(id="0"), "its `check` row 1: `id` is not a whole number of 0 or more"),
+    "check label": (with_check_row(label=None), "its `check` row 1: `label` or `reason` is not text"),
+    "check reason": (with_check_row(reason="\udfff"), "its `check` row 1: `label` or `reason` is not text"),
+    "check status": (with_check_row(status="pass"), "its `check` row 1: `status` is not one of PASS, FAIL, KINK"),
+    "check analytic": (with_check_row(analytic="6"), "its `check` row 1: `analytic` is not a finite number or null"),
+    "check numeric huge": (with_check_row(numeric=10**400),
+                           "its `check` row 1: `numeric` is not a finite number or null"),
+    "check numeric missing": (with_check(rows=[{"id": 0, "label": "x", "status": "KINK", "analytic": 6.0}]),
+                              "its `check` row 1: `numeric` is not a finite number or null"),
 }
 
 
@@ -269,6 +301,17 @@ def test_well_formed_entries_and_a_surrogate_pair_are_accepted(cli, tmp_path):
     result = cli("session", "--session", str(path))
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines()[-1].split() == ["1", "5", "descend", "0.1", "9", "4.5"]
+
+
+def test_a_well_formed_check_is_read_with_nulls_and_without_optional_fields(tmp_path):
+    path = tmp_path / "s.json"
+    rows = [{"id": 0, "label": "x", "status": "KINK", "analytic": None, "numeric": None, "reason": "a pole"},
+            {"id": 1, "label": "y", "status": "FAIL", "analytic": 1, "numeric": 2.5}]
+    document = json.loads(with_check(rows=rows))
+    del document["check"]["summary"]  # optional
+    path.write_text(json.dumps(document))
+    check = session.read(path).check
+    assert check["rows"] == rows and "summary" not in check
 
 
 def test_a_huge_integer_in_bindings_is_too_large_not_a_traceback(cli, tmp_path):

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LECTURE, LECTURE_VALUES, run_installed
+from conftest import LECTURE, LECTURE_VALUES, STATEMENTS, run_installed
 from scalargrad import parse
+from scalargrad.check import check_gradients
 from scalargrad.errors import DomainError, UsageError
 from scalargrad.explain import backward_steps, equation, explain, step_rows
 from scalargrad.ops import FUNCTIONS, OPS, Op
@@ -469,3 +470,134 @@ def test_the_chart_counts_steps_not_runs_and_keeps_its_labels_inside(opened, tmp
     assert "-8.0000" in labels  # the whole label: nothing cut at the left edge
     left = tab.tab.eval_on_selector_all("#sg-chart text", "nodes => nodes.map(n => n.getBBox().x)")
     assert min(left) >= 0
+
+
+# -- check's verdicts ------------------------------------------------------------------------
+def marks(tab) -> dict[str, str]:
+    """The word on each node's check mark, by node id (`n0`)."""
+    return dict(tab.tab.evaluate("""() => Array.from(document.querySelectorAll('#sg-marks g[data-node]'))
+        .map(g => ['n' + g.dataset.node, g.textContent])"""))
+
+
+def check_column(tab) -> dict[str, str]:
+    """The table's check column, by node label, where it says something."""
+    rows = tab.tab.evaluate("""() => Array.from(document.querySelectorAll('#sg-table tbody tr'))
+        .map(r => [r.cells[1].textContent, r.cells.length > 5 ? r.cells[5].textContent : ''])""")
+    return {label: word for label, word in rows if word}
+
+
+def installed_page(tmp_path: Path, name: str, *commands: list[str]) -> Path:
+    """Run each command as a user would (the installed scalargrad, this test's session), then
+    write the session's page."""
+    path = tmp_path / name
+    for command in [*commands, ["dot", "-o", str(path)]]:
+        result = run_installed(*command)
+        assert result.exit_code == 0, (command, result.stderr)
+    return path
+
+
+LECTURE_MARKS = {"n0": "PASS", "n1": "PASS", "n3": "PASS", "n5": "PASS", "n6": "PASS"}  # a, b, c, f, L
+
+
+def test_check_marks_the_lectures_nodes_and_a_slider_makes_them_stale(opened, tmp_path):
+    path = installed_page(tmp_path, "checked.html", ["grad", LECTURE, *LECTURE_VALUES], ["check"])
+    tab = opened(path)
+    assert marks(tab) == LECTURE_MARKS
+    assert tab.tab.evaluate("document.querySelectorAll('#sg-graph g.node.sg-check-pass').length") == 5
+    assert check_column(tab) == {"a": "PASS", "b": "PASS", "c": "PASS", "f": "PASS", "L": "PASS"}
+    legend = tab.tab.inner_text("#sg-check")
+    assert legend.startswith("scalargrad check ran at these values (a = 2, b = -3, c = 10, f = -2): "
+                             "5 checked, 5 PASS, 0 FAIL, 0 KINK.")
+    assert "Nodes without a mark were not checked (scalargrad check --all" in legend  # a*b and a*b + c
+    tab.tab.hover("#n0")
+    assert re.search(r"check: PASS\s+analytic 6\s+numeric 6\n", tab.tab.inner_text("#sg-panel") + "\n")
+
+    slider = 'input[type=range][aria-label="a slider"]'
+    tab.tab.focus(slider)
+    tab.tab.keyboard.press("ArrowRight")  # a moves one notch: 2.02
+    assert tab.numbers()[0][0] == 2.02
+    assert marks(tab) == {node: "was PASS" for node in LECTURE_MARKS}
+    assert tab.tab.evaluate("document.querySelectorAll('#sg-marks .sg-stale, #sg-graph g.sg-check-stale').length") == 10
+    assert tab.tab.inner_text("#sg-check").startswith("Stale: scalargrad check ran at a = 2 (now 2.02). Its verdicts "
+                                                      "(grey, marked \u201cwas\u201d) held there, not at these values")
+    assert check_column(tab)["a"] == "was PASS"
+    tab.tab.hover("#sg-marks g[data-node='0']")  # the mark belongs to its node
+    panel = tab.tab.inner_text("#sg-panel")
+    assert panel.startswith("[0] a") and "check at a = 2, not here: was PASS" in panel
+    shot = tmp_path / "checked-page.png"
+    tab.tab.screenshot(path=str(shot), full_page=True)
+    print(f"screenshot: {shot}")
+
+    tab.tab.focus(slider)
+    tab.tab.keyboard.press("ArrowLeft")  # back at the check's values: its verdicts hold again
+    assert tab.numbers()[0][0] == 2.0 and marks(tab) == LECTURE_MARKS
+    assert tab.tab.inner_text("#sg-check").startswith("scalargrad check ran at these values")
+
+
+def test_a_kink_is_marked_kink_with_its_reason(opened, tmp_path):
+    path = installed_page(tmp_path, "kink.html", ["check", "L = relu(a) * b", "--a", "0", "--b", "3"])
+    tab = opened(path)
+    assert marks(tab) == {"n0": "KINK", "n2": "PASS", "n3": "PASS"}
+    assert "3 checked, 2 PASS, 0 FAIL, 1 KINK" in tab.tab.inner_text("#sg-check")
+    tab.tab.hover("#n0")
+    panel = tab.tab.inner_text("#sg-panel")
+    assert re.search(r"check: KINK\s+analytic 0\s+numeric 1.5", panel)
+    assert "not differentiable here: relu has a kink at (0) in `relu(a)`" in panel
+    shot = tmp_path / "kink-page.png"
+    tab.tab.screenshot(path=str(shot), full_page=True)
+    print(f"screenshot: {shot}")
+
+
+def test_a_check_at_other_values_is_stale_from_the_start(opened, tmp_path):
+    path = installed_page(tmp_path, "other.html", ["grad", LECTURE, *LECTURE_VALUES], ["check", "--a", "3"],
+                          ["step", "--lr", "0.01"])
+    tab = opened(path)  # the page starts at the session's values after the step: a = 2.06
+    assert marks(tab) == {node: "was PASS" for node in LECTURE_MARKS}
+    assert tab.tab.inner_text("#sg-check").startswith(
+        "Stale: scalargrad check ran at a = 3 (now 2.06), b = -3 (now -3.04), c = 10 (now 9.98), f = -2 (now -1.96).")
+    for name, value in {"a": 3, "b": -3, "c": 10, "f": -2}.items():
+        tab.set_input(name, value)
+    assert marks(tab) == LECTURE_MARKS  # at the check's values, its verdicts apply
+
+
+def test_a_check_of_another_node_or_program_is_not_marked(opened, tmp_path):
+    path = installed_page(tmp_path, "of.html", ["grad", STATEMENTS, *LECTURE_VALUES], ["check", "--of", "d"])
+    tab = opened(path)
+    assert marks(tab) == {} and check_column(tab) == {}
+    assert tab.tab.inner_text("#sg-check") == ("scalargrad check ran on the gradients of d; this page shows those of "
+                                               "L, so its verdicts are not marked (give dot the same --of).")
+    of_d = tmp_path / "of-d.html"
+    assert run_installed("dot", "--of", "d", "-o", str(of_d)).exit_code == 0
+    assert marks(opened(of_d)) == {f"n{i}": "PASS" for i in range(7)}  # f and L too: d does not depend on them
+    other = installed_page(tmp_path, "new.html", ["grad", LECTURE, *LECTURE_VALUES])  # a new session: no check
+    tab = opened(other)
+    assert marks(tab) == {} and tab.tab.is_hidden("#sg-check")
+
+
+def test_plain_pages_and_tables_show_the_verdicts_without_marks(opened, tmp_path):
+    program = parse(LECTURE)
+    record = check_gradients(program, LECTURE_INPUTS).record()
+    hostile = '</script><img src=x onerror="window.pwned = 1"> & <!--'  # a hand-edited session's reason
+    record["rows"][0]["reason"] = hostile
+    plain, table = tmp_path / "plain.html", tmp_path / "table.html"
+    pages.write_page(program, plain, LECTURE_INPUTS, check=record, plain=True)
+    pages.write_page(program, table, LECTURE_INPUTS, check=record, picture=False)
+    for path in (plain, table):
+        tab = opened(path)
+        assert marks(tab) == {}  # --plain: the lecture's picture, nothing added
+        assert check_column(tab) == {"a": "PASS", "b": "PASS", "c": "PASS", "f": "PASS", "L": "PASS"}
+        assert tab.tab.inner_text("#sg-check").startswith("scalargrad check ran at these values")
+        tab.tab.evaluate("document.getElementById('sg-table-box').open = true")
+        tab.tab.hover("#sg-table tr[data-node='0']")
+        assert hostile in tab.tab.inner_text("#sg-panel") and tab.tab.evaluate("window.pwned") is None
+
+
+def test_only_a_check_of_the_same_program_and_inputs_reaches_the_page():
+    program = parse(LECTURE)
+    record = check_gradients(program, LECTURE_INPUTS).record()
+    kept = pages.page_data(program, program.output, check=record)["check"]
+    assert kept["values"] == LECTURE_INPUTS and kept["of"] == 6
+    assert kept["rows"][0][:2] == [0, "PASS"] and len(kept["rows"]) == 5
+    for other in ({**record, "program": LECTURE + "  # changed"}, {**record, "values": {"a": 2.0}},
+                  {**record, "of": 99}):
+        assert pages.page_data(program, program.output, check=other)["check"] is None

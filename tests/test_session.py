@@ -497,3 +497,88 @@ def test_a_new_program_says_which_session_with_steps_it_replaced(cli, tmp_path):
     assert result.stderr == (f"note: a new session replaced the one in {path} "
                              "(program: L = (a*b + c) * f, 1 run of step)\n")
     assert cli("session", "--json", "--session", path).json()["program"] == "L = q * q"
+
+
+# -- check's verdicts, kept for the page -----------------------------------------------------
+def test_check_keeps_its_verdicts_in_the_session(cli, session_file):
+    assert cli("grad", LECTURE, *LECTURE_VALUES).exit_code == 0
+    result = cli("check")
+    assert result.exit_code == 0, result.stderr
+    kept = saved(session_file)["check"]
+    assert kept["program"] == LECTURE and kept["values"] == LECTURE_INPUTS and kept["of"] == 6
+    assert kept["summary"].startswith("ok: 5 checked, 5 passed, 0 failed (central differences")
+    assert [(row["id"], row["label"], row["status"], row["analytic"]) for row in kept["rows"]] == [
+        (0, "a", "PASS", 6.0), (1, "b", "PASS", -4.0), (3, "c", "PASS", -2.0), (5, "f", "PASS", 4.0),
+        (6, "L", "PASS", 1.0)]
+    assert all(abs(row["numeric"] - row["analytic"]) < 1e-9 for row in kept["rows"])
+    assert "reason" not in kept["rows"][0]
+    assert session.read(session_file).check == kept
+    assert saved(session_file)["values"] == LECTURE_INPUTS  # check moves nothing
+
+
+def test_a_check_is_kept_at_the_values_it_ran_at_and_goes_with_its_program(cli, session_file):
+    assert cli("grad", LECTURE, *LECTURE_VALUES).exit_code == 0
+    assert cli("check", "--a", "3", "--all").exit_code == 0  # a = 3 for this run only
+    document = saved(session_file)
+    assert document["values"]["a"] == 2.0 and document["check"]["values"]["a"] == 3.0
+    assert len(document["check"]["rows"]) == 7
+    assert cli("step", "--lr", "0.01").exit_code == 0  # a step keeps it; its values now differ
+    document = saved(session_file)
+    assert document["values"]["a"] == 2.06 and document["check"]["values"]["a"] == 3.0
+    assert cli("check", "--order", "2").exit_code == 0  # the Hessian's check is not per node: not kept
+    assert saved(session_file)["check"]["values"]["a"] == 3.0
+    assert cli("grad", LECTURE, *LECTURE_VALUES).exit_code == 0  # the program again: a new session
+    assert "check" not in saved(session_file)
+
+
+def test_a_kink_is_kept_with_its_reason(cli, session_file):
+    assert cli("check", "L = relu(a) * 2", "--a", "0").exit_code == 0
+    (a, L) = saved(session_file)["check"]["rows"]
+    assert (a["label"], a["status"]) == ("a", "KINK") and "relu has a kink" in a["reason"]
+    assert L["status"] == "PASS"
+
+
+def test_check_without_a_session_or_on_data_keeps_nothing(cli, session_file, tmp_path):
+    assert cli("check", LECTURE, *LECTURE_VALUES, "--no-session").exit_code == 0
+    assert not session_file.exists()
+    (tmp_path / "data.csv").write_text("x,y\n1,2\n2,3\n")
+    fit = "w = 0.5; L = mean((w * x - y) ** 2)"
+    assert cli("check", fit, "--bindings", str(tmp_path / "data.csv")).exit_code == 0
+    assert saved(session_file)["program"] == fit and "check" not in saved(session_file)
+
+
+def test_a_check_that_cannot_be_saved_still_shows_its_result(cli, session_file, monkeypatch):
+    assert cli("grad", LECTURE, *LECTURE_VALUES).exit_code == 0
+    real_open = os.open
+
+    def no_lock(path, flags, *args):
+        if str(path).endswith(".lock"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(session.os, "open", no_lock)
+    result = cli("check", "--json")
+    assert result.exit_code == 0, result.stderr
+    message = "the check was not saved in the session: cannot lock session file"
+    assert f"warning: {message}" in result.stderr
+    assert result.json()["summary"]["passed"] == 5 and any(message in w for w in result.json()["warnings"])
+    monkeypatch.setattr(session.os, "open", real_open)
+    assert session.read(session_file).check is None
+
+
+def test_a_check_is_not_saved_into_a_session_that_changed_meanwhile(tmp_path):
+    path = tmp_path / "s.json"
+    session.start(path, "L = q * q", {"q": 3.0})
+    record = {"program": LECTURE, "values": LECTURE_INPUTS, "of": 6, "rows": []}
+    with pytest.raises(SessionError, match=r"changed while this check ran \(it now holds `L = q \* q`\); "
+                                           "the check was not saved"):
+        session.record_check(path, record)
+    session.reset(path)
+    with pytest.raises(SessionError, match="there is no session at .* to save this check in"):
+        session.record_check(path, record)
+
+
+def test_a_session_without_check_reads_as_no_check(tmp_path):
+    path = tmp_path / "s.json"
+    path.write_text('{"format": 1, "program": "y = x", "values": {"x": 1}}')
+    assert session.read(path).check is None

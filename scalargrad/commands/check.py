@@ -4,7 +4,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from scalargrad.commands.shared import JsonOption, OfOption, PrecisionOption, load, progress_bar, program_command
+from scalargrad.commands.shared import JsonOption, OfOption, PrecisionOption, load, progress_bar, program_command, warn
 from scalargrad.errors import UsageError
 
 ORDER = 20  # place in `scalargrad --help`
@@ -63,7 +63,6 @@ def check(
     from scalargrad.bindings import name_list
     from scalargrad.check import check_gradients, validate_options
     from scalargrad.expect import verify
-    from scalargrad.render import emit
 
     validate_options(eps, method, atol, rtol)
     if nodes is not None and all_:
@@ -80,20 +79,32 @@ def check(
                                  relative_step=relative_step, atol=atol, rtol=rtol, progress=progress)
     if expect:
         report.expectations = verify(program, loaded.values, expect, target, count=points, atol=atol, rtol=rtol)
-    report.warnings, report.precision, report.show_all = loaded.warnings, precision, all_
-    emit(report, json_)
-    return 0 if report.ok else 1
+    report.precision, report.show_all = precision, all_
+    return _finish(report, loaded, json_)
 
 
 def _second_order(loaded, nodes, target, eps, atol, rtol, precision, json_) -> int:
     """`--order 2`: the Hessian against central differences of the gradient."""
     from scalargrad.bindings import name_list
     from scalargrad.hessian_check import check_hessian
-    from scalargrad.render import emit
 
     program = loaded.program
     wrt = None if nodes is None else [program.input(name, "check").label for name in name_list(nodes, "--nodes")]
     report = check_hessian(program, loaded.values, wrt, target, eps=eps, atol=atol, rtol=rtol)
-    report.warnings, report.precision = loaded.warnings, precision
+    report.precision = precision
+    return _finish(report, loaded, json_, keep=False)  # not per node: the page has nothing to mark
+
+
+def _finish(report, loaded, json_, keep: bool = True) -> int:
+    """Show the report and give the exit code; first, with `keep`, save its verdicts in the
+    session for the page (dot -o graph.html): a session that cannot be saved is a warning."""
+    from scalargrad.check import keep_in_session
+    from scalargrad.render import emit
+
+    report.warnings = list(loaded.warnings)
+    unsaved = keep_in_session(report, loaded.session) if keep else ""
+    if unsaved:
+        warn(unsaved)
+        report.warnings.append(unsaved)
     emit(report, json_)
     return 0 if report.ok else 1

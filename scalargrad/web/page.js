@@ -1,5 +1,6 @@
 // scalargrad's interactive page: forward and backward in the browser, the chain rule in
-// words, the backward pass step by step. Written into every page by scalargrad/page.py,
+// words, the backward pass step by step, and `scalargrad check`'s verdicts if it has run.
+// Written into every page by scalargrad/page.py,
 // after `OPS` (the derivative table, made from the JS columns of scalargrad/ops.py).
 // Loops only, never recursion; text from the program is set with textContent only.
 "use strict";
@@ -12,7 +13,7 @@
   const value = new Float64Array(N);
   const grad = new Float64Array(N);
   const running = new Float64Array(N);  // gradients part-way through the backward pass
-  const state = {step: -1, selected: null, last: null};
+  const state = {step: -1, selected: null, last: null, checkStale: null};
   const uses = new Int32Array(N);  // how many accumulations each node has had, while stepping
   const $ = (id) => document.getElementById(id);
 
@@ -162,7 +163,118 @@
     });
   }
 
-  // -- the page's elements ------------------------------------------------------------
+  // -- scalargrad check's verdicts (the session's `check`) -----------------------------
+  // A verdict holds at the values the check ran at: while any input differs from them, the
+  // marks turn grey and say "was PASS", and the legend says where the check ran.
+  // Each row: [node id, status, analytic, numeric, reason].
+  const CHECK = DATA.check && DATA.check.of === DATA.of ? DATA.check : null;
+  const verdicts = new Array(N).fill(null);
+  if (CHECK) for (const row of CHECK.rows) verdicts[row[0]] = row;
+  const SHOWN_VALUES = 4;  // values named in the legend before "and N more"
+
+  function moved() {  // the inputs that are not at the check's values
+    return DATA.inputs.filter((input) => input.value !== CHECK.values[input.name]);
+  }
+
+  function checkedAt(inputs, now) {  // "a = 2, b = -3" (with now: "a = 2 (now 2.5)")
+    const named = inputs.slice(0, SHOWN_VALUES).map((input) => input.name + " = " + String(CHECK.values[input.name])
+      + (now ? " (now " + String(input.value) + ")" : ""));
+    const more = inputs.length - named.length;
+    return named.join(", ") + (more > 0 ? " and " + more + " more" : "");
+  }
+
+  function significant(x) {  // as the check's table writes numbers: 10 significant digits
+    return x === null ? "none" : String(Number(x.toPrecision(10)));
+  }
+
+  function verdictText(row) {
+    return (state.checkStale ? "was " : "") + row[1];
+  }
+
+  // The marks: a word on each checked node (never colour alone) in a layer above the graph,
+  // and the node's outline (solid: PASS, thick: FAIL, dashed: KINK, dotted grey: stale).
+  function buildMarks() {
+    const svg = document.querySelector("#sg-graph svg");
+    if (!CHECK || !DATA.decorate || !svg) return;
+    const layer = document.createElementNS(SVGNS, "g");
+    layer.id = "sg-marks";
+    for (let i = 0; i < N; i++) {
+      const entry = view[i];
+      if (!verdicts[i] || !entry.shape) continue;
+      const box = entry.shape.getBBox();
+      const mark = document.createElementNS(SVGNS, "g");
+      mark.dataset.node = String(i);
+      const rect = document.createElementNS(SVGNS, "rect");
+      const text = document.createElementNS(SVGNS, "text");
+      mark.append(rect, text);
+      layer.appendChild(mark);
+      entry.mark = {group: mark, rect: rect, text: text, right: box.x + box.width - 8, top: box.y};
+    }
+    if (!layer.firstChild) return;
+    graphGroup(svg).appendChild(layer);
+    // room above the top row for its marks, which sit astride the nodes' upper edges
+    const box = svg.viewBox.baseVal;
+    svg.setAttribute("viewBox", [box.x, box.y - 8, box.width, box.height + 8].join(" "));
+    const height = svg.getAttribute("height");
+    if (height && /pt$/.test(height)) svg.setAttribute("height", (parseFloat(height) + 8) + "pt");
+  }
+
+  function graphGroup(svg) {  // the group that holds the graph (Graphviz's graph0), in its coordinates
+    return svg.querySelector("g.graph") || svg;
+  }
+
+  function placeMark(i) {
+    const mark = view[i].mark;
+    const status = verdicts[i][1].toLowerCase();
+    mark.group.setAttribute("class", "sg-mark sg-" + status + (state.checkStale ? " sg-stale" : ""));
+    mark.text.textContent = verdictText(verdicts[i]);
+    const width = mark.text.getComputedTextLength() + 8;
+    const attributes = {x: mark.right - width, y: mark.top - 7, width: width, height: 13, rx: 3};
+    for (const name in attributes) mark.rect.setAttribute(name, String(attributes[name]));
+    mark.text.setAttribute("x", String(mark.right - width / 2));
+    mark.text.setAttribute("y", String(mark.top + 3.5));
+    mark.text.setAttribute("text-anchor", "middle");
+  }
+
+  // Called by refresh: marks, table cells and legend follow whether the inputs are the check's.
+  function showCheck() {
+    if (!DATA.check) return;
+    const legend = $("sg-check");
+    legend.hidden = false;
+    if (!CHECK) {
+      legend.textContent = "scalargrad check ran on the gradients of " + NODES[DATA.check.of].label
+        + "; this page shows those of " + DATA.of_label + ", so its verdicts are not marked (give dot the same --of).";
+      return;
+    }
+    const away = moved();
+    const stale = away.length > 0;
+    if (stale !== state.checkStale) {
+      state.checkStale = stale;
+      for (let i = 0; i < N; i++) {
+        if (!verdicts[i]) continue;
+        if (view[i].mark) placeMark(i);
+        if (view[i].group) {
+          view[i].group.classList.add("sg-check-" + verdicts[i][1].toLowerCase());
+          view[i].group.classList.toggle("sg-check-stale", stale);
+        }
+        const cell = view[i].row.cells[5];
+        cell.textContent = verdictText(verdicts[i]);
+        cell.className = "sg-" + verdicts[i][1].toLowerCase() + (stale ? " sg-stale" : "");
+      }
+    }
+    const unchecked = NODES.filter((node, i) => !verdicts[i] && node.kind !== "const").length;
+    const counts = {PASS: 0, FAIL: 0, KINK: 0};
+    for (const row of CHECK.rows) counts[row[1]] += 1;
+    legend.className = stale ? "sg-stale" : "";
+    legend.title = CHECK.summary;  // with the step and tolerances used
+    legend.textContent = stale
+      ? "Stale: scalargrad check ran at " + checkedAt(away, true) + ". Its verdicts (grey, marked \u201cwas\u201d) held "
+        + "there, not at these values: set the inputs back, or run scalargrad check here."
+      : "scalargrad check ran at these values (" + checkedAt(DATA.inputs, false) + "): " + CHECK.rows.length
+        + " checked, " + counts.PASS + " PASS, " + counts.FAIL + " FAIL, " + counts.KINK + " KINK."
+        + (unchecked ? " Nodes without a mark were not checked (scalargrad check --all checks every node)." : "");
+  }
+
   const view = [];  // per node: {data, grad, shape} in the picture, and its table cells
   function collect() {
     for (let i = 0; i < N; i++) {
@@ -195,10 +307,16 @@
         cell.textContent = text;
         row.appendChild(cell);
       }
+      if (CHECK) row.appendChild(document.createElement("td"));
       view[i].row = row;
       rows.appendChild(row);
     }
     body.appendChild(rows);
+    if (CHECK) {
+      const head = document.createElement("th");
+      head.textContent = "check";
+      document.querySelector("#sg-table thead tr").appendChild(head);
+    }
     if (!document.querySelector("#sg-graph svg")) $("sg-table-box").open = true;
   }
 
@@ -234,6 +352,7 @@
     $("sg-output").textContent = NODES[DATA.output].label + " = " + fixed(value[DATA.output])
       + (DATA.of !== DATA.output ? "   (gradients of " + DATA.of_label + ")" : "");
     showStep();
+    showCheck();
     if (state.selected) show(state.selected);
   }
 
@@ -263,6 +382,13 @@
     }
     line(info, "chain rule: " + chainLine(i), "sg-mono sg-chain");
     for (const note of notes(i)) line(info, note, "sg-mono sg-dim");
+    const row = CHECK ? verdicts[i] : null;
+    if (row) {
+      const where = state.checkStale ? "check at " + checkedAt(moved(), false) + ", not here: " : "check: ";
+      line(info, where + verdictText(row) + "   analytic " + significant(row[2]) + "   numeric " + significant(row[3]),
+        "sg-mono sg-verdict sg-" + row[1].toLowerCase() + (state.checkStale ? " sg-stale" : ""));
+      if (row[4]) line(info, row[4], "sg-mono sg-dim");
+    }
   }
 
   function showEdge(i, position) {
@@ -294,7 +420,7 @@
   }
 
   function target(event) {
-    const row = event.target.closest("tr[data-node]");
+    const row = event.target.closest("tr[data-node], #sg-marks g[data-node]");  // a row, or a check mark
     if (row) return {node: Number(row.dataset.node)};
     const group = event.target.closest("#sg-graph g.node, #sg-graph g.edge");
     if (!group) return null;
@@ -420,6 +546,7 @@
     for (let i = 0; i < N; i++) value[i] = NODES[i].data;  // numbers in the program keep theirs
     $("sg-source").textContent = DATA.source;
     collect();
+    buildMarks();
     buildTable();
     buildInputs();
     chart();
