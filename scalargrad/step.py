@@ -119,7 +119,7 @@ class StepReport(Report):
             *turned,
             f"step {first}{also} changed {self.output} by {actual:.6g} where the first-order prediction "
             f"(sum of grad * change in x) was {self.predicted[first - 1]:.6g}: the learning rate is too large "
-            f"for this program here; try --lr {self.lr / 10:g}"
+            f"for this program here; try --lr " + (f"\"({self.lr_text}) / 10\"" if self.lr_text else f"{self.lr / 10:g}")
         ]
 
 

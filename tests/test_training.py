@@ -273,3 +273,9 @@ def test_a_1000_step_run_at_a_terminal_shows_the_loss_and_ctrl_c_keeps_the_steps
     assert 0 < done < 1000
     saved = json.loads(session.read_text())
     assert saved["history"][-1]["steps"] == done
+
+
+def test_too_large_a_schedule_is_advised_as_a_smaller_schedule():
+    report = run_steps(PARABOLA, {"w": 0, "x": 2, "y": 6}, descend=True, freeze=["x", "y"], steps=3, lr="0.6 - 0.1*k")
+    assert report.disagreements == [1, 2, 3]
+    assert report.advice()[-1].endswith('the learning rate is too large for this program here; try --lr "(0.6 - 0.1*k) / 10"')

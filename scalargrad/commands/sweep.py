@@ -22,7 +22,7 @@ def sweep(
                                                  help="Draw the curve (one range) or a map with gradient arrows (two) "
                                                       "into FILE.svg or FILE.png (needs matplotlib).")] = None,
     of: Annotated[Optional[str], typer.Option("--of", metavar="NODE", show_default=False,
-                                              help="Sweep this node (a name, an element such as score[0], or an id) "
+                                              help="Sweep this node (a name, an element such as score\\[0], or an id) "
                                                    "instead of the output.")] = None,
     marks: Annotated[Optional[Path], typer.Option("--marks", metavar="CSV", show_default=False,
                                                   help="Draw these points on the map of two inputs (columns: the two "
