@@ -553,7 +553,8 @@ class _Tokens:
                     source.find("\n", start) + 1 or len(source)
             column = 1 - line_start  # offset + column = the 1-based column
             tokens = [token(m.lastgroup, m[m.lastindex], (at := m.end(1)), line, at + column, line,
-                            (after := m.end()) + column, after) for m in finditer(source, start, end) if m.lastindex != 1]
+                            (after := m.end()) + column, after)
+                      for m in finditer(source, start, end) if m.lastindex != 1]
             if tokens:
                 if tokens[-1].value[-1:] == "\n":  # Lark's lines end after the newline
                     tokens[-1].end_line, tokens[-1].end_column = line + 1, 1
