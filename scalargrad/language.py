@@ -8,12 +8,14 @@ errors into messages with a line, a column and a caret.
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import re
 import unicodedata
 from functools import lru_cache, partial
 from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 
 from scalargrad.arrays import ARRAY_FUNCTIONS, Array, ArrayBuilding, Symbol, element_names, shape_text
@@ -105,7 +107,7 @@ class _Builder(ArrayBuilding):
         Named constants fold too, wherever they were assigned (`k = 2*3; j = -k` makes j the
         constant -6), so a value that depends on no input is a constant whatever surrounds it.
         """
-        if all(v._op == CONST for v in operands):
+        if operands[0]._op == CONST and all(v._op == CONST for v in operands):
             try:
                 value = OPS[op].forward(*(v.data for v in operands))
             except DomainError as error:
@@ -120,7 +122,10 @@ class _Builder(ArrayBuilding):
                 if not operand.label and self.nodes and self.nodes[-1] is operand:
                     self._drop_last()
             return self._add(Value(value, (), CONST), start, end)
-        return self._add(Value(0.0, operands, op), start, end)
+        node = Value(0.0, operands, op)  # `_add`, inline: this is the path of nearly every node
+        self.nodes.append(node)
+        self.spans.append((start, end))
+        return node, start, end
 
     def _error(self, cls, message: str, offset: int, width: int = 1, hint: str = "", more=()):
         places = (place_at(self.source, offset, width=width), *more)
@@ -554,8 +559,9 @@ class _Tokens:
                 end = cut if cut > 0 and source.find("#", line_start, cut) < 0 else \
                     source.find("\n", start) + 1 or len(source)
             column = 1 - line_start  # offset + column = the 1-based column
-            tokens = [token(m.lastgroup, m[m.lastindex], m.end(1), line, m.end(1) + column, line, m.end() + column,
-                            m.end()) for m in finditer(source, start, end) if m.lastindex != 1]
+            tokens = [token(m.lastgroup, m[m.lastindex], (at := m.end(1)), line, at + column, line,
+                            (after := m.end()) + column, after)
+                      for m in finditer(source, start, end) if m.lastindex != 1]
             if tokens:
                 if tokens[-1].value[-1:] == "\n":  # Lark's lines end after the newline
                     tokens[-1].end_line, tokens[-1].end_column = line + 1, 1
@@ -613,7 +619,42 @@ def _parser():
     else:
         from lark import Token
     pattern = _token_pattern(lark.terminals, set(lark.lexer_conf.ignore))
+    _lean_reductions(lark)
     return lark, builder, pattern, Token
+
+
+class _Reduction:
+    """A grammar rule as Lark's LALR loop reads it on each reduction: `len(expansion)`,
+    `origin.name`, and as the key of its callback. Lark's `Rule` compares and hashes in
+    Python (its loop checks `arg != end_state` on every step, and looks the callback up),
+    a Python call or two per reduction; this is compared and hashed by identity, in C."""
+
+    __slots__ = ("origin", "expansion", "rule")
+
+    def __init__(self, rule):
+        self.origin, self.expansion, self.rule = rule.origin, rule.expansion, rule
+
+
+def _lean_reductions(lark) -> None:
+    """Lark's LALR table, each reduction's rule replaced by a `_Reduction` with the same
+    callback. The same table and the same callbacks, with two exceptions in how they are
+    called: a `?rule` with one symbol (`?sum: product`, the precedence ladder's steps, two
+    thirds of all reductions) passes its one child up by `itemgetter(0)`, in C, rather than
+    by Lark's `ExpandSingleChild`, a Python call that does the same for one child."""
+    from lark.grammar import Rule
+    from lark.parse_tree_builder import ExpandSingleChild
+
+    callbacks = lark.parser.parser_conf.callbacks  # the dict the LALR loop reads
+    lean = {}
+    for rule, callback in list(callbacks.items()):
+        if isinstance(rule, Rule):
+            lean[rule] = reduction = _Reduction(rule)
+            one_child = isinstance(callback, ExpandSingleChild) and len(rule.expansion) == 1
+            callbacks[reduction] = itemgetter(0) if one_child else callback
+    for actions in lark.parser.parser._parse_table.states.values():
+        for terminal, (action, argument) in actions.items():
+            if isinstance(argument, Rule):
+                actions[terminal] = (action, lean[argument])
 
 
 def parse(source: str, seed: int = 0, data: dict[str, list[float]] | None = None) -> Program:
@@ -626,6 +667,11 @@ def parse(source: str, seed: int = 0, data: dict[str, list[float]] | None = None
         source = source[1:]
     lark, builder, pattern, token = _parser()
     builder.reset(source, seed, data)
+    # Every object made while parsing stays alive (it is the graph), so the cycle collector,
+    # which runs again and again as a big graph grows, would find nothing: a third of the
+    # time of a 1e5-node parse. Paused here, as it was found.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         if os.environ.get("SCALARGRAD_LARK_LEXER"):
             return lark.parse(source)
@@ -634,6 +680,8 @@ def parse(source: str, seed: int = 0, data: dict[str, list[float]] | None = None
         raise _syntax_error(source, error, lark) from None
     finally:
         builder.reset("")
+        if collecting:
+            gc.enable()
 
 
 # -- syntax errors in words ------------------------------------------------------------------

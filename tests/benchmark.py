@@ -2,14 +2,21 @@
 
     python tests/benchmark.py            # sizes 1e3 .. 1e6 (several minutes)
     python tests/benchmark.py --quick    # sizes 1e3 .. 1e5
+    python tests/benchmark.py --only end-to-end   # one part (startup, end-to-end, engine, check)
 
 Not collected by pytest (no test_ prefix): timings belong here, never in a test.
 
 What it prints, each as a ratio (scalargrad / reference; lower is better):
   start-up    `scalargrad grad` on the lecture program vs
               `python -c "import typer, rich.console, rich.table, lark"`      target <= 1.3
-  end-to-end  `scalargrad grad --file F --json` (text to every gradient) vs
-              `python -c "ast.parse(open(F).read())"` of the same text        target <= 1.0
+  end-to-end  `scalargrad grad --file F --bindings B --json` (text to every gradient), whole
+              process, on the three shapes of issue 16 (a random DAG with nested, repeated
+              sub-expressions; one wide statement `a0*b0 + a1*b1 + ...`; an MLP written out
+              as scalar statements) at 1e4, 1e5 and 1e6 nodes, vs
+              - micrograd driven by a hand-written front end, text -> micrograd Values ->
+                backward() (tests/micrograd_front.py)    target < 1 (<= 1.5 at 1e4)
+              - `python -c "ast.parse(open(F).read())"` of the same text
+                                                         target <= 1.5 (goal 1.0), random DAG
   engine      graph build + forward + backward with scalargrad.Value vs the
               micrograd package on the same graph, at 1e5 nodes               target <= 0.1
   memory      peak memory of that graph at 1e6 nodes vs micrograd's          target <= 0.5
@@ -85,6 +92,40 @@ def mlp(nodes: int, fn: str = "tanh") -> str:
 
 KINDS = {"random DAG": random_dag, "deep chain": deep_chain, "flat sum": flat_sum, "MLP": mlp}
 
+# The issue-16 random DAG: statements over earlier names (mostly recent ones) with nested,
+# repeated sub-expressions, values kept in (-1, 1) by the outer tanh. The first form is the
+# issue's example with `log(2 + ...)` for its `log(1 + ...)`, which a tanh saturated at -1.0
+# would take to log(0). Nodes of each form, inputs aside: 20, 10, 13.
+NESTED_FORMS = (
+    ("{t} = tanh(1.4*log(2 + ({a}/(1 + ({b}*log(1 + {c}*{c}))*({b}*log(1 + {c}*{c}))))))", 20),
+    ("{t} = tanh({a}*{b} + ({c} - {a}*{b})*({c} - {a}*{b})*0.5)", 10),
+    ("{t} = tanh(exp(-({a} - {b})*({a} - {b}))*{c} + {a}*{b}/(1 + {c}*{c}))", 13),
+)
+
+
+def nested_dag(nodes: int, seed: int = 1) -> str:
+    """`t4 = tanh(1.4*log(1 + (x52/(1 + (x27*log(1 + x79*x79))*(x27*log(1 + x79*x79))))))` and
+    two other forms, chosen at random, each over three earlier names: about `nodes` nodes."""
+    rng = random.Random(seed)
+    names = [f"x{i}" for i in range(max(4, nodes // 1000))]
+    lines, made, i = [], len(names), 0
+    while made < nodes:
+        form, size = rng.choice(NESTED_FORMS)
+        a, b, c = (rng.choice(names[-200:]) if rng.random() < 0.7 else rng.choice(names) for _ in range(3))
+        lines.append(form.format(t=f"t{i}", a=a, b=b, c=c))
+        names.append(f"t{i}")
+        made, i = made + size, i + 1
+    return "\n".join(lines)
+
+
+def wide_sum(nodes: int) -> str:
+    """One statement `L = a0*b0 + a1*b1 + ...`: 4 nodes a term (two inputs, `*`, `+`)."""
+    return "L = " + " + ".join(f"a{i}*b{i}" for i in range(max(2, nodes // 4)))
+
+
+# The three shapes of issue 16, measured end to end against both references.
+SHAPES = {"random DAG": nested_dag, "wide sum": wide_sum, "MLP": mlp}
+
 
 def bindings_for(source: str) -> dict[str, float]:
     from scalargrad import parse
@@ -102,6 +143,9 @@ WORKDIR = tempfile.mkdtemp(prefix="scalargrad-bench-")  # commands run here: the
 # PYTHONDONTWRITEBYTECODE set (some sandboxes set it) every run would compile scalargrad's
 # source anew while the reference's libraries, compiled by pip, would not.
 ENV = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+
+
+REFERENCE_TIMEOUT = 240  # seconds; micrograd's recursive sort crawls on a million-deep sum
 
 
 def wall(command: list[str], repeat: int = 1, **kwargs) -> float:
@@ -139,25 +183,56 @@ def startup(repeat: int = 21) -> None:
 
 
 def end_to_end(sizes: list[int], folder: Path) -> None:
-    print("end-to-end: text to every gradient (`grad --file F --bindings B --json`) vs ast.parse of the same text")
-    for kind, make in KINDS.items():
+    """Whole processes, text file to every gradient, for the three shapes of issue 16:
+    `scalargrad grad --file F --bindings B --json`, against micrograd driven by a hand-written
+    front end (tests/micrograd_front.py) and against `ast.parse` of the same text. The three
+    run in turn (interleaved, so drift in the machine's load affects all alike); medians."""
+    print("end-to-end: text to every gradient, whole process; ratios scalargrad / micrograd + hand front end,"
+          " scalargrad / ast.parse")
+    front = str(Path(__file__).resolve().parent / "micrograd_front.py")
+    print(f"  {'program':<28} {'scalargrad':>10} {'micrograd':>10} {'ast.parse':>10}  {'/ micrograd':>11}"
+          f" {'/ ast.parse':>11}")
+    for kind, make in SHAPES.items():
         for size in sizes:
+            program_file, bindings_file = folder / "program.sg", folder / "values.json"
             source = make(size)
-            program_file = folder / "program.sg"
             program_file.write_text(source)
-            bindings_file = folder / "values.json"
             bindings_file.write_text(json.dumps(bindings_for(source)))
-            try:
-                reference = wall([PYTHON, "-c", "import ast, sys; ast.parse(open(sys.argv[1]).read())", str(program_file)])
-            except RuntimeError as error:
-                reference = None
-                why = str(error)
-            ours = wall([SCALARGRAD, "grad", "--file", str(program_file), "--bindings", str(bindings_file), "--json"])
-            name = f"{kind}, {size:.0e} nodes"
-            if reference is None:
-                print(f"  {name:<34} {ours:>9.3f}s; ast.parse fails ({why[:60]})", flush=True)
-            else:
-                row(name, ours, reference, "<= 1.0")
+            commands = {
+                "scalargrad": [SCALARGRAD, "grad", "--file", str(program_file), "--bindings", str(bindings_file),
+                               "--json"],
+                "micrograd": [PYTHON, front, str(program_file), str(bindings_file)],
+                "ast.parse": [PYTHON, "-c", "import ast, sys; ast.parse(open(sys.argv[1]).read())",
+                              str(program_file)],
+            }
+            if size == sizes[0]:
+                same_gradients(commands["scalargrad"], commands["micrograd"])
+            times: dict[str, list] = {name: [] for name in commands}
+            for _ in range(5 if size <= 10_000 else 3 if size <= 100_000 else 1):
+                for name, command in commands.items():
+                    if times[name] is None:
+                        continue
+                    try:
+                        times[name].append(wall(command, timeout=3 * REFERENCE_TIMEOUT))
+                    except (RuntimeError, subprocess.TimeoutExpired) as error:
+                        print(f"  ({kind}, {size:.0e}: {name} fails: {str(error)[:70]})", flush=True)
+                        times[name] = None
+            medians = {name: statistics.median(t) if t else None for name, t in times.items()}
+            shown = {name: f"{t:9.3f}s" if t else f"{'fails':>10}" for name, t in medians.items()}
+            ours = medians["scalargrad"]
+            ratios = [f"{ours / medians[name]:10.2f}x" if ours and medians[name] else f"{'-':>11}"
+                      for name in ("micrograd", "ast.parse")]
+            print(f"  {kind + f', {size:.0e} nodes':<28} {shown['scalargrad']} {shown['micrograd']}"
+                  f" {shown['ast.parse']}  {ratios[0]} {ratios[1]}", flush=True)
+
+
+def same_gradients(scalargrad: list[str], micrograd: list[str]) -> None:
+    """Both compute the same gradients (of every input), or the comparison means nothing."""
+    ours = json.loads(subprocess.run(scalargrad, capture_output=True, text=True, cwd=WORKDIR, check=True).stdout)
+    theirs = json.loads(subprocess.run(micrograd, capture_output=True, text=True, check=True).stdout)
+    for name in ours["inputs"]:
+        a, b = ours["inputs"][name]["grad"], theirs[name]
+        assert abs(a - b) <= 1e-9 * max(1.0, abs(b)), (name, a, b)
 
 
 ENGINE_SCRIPT = r"""
@@ -218,7 +293,6 @@ print(json.dumps(result))
 """
 
 
-REFERENCE_TIMEOUT = 240  # seconds; micrograd's recursive sort crawls on a million-deep sum
 
 
 def engine(sizes: list[int]) -> None:
@@ -267,7 +341,7 @@ def main() -> None:
         if args.only in (None, "startup"):
             startup()
         if args.only in (None, "end-to-end"):
-            end_to_end(sizes, Path(folder))
+            end_to_end([s for s in sizes if s >= 10_000], Path(folder))
         if args.only in (None, "check"):
             print("check: cost of a gradient check in forward evaluations")
             import bench_check
