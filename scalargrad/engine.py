@@ -284,10 +284,10 @@ def _domain(node: Value, reason: str) -> DomainError:
 # -- walks --------------------------------------------------------------------------------
 # Graph walks over a topological order: loops, never recursion. check, explain and dot use
 # these rather than walking the graph themselves.
-def ancestors(order: Sequence[Value], root: Value) -> set[int]:
-    """Python ids of the nodes `root` depends on, `root` included: one pass backwards over
-    `order` (a topological order that holds `root`)."""
-    reached = {id(root)}
+def ancestors(order: Sequence[Value], *roots: Value) -> set[int]:
+    """Python ids of the nodes the `roots` depend on, the roots included: one pass backwards
+    over `order` (a topological order that holds them), however many roots."""
+    reached = {id(root) for root in roots}
     for node in reversed(order):
         if id(node) in reached:
             reached.update(id(p) for p in node._prev)

@@ -146,13 +146,14 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
 
 
 def _needed(program: Program, of: str | None) -> set[str] | None:
-    """The inputs the node `of` depends on (None: all of them, as without `of`). An array's
-    name is left to the command, which says that it wants one number."""
-    if of is None or of in program.arrays:
+    """The inputs the node `of` depends on (None: all of them, as without `of`); for an
+    array, those its elements depend on (the command then says what it takes)."""
+    if of is None:
         return None
     from scalargrad.engine import ancestors
 
-    reached = ancestors(program.nodes, program.node(of))
+    targets = [program.node(label) for label in program.arrays[of][1]] if of in program.arrays else [program.node(of)]
+    reached = ancestors(program.nodes, *targets)
     return {name for name, node in program.inputs.items() if id(node) in reached}
 
 

@@ -233,3 +233,11 @@ def test_the_moons_decision_boundary_is_the_trained_score(tmp_path):
     drawn = run_installed("sweep", "--session", session, "--of", "score", "--x1=-2:2.5:0.5", "--x2=-1.5:2:0.5", "--plot", str(tmp_path / "boundary.png"), "--marks", str(data))
     assert drawn.exit_code == 0, drawn.stderr
     assert (tmp_path / "boundary.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_of_an_array_says_it_takes_one_number_even_with_values_missing(cli):
+    # y is read by the loss only: the array W's message comes first, not a missing value
+    result = cli("sweep", "W = uniform(-1, 1, [2]); s = W[0]*x + W[1]; L = (s - y)**2", "--of", "W", "--x", "0:1:0.5",
+                 "--no-session")
+    assert result.exit_code == 2 and "`W` is an array of shape (2,): sweep --of takes one number" in result.stderr
+    assert "missing value" not in result.stderr
