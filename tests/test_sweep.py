@@ -241,3 +241,13 @@ def test_of_an_array_says_it_takes_one_number_even_with_values_missing(cli):
                  "--no-session")
     assert result.exit_code == 2 and "`W` is an array of shape (2,): sweep --of takes one number" in result.stderr
     assert "missing value" not in result.stderr
+
+
+@pytest.mark.parametrize("marks", ["a,b\n0.5,0.5\n1,1\n",  # no label column: one kind of point
+                                   "a,b,z\n" + "".join(f"{i / 20},{1 - i / 20},{i}\n" for i in range(20))])  # a scale
+def test_marks_without_labels_or_with_many_are_drawn(cli, tmp_path, marks):
+    (tmp_path / "marks.csv").write_text(marks)
+    result = cli("sweep", STATEMENTS, "--of", "d", "--a", "0:1:0.25", "--b", "0:1:0.25", "--c", "-0.5", "--no-session",
+                 "--plot", str(tmp_path / "map.png"), "--marks", str(tmp_path / "marks.csv"))
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "map.png").read_bytes().startswith(b"\x89PNG")
