@@ -20,7 +20,7 @@ PACKAGE = ROOT / "scalargrad"
 ORDER = [
     "errors", "ops", "files", "engine", "program", "arrays", "bindings", "session", "language", "render", "plot",
     "renderers", "gradients", "hessian", "expect", "check", "hessian_check", "explain", "optimizers", "step", "dot",
-    "page", "sweep", "inputs",
+    "page", "sweep", "session_view", "inputs",
     "commands.shared", "commands.*", "commands", "cli", "__init__", "__main__",
 ]
 

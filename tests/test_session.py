@@ -582,3 +582,17 @@ def test_a_session_without_check_reads_as_no_check(tmp_path):
     path = tmp_path / "s.json"
     path.write_text('{"format": 1, "program": "y = x", "values": {"x": 1}}')
     assert session.read(path).check is None
+
+
+def test_session_shows_the_last_check_and_whether_it_still_applies(cli):
+    from conftest import LECTURE, LECTURE_VALUES
+
+    assert cli("check", LECTURE, *LECTURE_VALUES).exit_code == 0
+    shown = cli("session").stdout
+    assert "last check, at the session's values" in shown and "a     PASS          6        6" in shown
+    assert cli("session", "--json").json()["check"]["current"] is True
+    assert cli("step", "--lr", "0.01").exit_code == 0
+    shown = cli("session").stdout
+    assert "last check, at other values: a = 2 (now 2.06), b = -3 (now -3.04)" in shown
+    doc = cli("session", "--json").json()
+    assert doc["check"]["current"] is False and [row["status"] for row in doc["check"]["rows"]] == ["PASS"] * 5

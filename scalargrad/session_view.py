@@ -1,0 +1,125 @@
+"""What `scalargrad session` shows: where the session is, its program and output, its values,
+the runs of `step`, and the last `check` with whether it still applies to the saved values.
+(session.py stores; this reads and shows.)"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from scalargrad.render import Lines, Report, Table, number
+
+HISTORY_ROWS = 50  # runs of step shown; --json has every one
+CHECK_ROWS = 20  # nodes of the last check shown; --json has every one
+
+
+@dataclass
+class Reset(Report):
+    path: Path
+    forgot: bool
+
+    def write_json(self, stream) -> None:  # one line, as scripts already read it
+        import json
+
+        stream.write(json.dumps({"schema": "scalargrad.session-reset/1", "path": str(self.path), "forgot": self.forgot})
+                     + "\n")
+
+
+@dataclass
+class SessionView(Report):
+    """Where the session is, its program and output, a table of its values and one of its steps."""
+
+    path: Path
+    current: object  # scalargrad.session.Session, or None (JSON only)
+    precision: int = 10
+    gap = False
+
+    def evaluate_output(self) -> tuple[str, float | None, str]:
+        """(name, value, why not) of the output: the file may outlive a change to the language."""
+        from scalargrad.errors import ScalarGradError
+        from scalargrad.language import parse
+
+        try:
+            program = parse(self.current.program)
+            program.evaluate(self.current.values)
+        except ScalarGradError as error:
+            return "", None, error.message
+        return program.label(program.output), program.output.data, ""
+
+    def to_json(self) -> dict:
+        if self.current is None:
+            return {"schema": "scalargrad.session/1", "path": str(self.path), "active": False, "program": None,
+                    "output": None, "values": {}, "history": [], "check": None}
+        name, value, problem = self.evaluate_output()
+        return {"schema": "scalargrad.session/1", "path": str(self.path), "active": True,
+                "program": self.current.program,
+                "output": {"label": name, "value": value} if problem == "" else {"error": problem},
+                "values": self.current.values, "history": self.current.history,
+                "check": None if self.current.check is None else {**self.current.check, "current": self.check_applies()}}
+
+    def check_applies(self) -> bool:
+        """Whether the last check ran on the session's program at its values, as they are now."""
+        check = self.current.check
+        return check is not None and check["program"] == self.current.program and check["values"] == self.current.values
+
+    def sections(self) -> list:
+        from scalargrad.session import shown
+
+        name, value, problem = self.evaluate_output()
+        heading = Lines()
+        for line in [f"session {shown(self.path)}", "program:",
+                     *("    " + line for line in self.current.program.strip().splitlines()),
+                     f"output: {name} = {number(value, self.precision)}" if problem == ""
+                     else f"output: cannot be evaluated: {problem}"]:
+            heading.add(line)
+        values = Table(["input", "value"], right={"value"}, title="values")
+        for input_name, input_value in self.current.values.items():
+            values.add(input_name, number(input_value, self.precision))
+        checked = [check_table(self)] if self.current.check is not None else []
+        if not self.current.history:
+            values.notes.append("no steps yet")
+            return [heading, values, *checked]
+        return [heading, values, history_table(self.current.history, self.precision), *checked]
+
+
+def history_table(history: list[dict], precision: int) -> Table:
+    def cell(value) -> str:
+        return "" if value is None else number(value, precision) if isinstance(value, float) else str(value)
+
+    runs = len(history)
+    total = sum(int(entry.get("steps", 1)) for entry in history)
+    title = f"history: {runs} run{'' if runs == 1 else 's'} of step" + (f", {total:,} steps in all" if total != runs else "")
+    table = Table(["run", "steps", "direction", "lr", "before", "after"],
+                  right={"run", "steps", "lr", "before", "after"}, title=title)
+    shown_runs = history[-HISTORY_ROWS:]
+    if len(shown_runs) < runs:
+        table.notes.append(f"showing the last {HISTORY_ROWS} of {runs} runs; --json gives them all")
+    for entry in shown_runs:
+        direction = "descend" if entry.get("descend") else "ascend"
+        table.add(cell(entry.get("step")), f"{int(entry.get('steps', 1)):,}", direction,
+                  *(cell(entry.get(key)) for key in ("lr", "before", "after")))
+    return table
+
+
+def check_table(view: SessionView) -> Table:
+    """The last check's verdict per node, titled with whether it still applies: it ran at the
+    session's values, or at others (a later step, or values given for one run)."""
+    check, current = view.current.check, view.current
+    if check["program"] != current.program:
+        where = "of another program"
+    elif view.check_applies():
+        where = "at the session's values"
+    else:
+        moved = [f"{name} = {number(value, view.precision)} (now {number(current.values[name], view.precision)})"
+                 for name, value in check["values"].items() if current.values.get(name, value) != value]
+        where = "at other values: " + ", ".join(moved[:4]) + (", ..." if len(moved) > 4 else "")
+    table = Table(["node", "check", "analytic", "numeric"], right={"analytic", "numeric"}, key="node",
+                  title=f"last check, {where}")
+    for row in check["rows"][:CHECK_ROWS]:
+        table.add(row["label"], row["status"], *(number(row[key], view.precision) if isinstance(row[key], float)
+                                                 else "" for key in ("analytic", "numeric")))
+    if len(check["rows"]) > CHECK_ROWS:
+        table.notes.append(f"showing {CHECK_ROWS} of {len(check['rows'])} nodes; --json gives them all")
+    if check.get("summary"):
+        table.notes.append(check["summary"])
+    return table
