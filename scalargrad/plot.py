@@ -21,7 +21,7 @@ INSTALL_HINT = "install the plotting extra: pip install 'scalargrad[plot]' (or p
 
 
 # Okabe and Ito's colours, told apart with any colour vision (and each label has its own marker)
-MARK_COLOURS = ["#E69F00", "#56B4E9", "#F0E442", "#009E73", "#D55E00", "#CC79A7", "#0072B2", "#000000"]
+MARK_COLOURS = ["#E69F00", "#0072B2", "#F0E442", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000"]
 LOG_SPAN = 100.0  # a chart is drawn on a log scale when its positive values span more than this factor
 
 
@@ -109,33 +109,46 @@ def plot_map(path: str | os.PathLike, grid_x, grid_y, values, grad_x, grad_y, *,
              output: str, title: str, arrows: int = 20, marks: dict[str, list[float]] | None = None) -> None:
     """The output over two swept inputs as a heat map with contour lines, and its gradient as
     arrows on a subgrid of at most `arrows` x `arrows` points. Arguments are 2-D arrays.
-    `marks` (columns: the two inputs, then optionally a label) adds those points, coloured by
-    label, and the line where the output is 0."""
+    With `marks` (columns: the two inputs, then optionally a label), a classifier's picture
+    instead: the two sides of 0 in two colours, the line where the output is 0, and the
+    points coloured by label (no arrows)."""
     figure, axes = _figure(path, size=(7, 5.5))
-    filled = axes.contourf(grid_x, grid_y, values, levels=30, cmap="viridis")
     if marks is not None:
-        _marks(axes, grid_x, grid_y, values, names, output, marks)
-        arrows = 12  # fewer arrows, so that the points stand out
-    axes.contour(grid_x, grid_y, values, levels=10, colors="white", linewidths=0.5, alpha=0.6, linestyles="solid")
+        filled = _sides_of_zero(axes, grid_x, grid_y, values, output)
+        _marks(axes, names, marks)
+    else:
+        filled = axes.contourf(grid_x, grid_y, values, levels=30, cmap="viridis")
+        axes.contour(grid_x, grid_y, values, levels=10, colors="white", linewidths=0.5, alpha=0.6, linestyles="solid")
+        every_x = max(1, len(grid_x) // arrows)
+        every_y = max(1, len(grid_x[0]) // arrows)
+        sub = (slice(None, None, every_x), slice(None, None, every_y))
+        axes.quiver(grid_x[sub], grid_y[sub], grad_x[sub], grad_y[sub], color="white", alpha=0.9, angles="xy",
+                    label=f"gradient of {output}")
     figure.colorbar(filled, ax=axes, label=output)
-    every_x = max(1, len(grid_x) // arrows)
-    every_y = max(1, len(grid_x[0]) // arrows)
-    sub = (slice(None, None, every_x), slice(None, None, every_y))
-    axes.quiver(grid_x[sub], grid_y[sub], grad_x[sub], grad_y[sub], color="white", alpha=0.9, angles="xy",
-                label=f"gradient of {output}")
     axes.set_xlabel(names[0])
     axes.set_ylabel(names[1])
     axes.set_title(title)
-    axes.legend(loc="upper right", framealpha=0.6)
+    axes.legend(loc="best", framealpha=0.8)
     _save(figure, path)
 
 
-def _marks(axes, grid_x, grid_y, values, names: tuple[str, str], output: str, marks: dict[str, list[float]]) -> None:
-    """Points over a map, one colour and marker per label, and the level-0 line of the map."""
+def _sides_of_zero(axes, grid_x, grid_y, values, output: str):
+    """The map in a diverging colour scale centred at 0 (one hue each side) and the line
+    where it is 0: a classifier's decision boundary."""
+    from matplotlib.colors import TwoSlopeNorm
+
     finite = [v for v in values.ravel().tolist() if v == v]
-    if finite and min(finite) < 0 < max(finite):
-        axes.contour(grid_x, grid_y, values, levels=[0.0], colors="black", linewidths=2.0)
-        axes.plot([], [], color="black", linewidth=2.0, label=f"{output} = 0")  # its entry in the legend
+    if not (finite and min(finite) < 0 < max(finite)):
+        return axes.contourf(grid_x, grid_y, values, levels=30, cmap="PiYG")
+    filled = axes.contourf(grid_x, grid_y, values, levels=30, cmap="PiYG",
+                           norm=TwoSlopeNorm(0.0, min(finite), max(finite)))
+    axes.contour(grid_x, grid_y, values, levels=[0.0], colors="black", linewidths=2.0)
+    axes.plot([], [], color="black", linewidth=2.0, label=f"{output} = 0")  # its entry in the legend
+    return filled
+
+
+def _marks(axes, names: tuple[str, str], marks: dict[str, list[float]]) -> None:
+    """Points over a map, one colour and marker per label (a colour scale for many labels)."""
     label = next((name for name in marks if name not in names), None)
     groups = sorted(set(marks[label])) if label is not None else [None]
     if len(groups) > 10:  # a continuous label: one colour scale rather than a legend

@@ -6,6 +6,7 @@ needed with new input values (check and step re-run it many times, never re-pars
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -13,6 +14,8 @@ from scalargrad import engine
 from scalargrad.engine import Value
 from scalargrad.errors import DomainError, InputError, UsageError, clip, did_you_mean, place_at
 from scalargrad.ops import CONST, LEAF
+
+_ELEMENT_SPACING = re.compile(r"\s*,\s*")  # between an element's indices: `W[0,1]` is `W[0, 1]`
 
 LABEL_WIDTH = 60  # longest sub-expression label shown before it is shortened
 
@@ -72,12 +75,13 @@ class Program:
                 raise UsageError(f"the program has no node with id {index}",
                                  hint=f"ids go from 0 to {len(self.nodes) - 1}; `scalargrad grad` shows them")
             return self.nodes[index]
-        node = self.names.get(text)
+        node = self.names.get(text) or self.names.get(_ELEMENT_SPACING.sub(", ", text))  # `W[0,1]` is `W[0, 1]`
         if node is None:
             close = did_you_mean(text, self.names)
+            shown = [name for name in self.names if "[" not in name] + [f"{name}[...]" for name in self.arrays]
             raise UsageError(
                 f"the program has no node named `{text}`" + (f"; did you mean `{close}`?" if close else ""),
-                hint=f"named nodes: {', '.join(list(self.names)[:20])}",
+                hint=f"named nodes: {', '.join(shown[:20])}" + (", ..." if len(shown) > 20 else ""),
             )
         return node
 

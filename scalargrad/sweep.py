@@ -370,8 +370,7 @@ class SweepReport(Report):
         if shown < self.size:
             table.notes.append(f"{shown} of {self.size:,} points shown, evenly spaced; --all shows every point")
         if len(columns) < len(self.columns()):
-            hidden = len(self.grads) - len(self.swept)
-            table.notes.append(f"the gradients of the {hidden:,} inputs not swept are in --output FILE.csv and --json")
+            table.notes.append(f"the gradients of the {len(self.fixed):,} other inputs are in --output FILE.csv and --json")
         for trouble, what in ((self.domain, "outside the domain: no value there"),
                               (self.undefined, "some gradient is undefined or infinite there")):
             if trouble is not None:
@@ -462,8 +461,10 @@ def draw(report: SweepReport, path: str | Path, marks: str | Path | None = None)
         raise UsageError(f"--plot draws one or two ranged inputs, not {given}",
                          hint="sweep one input (a curve) or two (a map), as in --x -5:5:0.25")
     single = next((r for r in report.ranges if r.count < 2), None)
-    if len(report.ranges) == 2 and single is not None:
-        raise UsageError(f"a map needs at least 2 values of each input; `{single.name}` has 1",
+    if single is not None:
+        drawing = "a map needs at least 2 values of each input" if len(report.ranges) == 2 else \
+            "a curve needs at least 2 values"
+        raise UsageError(f"{drawing}; `{single.name}` has 1",
                          hint=f"give {single.name} a range with room for two steps or more, as in --{single.name} 0:1:0.1")
     if marks is not None and len(report.ranges) != 2:
         raise UsageError("--marks draws points on a map: sweep two inputs",

@@ -251,3 +251,9 @@ def test_marks_without_labels_or_with_many_are_drawn(cli, tmp_path, marks):
                  "--plot", str(tmp_path / "map.png"), "--marks", str(tmp_path / "marks.csv"))
     assert result.exit_code == 0, result.stderr
     assert (tmp_path / "map.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_curve_of_a_single_value_is_refused_too(cli, tmp_path):
+    result = cli("sweep", "y = x*x", "--x", "0:0:1", "--at", "0", "--plot", str(tmp_path / "one.png"), "--no-session")
+    assert result.exit_code == 2 and "a curve needs at least 2 values; `x` has 1" in result.stderr
+    assert not (tmp_path / "one.png").exists()

@@ -5,7 +5,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from scalargrad.commands.shared import JsonOption, PrecisionOption, load, progress_bar, program_command, warn
+from scalargrad.commands.shared import JsonOption, PrecisionOption, load, note, progress_bar, program_command, warn
 
 ORDER = 30  # place in `scalargrad --help`
 
@@ -99,9 +99,7 @@ def step(
     if save is not None:
         stepping.save_values(save, report.final)
     if plot is not None:
-        from scalargrad.plot import plot_history
-
-        plot_history(plot, report.history, output=report.output, title=stepping.plot_title(report))
+        _draw(plot, report)
     advice = report.advice()
     for message in advice:
         warn(message)
@@ -109,3 +107,12 @@ def step(
     report.arrays = {} if all_ else loaded.program.arrays
     emit(report, json_)
     return 130 if report.interrupted else 0  # the shell's code for Ctrl-C
+
+
+def _draw(plot: Path, report) -> None:
+    """--plot: the output over the steps, into the file, and a note that says so."""
+    from scalargrad import step as stepping
+    from scalargrad.plot import plot_history
+
+    plot_history(plot, report.history, output=report.output, title=stepping.plot_title(report))
+    note(f"wrote {plot}: {report.output} over {report.steps:,} step{'s' * (report.steps != 1)}")

@@ -22,7 +22,7 @@ def sweep(
                                                  help="Draw the curve (one range) or a map with gradient arrows (two) "
                                                       "into FILE.svg or FILE.png (needs matplotlib).")] = None,
     of: Annotated[Optional[str], typer.Option("--of", metavar="NODE", show_default=False,
-                                              help="Sweep this node (a name, an element such as score\\[0], or an id) "
+                                              help="Sweep this node (a name, an element such as W\\[0, 1], or an id) "
                                                    "instead of the output.")] = None,
     marks: Annotated[Optional[Path], typer.Option("--marks", metavar="CSV", show_default=False,
                                                   help="Draw these points on the map of two inputs (columns: the two "
@@ -62,6 +62,8 @@ def sweep(
     report.precision, report.show_all = precision, all_
     if plot is not None:
         sweeps.draw(report, plot, marks)
+        note(f"wrote {plot}: {report.output_label} over {' and '.join(report.swept)}"
+             + (f", with the points of {marks}" if marks is not None else ""))
     if output is not None:
         write_atomically(output, lambda stream: report.write_csv(_text(stream)), "the CSV file")
         note(f"wrote {report.size:,} points to {output}")

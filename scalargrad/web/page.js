@@ -272,6 +272,8 @@
         + "there, not at these values: set the inputs back, or run scalargrad check here."
       : "scalargrad check ran at these values (" + checkedAt(DATA.inputs, false) + "): " + CHECK.rows.length
         + " checked, " + counts.PASS + " PASS, " + counts.FAIL + " FAIL, " + counts.KINK + " KINK."
+        + " (PASS: the gradient agrees with finite differences; FAIL: it does not; KINK: not differentiable"
+        + " there, the slopes either side differ.)"
         + (unchecked ? " Nodes without a mark were not checked (scalargrad check --all checks every node)." : "");
   }
 
