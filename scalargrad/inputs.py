@@ -22,7 +22,7 @@ from typing import Callable
 from scalargrad import session as sessions
 from scalargrad.bindings import (check_option_names, command_line_values, is_csv, read_bindings, read_columns, resolve,
                                  split_arguments)
-from scalargrad.errors import ScalarGradError, SessionWriteError, UsageError
+from scalargrad.errors import InputError, ScalarGradError, SessionWriteError, UsageError
 from scalargrad.files import read_text_file
 from scalargrad.program import Program
 
@@ -128,8 +128,14 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
         layers.append(("bindings", read_bindings(request.bindings)))
     if saved is not None:
         layers.append(("session", saved.values))
-    resolved = resolve(program.inputs, program.defaults, layers, names=program.names, options=request.options,
-                       command=request.command, needed=_needed(program, request.of))
+    try:
+        resolved = resolve(program.inputs, program.defaults, layers, names=program.names, options=request.options,
+                           command=request.command, needed=_needed(program, request.of))
+    except InputError as error:
+        if columns is not None:  # the missing name is most likely a column the data file lacks
+            error.hint = (f"the data file {request.bindings} has the columns {', '.join(columns)}: add the missing "
+                          "one to it, or give its value on the command line (--NAME VALUE)")
+        raise
     resolved.warnings += unread_columns(program, columns or {}, request.bindings)
     notes: list[str] = []
     if saved is not None:

@@ -47,3 +47,11 @@ def test_a_column_the_program_does_not_read_is_a_warning(tmp_path):
     result = run_cli("grad", FIT, "--bindings", str(tmp_path / "more.csv"), "--no-session")
     assert result.exit_code == 0, result.stderr
     assert "warning: the column `z` of" in result.stderr and "is not read by the program; it is ignored" in result.stderr
+
+
+def test_a_name_the_data_file_lacks_is_missing_with_the_files_columns(cli, tmp_path):
+    data = tmp_path / "points.csv"
+    data.write_text("x1,x2\n1,2\n3,4\n")
+    result = cli("grad", "L = mean((x1 + x2 - y) ** 2)", "--bindings", str(data), "--no-session")
+    assert result.exit_code == 2 and "error: missing value for `y`" in result.stderr
+    assert f"hint: the data file {data} has the columns x1, x2: add the missing one to it" in result.stderr
