@@ -46,11 +46,14 @@ def test_a_constant_lr_is_as_before():
 @pytest.mark.parametrize("lr, words, caret", [
     ("1.0 - *k", "in --lr: unexpected `*`", "   1 | 1.0 - *k\n     |       ^"),
     ("0.1 * w", "the learning rate may read only the step number `k`, not `w`", "   1 | 0.1 * w\n     |       ^"),
+    ("1.0 - 0.9*k/", "in --lr: unexpected end of the expression", "   1 | 1.0 - 0.9*k/\n     |             ^"),
+    ("f('os')", "in --lr: unexpected quote `'` (U+0027 APOSTROPHE): an expression has no quotes", "     |   ^"),
 ])
 def test_a_bad_lr_expression_is_located(lr, words, caret):
     result = run_cli("step", PARABOLA, *PARABOLA_VALUES, "--lr", lr, "--no-session")
     assert result.exit_code == 2 and result.stdout == ""
     assert words in result.stderr and caret in result.stderr and "hint: " in result.stderr
+    assert "program" not in result.stderr and "statement" not in result.stderr  # --lr is one expression
 
 
 def test_a_rate_that_stops_being_positive_stops_before_any_step():
