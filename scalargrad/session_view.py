@@ -96,8 +96,9 @@ def history_table(history: list[dict], precision: int) -> Table:
         table.notes.append(f"showing the last {HISTORY_ROWS} of {runs} runs; --json gives them all")
     for entry in shown_runs:
         direction = "descend" if entry.get("descend") else "ascend"
-        table.add(cell(entry.get("step")), f"{int(entry.get('steps', 1)):,}", direction,
-                  *(cell(entry.get(key)) for key in ("lr", "before", "after")))
+        rate = entry.get("lr_expression") or cell(entry.get("lr"))  # a schedule as written, `1.0 - 0.9*k/100`
+        table.add(cell(entry.get("step")), f"{int(entry.get('steps', 1)):,}", direction, rate,
+                  *(cell(entry.get(key)) for key in ("before", "after")))
     return table
 
 

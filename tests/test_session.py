@@ -596,3 +596,9 @@ def test_session_shows_the_last_check_and_whether_it_still_applies(cli):
     assert "last check, at other values: a = 2 (now 2.06), b = -3 (now -3.04)" in shown
     doc = cli("session", "--json").json()
     assert doc["check"]["current"] is False and [row["status"] for row in doc["check"]["rows"]] == ["PASS"] * 5
+
+
+def test_session_history_shows_a_schedule_as_written(cli):
+    assert cli("step", "L = (w - 3)**2", "--w", "0", "--descend", "--steps", "3", "--lr", "0.1 / (1 + k)").exit_code == 0
+    shown = cli("session").stdout
+    assert "0.1 / (1 + k)" in shown.splitlines()[-1]
