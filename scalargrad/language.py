@@ -235,6 +235,11 @@ class _Builder(ArrayBuilding):
             left, token, right = children
             a, b = left[0], right[0]
             if a.__class__ is Value and b.__class__ is Value:
+                if a._op != CONST or b._op != CONST:  # `_operation`'s path of nearly every node, inline
+                    node = Value(0.0, (a, b), op)
+                    self.nodes.append(node)
+                    self.spans.append((left[1], right[2]))
+                    return node, left[1], right[2]
                 return self._operation(op, (a, b), left[1], right[2])
             return self.elementwise(op, (a, b), left[1], right[2], token.start_pos, len(token.value)), left[1], right[2]
 
