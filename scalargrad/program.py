@@ -43,7 +43,7 @@ class Program:
     def node_id(self, node: Value) -> int:
         """The stable id of a node: its index in the topological order."""
         if self._ids is None:
-            self._ids = {id(v): i for i, v in enumerate(self.nodes)}
+            self._ids = dict(zip(map(id, self.nodes), range(len(self.nodes))))  # built in C
         return self._ids[id(node)]
 
     def is_named(self, node: Value) -> bool:
