@@ -372,20 +372,36 @@ def is_csv(path: str | None) -> bool:
     return path is not None and path.lower().endswith(".csv")
 
 
-def read_columns(path: str) -> dict[str, list[float]]:
+@dataclass(frozen=True)
+class DataFile:
+    """A CSV file of data columns (`--bindings FILE.csv`) as read: its columns, and a digest
+    of its text, by which a session tells later whether the file changed."""
+
+    path: str
+    columns: dict[str, list[float]]
+    digest: str  # SHA-256 of the text, in hex
+
+
+def read_columns(path: str, missing_hint: str = "check the path given to --bindings") -> DataFile:
     """A CSV file with a header row: each column's numbers by its header, for the data a
     program reads (`x` in the program, a column `x` in the file). A cell that is missing,
     empty or not a number is an error naming its row and column."""
-    import csv
-    import io
-    import re
+    import hashlib
 
     from scalargrad.files import read_text_file
 
     try:
         text = read_text_file(path, f"data file {path}", error=InputError, kind_hint="give --bindings a CSV file")
     except FileNotFoundError:
-        raise InputError(f"data file {path} does not exist", hint="check the path given to --bindings") from None
+        raise InputError(f"data file {path} does not exist", hint=missing_hint) from None
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return DataFile(path, _columns(text, path), digest)
+
+
+def _columns(text: str, path: str) -> dict[str, list[float]]:
+    import csv
+    import io
+
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
     header = [cell.strip() for cell in next(reader, [])]
     for name in header:

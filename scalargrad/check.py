@@ -230,18 +230,22 @@ class CheckReport(Report):
                 "of": program.node_id(self.of), "summary": self.summary(), "rows": rows}
 
 
-def keep_in_session(report: CheckReport, use: SessionUse | None) -> str:
+def keep_in_session(report: CheckReport, use: SessionUse | None, data: str | None = None) -> str:
     """Save the report's verdicts in the session `use` (an `inputs.Loaded.session`), for the
-    interactive page; nothing without an active session, and nothing for a program that reads
-    data columns (the session keeps parameters, not data, so it could not tell which data the
-    check saw). Returns a warning when it could not be saved: the check itself still stands."""
-    if use is None or not use.active or report.program.data:
+    interactive page; nothing without an active session. `data`: the digest of the data file
+    whose columns the program read (`bindings.DataFile.digest`), kept with the verdicts, which
+    apply to that data only. Returns a warning when it could not be saved: the check itself
+    still stands."""
+    if use is None or not use.active or (report.program.data and data is None):
         return ""
     from scalargrad import session as sessions
     from scalargrad.errors import SessionError
 
     try:
-        sessions.record_check(use.path, report.record())
+        record = report.record()
+        if report.program.data:
+            record["data"] = data
+        sessions.record_check(use.path, record)
     except SessionError as error:  # a read-only folder, a busy lock, a session replaced meanwhile
         return f"the check was not saved in the session: {error.message}"
     return ""

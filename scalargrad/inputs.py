@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Callable
 
 from scalargrad import session as sessions
-from scalargrad.bindings import (check_option_names, command_line_values, is_csv, read_bindings, read_columns, resolve,
-                                 split_arguments)
+from scalargrad.bindings import (DataFile, check_option_names, command_line_values, is_csv, read_bindings, read_columns,
+                                 resolve, split_arguments)
 from scalargrad.errors import InputError, ScalarGradError, SessionWriteError, UsageError
 from scalargrad.files import read_text_file
 from scalargrad.program import Program
@@ -59,6 +59,7 @@ class Loaded:
     notes: list[str]  # for `note:` lines: which session was used or replaced
     session: sessions.SessionUse
     extra: list[str] = field(default_factory=list)  # positionals after the program (explain's nodes)
+    data: DataFile | None = None  # the CSV file whose columns the program reads, if any
 
 
 def read_source(program: str | None, file: Path | None, prompt: Callable[[str], None] | None = None) -> str:
@@ -108,47 +109,70 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
         raise UsageError("the program and --bindings cannot both read standard input",
                          hint="put one of them in a file: --file PROGRAM or --bindings values.json")
     use = sessions.SessionUse(sessions.resolve_path(request.session, disabled=request.no_session))
-    columns = read_columns(request.bindings) if is_csv(request.bindings) else None
-    saved = None
+    data = read_columns(request.bindings) if is_csv(request.bindings) else None
+    saved, data_warnings = None, []
     if args.program is None and request.file is None and use.path is not None:
         saved = _saved_session(use.path)
-        program = _parse_saved(saved, use.path, columns)
+        given = {*args.values, *(item.partition("=")[0].strip() for item in request.sets)}
+        if data is None and saved.data is not None and not given & set(saved.data["columns"]):
+            data, data_warnings = _session_data(saved, use.path)  # unless values are given for its columns
+        program = _parse_saved(saved, use.path, data.columns if data else None)
     else:
         source = read_source(args.program, request.file, prompt)
         try:
-            program = parse(source, seed=request.seed or 0, data=columns)
+            program = parse(source, seed=request.seed or 0, data=data.columns if data else None)
         except MemoryError:
             raise ScalarGradError(f"out of memory parsing a program of {len(source):,} characters",
                                   hint="split the program, or run it on a machine with more memory") from None
     check_option_names(args.values, program.inputs, request.options, request.others, request.command,
                        valueless=args.valueless, strays=args.strays,
                        set_names=[item.partition("=")[0].strip() for item in request.sets], flags=request.flags)
-    layers = [("command line", command_line_values(args, request.sets))]
-    if request.bindings is not None and columns is None:
-        layers.append(("bindings", read_bindings(request.bindings)))
-    if saved is not None:
-        layers.append(("session", saved.values))
-    try:
-        resolved = resolve(program.inputs, program.defaults, layers, names=program.names, options=request.options,
-                           command=request.command, needed=_needed(program, request.of))
-    except InputError as error:
-        if columns is not None:  # the missing name is most likely a column the data file lacks
-            error.hint = (f"the data file {request.bindings} has the columns {', '.join(columns)}: add the missing "
-                          "one to it, or give its value on the command line (--NAME VALUE)")
-        raise
-    resolved.warnings += unread_columns(program, columns or {}, request.bindings)
+    resolved = _resolve(program, args, request, data, saved)
+    resolved.warnings += data_warnings + unread_columns(program, data.columns if data else {}, data and data.path)
     notes: list[str] = []
     if saved is not None:
         use.used, use.session = True, saved
         overridden = [name for name, source in resolved.origin.items() if source != "session"]
+        from_session = data is not None and not is_csv(request.bindings)
         notes.append(f"using session {sessions.shown(use.path)} ({saved.describe()}"
+                     + (f"; data from {data.path}" if from_session else "")
                      + (f"; for this run {', '.join(overridden)} from the command line" if overridden else "") + ")")
         if request.seed is not None:
             resolved.warnings.append(f"--seed {request.seed} is not used: the session continues from its saved values; "
                                      "give the program again to start from new ones")
     elif use.path is not None:
-        _record(use, program, resolved, notes)
-    return Loaded(program, resolved.values, resolved.origin, resolved.warnings, notes, use, args.extra)
+        _record(use, program, resolved, notes, data)
+    return Loaded(program, resolved.values, resolved.origin, resolved.warnings, notes, use, args.extra,
+                  data if program.data else None)
+
+
+def _resolve(program: Program, args, request: Request, data: DataFile | None, saved: sessions.Session | None):
+    """The value of every input, from the layers in order of precedence."""
+    layers = [("command line", command_line_values(args, request.sets))]
+    if request.bindings is not None and not is_csv(request.bindings):
+        layers.append(("bindings", read_bindings(request.bindings)))
+    if saved is not None:
+        layers.append(("session", saved.values))
+    try:
+        return resolve(program.inputs, program.defaults, layers, names=program.names, options=request.options,
+                       command=request.command, needed=_needed(program, request.of))
+    except InputError as error:
+        if data is not None:  # the missing name is most likely a column the data file lacks
+            error.hint = (f"the data file {data.path} has the columns {', '.join(data.columns)}: add the missing "
+                          "one to it, or give its value on the command line (--NAME VALUE)")
+        raise
+
+
+def _session_data(saved: sessions.Session, path: Path) -> tuple[DataFile, list[str]]:
+    """The CSV file whose columns the session's program reads, read again (so that later
+    commands need not repeat `--bindings FILE.csv`), and a warning if it changed since."""
+    shown = sessions.shown(Path(saved.data["file"]))
+    data = read_columns(shown, missing_hint="the session's program reads its data columns from it: give them with "
+                                            "--bindings FILE.csv, or start a new session by giving the program again")
+    if data.digest == saved.data["sha256"]:
+        return data, []
+    return data, [f"the data file {shown} has changed since the session's program was given; "
+                  "this run reads it as it is now"]
 
 
 def _needed(program: Program, of: str | None) -> set[str] | None:
@@ -196,16 +220,18 @@ def _parse_saved(saved: sessions.Session, path: Path, columns: dict[str, list[fl
     except ScalarGradError as error:
         error.message = f"the program saved in session {sessions.shown(path)} does not parse: {error.message}"
         error.hint = sessions.RESET_HINT if columns is not None else (
-            "if it reads columns of a CSV file, give it again: --bindings FILE.csv (the session keeps parameters, "
-            "not data); " + sessions.RESET_HINT)
+            "if it reads columns of a CSV file, give the file: --bindings FILE.csv; " + sessions.RESET_HINT)
         raise
 
 
-def _record(use: sessions.SessionUse, program: Program, resolved, notes: list[str]) -> None:
-    """Make this program and its values the session; a session that cannot be saved is a
-    warning, not a failure: the command's own result still stands."""
+def _record(use: sessions.SessionUse, program: Program, resolved, notes: list[str], data: DataFile | None) -> None:
+    """Make this program and its values the session, with the data file it reads columns from
+    (if any); a session that cannot be saved is a warning, not a failure: the command's own
+    result still stands."""
+    saved_data = {"file": str(Path(data.path).resolve()), "sha256": data.digest, "columns": list(program.data)} \
+        if data and program.data else None
     try:
-        use.session, previous = sessions.start(use.path, program.source, resolved.values)
+        use.session, previous = sessions.start(use.path, program.source, resolved.values, saved_data)
         use.recorded = True
         if previous is not None and previous.history and previous.program != program.source:
             notes.append(f"a new session replaced the one in {sessions.shown(use.path)} ({previous.describe()})")

@@ -177,10 +177,10 @@ def page_data(program: Program, of: Value, *, history: Sequence[Mapping] = (), c
 def _verdicts(program: Program, check: Mapping | None) -> dict | None:
     """The check's verdicts for the page: {values, of, summary, rows: [[id, status, analytic,
     numeric, reason]]}; None when there is none, or when it is not of this program (another
-    text, other inputs, or a program reading data columns, which the session does not keep).
+    text, or other inputs; `page_for` drops one made on other data).
     Whether its values are the page's current ones, the page decides as its inputs change."""
     if (check is None or check["program"] != program.source or set(check["values"]) != set(program.inputs)
-            or program.data or check["of"] >= len(program.nodes)):
+            or check["of"] >= len(program.nodes)):
         return None
     rows = [[row["id"], row["status"], row["analytic"], row["numeric"], row.get("reason", "")]
             for row in check["rows"] if row["id"] < len(program.nodes)]
@@ -281,9 +281,11 @@ def page_for(loaded, output: str | None, *, of: str | None = None, focus: str | 
     program = loaded.program
     saved = loaded.session.session
     ours = saved is not None and saved.program == program.source
+    # verdicts on data columns hold for that data: the file read now must be the one checked
+    checked = saved.check if ours and (saved.check or {}).get("data") == (loaded.data and loaded.data.digest) else None
     settings = dict(values=loaded.values, of=program.node(of) if of else None,
                     focus=program.node(focus) if focus else None, depth=DEFAULT_DEPTH if depth is None else depth,
-                    history=saved.history if ours else (), check=saved.check if ours else None, **options)
+                    history=saved.history if ours else (), check=checked, **options)
     if output is None or output == "-":
         page = build_page(program, **settings)
         sys.stdout.write(page.html)

@@ -14,14 +14,17 @@ parsed graph: it is parsed again on load.
      "history": [{"step": 1, "lr": 0.01, "before": -8.0, "after": -7.286496, ...}],
      "optimizer": {"name": "adam", "t": 1, "m": {...}, "v": {...}},
      "check": {"program": "L = (a*b + c) * f", "values": {...}, "of": 6, "summary": "ok: ...",
-               "rows": [{"id": 0, "label": "a", "status": "PASS", "analytic": 6.0, "numeric": 6.0}, ...]}}
+               "rows": [{"id": 0, "label": "a", "status": "PASS", "analytic": 6.0, "numeric": 6.0}, ...]},
+     "data": {"file": "/home/me/moons.csv", "sha256": "9f86d0...", "columns": ["x1", "x2", "y"]}}
 
 Format 2 added `optimizer` (after a step: the optimiser's state, see `optimizers.State`);
 a format 1 file is read as before, as a session whose optimiser starts fresh. `check` (the
 last `scalargrad check`: its verdict per node and the program and values it ran at) is
 optional and kept the format at 2: a scalargrad that does not know it reads the file all
 the same and drops it when it next writes, which is right, since every write it can make (a
-new program, a step) moves the session away from where the check ran.
+new program, a step) moves the session away from where the check ran. `data` (the CSV file
+whose columns the program reads, `--bindings FILE.csv`, so that later commands read it again
+without being told) is optional in the same way.
 
 Nothing is lost and nothing is mixed up:
 - every write is atomic (a temporary file in the same folder, then `os.replace`), so a
@@ -73,6 +76,7 @@ class Session:
     path: Path | None = None  # where it was read from or written to
     optimizer: dict | None = None  # the optimiser's state after the last step (format 2)
     check: dict | None = None  # the last check's verdicts, and the program and values it ran at
+    data: dict | None = None  # the CSV file the program reads data columns from: {"file", "sha256", "columns"}
 
     def describe(self) -> str:
         """One line for notes: `program: L = (a*b + c) * f, 2 runs of step`."""
@@ -85,6 +89,8 @@ class Session:
             document["optimizer"] = self.optimizer
         if self.check is not None:
             document["check"] = self.check
+        if self.data is not None:
+            document["data"] = self.data
         return document
 
 
@@ -212,8 +218,11 @@ def decode(raw: bytes, path: Path) -> Session:
     problem = _bad_check(check)
     if problem:
         raise corrupt(f"its `check` {problem}")
+    problem = _bad_data(data.get("data"))
+    if problem:
+        raise corrupt(f"its `data` {problem}")
     values = {name: float(value) for name, value in data["values"].items()}
-    return Session(program, values, history, path, optimizer, check)
+    return Session(program, values, history, path, optimizer, check, data.get("data"))
 
 
 def _finite(value: object) -> bool:
@@ -291,6 +300,8 @@ def _bad_check(check: object) -> str:
         return "has no `of` (the id of a node, a whole number of 0 or more)"
     if "summary" in check and not _text(check["summary"]):
         return "has a `summary` that is not text"
+    if "data" in check and not _digest(check["data"]):
+        return "has a `data` that is not a digest (64 hexadecimal digits)"
     rows = check.get("rows")
     if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
         return "has no `rows` (a list of objects)"
@@ -307,6 +318,29 @@ def _bad_check(check: object) -> str:
         if problem:
             return f"row {number}: {problem}"
     return ""
+
+
+def _bad_data(data: object) -> str:
+    """What is wrong with the saved data file, or "": null, or an object with `file` (the
+    absolute path of a CSV file, text), `sha256` (the digest of its text, 64 hex digits) and
+    `columns` (the names of those the program reads, a list of text)."""
+    if data is None:
+        return ""
+    if not isinstance(data, dict):
+        return "is not a JSON object"
+    if not (_text(data.get("file")) and data["file"].strip() and "\0" not in data["file"]):
+        return "has no `file` (the path of a CSV file)"
+    if not _digest(data.get("sha256")):
+        return "has no `sha256` (64 hexadecimal digits)"
+    columns = data.get("columns")
+    if not (isinstance(columns, list) and columns and all(_text(name) for name in columns)):
+        return "has no `columns` (a list of names)"
+    return ""
+
+
+def _digest(value: object) -> bool:
+    """A SHA-256 digest in hex, as `bindings.DataFile.digest` writes it."""
+    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
 
 
 def _whole(value: object) -> bool:
@@ -487,14 +521,17 @@ def _make_folder(folder: Path) -> None:
                                                encoding="utf-8")
 
 
-def start(path: str | os.PathLike, program: str, values: Mapping[str, float]) -> tuple[Session, Session | None]:
-    """Make `program` with `values` the session, with an empty history.
+def start(path: str | os.PathLike, program: str, values: Mapping[str, float],
+          data: dict | None = None) -> tuple[Session, Session | None]:
+    """Make `program` with `values` the session, with an empty history (and `data`, the CSV
+    file it reads data columns from: {"file": absolute path, "sha256": digest of its text,
+    "columns": the names it reads}).
 
     Returns the new session and the one it replaced (None if there was none). A corrupt or
     newer-format file in the way is an error (reset it first), not overwritten.
     """
     path = Path(path)
-    fresh = Session(program, {name: float(value) for name, value in values.items()}, [], path)
+    fresh = Session(program, {name: float(value) for name, value in values.items()}, [], path, data=data)
     _refuse_odd(path)
     with locked(path):
         previous = read(path)  # raises on a file we must not overwrite silently

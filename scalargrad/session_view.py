@@ -40,27 +40,41 @@ class SessionView(Report):
         from scalargrad.language import parse
 
         try:
-            program = parse(self.current.program)
+            program = parse(self.current.program, data=self.data_columns())
             program.evaluate(self.current.values)
         except ScalarGradError as error:
             return "", None, error.message
         return program.label(program.output), program.output.data, ""
 
+    def data_columns(self) -> dict[str, list[float]] | None:
+        """The columns of the session's data file, read again (None: it has none)."""
+        from scalargrad.bindings import read_columns
+        from scalargrad.session import shown
+
+        data = self.current.data
+        return read_columns(shown(Path(data["file"])), missing_hint="").columns if data else None
+
     def to_json(self) -> dict:
         if self.current is None:
             return {"schema": "scalargrad.session/1", "path": str(self.path), "active": False, "program": None,
-                    "output": None, "values": {}, "history": [], "check": None}
+                    "output": None, "values": {}, "history": [], "check": None, "data": None}
         name, value, problem = self.evaluate_output()
         return {"schema": "scalargrad.session/1", "path": str(self.path), "active": True,
                 "program": self.current.program,
                 "output": {"label": name, "value": value} if problem == "" else {"error": problem},
                 "values": self.current.values, "history": self.current.history,
-                "check": None if self.current.check is None else {**self.current.check, "current": self.check_applies()}}
+                "check": None if self.current.check is None else {**self.current.check, "current": self.check_applies()},
+                "data": self.current.data}
 
     def check_applies(self) -> bool:
-        """Whether the last check ran on the session's program at its values, as they are now."""
+        """Whether the last check ran on the session's program at its values, as they are now
+        (and on its data file as it was when the program was given)."""
         check = self.current.check
-        return check is not None and check["program"] == self.current.program and check["values"] == self.current.values
+        return check is not None and check["program"] == self.current.program and \
+            check["values"] == self.current.values and self.same_data()
+
+    def same_data(self) -> bool:
+        return (self.current.check or {}).get("data") == (self.current.data or {}).get("sha256")
 
     def sections(self) -> list:
         from scalargrad.session import shown
@@ -69,6 +83,8 @@ class SessionView(Report):
         heading = Lines()
         for line in [f"session {shown(self.path)}", "program:",
                      *("    " + line for line in self.current.program.strip().splitlines()),
+                     *([f"data: {shown(Path(self.current.data['file']))} (columns "
+                        f"{', '.join(self.current.data['columns'])})"] if self.current.data else []),
                      f"output: {name} = {number(value, self.precision)}" if problem == ""
                      else f"output: cannot be evaluated: {problem}"]:
             heading.add(line)
@@ -108,6 +124,8 @@ def check_table(view: SessionView) -> Table:
     check, current = view.current.check, view.current
     if check["program"] != current.program:
         where = "of another program"
+    elif not view.same_data():
+        where = "on other data"
     elif view.check_applies():
         where = "at the session's values"
     else:

@@ -2,6 +2,8 @@
 its header, read by a program that never assigns that name; never moved by step."""
 
 import math
+import os
+from pathlib import Path
 
 from conftest import run_cli
 
@@ -55,3 +57,77 @@ def test_a_name_the_data_file_lacks_is_missing_with_the_files_columns(cli, tmp_p
     result = cli("grad", "L = mean((x1 + x2 - y) ** 2)", "--bindings", str(data), "--no-session")
     assert result.exit_code == 2 and "error: missing value for `y`" in result.stderr
     assert f"hint: the data file {data} has the columns x1, x2: add the missing one to it" in result.stderr
+
+
+# -- the session remembers the data file ----------------------------------------------------------
+def test_later_commands_read_the_sessions_data_file_again(installed, tmp_path):
+    """Trained on a CSV file, the session's program runs again in later commands without
+    `--bindings FILE.csv`: the session keeps the file's path and a digest of its text."""
+    import hashlib
+    import json
+
+    (tmp_path / "fit.sg").write_text(FIT)
+    (tmp_path / "points.csv").write_text(CSV)
+    trained = installed("step", "--file", "fit.sg", "--bindings", "points.csv", "--steps", "5", "--lr", "0.1",
+                        "--descend", "--json", cwd=tmp_path)
+    assert trained.exit_code == 0, trained.stderr
+    saved = json.loads(Path(os.environ["SCALARGRAD_SESSION"]).read_text())
+    assert saved["data"] == {"file": str((tmp_path / "points.csv").resolve()),
+                             "sha256": hashlib.sha256(CSV.encode()).hexdigest(), "columns": ["x1", "x2", "y"]}
+    again = installed("grad", "--json", cwd=tmp_path)
+    assert again.exit_code == 0, again.stderr
+    assert again.json()["output"]["value"] == trained.json()["after"]["output"]
+    assert "data from points.csv" in again.stderr and "warning" not in again.stderr
+    checked = installed("check", cwd=tmp_path)
+    assert checked.exit_code == 0, checked.stderr
+    assert "ok:" in checked.stdout
+    shown = installed("session", cwd=tmp_path).stdout.splitlines()
+    assert "data: points.csv (columns x1, x2, y)" in shown
+    assert f"output: L = {trained.json()['after']['output']:.10g}" in shown  # evaluated on the data
+    document = installed("session", "--json", cwd=tmp_path).json()
+    assert document["data"] == saved["data"] and document["check"]["current"] is True
+    assert document["check"]["data"] == saved["data"]["sha256"]
+
+
+def test_a_changed_data_file_is_read_as_it_is_now_with_a_warning(installed, tmp_path):
+    (tmp_path / "points.csv").write_text(CSV)
+    first = installed("grad", FIT, "--bindings", "points.csv", "--json", cwd=tmp_path)
+    assert first.exit_code == 0, first.stderr
+    (tmp_path / "points.csv").write_text(CSV.replace("2,3,1", "2,3,-1"))
+    again = installed("grad", "--json", cwd=tmp_path)
+    assert again.exit_code == 0, again.stderr
+    assert "warning: the data file points.csv has changed since the session's program was given; " \
+           "this run reads it as it is now" in again.stderr
+    assert again.json()["output"]["value"] != first.json()["output"]["value"]
+    (tmp_path / "points.csv").unlink()
+    gone = installed("check", cwd=tmp_path)
+    assert gone.exit_code == 2 and gone.stdout == ""
+    assert gone.stderr.splitlines() == [
+        "error: data file points.csv does not exist",
+        "hint: the session's program reads its data columns from it: give them with --bindings FILE.csv, "
+        "or start a new session by giving the program again"]
+
+
+def test_a_program_that_reads_no_column_keeps_no_data_file(installed, tmp_path):
+    (tmp_path / "points.csv").write_text(CSV)
+    result = installed("grad", "L = 2 * x1", "--x1", "3", cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    import json
+
+    assert "data" not in json.loads(Path(os.environ["SCALARGRAD_SESSION"]).read_text())
+
+
+def test_values_given_for_the_columns_replace_the_sessions_data(installed, tmp_path):
+    """As the tutorial draws the moons' boundary: after training on the file, `--x1 ... --x2 ...`
+    make the columns numbers again for this run, and the file is not read (nor needed)."""
+    (tmp_path / "points.csv").write_text(CSV)
+    trained = installed("step", FIT, "--bindings", "points.csv", "--steps", "3", "--lr", "0.1", "--descend", "--json",
+                        cwd=tmp_path)
+    assert trained.exit_code == 0, trained.stderr
+    (tmp_path / "points.csv").unlink()
+    one = installed("grad", "--x1", "2", "--set", "x2=3", "--y", "1", "--json", cwd=tmp_path)
+    assert one.exit_code == 0, one.stderr
+    weights = trained.json()["after"]["values"]
+    expected = (math.tanh(weights["w[0]"] * 2 + weights["w[1]"] * 3 + weights["b"]) - 1) ** 2
+    assert abs(one.json()["output"]["value"] - expected) <= 1e-15
+    assert "data from" not in one.stderr

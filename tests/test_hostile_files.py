@@ -272,6 +272,19 @@ BAD_SESSIONS = {
                            "its `check` row 1: `numeric` is not a finite number or null"),
     "check numeric missing": (with_check(rows=[{"id": 0, "label": "x", "status": "KINK", "analytic": 6.0}]),
                               "its `check` row 1: `numeric` is not a finite number or null"),
+    "data list": (session_doc(data=["moons.csv"]), "its `data` is not a JSON object"),
+    "data no file": (session_doc(data={"sha256": "0" * 64, "columns": ["x"]}), "its `data` has no `file` (the path of a CSV file)"),
+    "data blank file": (session_doc(data={"file": " ", "sha256": "0" * 64, "columns": ["x"]}), "its `data` has no `file`"),
+    "data nul file": (session_doc(data={"file": "a\0b.csv", "sha256": "0" * 64, "columns": ["x"]}), "its `data` has no `file`"),
+    "data file number": (session_doc(data={"file": 3, "sha256": "0" * 64, "columns": ["x"]}), "its `data` has no `file`"),
+    "data no digest": (session_doc(data={"file": "/d.csv"}), "its `data` has no `sha256` (64 hexadecimal digits)"),
+    "data short digest": (session_doc(data={"file": "/d.csv", "sha256": "ab", "columns": ["x"]}), "its `data` has no `sha256`"),
+    "data no columns": (session_doc(data={"file": "/d.csv", "sha256": "a" * 64}), "its `data` has no `columns`"),
+    "data empty columns": (session_doc(data={"file": "/d.csv", "sha256": "a" * 64, "columns": []}),
+                           "its `data` has no `columns` (a list of names)"),
+    "data column number": (session_doc(data={"file": "/d.csv", "sha256": "a" * 64, "columns": [1]}),
+                           "its `data` has no `columns`"),
+    "data odd digest": (session_doc(data={"file": "/d.csv", "sha256": "G" * 64, "columns": ["x"]}), "its `data` has no `sha256`"),
 }
 
 

@@ -574,6 +574,19 @@ def test_a_check_of_another_node_or_program_is_not_marked(opened, tmp_path):
     assert marks(tab) == {} and tab.tab.is_hidden("#sg-check")
 
 
+def test_a_check_on_data_is_marked_only_on_a_page_of_the_same_data(opened, tmp_path):
+    data, other = tmp_path / "data.csv", tmp_path / "other.csv"
+    data.write_text("x,y\n1,2\n2,3\n")
+    other.write_text("x,y\n1,1\n")
+    fit = "w = 0.5; L = mean((w * x - y) ** 2)"
+    same = installed_page(tmp_path, "same.html", ["check", fit, "--bindings", str(data)])
+    assert check_column(opened(same)) == {"w": "PASS", "L": "PASS"}
+    # checked on other data: the page of the session (its data file) has no verdicts to show
+    elsewhere = installed_page(tmp_path, "elsewhere.html", ["check", "--bindings", str(other)])
+    tab = opened(elsewhere)
+    assert check_column(tab) == {} and marks(tab) == {} and tab.tab.is_hidden("#sg-check")
+
+
 def test_plain_pages_and_tables_show_the_verdicts_without_marks(opened, tmp_path):
     program = parse(LECTURE)
     record = check_gradients(program, LECTURE_INPUTS).record()

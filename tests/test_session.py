@@ -538,13 +538,30 @@ def test_a_kink_is_kept_with_its_reason(cli, session_file):
     assert L["status"] == "PASS"
 
 
-def test_check_without_a_session_or_on_data_keeps_nothing(cli, session_file, tmp_path):
+def test_check_without_a_session_keeps_nothing(cli, session_file):
     assert cli("check", LECTURE, *LECTURE_VALUES, "--no-session").exit_code == 0
     assert not session_file.exists()
-    (tmp_path / "data.csv").write_text("x,y\n1,2\n2,3\n")
+
+
+def test_a_check_on_data_is_kept_with_the_datas_digest_and_applies_to_that_data_only(cli, session_file, tmp_path):
+    """Verdicts on data columns hold for that data: kept with the digest of the file read, shown
+    as applying while the session's data is that file, as "on other data" after a check on another."""
+    import hashlib
+
+    text = "x,y\n1,2\n2,3\n"
+    (tmp_path / "data.csv").write_text(text)
     fit = "w = 0.5; L = mean((w * x - y) ** 2)"
     assert cli("check", fit, "--bindings", str(tmp_path / "data.csv")).exit_code == 0
-    assert saved(session_file)["program"] == fit and "check" not in saved(session_file)
+    kept = saved(session_file)
+    assert kept["program"] == fit and kept["check"]["data"] == hashlib.sha256(text.encode()).hexdigest()
+    assert kept["data"]["sha256"] == kept["check"]["data"]
+    (w, L) = kept["check"]["rows"]
+    assert (w["label"], w["status"], w["analytic"]) == ("w", "PASS", -5.5)  # mean of 2(wx - y)x: (-3 - 8) / 2
+    assert "last check, at the session's values" in cli("session").stdout
+    (tmp_path / "other.csv").write_text("x,y\n1,1\n")
+    assert cli("check", "--bindings", str(tmp_path / "other.csv")).exit_code == 0
+    assert "last check, on other data" in cli("session").stdout
+    assert cli("session", "--json").json()["check"]["current"] is False
 
 
 def test_a_check_that_cannot_be_saved_still_shows_its_result(cli, session_file, monkeypatch):

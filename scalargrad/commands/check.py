@@ -102,7 +102,7 @@ def _finish(report, loaded, json_, keep: bool = True) -> int:
     from scalargrad.render import emit
 
     report.warnings = list(loaded.warnings)
-    unsaved = keep_in_session(report, loaded.session) if keep else ""
+    unsaved = keep_in_session(report, loaded.session, loaded.data and loaded.data.digest) if keep else ""
     if unsaved:
         warn(unsaved)
         report.warnings.append(unsaved)
