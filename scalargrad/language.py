@@ -26,6 +26,9 @@ from scalargrad.ops import CALLS, CONST, CONSTANTS, FUNCTIONS, LEAF, OPS
 from scalargrad.program import Program
 
 GRAMMAR_FILE = "scalargrad.lark"
+# What the text may be, and the grammar's rule that reads it: a program of statements, or one
+# expression (`step --lr`), a program's output with no statements around it.
+_STARTS = {"program": "program", "expression": "expr"}
 _SCALAR_CALLS = {name: rows[1].name for name, rows in CALLS.items() if 1 in rows}  # `tanh` -> its row
 _SIGNED_NUMBER = re.compile(r"[-+]?\s*(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
@@ -64,8 +67,9 @@ class _Builder(ArrayBuilding):
 
     seed = 0
 
-    def reset(self, source: str, seed: int = 0, data: dict[str, list[float]] | None = None) -> None:
-        self.source, self.seed, self.data = source, seed, data or {}
+    def reset(self, source: str, seed: int = 0, data: dict[str, list[float]] | None = None,
+              what: str = "program") -> None:
+        self.source, self.seed, self.data, self.what = source, seed, data or {}, what
         self.nodes: list[Value] = []
         self.spans: list[tuple[int, int]] = []
         self.names: dict[str, Value] = {}
@@ -204,7 +208,7 @@ class _Builder(ArrayBuilding):
                               hint="a program is a graph: write the repetition out, or as calls of another function",
                               more=(place_at(self.source, self.recording.offset, "defined here", len(name)),))
         later = re.compile(rf"\bdef[ \t\f]+{re.escape(name)}[ \t\f]*\(").search(self.source, end)
-        if later and not rows:
+        if later and not rows and self.what == "program":  # an expression defines nothing: `def` is a name
             raise self._error(ParseError, f"`{name}` is called before it is defined", start, len(name),
                               hint="define a function above its first use",
                               more=(place_at(self.source, later.start(), "defined here", later.end() - later.start()),))
@@ -301,6 +305,9 @@ class _Builder(ArrayBuilding):
         """`uniform(low, high, [4, 3])`, `normal(mean, deviation, [4])`, `zeros([4])`: an array
         of new inputs (parameters), their defaults drawn from random.Random(seed) in program
         order, row-major. Named by the assignment that takes it (`W1 = uniform(...)`)."""
+        if self.what == "expression":  # its parameters would have no names: an expression assigns none
+            raise self._error(ParseError, f"`{name}` makes parameters, which an expression cannot have", start,
+                              len(name))
         usage = INITIALISERS[name]
         count = 1 if name == "zeros" else 3
         if len(arguments) != count:
@@ -490,9 +497,10 @@ class _Builder(ArrayBuilding):
             raise self._error(ParseError, "the program ends with a definition", start, end - start,
                               hint="add a statement after it that calls the function: its value is the output")
         if output.__class__ is not Value:
-            raise self._error(ParseError, f"the output is an array of shape {shape_text(output.shape)}; "
-                              "it must be a scalar", start, end - start,
-                              hint="reduce it to one number, e.g. `L = sum(...)` or `L = mean(...)`")
+            whole, example = ("the output", "`L = sum(...)` or `L = mean(...)`") if self.what == "program" else (
+                "the expression", "`sum(...)` or `mean(...)`")
+            raise self._error(ParseError, f"{whole} is an array of shape {shape_text(output.shape)}; it must be a "
+                              "scalar", start, end - start, hint=f"reduce it to one number, e.g. {example}")
         unnamed = next((i for i, node in enumerate(self.nodes) if node._op == LEAF and not node.label), None)
         if unnamed is not None:
             start, end = self.spans[unnamed]
@@ -541,13 +549,14 @@ class _Tokens:
     its pure parser through `lex`, lark-cython's through `next_token`.
 
     Lark's contextual lexer reads `def` as DEF where a statement starts, else as a name; so
-    does this. A character no terminal matches becomes an `_UNEXPECTED` token, which the
-    parser rejects at the same point as Lark's lexer would (`_syntax_error` words both
-    alike). SCALARGRAD_LARK_LEXER=1 uses Lark's own lexer instead (the tests compare them).
+    does this (with `keywords` false, for an expression, which has no statements, always a
+    name). A character no terminal matches becomes an `_UNEXPECTED` token, which the parser
+    rejects at the same point as Lark's lexer would (`_syntax_error` words both alike).
+    SCALARGRAD_LARK_LEXER=1 uses Lark's own lexer instead (the tests compare them).
     """
 
-    def __init__(self, source: str, pattern: re.Pattern, token):
-        self.source, self.pattern, self.token = source, pattern, token
+    def __init__(self, source: str, pattern: re.Pattern, token, keywords: bool = True):
+        self.source, self.pattern, self.token, self.keywords = source, pattern, token, keywords
         self.tokens = self._tokens()
         self.next_token = partial(next, chain(self.tokens, _end_of_tokens()))  # called with the parser's state
 
@@ -570,7 +579,7 @@ class _Tokens:
             if tokens:
                 if tokens[-1].value[-1:] == "\n":  # Lark's lines end after the newline
                     tokens[-1].end_line, tokens[-1].end_column = line + 1, 1
-                if source.find("def", start, end) >= 0:
+                if self.keywords and source.find("def", start, end) >= 0:
                     _keywords(tokens, last)
                 last = tokens[-1].type
             yield from tokens
@@ -617,7 +626,7 @@ def _parser():
     builder = _Builder()
     plugins = _accelerator()
     options = {"_plugins": plugins} if plugins else {}
-    lark = Lark(grammar_text(), start="program", parser="lalr", transformer=builder,
+    lark = Lark(grammar_text(), start=list(_STARTS.values()), parser="lalr", transformer=builder,
                 cache=True, maybe_placeholders=False, **options)
     if plugins:
         from lark_cython import Token
@@ -662,27 +671,34 @@ def _lean_reductions(lark) -> None:
                 actions[terminal] = (action, lean[argument])
 
 
-def parse(source: str, seed: int = 0, data: dict[str, list[float]] | None = None) -> Program:
+def parse(source: str, seed: int = 0, data: dict[str, list[float]] | None = None, what: str = "program") -> Program:
     """Parse program text into a Program (raises ParseError or NameUsageError). `seed` picks
     the starting values of parameters made by initialisers (`uniform(-1, 1, [4, 3])`);
-    `data` holds columns (a CSV file's) that names read but never assigned stand for."""
+    `data` holds columns (a CSV file's) that names read but never assigned stand for.
+    `what="expression"` reads one expression, its value the output, and words the errors for
+    an expression: it has no statements, no `=`, no `;` and no `def`."""
     from lark.exceptions import UnexpectedInput
 
+    if what not in _STARTS:
+        raise ValueError(f"what must be one of {', '.join(_STARTS)}, not {what!r}")
     if source.startswith("\ufeff"):
         source = source[1:]
     lark, builder, pattern, token = _parser()
-    builder.reset(source, seed, data)
+    builder.reset(source, seed, data, what)
     # Every object made while parsing stays alive (it is the graph), so the cycle collector,
     # which runs again and again as a big graph grows, would find nothing: a third of the
     # time of a 1e5-node parse. Paused here, as it was found.
     collecting = gc.isenabled()
     gc.disable()
     try:
+        start = _STARTS[what]
         if os.environ.get("SCALARGRAD_LARK_LEXER"):
-            return lark.parse(source)
-        return lark.parser.parser.parse(_Tokens(source, pattern, token), "program")
+            parsed = lark.parse(source, start=start)
+        else:
+            parsed = lark.parser.parser.parse(_Tokens(source, pattern, token, keywords=what == "program"), start)
+        return parsed if what == "program" else builder.program([(*parsed, None)])
     except UnexpectedInput as error:
-        raise _syntax_error(source, error, lark) from None
+        raise _syntax_error(source, error, lark, what) from None
     finally:
         builder.reset("")
         if collecting:
@@ -694,12 +710,13 @@ _WORDS = {
     "NAME": "a name",
     "NUMBER": "a number",
     "_SEP": "a new line or `;`",
-    "$END": "the end of the program",
 }
 _ORDER = ["NUMBER", "NAME", "LPAR", "RPAR", "_SEP", "$END"]
 
 
-def _describe(terminal: str, lark) -> str:
+def _describe(terminal: str, lark, what: str) -> str:
+    if terminal == "$END":
+        return f"the end of the {what}"
     if terminal in _WORDS:
         return _WORDS[terminal]
     for definition in lark.terminals:
@@ -708,29 +725,34 @@ def _describe(terminal: str, lark) -> str:
     return terminal.lower()
 
 
-def _expected_words(expected, lark, parens_open: bool) -> str:
+def _expected_words(expected, lark, parens_open: bool, what: str) -> str:
     # the array and function syntax (`[`, `@`, `,`, `]`, `def`) is not offered as a way to go
     # on: the words stay those of scalar arithmetic, which most programs are
     expected = set(expected) - {"LSQB", "RSQB", "AT", "COMMA", "DEF"}
+    if what == "expression":  # its LALR states are shared with a statement's, whose lookaheads they carry
+        expected -= {"_SEP", "EQUAL"}
     if not parens_open:  # LALR lookaheads may offer `)` where no `(` is open
         expected.discard("RPAR")
     operators = {t for t in expected if t not in _ORDER and t not in ("EQUAL",)}
-    words = [_describe(t, lark) for t in _ORDER if t in expected]
+    words = [_describe(t, lark, what) for t in _ORDER if t in expected]
     if "EQUAL" in expected:
         words.append("`=`")
-    words += sorted(_describe(t, lark) for t in operators)
+    words += sorted(_describe(t, lark, what) for t in operators)
     if not words:
         return ""
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
-def _unexpected_character(char: str, expected) -> tuple[str, str, set]:
+def _unexpected_character(char: str, expected, what: str) -> tuple[str, str, set]:
     """What a character the language does not have is, a hint, and what to list as expected
     (nothing after a look-alike: the fix is to retype the character, not to add another)."""
     ascii_char = ascii_look_alike(char)
     if ascii_char is not None:
         return f"{character(char)} is not `{ascii_char}`", type_instead(ascii_char), set()
     if char in QUOTES or char in "'\"":
+        if what == "expression":
+            return (f"unexpected quote {character(char)}: an expression has no quotes",
+                    'quote the whole expression for the shell with straight quotes: "..."', set())
         return (f"unexpected quote {character(char)}: a program has no quotes",
                 'quote the whole program for the shell with straight quotes: "L = a * b"', set())
     plain = unicodedata.normalize("NFKC", char)
@@ -745,14 +767,14 @@ def _unexpected_character(char: str, expected) -> tuple[str, str, set]:
         instead = f": for `{char}` write `{base}`" if base.isascii() and base.isalpha() else ""
         return (f"{character(char)} cannot be part of a name",
                 f"names are ASCII letters, digits and _ (not starting with a digit){instead}", set())
-    what = f"unexpected character {character(char)}" if not char.isascii() else f"unexpected character `{char}`"
+    problem = f"unexpected character {character(char)}" if not char.isascii() else f"unexpected character `{char}`"
     hints = {"^": "powers are written `x ** 2`",
              ",": f"each function takes one argument: {', '.join(FUNCTIONS)}",
              "=": "`=` assigns a name (`L = a * b`); there is no comparison"}
-    return what, hints.get(char, "names are letters, digits and _; the operators are + - * / **"), expected
+    return problem, hints.get(char, "names are letters, digits and _; the operators are + - * / **"), expected
 
 
-def _syntax_error(source: str, error, lark) -> ParseError:
+def _syntax_error(source: str, error, lark, what: str) -> ParseError:
     from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 
     expected = getattr(error, "expected", None) or getattr(error, "allowed", None) or set()
@@ -763,44 +785,56 @@ def _syntax_error(source: str, error, lark) -> ParseError:
         expected = set(expected) - {"$END"}
         if token.type == "NAME" and token.value == "def":
             token.type = "DEF"  # and where no name is expected, reads `def` as the keyword
-    hint = ""
     if isinstance(error, UnexpectedCharacters) or token is not None and token.type == _UNEXPECTED:
         offset = error.pos_in_stream if token is None else token.start_pos
-        what, hint, expected = _unexpected_character(source[offset], expected)
+        problem, hint, expected = _unexpected_character(source[offset], expected, what)
         width = 1
     elif isinstance(error, UnexpectedToken) and error.token.type == "$END":
-        offset = len(source.rstrip())
-        what = "unexpected end of the program"
-        width = 1
-        if source.count("(") > source.count(")"):
-            hint = "a `(` is not closed"
-        elif source.count("[") > source.count("]"):
-            hint = "a `[` is not closed"
-        else:
-            hint = "the last statement is not finished: complete the expression"
+        if what == "expression" and not source.strip():  # (an empty program parses: `program` words it)
+            return ParseError("the expression is empty")
+        offset, width = len(source.rstrip()), 1
+        problem, hint = f"unexpected end of the {what}", _unfinished_hint(source, what)
     else:
         token = error.token
         offset = token.start_pos
         width = max(1, len(token.value))
         shown = "end of the line" if token.type == "_SEP" and token.value != ";" else f"`{token.value}`"
-        what = f"unexpected {shown}"
-        before = source[:offset].rstrip()
-        word_before = before.split()[-1] if before.split() else ""
-        if token.type == "RPAR" and "RPAR" not in expected:
-            hint = "this `)` has no matching `(`"
-        elif token.type == "_SEP" and source.count("(", source.rfind("\n", 0, offset) + 1, offset) > \
-                source.count(")", source.rfind("\n", 0, offset) + 1, offset):
-            hint = "a `(` is not closed on this line (a statement stays on one line)"
-        elif token.type == "NAME" and before and before[-1].isdigit() and offset == len(before):
-            hint = "a name cannot start with a digit; for a product write `2 * x`"
-        elif token.type in ("NAME", "NUMBER") and word_before in FUNCTIONS:
-            hint = f"functions are called with parentheses: `{word_before}(x)`"
-        elif token.type in ("NAME", "NUMBER"):
-            hint = "write `*` for multiplication: `2 * x`, not `2x`"
-        elif token.type == "EQUAL":
-            hint = "a statement assigns one name: `L = a * b`"
+        problem, hint = f"unexpected {shown}", _token_hint(source, token, expected, what)
     line_start = source.rfind("\n", 0, offset) + 1
     parens_open = source.count("(", line_start, offset) > source.count(")", line_start, offset)
-    words = _expected_words(expected, lark, parens_open)
-    message = f"{what}; expected {words}" if words else what
+    words = _expected_words(expected, lark, parens_open, what)
+    message = f"{problem}; expected {words}" if words else problem
     return ParseError(message, hint=hint, source=source, places=(place_at(source, offset, width=width),))
+
+
+def _unfinished_hint(source: str, what: str) -> str:
+    """The hint where the text ends before its last expression does."""
+    if source.count("(") > source.count(")"):
+        return "a `(` is not closed"
+    if source.count("[") > source.count("]"):
+        return "a `[` is not closed"
+    return "the last statement is not finished: complete the expression" if what == "program" else ""
+
+
+def _token_hint(source: str, token, expected, what: str) -> str:
+    """The hint for a token the grammar has no place for: the mistake it most likely is."""
+    offset = token.start_pos
+    before = source[:offset].rstrip()
+    word_before = before.split()[-1] if before.split() else ""
+    line_start = source.rfind("\n", 0, offset) + 1
+    if token.type == "RPAR" and "RPAR" not in expected:
+        return "this `)` has no matching `(`"
+    if token.type == "_SEP" and what == "expression":
+        return "an expression stays on one line, without `;`"
+    if token.type == "_SEP" and source.count("(", line_start, offset) > source.count(")", line_start, offset):
+        return "a `(` is not closed on this line (a statement stays on one line)"
+    if token.type == "NAME" and before and before[-1].isdigit() and offset == len(before):
+        return "a name cannot start with a digit; for a product write `2 * x`"
+    if token.type in ("NAME", "NUMBER") and word_before in FUNCTIONS:
+        return f"functions are called with parentheses: `{word_before}(x)`"
+    if token.type in ("NAME", "NUMBER"):
+        return "write `*` for multiplication: `2 * x`, not `2x`"
+    if token.type == "EQUAL":
+        return "a statement assigns one name: `L = a * b`" if what == "program" else \
+            "an expression assigns no name: write the value alone"
+    return ""

@@ -79,12 +79,10 @@ def learning_rate(value: float | str | LearningRate) -> LearningRate:
     from scalargrad.language import parse
 
     try:
-        program = parse(value)
-    except ScalarGradError as error:  # the parser speaks of programs and statements; --lr is one expression
-        message = error.message.replace("end of the program", "end of the expression").replace(
-            "a program has", "an expression has")
-        hint = LR_HINT if not error.hint or "program" in error.hint or "statement" in error.hint else error.hint
-        raise type(error)(f"in --lr: {message}", hint=hint, source=error.source, places=error.places) from None
+        program = parse(value, what="expression")
+    except ScalarGradError as error:  # worded for an expression; LR_HINT where the parser has no hint
+        raise type(error)(f"in --lr: {error.message}", hint=error.hint or LR_HINT, source=error.source,
+                          places=error.places) from None
     others = [name for name in program.inputs if name != "k"]
     if others:
         start, end = program.spans[program.node_id(program.inputs[others[0]])]

@@ -7,7 +7,8 @@ import pytest
 
 from scalargrad import NameUsageError, ParseError, parse
 from scalargrad.language import _Builder, grammar_text
-from scalargrad.ops import FUNCTIONS, OPS
+from scalargrad.arrays import ARRAY_FUNCTIONS
+from scalargrad.ops import CALLS, FUNCTIONS, OPS
 
 
 def value_of(source: str, **values: float) -> float:
@@ -242,6 +243,9 @@ def test_parser_with_and_without_the_accelerator(monkeypatch, pure):
         assert "unexpected end of the program; expected `)`" in error_of("a = (b")
         assert "unexpected character `$`" in error_of("a = $")
         assert "did you mean `tanh`" in error_of("L = tahn(x)")
+        assert list(parse("0.1 / (1 + k)", what="expression").inputs) == ["k"]
+        with pytest.raises(ParseError, match="unexpected `=`"):
+            parse("k = 1", what="expression")
     finally:
         language._parser.cache_clear()
 
@@ -256,6 +260,51 @@ def test_parser_with_and_without_the_accelerator(monkeypatch, pure):
 ])
 def test_common_mistakes_get_a_hint(source, hint):
     assert f"hint: {hint}" in error_of(source)
+
+
+# -- one expression (`step --lr`): parse(what="expression") -----------------------------------
+def test_an_expression_is_read_as_a_program_whose_output_it_is():
+    program = parse("0.1 / (1 + k)", what="expression")
+    program.run({"k": 4})
+    assert list(program.inputs) == ["k"] and program.output.data == pytest.approx(0.02)
+    assert program.label(program.output) == "0.1 / (1 + k)"
+
+
+def test_in_an_expression_def_is_a_name():
+    assert list(parse("def * 2", what="expression").inputs) == ["def"]
+
+
+def test_what_is_a_program_or_an_expression():
+    with pytest.raises(ValueError, match="what must be one of program, expression, not 'statement'"):
+        parse("1", what="statement")
+
+
+KNOWN_FUNCTIONS = ", ".join(dict.fromkeys([*CALLS, *ARRAY_FUNCTIONS]))  # as the parser lists them
+
+
+@pytest.mark.parametrize("source, message, hint", [
+    ("(1 + k", "unexpected end of the expression; expected `)`", "a `(` is not closed"),
+    ("1 +", "unexpected end of the expression; expected a number, a name, `(`, `+` or `-`", ""),
+    ("k = 1", "unexpected `=`; expected `(`, `**`, `*`, `+`, `-` or `/`",
+     "an expression assigns no name: write the value alone"),
+    ("1; 2", "unexpected `;`", "an expression stays on one line, without `;`"),
+    ("(1\n+ k)", "unexpected end of the line; expected `)`", "an expression stays on one line, without `;`"),
+    ("tanh k", "unexpected `k`; expected `(`, `**`, `*`, `+`, `-` or `/`",
+     "functions are called with parentheses: `tanh(x)`"),
+    ("1 + k)", "unexpected `)`", "this `)` has no matching `(`"),
+    ("'k'", "unexpected quote `'` (U+0027 APOSTROPHE): an expression has no quotes",
+     'quote the whole expression for the shell with straight quotes: "..."'),
+    ("[k, 1]", "the expression is an array of shape (2,); it must be a scalar",
+     "reduce it to one number, e.g. `sum(...)` or `mean(...)`"),
+    ("sum(uniform(0, 1, [2]))", "`uniform` makes parameters, which an expression cannot have", ""),
+    ("f(k) + def f(k)", "unknown function `f`", f"the functions are {KNOWN_FUNCTIONS}"),  # `def` is a name here
+    (" ", "the expression is empty", ""),
+])
+def test_an_expressions_errors_are_worded_for_an_expression(source, message, hint):
+    with pytest.raises(ParseError) as caught:
+        parse(source, what="expression")
+    assert (caught.value.message, caught.value.hint) == (message, hint)
+    assert "program" not in caught.value.format() and "statement" not in caught.value.format()
 
 
 # -- functions of two arguments, constants, the stable forms ---------------------------------

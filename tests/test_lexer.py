@@ -49,13 +49,13 @@ def test_the_same_tokens_as_lark(source):
         assert ours[len(theirs)][0] == _UNEXPECTED and ours[len(theirs)][2] == bad
 
 
-def outcome(source: str, monkeypatch, lark_lexer: bool):
+def outcome(source: str, monkeypatch, lark_lexer: bool, what: str = "program"):
     if lark_lexer:
         monkeypatch.setenv("SCALARGRAD_LARK_LEXER", "1")
     else:
         monkeypatch.delenv("SCALARGRAD_LARK_LEXER", raising=False)
     try:
-        program = parse(source)
+        program = parse(source, what=what)
     except ScalarGradError as error:
         return error.format()
     return [(node._op, node.data, node.label, span) for node, span in zip(program.nodes, program.spans)]
@@ -71,6 +71,13 @@ statements = st.lists(st.sampled_from(["a", "b", "2", "def", "f", "(", ")", "*",
 def test_the_same_programs_and_errors_as_with_larks_lexer(source):
     with pytest.MonkeyPatch.context() as monkeypatch:
         assert outcome(source, monkeypatch, False) == outcome(source, monkeypatch, True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(statements, texts, st.sampled_from(["def + 1", "def f(x) = x", "1 def", "k = 1", "(k;1)", "2 +\n"])))
+def test_the_same_expressions_and_errors_as_with_larks_lexer(source):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        assert outcome(source, monkeypatch, False, "expression") == outcome(source, monkeypatch, True, "expression")
 
 
 @pytest.mark.parametrize("source", ["L = " + " + ".join(f"x{i % 9} * {i}" for i in range(30_000)) + "  # end",

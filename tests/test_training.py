@@ -14,6 +14,9 @@ import pytest
 from conftest import run_cli
 from test_mlp import EXAMPLE, MLP, XS, YS
 from scalargrad import UsageError, session
+from scalargrad.arrays import ARRAY_FUNCTIONS
+from scalargrad.ops import CALLS
+from scalargrad.optimizers import LR_HINT
 from scalargrad.plot import log_scale, sparkline
 from scalargrad.step import run_steps
 
@@ -48,12 +51,54 @@ def test_a_constant_lr_is_as_before():
     ("0.1 * w", "the learning rate may read only the step number `k`, not `w`", "   1 | 0.1 * w\n     |       ^"),
     ("1.0 - 0.9*k/", "in --lr: unexpected end of the expression", "   1 | 1.0 - 0.9*k/\n     |             ^"),
     ("f('os')", "in --lr: unexpected quote `'` (U+0027 APOSTROPHE): an expression has no quotes", "     |   ^"),
+    ("k = 1", "in --lr: unexpected `=`", "   1 | k = 1\n     |   ^"),
+    ("1; 2", "in --lr: unexpected `;`", "   1 | 1; 2\n     |  ^"),
+    ("0.1\n0.2", "in --lr: unexpected end of the line", "   1 | 0.1\n     |    ^"),
+    ("0.1 * [1, 2]", "in --lr: the expression is an array of shape (2,)", "   1 | 0.1 * [1, 2]\n     | ^^^^^^^^^^^^"),
+    ("sum(zeros([2]))", "in --lr: `zeros` makes parameters", "   1 | sum(zeros([2]))\n     |     ^^^^^"),
 ])
 def test_a_bad_lr_expression_is_located(lr, words, caret):
     result = run_cli("step", PARABOLA, *PARABOLA_VALUES, "--lr", lr, "--no-session")
     assert result.exit_code == 2 and result.stdout == ""
     assert words in result.stderr and caret in result.stderr and "hint: " in result.stderr
     assert "program" not in result.stderr and "statement" not in result.stderr  # --lr is one expression
+
+
+FUNCTIONS = ", ".join(dict.fromkeys([*CALLS, *ARRAY_FUNCTIONS]))  # as the parser lists them
+
+
+@pytest.mark.parametrize("lr, stderr", [
+    ("0.1 / (1 + k", ["error: line 1, column 13: in --lr: unexpected end of the expression; expected `)`",
+                      "   1 | 0.1 / (1 + k",
+                      "     |             ^",
+                      "hint: a `(` is not closed"]),
+    ("1.0 - 0.9*k/", ["error: line 1, column 13: in --lr: unexpected end of the expression; expected a number, "
+                      "a name, `(`, `+` or `-`",
+                      "   1 | 1.0 - 0.9*k/",
+                      "     |             ^",
+                      f"hint: {LR_HINT}"]),
+    ("0.1 * \u2019k", ["error: line 1, column 7: in --lr: unexpected quote `\u2019` (U+2019 RIGHT SINGLE QUOTATION "
+                      "MARK): an expression has no quotes",
+                      "   1 | 0.1 * \u2019k",
+                      "     |       ^",
+                      'hint: quote the whole expression for the shell with straight quotes: "..."']),
+    ("k = 1", ["error: line 1, column 3: in --lr: unexpected `=`; expected `(`, `**`, `*`, `+`, `-` or `/`",
+               "   1 | k = 1",
+               "     |   ^",
+               "hint: an expression assigns no name: write the value alone"]),
+    ("1; 2", ["error: line 1, column 2: in --lr: unexpected `;`",
+              "   1 | 1; 2",
+              "     |  ^",
+              "hint: an expression stays on one line, without `;`"]),
+    ("0.1 * tahn(k)", ["error: line 1, column 7: in --lr: unknown function `tahn`; did you mean `tanh`?",
+                       "   1 | 0.1 * tahn(k)",
+                       "     |       ^^^^",
+                       f"hint: the functions are {FUNCTIONS}"]),
+    ("", ["error: in --lr: the expression is empty", f"hint: {LR_HINT}"]),
+])
+def test_the_installed_command_words_a_malformed_lr_as_an_expression(installed, tmp_path, lr, stderr):
+    result = installed("step", PARABOLA, *PARABOLA_VALUES, "--lr", lr, "--no-session", cwd=tmp_path)
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", "\n".join(stderr) + "\n")
 
 
 def test_a_rate_that_stops_being_positive_stops_before_any_step():
