@@ -103,11 +103,12 @@ class Table:
     """
 
     def __init__(self, columns: Sequence[str], title: str = "", right: Iterable[str] = (), key: str = "",
-                 hanging: bool = False):
+                 hanging: bool = False, text_width: int = 8):
         self.columns = list(columns)
         self.title = title
         self.key = key  # the column that names a row when rows are listed (default: the first)
         self.hanging = hanging  # listed, a field too long for its line hangs under its name (`Hanging`)
+        self.text_width = text_width  # the fewest columns a text column gets in a box; narrower, rows are listed
         self.right = set(right)  # right-aligned columns: numbers, never wrapped
         self.rows: list[list[str]] = []
         self.styles: list[str] = []
@@ -189,7 +190,8 @@ class Table:
     def _fits(self, widths: list[int], width: int, border: int, whole: bool = False) -> bool:
         """Whether every number column fits whole beside a few columns of each text column (or,
         `whole`, every column whole), with `border` columns between and around them."""
-        needed = sum(w if whole or c in self.right else min(w, 8) for c, w in zip(self.columns, widths))
+        needed = sum(w if whole or c in self.right else min(w, self.text_width)
+                     for c, w in zip(self.columns, widths))
         return needed + border * len(self.columns) + 1 <= width
 
     def _print_list(self, console) -> None:
@@ -341,7 +343,7 @@ class Hanging:
         else:
             if head.cell_len:
                 console.print(Padding(head, (0, 0, 0, self.indent), expand=False))
-            first = Text(" " * min(self.indent + 4, width // 3))
+            first = Text(" " * max(self.indent, min(self.indent + 4, width // 3)))
         grid = RichTable.grid()
         grid.add_column(no_wrap=True)  # the head, then nothing: the hanging indent
         if any(leads):  # (Rich gives even an empty column a width of 1)
