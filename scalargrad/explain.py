@@ -430,18 +430,20 @@ def report(program: Program, of: Value | None = None, nodes: Sequence[Value] | N
         total = count_steps(program, of) if limit is not None else None
         return TraceReport(program, of, steps, decimals, total)
     notes: list[str | Parts] = []
-    if nodes is None and not complete:
+    summarised = nodes is None and not complete
+    if summarised:
         nodes, note = select_rows(program, show_all)
         notes = [note] if note else []
-        if program.arrays and not show_all:
-            from scalargrad.render import grads_of, largest
+    items = explain(program, of, nodes)  # the backward pass: the arrays' gradients below come from it
+    if summarised and program.arrays and not show_all:
+        from scalargrad.render import grads_of, largest
 
-            grads = grads_of(program)
-            for name, (shape, labels) in program.arrays.items():
-                top = largest(labels, grads) or ["none (data)"]
-                rows = [("", f"{element},") for element in top[:-1]] + [("", top[-1])]
-                notes.append((f"{name} {shape}: largest |grad|", rows))
-    return ExplainReport(program, of, explain(program, of, nodes), decimals, notes)
+        grads = grads_of(program)
+        for name, (shape, labels) in program.arrays.items():
+            top = largest(labels, grads) or ["none (data)"]
+            rows = [("", f"{element},") for element in top[:-1]] + [("", top[-1])]
+            notes.append((f"{name} {shape}: largest |grad|", rows))
+    return ExplainReport(program, of, items, decimals, notes)
 
 
 # -- what the command prints ----------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -271,6 +272,24 @@ def test_installed_command_prints_plain_text(installed):
     assert "dL/da = dL/de * de/da = (-2.0000)(b = -3.0000) = 6.0000" in result.stdout
     assert "\x1b[" not in result.stdout
     assert math.isclose(float(result.stdout.split("grad ")[1].split()[0]), 6.0)
+
+
+def test_arrays_largest_gradients_are_those_of_the_backward_pass(cli):
+    """Each array's line names its elements with the largest |grad|, as `grad` does (not the
+    zeros from before the backward pass)."""
+    mlp = str(Path(__file__).resolve().parent.parent / "docs" / "examples" / "mlp.sg")
+    explained = cli("explain", "--file", mlp, "--no-session")
+    assert explained.exit_code == 0, explained.stderr
+    table = cli("grad", "--file", mlp, "--no-session").stdout
+    lines = {line.split(":")[0].strip(): line.split("largest |grad| ")[1] for line in explained.stdout.splitlines()
+             if "largest |grad| " in line}
+    assert set(lines) == {"xs (4, 3)", "ys (4,)", "W1 (4, 3)", "b1 (4,)", "W2 (4, 4)", "b2 (4,)", "W3 (1, 4)",
+                          "b3 (1,)", "ypred (4,)"}
+    assert lines["xs (4, 3)"] == "none (data)"
+    assert lines["b3 (1,)"] == "b3[0] -3.977"
+    for name, top in lines.items():
+        if top != "none (data)":
+            assert top in table, name
 
 
 def test_program_names_x_and_y_are_not_confused_with_the_tables_operands(cli):
