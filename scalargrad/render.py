@@ -208,7 +208,7 @@ class Table:
             for i, (column, cell) in enumerate(zip(self.columns, row)):
                 if cell and i != key:
                     if self.hanging:
-                        Hanging([f"{column}:"], [("", [cell])], indent=2).print_rich(console)
+                        Hanging([f"{column}:"], [("", [cell])], indent=2, hang=2).print_rich(console)
                     else:
                         console.print(Text(f"  {column}: {cell}"))
         for note in self.notes:
@@ -300,17 +300,19 @@ class Hanging:
     a space, its lead and its pieces: `dL/da` + (`= `, `dL/de * de/da`) + (`= `, `6.0000`).
     Broken, a short head keeps the first row beside it and the other rows line up under it,
     their leads (stripped of spaces) in a column of their own; a head too long for that stands
-    on its own line and the rows hang 4 columns further in:
+    on its own line and the rows hang `hang` columns further in:
 
         dL/da = dL/de * de/da                dL/d(a*b + c)
               = (-2.0000)(b = -3.0000)           = dL/dL * d((a*b + c) * f)/d(a*b + c)
               = 6.0000                           = -2.0000
     """
 
-    def __init__(self, head: Sequence[Piece], rows: Sequence[tuple[str, Sequence[Piece]]], indent: int = 0):
+    def __init__(self, head: Sequence[Piece], rows: Sequence[tuple[str, Sequence[Piece]]], indent: int = 0,
+                 hang: int = 4):
         self.head = pieces_of(head)
         self.rows = [(printable(lead), pieces_of(row)) for lead, row in rows]
         self.indent = indent
+        self.hang = hang
 
     def pieces(self) -> list[tuple[str, str]]:
         """The whole line, as pieces."""
@@ -343,7 +345,7 @@ class Hanging:
         else:
             if head.cell_len:
                 console.print(Padding(head, (0, 0, 0, self.indent), expand=False))
-            first = Text(" " * max(self.indent, min(self.indent + 4, width // 3)))
+            first = Text(" " * max(self.indent, min(self.indent + self.hang, width // 3)))
         grid = RichTable.grid()
         grid.add_column(no_wrap=True)  # the head, then nothing: the hanging indent
         if any(leads):  # (Rich gives even an empty column a width of 1)
