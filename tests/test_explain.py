@@ -467,3 +467,15 @@ def test_a_hanging_line_fits_any_terminal_and_keeps_every_character(head, rows, 
     assert all(line.startswith(" " * indent) for line in shown.splitlines()), shown  # never back to the margin
     if len(whole) <= columns:
         assert shown == whole + "\n"  # a line that fits is printed as it is
+
+
+@terminal_only
+def test_the_docs_40_column_picture_is_what_a_terminal_shows():
+    import re
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "explain.md").read_text(encoding="utf-8")
+    (picture,) = re.findall(r"```text\n(\[0\] a = .*?)```", page, re.S)
+    shown = in_terminal("explain", STATEMENTS, *LECTURE_VALUES, "--node", "c", "--node", "a", "--no-session",
+                        columns=40)
+    body = "\n".join(line.rstrip() for line in shown.splitlines()[5:]) + "\n"  # after the heading and a blank line
+    assert body == picture
