@@ -251,20 +251,40 @@ def is_number(text: str) -> bool:
     return True
 
 
+Parts = tuple[str, list[tuple[str, str]]]  # a line's head and its rows (lead, text): see render.Hanging
+
+
+def one_line(parts: Parts) -> str:
+    """The parts of a line as one line, as render.Hanging joins them: head, then a space,
+    lead and text per row."""
+    head, rows = parts
+    return " ".join([head, *(lead + text for lead, text in rows)])
+
+
 def equation(of_label: str, item: NodeExplanation, decimals: int) -> str:
     """`dL/da = dL/de * de/da = (-2.0000)(b = -3.0000) = 6.0000`."""
+    return one_line(equation_parts(of_label, item, decimals))
+
+
+def equation_parts(of_label: str, item: NodeExplanation, decimals: int) -> Parts:
+    """The equation as `dL/da` and its rows (`= `, `dL/de * de/da`), (`= `, `(-2.0000)(b = -3.0000)`),
+    (`= `, `6.0000`), a row per term of a sum: in a narrow terminal each row goes on a line of its own."""
     top = d(of_label)
     left = f"{top}/{d(item.label)}"
     if item.status == "seed":
-        return f"{left} = 1 (the backward pass starts here)"
+        return left, [("= ", "1 (the backward pass starts here)")]
     if item.status == "const":
-        return "a number in the program, not a variable: it gets no gradient"
+        return "a number in the program, not a variable:", [("", "it gets no gradient")]
     if item.status == "unreached":
-        return f"{of_label} does not depend on {item.label}: {left} = 0"
-    symbolic = " + ".join(f"{top}/{d(t.consumer_label)} * {local_name(t, of_label)}/{d(item.label)}"
-                          for t in item.terms)
-    numeric = " + ".join(f"({fixed(t.consumer_grad, decimals)})({factor(t, decimals)})" for t in item.terms)
-    return f"{left} = {symbolic} = {numeric} = {fixed(item.sum, decimals)}"
+        return f"{of_label} does not depend on {item.label}:", [("", f"{left} = 0")]
+    symbolic = [f"{top}/{d(t.consumer_label)} * {local_name(t, of_label)}/{d(item.label)}" for t in item.terms]
+    numeric = [f"({fixed(t.consumer_grad, decimals)})({factor(t, decimals)})" for t in item.terms]
+    return left, [*sum_rows(symbolic), *sum_rows(numeric), ("= ", fixed(item.sum, decimals))]
+
+
+def sum_rows(terms: Sequence[str]) -> list[tuple[str, str]]:
+    """`= t1 + t2 + ...` as rows: a term per row when the line is broken."""
+    return [("+ " if i else "= ", term) for i, term in enumerate(terms)]
 
 
 def local_name(term: Term, of_label: str) -> str:
@@ -277,15 +297,22 @@ def local_name(term: Term, of_label: str) -> str:
 
 def term_note(item: NodeExplanation, term: Term, decimals: int) -> str:
     """`via d = e + c: dd/dc = 1; + passes the gradient through unchanged`."""
+    return one_line(term_note_parts(item, term, decimals))
+
+
+def term_note_parts(item: NodeExplanation, term: Term, decimals: int) -> Parts:
+    """The `via` line as `via` and its rows: where the term comes from with the local
+    derivative, what the op does to the gradient, and a kink's note."""
     where = term.consumer_text if term.consumer_label == term.consumer_text \
         else f"{term.consumer_label} = {term.consumer_text}"
     twice = sum(1 for t in item.terms if t.consumer_id == term.consumer_id) > 1
     role = f" ({item.label} as {term.operand})" if twice else ""
     local = f"{d(term.consumer_label)}/{d(item.label)} = {local_formula(term)}"
-    note = f"via {where}{role}: {local}; {term.phrase}"
+    rows = [("", f"{where}{role}: {local};"), ("", term.phrase)]
     if term.kink:
-        note += f" (not differentiable at this point: the table's value {fixed(term.local, decimals)} is used)"
-    return note
+        value = fixed(term.local, decimals)
+        rows.append(("", f"(not differentiable at this point: the table's value {value} is used)"))
+    return "via", rows
 
 
 def local_formula(term: Term) -> str:
@@ -298,10 +325,27 @@ def local_formula(term: Term) -> str:
     return f"{term.formula} = {term.formula_named}"
 
 
-def heading(program: Program, of: Value, decimals: int) -> str:
+def heading_parts(program: Program, of: Value, decimals: int) -> Parts:
+    """What the explanation is of, then the rule it applies (a row, on a line of its own when narrow)."""
     top = d(program.label(of))
-    return (f"how each gradient of {program.label(of)} = {fixed(of.data, decimals)} comes about (chain rule): "
-            f"{top}/dnode = sum over the nodes that use it of {top}/duser * duser/dnode")
+    return (f"how each gradient of {program.label(of)} = {fixed(of.data, decimals)} comes about (chain rule):",
+            [("", f"{top}/dnode = sum over the nodes that use it of {top}/duser * duser/dnode")])
+
+
+def styled(parts: Parts, style: str = "") -> tuple[list, list]:
+    """A line's parts as render.Lines.add_hanging takes them, all in one style."""
+    head, rows = parts
+    return [(head, style)], [(lead, [(text, style)]) for lead, text in rows]
+
+
+def node_rows(item: NodeExplanation, decimals: int) -> list:
+    """The rows of a node's first line, after its `[id]`: `a = 2.0000`, then `grad 6.0000   (input)`."""
+    rows = [("", [(item.label, "bold cyan"), f" = {fixed(item.data, decimals)}"])]
+    grad = [] if item.kind == "const" else [(f"grad {fixed(item.grad, decimals)}", "bold")]
+    kind = {"input": "(input)", "const": "(number)"}.get(item.kind)
+    if kind:
+        grad += [("   " if grad else "", ""), (kind, "dim")]
+    return rows + [("  ", grad)] if grad else rows
 
 
 def step_rows(steps: Sequence[Step], decimals: int) -> list[tuple[str, ...]]:
@@ -385,17 +429,21 @@ def report(program: Program, of: Value | None = None, nodes: Sequence[Value] | N
             steps = [s for s in steps if (s.target_id if s.kind == "pass" else s.node_id) in ids]
         total = count_steps(program, of) if limit is not None else None
         return TraceReport(program, of, steps, decimals, total)
-    notes: list[str] = []
-    if nodes is None and not complete:
+    notes: list[str | Parts] = []
+    summarised = nodes is None and not complete
+    if summarised:
         nodes, note = select_rows(program, show_all)
         notes = [note] if note else []
-        if program.arrays and not show_all:
-            from scalargrad.render import grads_of, largest_text
+    items = explain(program, of, nodes)  # the backward pass: the arrays' gradients below come from it
+    if summarised and program.arrays and not show_all:
+        from scalargrad.render import grads_of, largest
 
-            grads = grads_of(program)
-            notes += [f"  {name} {shape}: largest |grad| {largest_text(labels, grads) or 'none (data)'}"
-                      for name, (shape, labels) in program.arrays.items()]
-    return ExplainReport(program, of, explain(program, of, nodes), decimals, notes)
+        grads = grads_of(program)
+        for name, (shape, labels) in program.arrays.items():
+            top = largest(labels, grads) or ["none (data)"]
+            rows = [("", f"{element},") for element in top[:-1]] + [("", top[-1])]
+            notes.append((f"{name} {shape}: largest |grad|", rows))
+    return ExplainReport(program, of, items, decimals, notes)
 
 
 # -- what the command prints ----------------------------------------------------------------
@@ -407,7 +455,7 @@ class ExplainReport(Report):
     of: Value
     items: Sequence[NodeExplanation]
     decimals: int = 4
-    notes: Sequence[str] = ()
+    notes: Sequence[str | Parts] = ()  # a note, or an array's line under it (its name, shape and largest |grad|)
     warnings: list[str] = field(default_factory=list)
 
     def sections(self) -> list:
@@ -416,20 +464,19 @@ class ExplainReport(Report):
         program, decimals = self.program, self.decimals
         lines = Lines()
         of_label = program.label(self.of)
-        lines.add((heading(program, self.of, decimals), "bold"))
+        lines.add_hanging(*styled(heading_parts(program, self.of, decimals), "bold"))
         for item in self.items:
             lines.add("")
-            grad = "" if item.kind == "const" else f"   grad {fixed(item.grad, decimals)}"
-            kind = {"input": "   (input)", "const": "   (number)"}.get(item.kind, "")
-            lines.add((f"[{item.id}] ", "dim"), (item.label, "bold cyan"),
-                      f" = {fixed(item.data, decimals)}", (grad, "bold"), (kind, "dim"))
-            lines.add("    ", equation(of_label, item, decimals))
+            lines.add_hanging([(f"[{item.id}]", "dim")], node_rows(item, decimals))
+            lines.add_hanging(*styled(equation_parts(of_label, item, decimals)), indent=4)
             for term in item.terms:
-                lines.add(("      " + term_note(item, term, decimals), "dim"))
-        for i, note in enumerate(self.notes):
-            if not (i and note.startswith("  ")):  # an array's line stays under the note it belongs to
+                lines.add_hanging(*styled(term_note_parts(item, term, decimals), "dim"), indent=6)
+        for note in self.notes:
+            if isinstance(note, str):
                 lines.add("")
-            lines.add((note, "dim"))
+                lines.add((note, "dim"))
+            else:  # an array's line, under the note it belongs to
+                lines.add_hanging(*styled(note, "dim"), indent=2)
         return [lines]
 
     def to_json(self) -> dict:
@@ -458,7 +505,7 @@ class TraceReport(Report):
                  "a node passes its gradient on only once every node that uses it has passed theirs, so it is "
                  "complete")
         table = Table(["step", "node", "grad", "accumulation", "local derivative"], title=title,
-                      right={"step", "grad"})
+                      right={"step", "grad"}, hanging=True, text_width=16)  # listed, not in 8-column slivers
         for row, step in zip(step_rows(self.steps, self.decimals), self.steps):
             table.add(*row, style="bold" if step.kind == "seed" else ("dim" if step.kind == "visit" else ""))
         if self.total is not None and len(self.steps) < self.total:

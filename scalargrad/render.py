@@ -76,11 +76,16 @@ def array_table(program: Program, scores: dict[str, float | None], heading: str 
 
 def largest_text(labels: Sequence[str], scores: dict[str, float | None]) -> str:
     """The TOP elements by |score|, largest first, as `W1[3, 2] 0.8581, ...` (NaN last)."""
+    return ", ".join(largest(labels, scores))
+
+
+def largest(labels: Sequence[str], scores: dict[str, float | None]) -> list[str]:
+    """The TOP elements by |score|, largest first, each as `W1[3, 2] 0.8581` (NaN last)."""
     import heapq
 
     shown = [(label, scores[label]) for label in labels if scores.get(label) is not None]
     top = heapq.nlargest(TOP, shown, key=lambda item: abs(item[1]) if item[1] == item[1] else -1.0)
-    return ", ".join(f"{label} {number(score, 4)}" for label, score in top)
+    return [f"{label} {number(score, 4)}" for label, score in top]
 
 
 def grads_of(program: Program) -> dict[str, float | None]:
@@ -97,10 +102,13 @@ class Table:
     for the table, numbers are never wrapped: the rows are listed one field a line instead.
     """
 
-    def __init__(self, columns: Sequence[str], title: str = "", right: Iterable[str] = (), key: str = ""):
+    def __init__(self, columns: Sequence[str], title: str = "", right: Iterable[str] = (), key: str = "",
+                 hanging: bool = False, text_width: int = 8):
         self.columns = list(columns)
         self.title = title
         self.key = key  # the column that names a row when rows are listed (default: the first)
+        self.hanging = hanging  # listed, a field too long for its line hangs under its name (`Hanging`)
+        self.text_width = text_width  # the fewest columns a text column gets in a box; narrower, rows are listed
         self.right = set(right)  # right-aligned columns: numbers, never wrapped
         self.rows: list[list[str]] = []
         self.styles: list[str] = []
@@ -182,7 +190,8 @@ class Table:
     def _fits(self, widths: list[int], width: int, border: int, whole: bool = False) -> bool:
         """Whether every number column fits whole beside a few columns of each text column (or,
         `whole`, every column whole), with `border` columns between and around them."""
-        needed = sum(w if whole or c in self.right else min(w, 8) for c, w in zip(self.columns, widths))
+        needed = sum(w if whole or c in self.right else min(w, self.text_width)
+                     for c, w in zip(self.columns, widths))
         return needed + border * len(self.columns) + 1 <= width
 
     def _print_list(self, console) -> None:
@@ -192,15 +201,26 @@ class Table:
 
         if self.title:
             console.print(Text(printable(self.title), style="bold"))
-        key = self.columns.index(self.key) if self.key in self.columns else 0
         for row, style in zip(self.rows, self.styles):
+            key = self._key(row)
             name = f"{self.columns[key]} {row[key]}" if self.columns[key] in self.right else row[key]
             console.print(Text(name, style=style or "bold"))
             for i, (column, cell) in enumerate(zip(self.columns, row)):
                 if cell and i != key:
-                    console.print(Text(f"  {column}: {cell}"))
+                    if self.hanging:
+                        Hanging([f"{column}:"], [("", [cell])], indent=2, hang=2).print_rich(console)
+                    else:
+                        console.print(Text(f"  {column}: {cell}"))
         for note in self.notes:
             console.print(Text(printable(note), style="dim"))
+
+    def _key(self, row: Sequence[str]) -> int:
+        """The column that names `row` when listed: the `key` column, or where its cell is
+        empty (a row the key column leaves blank), the first cell that is not."""
+        key = self.columns.index(self.key) if self.key in self.columns else 0
+        if row[key]:
+            return key
+        return next((i for i, cell in enumerate(row) if cell), key)
 
 
 _ASCII = str.maketrans({"…": "...", "→": "->", "▁": "_", "▂": ".", "▃": ",", "▄": ":", "▅": "-", "▆": "=",
@@ -223,30 +243,118 @@ def ascii_fallback(text: str) -> str:
     return text.translate(_ASCII)
 
 
+Piece = str | tuple[str, str]  # text, or (text, Rich style)
+
+
+def pieces_of(pieces: Iterable[Piece]) -> list[tuple[str, str]]:
+    """(text, style) pairs, the text with control characters escaped."""
+    return [(printable(p), "") if isinstance(p, str) else (printable(p[0]), p[1]) for p in pieces]
+
+
 class Lines:
     """Lines of text made of (text, style) pieces: Rich styles in a terminal, plain text
-    elsewhere; control characters escaped, as in Table."""
+    elsewhere; control characters escaped, as in Table. A line added with `add_hanging`
+    keeps its shape in a terminal too narrow for it (see `Hanging`)."""
 
     def __init__(self) -> None:
-        self.lines: list[list[tuple[str, str]]] = []
+        self.lines: list[list[tuple[str, str]] | Hanging] = []
 
-    def add(self, *pieces: tuple[str, str] | str) -> None:
-        self.lines.append([(printable(p), "") if isinstance(p, str) else (printable(p[0]), p[1]) for p in pieces])
+    def add(self, *pieces: Piece) -> None:
+        self.lines.append(pieces_of(pieces))
+
+    def add_hanging(self, head: Sequence[Piece], rows: Sequence[tuple[str, Sequence[Piece]]], indent: int = 0) -> None:
+        self.lines.append(Hanging(head, rows, indent))
 
     def print(self, stream: IO[str] | None = None) -> None:
         stream = stream or sys.stdout
         if not stream.isatty():
-            stream.write("".join("".join(text for text, _ in line) + "\n" for line in self.lines))
+            stream.write("".join(
+                (line.text() if isinstance(line, Hanging) else "".join(text for text, _ in line)) + "\n"
+                for line in self.lines))
             return
         from rich.console import Console
-        from rich.text import Text
 
         console = Console(file=stream, highlight=False)
         for line in self.lines:
-            text = Text()
-            for piece, style in line:
-                text.append(piece, style=style or None)  # Text.append: user text is never markup
-            console.print(text)
+            if isinstance(line, Hanging):
+                line.print_rich(console)
+            else:
+                console.print(styled(line))
+
+
+def styled(pieces: Iterable[tuple[str, str]]):
+    """A Rich Text of (text, style) pieces; Text.append, so user text is never markup."""
+    from rich.text import Text
+
+    text = Text()
+    for piece, style in pieces:
+        text.append(piece, style=style or None)
+    return text
+
+
+class Hanging:
+    """A line in parts that, in a terminal too narrow for it, breaks between its rows, each
+    row wrapping under itself (a hanging indent), never back to the left margin.
+
+    As one line (in a pipe, or wherever it fits): `indent` spaces, the head, then for each row
+    a space, its lead and its pieces: `dL/da` + (`= `, `dL/de * de/da`) + (`= `, `6.0000`).
+    Broken, a short head keeps the first row beside it and the other rows line up under it,
+    their leads (stripped of spaces) in a column of their own; a head too long for that stands
+    on its own line and the rows hang `hang` columns further in:
+
+        dL/da = dL/de * de/da                dL/d(a*b + c)
+              = (-2.0000)(b = -3.0000)           = dL/dL * d((a*b + c) * f)/d(a*b + c)
+              = 6.0000                           = -2.0000
+    """
+
+    def __init__(self, head: Sequence[Piece], rows: Sequence[tuple[str, Sequence[Piece]]], indent: int = 0,
+                 hang: int = 4):
+        self.head = pieces_of(head)
+        self.rows = [(printable(lead), pieces_of(row)) for lead, row in rows]
+        self.indent = indent
+        self.hang = hang
+
+    def pieces(self) -> list[tuple[str, str]]:
+        """The whole line, as pieces."""
+        out = [(" " * self.indent, ""), *self.head]
+        started = any(text for text, _ in self.head)
+        for lead, row in self.rows:
+            out += [(" " + lead if started else lead, ""), *row]
+            started = True
+        return out
+
+    def text(self) -> str:
+        return "".join(text for text, _ in self.pieces())
+
+    def print_rich(self, console) -> None:
+        """Print to a Rich console: one line where it fits, else broken into rows."""
+        from rich.padding import Padding
+        from rich.table import Table as RichTable
+        from rich.text import Text
+
+        width = console.width
+        whole = styled(self.pieces())
+        if whole.cell_len <= width:
+            console.print(whole)
+            return
+        head = styled(self.head)
+        leads = [lead.strip() + " " if lead.strip() else "" for lead, _ in self.rows]
+        beside = self.indent + (head.cell_len + 1 if head.cell_len else 0)
+        if beside + max(map(display_width, leads), default=0) <= width // 3:
+            first = Text(" " * self.indent) + head + Text(" " if head.cell_len else "")
+        else:
+            if head.cell_len:
+                console.print(Padding(head, (0, 0, 0, self.indent), expand=False))
+            first = Text(" " * max(self.indent, min(self.indent + self.hang, width // 3)))
+        grid = RichTable.grid()
+        grid.add_column(no_wrap=True)  # the head, then nothing: the hanging indent
+        if any(leads):  # (Rich gives even an empty column a width of 1)
+            grid.add_column(no_wrap=True)
+        grid.add_column(overflow="fold")  # the rows, wrapped by Rich; a word too long is folded, never cut
+        for i, (lead, (_, row)) in enumerate(zip(leads, self.rows)):
+            cells = [first if i == 0 else Text(""), Text(lead), styled(row)]
+            grid.add_row(*(cells if any(leads) else cells[::2]))
+        console.print(grid)
 
 
 # -- JSON ----------------------------------------------------------------------------------

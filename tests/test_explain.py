@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -273,6 +274,24 @@ def test_installed_command_prints_plain_text(installed):
     assert math.isclose(float(result.stdout.split("grad ")[1].split()[0]), 6.0)
 
 
+def test_arrays_largest_gradients_are_those_of_the_backward_pass(cli):
+    """Each array's line names its elements with the largest |grad|, as `grad` does (not the
+    zeros from before the backward pass)."""
+    mlp = str(Path(__file__).resolve().parent.parent / "docs" / "examples" / "mlp.sg")
+    explained = cli("explain", "--file", mlp, "--no-session")
+    assert explained.exit_code == 0, explained.stderr
+    table = cli("grad", "--file", mlp, "--no-session").stdout
+    lines = {line.split(":")[0].strip(): line.split("largest |grad| ")[1] for line in explained.stdout.splitlines()
+             if "largest |grad| " in line}
+    assert set(lines) == {"xs (4, 3)", "ys (4,)", "W1 (4, 3)", "b1 (4,)", "W2 (4, 4)", "b2 (4,)", "W3 (1, 4)",
+                          "b3 (1,)", "ypred (4,)"}
+    assert lines["xs (4, 3)"] == "none (data)"
+    assert lines["b3 (1,)"] == "b3[0] -3.977"
+    for name, top in lines.items():
+        if top != "none (data)":
+            assert top in table, name
+
+
 def test_program_names_x_and_y_are_not_confused_with_the_tables_operands(cli):
     result = cli("explain", "L = (w*x - y)**2", "--w", "0", "--x", "2", "--y", "6", "--node", "w", "--no-session")
     assert result.exit_code == 0, result.stderr
@@ -280,3 +299,183 @@ def test_program_names_x_and_y_are_not_confused_with_the_tables_operands(cli):
     lecture = cli("explain", "e = a*b; d = e + c; L = d * f", "--a", "2", "--b", "-3", "--c", "10", "--f", "-2",
                   "--node", "a", "--no-session")
     assert "de/da = y = b;" in lecture.stdout  # no clash: the table's formula, then the named one
+
+
+# -- in a terminal, narrow or wide ----------------------------------------------------------
+def in_terminal(*args: str, columns: int) -> str:
+    """The installed command run in a pseudo-terminal `columns` wide, as a person runs it:
+    what the screen shows, colours taken out."""
+    import os
+    import pty
+    import re
+    import select
+    import time
+
+    from conftest import installed_command
+
+    command = installed_command()
+    env = {**os.environ, "COLUMNS": str(columns), "TERM": "xterm-256color"}
+    env.pop("NO_COLOR", None)
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: the pseudo-terminal, as wide as a split pane, is its terminal
+        import fcntl
+        import struct
+        import termios
+
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+        os.execve(command, [command, *args], env)
+    screen, deadline = b"", time.monotonic() + 120
+    while time.monotonic() < deadline and select.select([terminal], [], [], 1)[0] is not None:
+        try:
+            chunk = os.read(terminal, 65536)
+        except OSError:  # the child has gone: the pseudo-terminal is closed
+            break
+        if not chunk:
+            break
+        screen += chunk
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, screen
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.decode()).replace("\r\n", "\n")
+
+
+LECTURE_NODES = {"a": ("2.0000", "6.0000"), "b": ("-3.0000", "-4.0000"), "c": ("10.0000", "-2.0000"),
+                 "f": ("-2.0000", "4.0000")}
+terminal_only = pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs a pseudo-terminal")
+
+
+@terminal_only
+@pytest.mark.parametrize("columns", [40, 60, 80, 120])
+def test_explain_in_a_terminal_fits_it_and_loses_no_word(installed, columns):
+    shown = in_terminal("explain", LECTURE, *LECTURE_VALUES, "--no-session", columns=columns)
+    assert all(len(line) <= columns for line in shown.splitlines()), shown
+    plain = installed("explain", LECTURE, *LECTURE_VALUES, "--no-session").stdout
+    assert shown.split() == plain.split()  # broken only between words: every number whole
+    lines = [line.rstrip() for line in shown.splitlines()]
+    for label, (data, grad) in LECTURE_NODES.items():
+        assert f"{label} = {data}   grad {grad}   (input)" in shown
+        assert any(line.endswith(f"= {grad}") for line in lines)  # the sum, the last part of its equation
+    body = lines[lines.index(""):]  # after the heading, only a node's first line starts at the margin
+    assert all(not line or line.startswith("[") or line.startswith("    ") for line in body), shown
+
+
+@terminal_only
+def test_chain_rule_in_40_columns_keeps_its_shape(installed):
+    """The equation breaks at its `=` signs, each part on a line of its own under the first;
+    a `via` line hangs under `via`; nothing wraps back to the left margin."""
+    shown = in_terminal("explain", LECTURE, *LECTURE_VALUES, "--no-session", columns=40)
+    lines = [line.rstrip() for line in shown.splitlines()]
+    a = lines.index("[0] a = 2.0000   grad 6.0000   (input)")
+    assert lines[a + 1:a + 6] == [
+        "    dL/da = dL/d(a*b) * d(a*b)/da",
+        "          = (-2.0000)(b = -3.0000)",
+        "          = 6.0000",
+        "      via a*b: d(a*b)/da = y = b;",
+        "          * swaps in the other factor",
+    ]
+    f = lines.index("[5] f = -2.0000   grad 4.0000   (input)")
+    assert lines[f + 1:f + 4] == ["    dL/df = dL/dL * d((a*b + c) * f)/df",
+                                  "          = (1.0000)(a*b + c = 4.0000)",
+                                  "          = 4.0000"]
+    c = lines.index("[3] c = 10.0000   grad -2.0000   (input)")
+    assert "          = -2.0000" in lines[c + 1:c + 8]
+    b = lines.index("[1] b = -3.0000   grad -4.0000   (input)")
+    assert "          = -4.0000" in lines[b + 1:b + 5]
+    assert lines[2].startswith("    dL/dnode = ")  # the heading's rule, on a line of its own
+
+
+@terminal_only
+def test_a_line_that_fits_is_unchanged_and_one_that_does_not_breaks_at_its_equals(installed):
+    shown = [line.rstrip() for line in in_terminal("explain", LECTURE, *LECTURE_VALUES, "--no-session",
+                                                   columns=80).splitlines()]
+    assert "    dL/da = dL/d(a*b) * d(a*b)/da = (-2.0000)(b = -3.0000) = 6.0000" in shown
+    assert "      via a*b + c: d(a*b + c)/dc = 1; + passes the gradient through unchanged" in shown
+    start = shown.index("    dL/d(a*b + c) = dL/dL * d((a*b + c) * f)/d(a*b + c)")  # 89 columns as one line
+    assert shown[start + 1:start + 3] == ["                  = (1.0000)(f = -2.0000)", "                  = -2.0000"]
+    assert shown[:2] == ["how each gradient of L = -8.0000 comes about (chain rule):",
+                         "    dL/dnode = sum over the nodes that use it of dL/duser * duser/dnode"]
+
+
+@terminal_only
+def test_a_sum_breaks_a_term_a_line(installed):
+    shown = [line.rstrip() for line in in_terminal("explain", "b = a + a", "--a", "3", "--node", "a", "--no-session",
+                                                   columns=40).splitlines()]
+    start = shown.index("    db/da = db/db * d(a + a)/da")
+    assert shown[start + 1:start + 5] == ["          + db/db * d(a + a)/da", "          = (1.0000)(1.0000)",
+                                          "          + (1.0000)(1.0000)", "          = 2.0000"]
+
+
+@terminal_only
+@pytest.mark.parametrize("columns", [40, 60])
+def test_trace_in_a_narrow_terminal(installed, columns):
+    shown = in_terminal("explain", LECTURE, *LECTURE_VALUES, "--trace", "--no-session", columns=columns)
+    lines = shown.splitlines()
+    assert all(len(line) <= columns for line in lines), shown
+    said = " ".join(shown.split())
+    for accumulation in ("a.grad += -2.0000 * -3.0000 -> 6.0000", "b.grad += -2.0000 * 2.0000 -> -4.0000",
+                         "c.grad += -2.0000 * 1.0000 -> -2.0000", "f.grad += 1.0000 * 4.0000 -> 4.0000"):
+        assert accumulation in said
+    if columns == 40:  # listed: a row's name at the margin, its fields (wrapped too) indented under it
+        rows = lines[lines.index("step 1"):]
+        names = {"L", "f", "a*b + c", "c", "a*b", "b", "a"} | {f"step {n}" for n in range(1, 8)}
+        assert all(line.startswith("  ") or line.rstrip() in names for line in rows), shown
+        assert "step " not in [line.rstrip() + " " for line in rows]  # a visit is named by its node
+
+
+class Terminal:
+    """A stream that says it is a terminal, as Rich sees one."""
+
+    def __init__(self):
+        import io
+
+        self.buffer = io.StringIO()
+        self.encoding = "utf-8"
+
+    def isatty(self):
+        return True
+
+    def write(self, text):
+        return self.buffer.write(text)
+
+    def flush(self):
+        pass
+
+
+WORDS = st.one_of(st.sampled_from(["dL/da", "=", "*", "(-2.0000)(b", "-3.0000)", "d(a*b", "+", "c)/dc", "6.0000"]),
+                  st.text("abcxyz0123456789.-*/()", min_size=1, max_size=50))  # some longer than a line
+TEXTS = st.lists(WORDS, min_size=1, max_size=12).map(" ".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(head=st.one_of(st.just(""), TEXTS), rows=st.lists(st.tuples(st.sampled_from(["", "= ", "+ "]), TEXTS),
+                                                         min_size=1, max_size=5),
+       indent=st.integers(0, 6), columns=st.integers(20, 130))
+def test_a_hanging_line_fits_any_terminal_and_keeps_every_character(head, rows, indent, columns):
+    import re
+
+    from scalargrad.render import Lines
+
+    lines = Lines()
+    lines.add_hanging([head], [(lead, [text]) for lead, text in rows], indent=indent)
+    terminal = Terminal()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COLUMNS", str(columns))
+        lines.print(terminal)
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", terminal.buffer.getvalue())
+    whole = lines.lines[0].text()
+    assert all(len(line) <= columns for line in shown.splitlines()), shown
+    assert "".join(shown.split()) == "".join(whole.split())  # nothing cut, nothing added, in order
+    assert all(line.startswith(" " * indent) for line in shown.splitlines()), shown  # never back to the margin
+    if len(whole) <= columns:
+        assert shown == whole + "\n"  # a line that fits is printed as it is
+
+
+@terminal_only
+def test_the_docs_40_column_picture_is_what_a_terminal_shows():
+    import re
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "explain.md").read_text(encoding="utf-8")
+    (picture,) = re.findall(r"```text\n(\[0\] a = .*?)```", page, re.S)
+    shown = in_terminal("explain", STATEMENTS, *LECTURE_VALUES, "--node", "c", "--node", "a", "--no-session",
+                        columns=40)
+    body = "\n".join(line.rstrip() for line in shown.splitlines()[5:]) + "\n"  # after the heading and a blank line
+    assert body == picture
