@@ -424,17 +424,19 @@ class DelayedProgress:
     manager so the bar is removed however the work ends.
     """
 
-    def __init__(self, description: str, enabled: bool, delay: float = 1.0):
+    refresh = 0.1  # seconds between updates of the bar, however long or short a unit of work is
+
+    def __init__(self, description: str, enabled: bool, delay: float = 1.0, clock=None):
         import time
 
-        self._clock = time.monotonic
+        self._clock = clock or time.monotonic  # seconds; a test passes its own
         self.description = description
         self.enabled = enabled
         self.delay = delay
         self._start = self._clock()
         self._bar = None
         self._task = None
-        self._shown_done = 0
+        self._shown_at = self._start
 
     def __call__(self, done: int, total: int, description: str | None = None) -> None:
         if not self.enabled:
@@ -450,9 +452,9 @@ class DelayedProgress:
             self._bar = Progress(console=Console(file=sys.stderr), transient=True)
             self._bar.start()
             self._task = self._bar.add_task(self.description, total=total)
-        elif done - self._shown_done < total // 500 and done < total:
-            return  # a few hundred updates are plenty; a million would cost more than the work
-        self._shown_done = done
+        elif self._clock() - self._shown_at < self.refresh and done < total:
+            return  # ten updates a second are plenty; one per step of a million would cost more than the work
+        self._shown_at = self._clock()
         self._bar.update(self._task, completed=done, description=self.description)
 
     @property

@@ -357,6 +357,35 @@ def test_delayed_progress_appears_only_after_the_delay():
     assert not progress.shown
 
 
+
+def test_delayed_progress_updates_by_the_clock_not_by_the_count():
+    """A slow unit of work (a 25 ms training step of a 100,000-step run) updates the bar every
+    tenth of a second, not every 200 units (5 s); a fast one no more often than that."""
+    from scalargrad.render import DelayedProgress
+
+    now = [0.0]
+    progress = DelayedProgress("stepping", enabled=True, delay=1.0, clock=lambda: now[0])
+    updates = []
+    with progress:
+        for done in range(1, 100_001):
+            now[0] += 0.025
+            progress(done, 100_000)
+            if progress.shown and (not updates or updates[-1] != progress._shown_at):
+                updates.append(progress._shown_at)
+            if done == 400:
+                break
+    gaps = {round(b - a, 6) for a, b in zip(updates, updates[1:])}
+    assert gaps <= {0.1, 0.125} and 1.0 <= updates[0] <= 1.03  # shown after 1 s, then every tenth (or the step after)
+    assert 72 <= len(updates) <= 91 and updates[-1] > 9.8  # up to 10 s: all the while, not once every 5 s
+    fast = DelayedProgress("stepping", enabled=True, delay=0, clock=lambda: now[0])
+    with fast:
+        fast(1, 10**6)
+        shown_at = fast._shown_at
+        for done in range(2, 1000):
+            now[0] += 1e-5
+            fast(done, 10**6)
+        assert fast._shown_at == shown_at + 0.0  # 10 ms of 999 units: the bar was not redrawn
+
 # -- properties and scale -----------------------------------------------------------------------
 SMOOTH = "o = tanh(x1*w1 + x2*w2 + b); L = o*o + sin(x1) * exp(w2) / (1 + b*b)"
 small = st.floats(min_value=-2, max_value=2, allow_nan=False)
