@@ -111,11 +111,11 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
     use = sessions.SessionUse(sessions.resolve_path(request.session, disabled=request.no_session))
     data = read_columns(request.bindings) if is_csv(request.bindings) else None
     saved, data_warnings = None, []
+    set_names = [item.partition("=")[0].strip() for item in request.sets]
     if args.program is None and request.file is None and use.path is not None:
         saved = _saved_session(use.path)
-        given = {*args.values, *(item.partition("=")[0].strip() for item in request.sets)}
-        if data is None and saved.data is not None and not given & set(saved.data["columns"]):
-            data, data_warnings = _session_data(saved, use.path)  # unless values are given for its columns
+        if data is None and saved.data is not None and not {*args.values, *set_names} & set(saved.data["columns"]):
+            data, data_warnings = _session_data(saved)  # unless values are given for its columns
         program = _parse_saved(saved, use.path, data.columns if data else None)
     else:
         source = read_source(args.program, request.file, prompt)
@@ -126,7 +126,7 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
                                   hint="split the program, or run it on a machine with more memory") from None
     check_option_names(args.values, program.inputs, request.options, request.others, request.command,
                        valueless=args.valueless, strays=args.strays,
-                       set_names=[item.partition("=")[0].strip() for item in request.sets], flags=request.flags)
+                       set_names=set_names, flags=request.flags)
     resolved = _resolve(program, args, request, data, saved)
     resolved.warnings += data_warnings + unread_columns(program, data.columns if data else {}, data and data.path)
     notes: list[str] = []
@@ -163,7 +163,7 @@ def _resolve(program: Program, args, request: Request, data: DataFile | None, sa
         raise
 
 
-def _session_data(saved: sessions.Session, path: Path) -> tuple[DataFile, list[str]]:
+def _session_data(saved: sessions.Session) -> tuple[DataFile, list[str]]:
     """The CSV file whose columns the session's program reads, read again (so that later
     commands need not repeat `--bindings FILE.csv`), and a warning if it changed since."""
     shown = sessions.shown(Path(saved.data["file"]))
