@@ -240,6 +240,16 @@ def sweep(program: Program, values: dict[str, float], *, ranges: dict[str, str] 
     return report
 
 
+def plot_title(report) -> str:
+    """The program itself when it is one statement (`L = (a*b + c) * f`), else what is drawn
+    over what (`score over x1 and x2`): never a comment or a definition from its first line."""
+    lines = [line.split("#", 1)[0].strip() for line in report.program.source.splitlines()]
+    statements = [line for line in lines if line]
+    if len(statements) == 1 and ";" not in statements[0] and (report.of is None or report.of is report.program.output):
+        return statements[0][:70]
+    return f"{report.output_label} over {' and '.join(r.name for r in report.ranges)}"
+
+
 def swept_node(program: Program, of: str | None):
     """The node `--of` names (a scalar: a name, an element `score[0]` or an id), else the output."""
     if of is None:
@@ -471,7 +481,7 @@ def draw(report: SweepReport, path: str | Path, marks: str | Path | None = None)
                          hint="give two inputs a range, as in --x1 -2:3:0.05 --x2 -1.5:2:0.05")
     points = read_marks(marks, [r.name for r in report.ranges]) if marks is not None else None
     require_matplotlib()
-    output, title = report.output_label, report.program.source.strip().splitlines()[0][:70]
+    output, title = report.output_label, plot_title(report)
     if len(report.ranges) == 1:
         (name,) = report.swept
         plot_curve(path, report.swept[name].tolist(), report.output.tolist(), x_name=name, y_name=output,
@@ -479,8 +489,6 @@ def draw(report: SweepReport, path: str | Path, marks: str | Path | None = None)
         return
     shape = tuple(r.count for r in report.ranges)
     first, second = (r.name for r in report.ranges)
-    if report.of is not None and report.of is not report.program.output:
-        title = f"{output} over {first} and {second}"
     plot_map(path, report.swept[first].reshape(shape), report.swept[second].reshape(shape),
              report.output.reshape(shape), report.grads[first].reshape(shape), report.grads[second].reshape(shape),
              names=(first, second), output=output, title=title, marks=points)

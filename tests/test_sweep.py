@@ -81,6 +81,18 @@ def test_the_lectures_slopes_at_3_minus_3_and_two_thirds():
     assert report.output.tolist()[:2] == [20.0, 44.0]
 
 
+def test_a_picture_is_titled_by_its_one_statement_else_by_what_is_drawn_over_what():
+    from scalargrad.sweep import plot_title
+
+    lecture = sweep(parse("L = (a*b + c) * f  # the lecture"), {"b": -3, "c": 10, "f": -2}, ranges={"a": "0:1:0.5"})
+    assert plot_title(lecture) == "L = (a*b + c) * f"
+    program = parse("# a comment first\ndef sq(x) = x * x\nh = sq(a) + b\nL = h * 2")
+    assert plot_title(sweep(program, {"b": 1}, ranges={"a": "0:1:0.5"})) == "L over a"
+    assert plot_title(sweep(program, {}, ranges={"a": "0:1:0.5", "b": "0:1:1"}, of="h")) == "h over a and b"
+    assert plot_title(sweep(parse("e = a*b; L = e + 1"), {}, ranges={"a": "0:1:1", "b": "0:1:1"})) == \
+        "L over a and b"
+
+
 def test_a_range_includes_its_stop_and_a_grid_crosses_ranges():
     program = parse("L = (a*b + c) * f")
     report = sweep(program, {"c": 10, "f": -2}, ranges={"a": "-1:1:0.1", "b": "2:3:0.5"})
