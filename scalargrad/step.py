@@ -31,10 +31,15 @@ if TYPE_CHECKING:
 
 DEFAULT_LR = 0.01
 # A step "disagrees badly" with its first-order prediction (sum of grad * change in x)
-# when the output moved the wrong way or more than twice as far as predicted: then the
+# when the output moved the wrong way or more than twice as far as predicted (ratio of the change
+# to the prediction above 1 + DISAGREEMENT, or below -WRONG_WAY): then the
 # straight-line picture behind gradient steps no longer holds, the learning rate is too
 # large. (On a parabola, the step that lands exactly on the minimum is off by half.)
 DISAGREEMENT = 1.0
+# A step across a kink (relu, abs) may stall or go a hair the wrong way with a fine rate: the
+# wrong way counts when it is more than a tenth of the predicted change, or more than a
+# hundredth of the output itself (a loss that nearly doubles counts, however large the prediction).
+WRONG_WAY = 0.1
 
 
 @dataclass
@@ -239,7 +244,10 @@ def _disagrees(before: float, after: float, predicted: float) -> bool:
     # Predictions lost in rounding (at a minimum, or all inputs frozen) say nothing.
     if abs(predicted) <= 1e-12 * (1.0 + abs(before)):
         return False
-    return abs((after - before) - predicted) > DISAGREEMENT * abs(predicted)
+    ratio = (after - before) / predicted  # 1: as predicted; 0: did not move; below 0: the wrong way
+    if ratio >= 0:
+        return ratio > 1.0 + DISAGREEMENT
+    return ratio < -WRONG_WAY or abs(after - before) > WRONG_WAY * 0.1 * abs(before)
 
 
 def _at_step(error: DomainError, k: int, steps: int, history: list[float], lr: float) -> DomainError:

@@ -289,3 +289,15 @@ def test_installed_command_steps_the_lecture(installed, tmp_path):
 def test_freeze_with_an_empty_name_is_an_error(cli):
     result = cli("step", LECTURE, *LECTURE_VALUES, "--freeze", "a,,b")
     assert result.exit_code == 2 and "--freeze `a,,b` has an empty name" in result.stderr
+
+
+def test_a_hair_the_wrong_way_at_a_kink_is_not_a_learning_rate_too_large():
+    from scalargrad.step import _disagrees
+
+    # moons at --lr 0.05, step 178: L 0.0613 rose by 2.5e-6 where it was to fall by 0.0025
+    assert not _disagrees(0.0613, 0.0613 + 2.5e-6, -0.0025)
+    assert not _disagrees(1.0, 1.0, -0.5)  # stalled at a kink
+    assert _disagrees(1.0, 1.0 + 0.06, -0.5)  # the wrong way by more than a tenth of the prediction
+    # micrograd's schedule, step 1: L 0.8958 -> 1.7236, a tenth of the huge prediction, yet nearly double
+    assert _disagrees(0.8958441028683222, 0.8958441028683222 + 0.827746, -8.57356)
+    assert _disagrees(1.0, 1.0 - 1.1, -0.5) and not _disagrees(1.0, 1.0 - 0.9, -0.5)  # past twice as far
