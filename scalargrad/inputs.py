@@ -14,6 +14,7 @@ every command share it.
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,13 +111,15 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
                          hint="put one of them in a file: --file PROGRAM or --bindings values.json")
     use = sessions.SessionUse(sessions.resolve_path(request.session, disabled=request.no_session))
     data = read_columns(request.bindings) if is_csv(request.bindings) else None
-    saved, data_warnings = None, []
+    saved, data_warnings, replaced = None, [], None
     set_names = [item.partition("=")[0].strip() for item in request.sets]
     if args.program is None and request.file is None and use.path is not None:
         saved = _saved_session(use.path)
-        if data is None and saved.data is not None and not {*args.values, *set_names} & set(saved.data["columns"]):
-            data, data_warnings = _session_data(saved)  # unless values are given for its columns
-        program = _parse_saved(saved, use.path, data.columns if data else None)
+        if data is None and saved.data is not None:
+            replaced = [name for name in saved.data["columns"] if name in {*args.values, *set_names}]
+            if not replaced:  # values given for its columns replace the data file for this run
+                data, data_warnings = _session_data(saved)
+        program = _parse_saved(saved, use.path, data)
     else:
         source = read_source(args.program, request.file, prompt)
         try:
@@ -124,10 +127,13 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
         except MemoryError:
             raise ScalarGradError(f"out of memory parsing a program of {len(source):,} characters",
                                   hint="split the program, or run it on a machine with more memory") from None
+        except ScalarGradError as error:
+            error.hint = _column_hint(source, data) or error.hint
+            raise
     check_option_names(args.values, program.inputs, request.options, request.others, request.command,
                        valueless=args.valueless, strays=args.strays,
                        set_names=set_names, flags=request.flags)
-    resolved = _resolve(program, args, request, data, saved)
+    resolved = _resolve(program, args, request, data, saved, _replaced_hint(replaced, saved))
     resolved.warnings += data_warnings + unread_columns(program, data.columns if data else {}, data and data.path)
     notes: list[str] = []
     if saved is not None:
@@ -146,8 +152,10 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
                   data if program.data else None)
 
 
-def _resolve(program: Program, args, request: Request, data: DataFile | None, saved: sessions.Session | None):
-    """The value of every input, from the layers in order of precedence."""
+def _resolve(program: Program, args, request: Request, data: DataFile | None, saved: sessions.Session | None,
+             replaced: str = ""):
+    """The value of every input, from the layers in order of precedence. `replaced`: the hint
+    for a missing value when values given for some columns replaced the session's data file."""
     layers = [("command line", command_line_values(args, request.sets))]
     if request.bindings is not None and not is_csv(request.bindings):
         layers.append(("bindings", read_bindings(request.bindings)))
@@ -158,9 +166,36 @@ def _resolve(program: Program, args, request: Request, data: DataFile | None, sa
                        command=request.command, needed=_needed(program, request.of))
     except InputError as error:
         if data is not None:  # the missing name is most likely a column the data file lacks
-            error.hint = (f"the data file {data.path} has the columns {', '.join(data.columns)}: add the missing "
-                          "one to it, or give its value on the command line (--NAME VALUE)")
+            error.hint = _column_hint(program.source, data) or (
+                f"the data file {data.path} has the columns {', '.join(data.columns)}: add the missing one to it, "
+                "or give its value on the command line (--NAME VALUE)")
+        elif replaced:
+            error.hint = replaced
         raise
+
+
+def _replaced_hint(replaced: list[str] | None, saved: sessions.Session | None) -> str:
+    if not replaced:
+        return ""
+    columns = saved.data["columns"]
+    return (f"values given for {', '.join(replaced)} replace the data file {sessions.shown(Path(saved.data['file']))} "
+            f"for this run: give all of {', '.join(columns)} as values, or none of them to read the file")
+
+
+def _column_hint(source: str, data: DataFile | None) -> str:
+    """A hint when a column of the data file is no name the program reads but close to one
+    (`X2` for `x2`): the program then reads that name as a number, or misses it."""
+    from scalargrad.errors import did_you_mean
+
+    if data is None:
+        return ""
+    words = sorted(set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", source)))
+    for column in data.columns:
+        close = did_you_mean(column, words) if column not in words else None
+        if close:
+            return (f"the data file {data.path} has a column `{column}` that the program does not read: is it "
+                    f"`{close}`? (a column stands for the name in its header, exactly)")
+    return ""
 
 
 def _session_data(saved: sessions.Session) -> tuple[DataFile, list[str]]:
@@ -212,14 +247,18 @@ def unread_columns(program: Program, columns: dict[str, list[float]], path: str 
     return warnings
 
 
-def _parse_saved(saved: sessions.Session, path: Path, columns: dict[str, list[float]] | None = None) -> Program:
+def _parse_saved(saved: sessions.Session, path: Path, data: DataFile | None = None) -> Program:
     from scalargrad.language import parse
 
     try:
-        return parse(saved.program, data=columns)
+        return parse(saved.program, data=data.columns if data else None)
     except ScalarGradError as error:
+        columns = _column_hint(saved.program, data)
+        if columns:  # the data file is at fault, not the session
+            error.hint = columns
+            raise
         error.message = f"the program saved in session {sessions.shown(path)} does not parse: {error.message}"
-        error.hint = sessions.RESET_HINT if columns is not None else (
+        error.hint = sessions.RESET_HINT if data is not None else (
             "if it reads columns of a CSV file, give the file: --bindings FILE.csv; " + sessions.RESET_HINT)
         raise
 

@@ -131,3 +131,26 @@ def test_values_given_for_the_columns_replace_the_sessions_data(installed, tmp_p
     expected = (math.tanh(weights["w[0]"] * 2 + weights["w[1]"] * 3 + weights["b"]) - 1) ** 2
     assert abs(one.json()["output"]["value"] - expected) <= 1e-15
     assert "data from" not in one.stderr
+
+
+def test_a_column_named_a_little_differently_is_hinted_not_blamed_on_the_session(installed, tmp_path):
+    (tmp_path / "points.csv").write_text(CSV)
+    (tmp_path / "typo.csv").write_text(CSV.replace("x1,x2,y", "x1,X2,y"))
+    assert installed("grad", FIT, "--bindings", "points.csv", cwd=tmp_path).exit_code == 0
+    for args in (("grad", "--bindings", "typo.csv"), ("grad", FIT, "--bindings", "typo.csv", "--no-session")):
+        result = installed(*args, cwd=tmp_path)
+        assert result.exit_code == 2 and "Traceback" not in result.stderr
+        assert result.stderr.splitlines()[-1] == ("hint: the data file typo.csv has a column `X2` that the program does "
+                                                  "not read: is it `x2`? (a column stands for the name in its header, "
+                                                  "exactly)")
+        assert "session --reset" not in result.stderr and "does not parse" not in result.stderr
+
+
+def test_values_for_some_columns_only_say_that_they_replace_the_data_file(installed, tmp_path):
+    (tmp_path / "points.csv").write_text(CSV)
+    assert installed("grad", FIT, "--bindings", "points.csv", cwd=tmp_path).exit_code == 0
+    result = installed("grad", "--x1", "1", "--x2", "0.5", cwd=tmp_path)
+    assert result.exit_code == 2 and result.stderr.splitlines() == [
+        "error: missing value for `y`",
+        "hint: values given for x1, x2 replace the data file points.csv for this run: give all of x1, x2, y as "
+        "values, or none of them to read the file"]
