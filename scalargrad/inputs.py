@@ -202,12 +202,13 @@ def _session_data(saved: sessions.Session) -> tuple[DataFile, list[str]]:
     """The CSV file whose columns the session's program reads, read again (so that later
     commands need not repeat `--bindings FILE.csv`), and a warning if it changed since."""
     shown = sessions.shown(Path(saved.data["file"]))
-    data = read_columns(shown, missing_hint="the session's program reads its data columns from it: give them with "
-                                            "--bindings FILE.csv, or start a new session by giving the program again")
+    data = read_columns(shown, missing_hint="the session's program reads its data columns from it: if it moved, "
+                                            "scalargrad session --data FILE.csv points the session at it; or give "
+                                            "it for one command: --bindings FILE.csv")
     if data.digest == saved.data["sha256"]:
         return data, []
-    return data, [f"the data file {shown} has changed since the session's program was given; "
-                  "this run reads it as it is now"]
+    return data, [f"the data file {shown} has changed since the session's program was given; this run reads it as "
+                  f"it is now (scalargrad session --data {shown} accepts it, and this warning stops)"]
 
 
 def _needed(program: Program, of: str | None) -> set[str] | None:

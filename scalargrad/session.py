@@ -636,6 +636,17 @@ def record_check(path: str | os.PathLike, check: Mapping) -> Session:
     return current
 
 
+def record_data(path: str | os.PathLike, program: str, data: dict) -> Session:
+    """Point the session at another data file (`scalargrad session --data FILE.csv`): `data`
+    as `Session.data`, in one locked atomic write. A SessionError if the session is gone or
+    now holds another program. Values, history and check stay as they are."""
+    path = Path(path)
+    with transaction(path) as current:
+        _still_there(path, current, program, "change of data file")
+        current.data = dict(data)
+    return current
+
+
 def fresh_values(values: Mapping[str, float], origin: Mapping[str, str], current: Session | None) -> dict[str, float]:
     """`values` with each one that came from the session (origin "session") re-read from
     `current`: inside a `transaction`, this is where a step must start from when another

@@ -25,6 +25,31 @@ class Reset(Report):
                      + "\n")
 
 
+def attach_data(path: Path, file: str) -> str:
+    """Make `file` (a CSV file) the session's data file, after checking that the session's
+    program reads data columns and that the file has every one; returns the note to print."""
+    from scalargrad import session as sessions
+    from scalargrad.bindings import read_columns
+    from scalargrad.errors import UsageError
+    from scalargrad.language import parse
+
+    current = sessions.read(path)
+    if current is None:
+        raise UsageError(f"no session in {sessions.shown(path)} to give a data file",
+                         hint="start one with the program and its data: scalargrad grad --file PROGRAM --bindings FILE.csv")
+    data = read_columns(file, missing_hint="check the path given to --data")
+    wanted = current.data["columns"] if current.data else list(parse(current.program, data=data.columns).data)
+    missing = [name for name in wanted if name not in data.columns]
+    if not wanted or missing:
+        what = f"has no column {', '.join(f'`{name}`' for name in missing)}" if missing else \
+            "is not read by the session's program (it reads no column of it)"
+        raise UsageError(f"the data file {file} {what}", hint=f"the session's program reads the columns "
+                         f"{', '.join(wanted) or '(none)'}: give a CSV file whose header names them")
+    sessions.record_data(path, current.program, {"file": str(Path(file).resolve()), "sha256": data.digest,
+                                                "columns": list(wanted)})
+    return f"the session's data file is now {file} (columns {', '.join(wanted)})"
+
+
 @dataclass
 class SessionView(Report):
     """Where the session is, its program and output, a table of its values and one of its steps."""

@@ -96,16 +96,37 @@ def test_a_changed_data_file_is_read_as_it_is_now_with_a_warning(installed, tmp_
     (tmp_path / "points.csv").write_text(CSV.replace("2,3,1", "2,3,-1"))
     again = installed("grad", "--json", cwd=tmp_path)
     assert again.exit_code == 0, again.stderr
-    assert "warning: the data file points.csv has changed since the session's program was given; " \
-           "this run reads it as it is now" in again.stderr
+    assert "warning: the data file points.csv has changed since the session's program was given; this run reads it " \
+           "as it is now (scalargrad session --data points.csv accepts it, and this warning stops)" in again.stderr
     assert again.json()["output"]["value"] != first.json()["output"]["value"]
-    (tmp_path / "points.csv").unlink()
+    accepted = installed("session", "--data", "points.csv", cwd=tmp_path)
+    assert accepted.exit_code == 0 and accepted.stderr == \
+        "note: the session's data file is now points.csv (columns x1, x2, y)\n"
+    quiet = installed("grad", "--json", cwd=tmp_path)
+    assert "warning" not in quiet.stderr and quiet.json()["output"]["value"] == again.json()["output"]["value"]
+    (tmp_path / "points.csv").rename(tmp_path / "moved.csv")
     gone = installed("check", cwd=tmp_path)
     assert gone.exit_code == 2 and gone.stdout == ""
     assert gone.stderr.splitlines() == [
         "error: data file points.csv does not exist",
-        "hint: the session's program reads its data columns from it: give them with --bindings FILE.csv, "
-        "or start a new session by giving the program again"]
+        "hint: the session's program reads its data columns from it: if it moved, scalargrad session --data FILE.csv "
+        "points the session at it; or give it for one command: --bindings FILE.csv"]
+    assert installed("session", "--data", "moved.csv", cwd=tmp_path).exit_code == 0
+    assert installed("check", cwd=tmp_path).exit_code == 0
+
+
+def test_session_data_refuses_a_file_without_the_programs_columns(installed, tmp_path):
+    (tmp_path / "points.csv").write_text(CSV)
+    (tmp_path / "other.csv").write_text("x1,y\n1,2\n")
+    none = installed("session", "--data", "points.csv", cwd=tmp_path)
+    assert none.exit_code == 2 and none.stderr.startswith("error: no session in ")
+    assert installed("grad", FIT, "--bindings", "points.csv", cwd=tmp_path).exit_code == 0
+    result = installed("session", "--data", "other.csv", cwd=tmp_path)
+    assert result.exit_code == 2 and result.stderr.splitlines() == [
+        "error: the data file other.csv has no column `x2`",
+        "hint: the session's program reads the columns x1, x2, y: give a CSV file whose header names them"]
+    both = installed("session", "--data", "points.csv", "--reset", cwd=tmp_path)
+    assert both.exit_code == 2 and both.stderr.splitlines()[0] == "error: --data and --reset contradict each other"
 
 
 def test_a_program_that_reads_no_column_keeps_no_data_file(installed, tmp_path):

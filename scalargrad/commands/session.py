@@ -1,6 +1,6 @@
 """`scalargrad session`: show the session (program, values, steps taken), or forget it."""
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -12,6 +12,10 @@ ORDER = 90  # place in `scalargrad --help`
 
 def session(
     reset: Annotated[bool, typer.Option("--reset", help="Forget the session (even a damaged one).")] = False,
+    data: Annotated[Optional[str], typer.Option(
+        "--data", metavar="FILE.csv",
+        help="Make FILE.csv the data file the session's program reads its columns from (a moved or edited file).",
+    )] = None,
     precision: PrecisionOption = 10,
     json_: JsonOption = False,
     session: SessionOption = None,
@@ -22,10 +26,16 @@ def session(
     Example: scalargrad grad "L = (a*b + c) * f" --a 2 --b -3 --c 10 --f -2; scalargrad session
     """
     from scalargrad import session as sessions
-    from scalargrad.session_view import Reset, SessionView
+    from scalargrad.errors import UsageError
+    from scalargrad.session_view import Reset, SessionView, attach_data
 
     with user_errors():
         path = sessions.resolve_path(session)
+        if data is not None and reset:
+            raise UsageError("--data and --reset contradict each other", hint="give one of them")
+        if data is not None:
+            note(attach_data(path, data))
+            return
         if reset:
             forgot = sessions.reset(path)
             if json_:
