@@ -138,11 +138,8 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
     notes: list[str] = []
     if saved is not None:
         use.used, use.session = True, saved
-        overridden = [name for name, source in resolved.origin.items() if source != "session"]
-        from_session = data is not None and not is_csv(request.bindings)
         notes.append(f"using session {sessions.shown(use.path)} ({saved.describe()}"
-                     + (f"; data from {data.path}" if from_session else "")
-                     + (f"; for this run {', '.join(overridden)} from the command line" if overridden else "") + ")")
+                     + _this_run(resolved.origin, request, data) + ")")
         if request.seed is not None:
             resolved.warnings.append(f"--seed {request.seed} is not used: the session continues from its saved values; "
                                      "give the program again to start from new ones")
@@ -150,6 +147,22 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
         _record(use, program, resolved, notes, data)
     return Loaded(program, resolved.values, resolved.origin, resolved.warnings, notes, use, args.extra,
                   data if program.data else None)
+
+
+def _this_run(origin: dict[str, str], request: Request, data: DataFile | None) -> str:
+    """What this run takes from elsewhere than the session, for the note that says it is used:
+    `; data from moons.csv; for this run x1, x2 from the command line, w from values.json`."""
+    places = {"command line": "the command line", "bindings": request.bindings, "default": "the program's defaults"}
+    given: dict[str, list[str]] = {}
+    for name, source in origin.items():
+        if source != "session":
+            given.setdefault(source, []).append(name)
+    runs = [f"{', '.join(names[:3])}{f' and {len(names) - 3:,} more' if len(names) > 3 else ''} from "
+            f"{places.get(source, source)}" for source, names in given.items()]
+    if data is not None and is_csv(request.bindings):
+        runs.insert(0, f"data from {data.path}")
+    text = f"; data from {data.path}" if data is not None and not is_csv(request.bindings) else ""
+    return text + (f"; for this run {', '.join(runs)}" if runs else "")
 
 
 def _resolve(program: Program, args, request: Request, data: DataFile | None, saved: sessions.Session | None,

@@ -175,3 +175,15 @@ def test_values_for_some_columns_only_say_that_they_replace_the_data_file(instal
         "error: missing value for `y`",
         "hint: values given for x1, x2 replace the data file points.csv for this run: give all of x1, x2, y as "
         "values, or none of them to read the file"]
+
+
+def test_the_session_note_says_where_this_runs_data_and_values_come_from(installed, tmp_path):
+    (tmp_path / "points.csv").write_text(CSV)
+    (tmp_path / "half.csv").write_text("x1,x2,y\n2,3,1\n")
+    (tmp_path / "w.json").write_text('{"w[0]": 0.5}')
+    assert installed("grad", FIT, "--bindings", "points.csv", cwd=tmp_path).exit_code == 0
+    other = installed("grad", "--bindings", "half.csv", cwd=tmp_path)
+    assert other.stderr.splitlines()[0].endswith("0 runs of step; for this run data from half.csv)")
+    values = installed("grad", "--bindings", "w.json", "--b", "1", cwd=tmp_path)
+    assert values.stderr.splitlines()[0].endswith(
+        "0 runs of step; data from points.csv; for this run b from the command line, w[0] from w.json)")
