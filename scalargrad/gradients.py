@@ -73,7 +73,7 @@ class GradReport(Report):
             style = "bold" if node is program.output or node is of else ("cyan" if kind == "input" else "")
             grad = "" if kind == "const" else grad_text(node.grad, precision)
             table.add(str(program.node_id(node)), program.label(node), op_text(program, node),
-                      number(node.data, precision), grad, role(program, node, of), style=style)
+                      number(node.data, precision), grad, role(program, node, of, self.origin), style=style)
         if note:
             table.notes.append(note)
         if self.problem is not None:
@@ -178,10 +178,13 @@ def op_text(program: Program, node: Value) -> str:
     return OPS[node._op].symbol
 
 
-def role(program: Program, node: Value, of: Value | None = None) -> str:
+def role(program: Program, node: Value, of: Value | None = None, origin: Mapping[str, str] | None = None) -> str:
+    """`input`, `input (default)` where the program's default is the value used (by `origin`,
+    when known), `output`, `differentiated`."""
     roles = []
     if program.kind(node) == "input":
-        roles.append("input" + (" (default)" if node.label in program.defaults else ""))
+        default = node.label in program.defaults and (origin is None or origin.get(node.label, "default") == "default")
+        roles.append("input" + (" (default)" if default else ""))
     if node is program.output:
         roles.append("output")
     if of is not None and node is of and of is not program.output:

@@ -262,3 +262,10 @@ def test_a_reader_that_stops_early_is_not_an_error(installed, tmp_path):
     stderr = proc.stderr.read()
     assert proc.wait(timeout=60) == 0
     assert first.startswith("gradients of y2999") and stderr == ""
+
+
+def test_an_input_is_marked_default_only_when_its_default_is_used(cli):
+    given = cli("grad", "x = 1; L = x*x", "--x", "5", "--no-session")
+    assert given.exit_code == 0 and given.stdout.splitlines()[2].split() == ["0", "x", "5", "10", "input"]
+    kept = cli("grad", "x = 1; L = x*x", "--no-session")
+    assert kept.stdout.splitlines()[2].split() == ["0", "x", "1", "2", "input", "(default)"]
