@@ -17,7 +17,8 @@ from scalargrad.errors import UsageError
 
 FORMATS = {".svg": "svg", ".png": "png"}
 BARS = "▁▂▃▄▅▆▇█"
-INSTALL_HINT = "install the plotting extra: pip install 'scalargrad[plot]' (or pip install matplotlib)"
+INSTALL_HINT = ("install the plotting extra: pip install 'scalargrad[plot]', or from a clone of scalargrad "
+                "pip install '.[plot]' (or pip install matplotlib)")
 
 
 # Okabe and Ito's colours, told apart with any colour vision (and each label has its own marker)

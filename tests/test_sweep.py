@@ -103,6 +103,15 @@ def test_a_range_includes_its_stop_and_a_grid_crosses_ranges():
     assert [float(lecture.grads[n][0]) for n in "abcf"] == [6.0, -4.0, -2.0, 4.0]
 
 
+def test_a_ranges_count_is_exact_even_when_huge():
+    from scalargrad.sweep import parse_range
+
+    assert parse_range("a", "0:1:0.1").count == 11 and parse_range("a", "0:1:0.3").count == 4
+    assert parse_range("a", "1:-1:-0.5").count == 5
+    with pytest.raises(UsageError, match=r"has 1,000,000,000,000,000,001 points, above the limit"):
+        parse_range("a", "0:1e9:1e-9")
+
+
 def test_points_outside_the_domain_are_nan_and_reported():
     report = sweep(parse("y = log(x) + sqrt(x - 1)"), {}, ranges={"x": "-2:3:0.5"})
     assert report.domain.count == 6 and report.domain.first == {"x": -2.0}
