@@ -344,7 +344,8 @@ def read_bindings(path: str) -> dict[str, float]:
     except json.JSONDecodeError as error:
         raise InputError(
             f"bindings file {where}, line {error.lineno}, column {error.colno}: {error.msg}",
-            hint='the file must be a JSON object such as {"a": 2, "b": -3}',
+            hint='a bindings file is a JSON object such as {"a": 2, "b": -3}, or data columns in a file whose name '
+                 'ends in .csv' + ("; a program is given with --file" if "=" in text else ""),
         ) from None
     except ValueError as error:
         raise InputError(f"bindings file {where}: {error}", hint="values must be finite numbers") from None

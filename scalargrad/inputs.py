@@ -129,6 +129,9 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
                                   hint="split the program, or run it on a machine with more memory") from None
         except ScalarGradError as error:
             error.hint = _column_hint(source, data) or error.hint
+            if is_csv(str(request.file or "")):
+                error.hint = (f"{request.file} looks like a data file: give it with --bindings {request.file}, "
+                              "and the program with --file PROGRAM")
             raise
     check_option_names(args.values, program.inputs, request.options, request.others, request.command,
                        valueless=args.valueless, strays=args.strays,

@@ -187,3 +187,16 @@ def test_the_session_note_says_where_this_runs_data_and_values_come_from(install
     values = installed("grad", "--bindings", "w.json", "--b", "1", cwd=tmp_path)
     assert values.stderr.splitlines()[0].endswith(
         "0 runs of step; data from points.csv; for this run b from the command line, w[0] from w.json)")
+
+
+def test_a_data_file_given_as_the_program_or_a_program_as_bindings_is_hinted(cli, tmp_path):
+    (tmp_path / "points.csv").write_text(CSV)
+    (tmp_path / "fit.sg").write_text(FIT)
+    swapped = cli("grad", "--file", str(tmp_path / "points.csv"), "--no-session")
+    assert swapped.exit_code == 2 and swapped.stderr.splitlines()[-1] == (
+        f"hint: {tmp_path / 'points.csv'} looks like a data file: give it with --bindings {tmp_path / 'points.csv'}, "
+        "and the program with --file PROGRAM")
+    program = cli("grad", "--file", str(tmp_path / "fit.sg"), "--bindings", str(tmp_path / "fit.sg"), "--no-session")
+    assert program.exit_code == 2 and program.stderr.splitlines()[-1] == (
+        'hint: a bindings file is a JSON object such as {"a": 2, "b": -3}, or data columns in a file whose name ends '
+        "in .csv; a program is given with --file")
