@@ -41,8 +41,9 @@ class LearningRate:
     constant: float | None = None
     program: object = None  # the parsed expression when the rate depends on k
 
-    def at(self, k: int) -> float:
-        """The rate at step number `k` (0-based), a finite positive number, else a UsageError."""
+    def at(self, k: int, start: int = 0) -> float:
+        """The rate at step number `k` (0-based), a finite positive number, else a UsageError.
+        `start`: the k of this run's first step (a session's steps count on), for the hint."""
         if self.constant is not None:
             return self.constant
         try:
@@ -52,8 +53,12 @@ class LearningRate:
                              places=error.places) from None
         rate = self.program.output.data
         if not math.isfinite(rate) or rate <= 0:
+            counted = (f"k counts on from the session's {start} steps taken, so this run starts at k = {start}: "
+                       f"write the schedule in (k - {start}), or give the program again to start over at k = 0; "
+                       if start else "")
             raise UsageError(f"the learning rate `{self.text}` is {rate:g} at k = {k}: it must be a finite, positive "
-                             "number at every step", hint="choose an expression that stays positive over the steps")
+                             "number at every step", hint=counted + "choose an expression that stays positive over "
+                                                                    "the steps")
         return rate
 
     def __str__(self) -> str:

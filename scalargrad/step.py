@@ -185,7 +185,8 @@ def run_steps(
     if not isinstance(state, State):
         state = State.from_json(state, optimizer.name, not zero_grad)
     # An expression's rates are all computed first: a bad one stops the run before any step.
-    rates = [rate.at(state.t + k) for k in range(steps)] if rate.constant is None else [rate.constant] * min(steps, 1)
+    rates = [rate.at(state.t + k, state.t) for k in range(steps)] if rate.constant is None else \
+        [rate.constant] * min(steps, 1)
     watched = check_watch(program, watch)
     program.evaluate(values)  # the values as given: an error here is not any step's fault
     current = {name: node.data for name, node in program.inputs.items()}

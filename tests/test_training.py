@@ -327,3 +327,14 @@ def test_too_large_a_schedule_is_advised_as_a_smaller_schedule():
     report = run_steps(PARABOLA, {"w": 0, "x": 2, "y": 6}, descend=True, freeze=["x", "y"], steps=3, lr="0.6 - 0.1*k")
     assert report.disagreements == [1, 2, 3]
     assert report.advice()[-1].endswith('the learning rate is too large for this program here; try --lr "(0.6 - 0.1*k) / 10"')
+
+
+def test_a_schedule_that_turns_negative_in_a_continued_session_says_k_counts_on(installed, tmp_path):
+    assert installed("step", "L = w*w", "--w", "1", "--steps", "5", "--lr", "0.1 - 0.01*k", cwd=tmp_path).exit_code == 0
+    result = installed("step", "--steps", "8", "--lr", "0.1 - 0.01*k", cwd=tmp_path)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines()[1:] == [
+        "error: the learning rate `0.1 - 0.01*k` is 0 at k = 10: it must be a finite, positive number at every step",
+        "hint: k counts on from the session's 5 steps taken, so this run starts at k = 5: write the schedule in "
+        "(k - 5), or give the program again to start over at k = 0; choose an expression that stays positive over "
+        "the steps"]
