@@ -113,9 +113,7 @@ class SessionView(Report):
                      f"output: {name} = {number(value, self.precision)}" if problem == ""
                      else f"output: cannot be evaluated: {problem}"]:
             heading.add(line)
-        values = Table(["input", "value"], right={"value"}, title="values")
-        for input_name, input_value in self.current.values.items():
-            values.add(input_name, number(input_value, self.precision))
+        values = value_table(self.current.values, self.precision)
         checked = [check_table(self)] if self.current.check is not None else []
         if not self.current.history:
             values.notes.append("no steps yet")
@@ -140,6 +138,30 @@ def history_table(history: list[dict], precision: int) -> Table:
         rate = entry.get("lr_expression") or cell(entry.get("lr"))  # a schedule as written, `1.0 - 0.9*k/100`
         table.add(cell(entry.get("step")), f"{int(entry.get('steps', 1)):,}", direction, rate,
                   *(cell(entry.get(key)) for key in ("before", "after")))
+    return table
+
+
+def value_table(values: dict[str, float], precision: int) -> Table:
+    """The session's values, one row each; an array's elements (`W1[0, 1]`, ...) one row for
+    the array, with its shape and the range of its values, as `grad` shows arrays."""
+    import re
+
+    groups: dict[str, list[tuple[str, float]]] = {}
+    for name, value in values.items():
+        element = re.fullmatch(r"([A-Za-z_][A-Za-z_0-9]*)\[([0-9, ]+)\]", name)
+        groups.setdefault(element[1] + "[" if element else name, []).append((name, value))
+    table = Table(["input", "value"], right={"value"}, title="values")
+    for key, items in groups.items():
+        if not key.endswith("[") or len(items) == 1:
+            for name, value in items:
+                table.add(name, number(value, precision))
+            continue
+        indices = [[int(i) for i in name[len(key):-1].split(",")] for name, _ in items]
+        shape = tuple(max(column) + 1 for column in zip(*indices))
+        low, high = number(min(v for _, v in items), 4), number(max(v for _, v in items), 4)
+        table.add(f"{key[:-1]} {shape}", f"{low} … {high}")
+    if any(key.endswith("[") and len(items) > 1 for key, items in groups.items()):
+        table.notes.append("arrays are summarised, one row each; --json gives every value")
     return table
 
 

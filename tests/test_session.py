@@ -619,3 +619,17 @@ def test_session_history_shows_a_schedule_as_written(cli):
     assert cli("step", "L = (w - 3)**2", "--w", "0", "--descend", "--steps", "3", "--lr", "0.1 / (1 + k)").exit_code == 0
     shown = cli("session").stdout
     assert "0.1 / (1 + k)" in shown.splitlines()[-1]
+
+
+def test_the_session_shows_an_array_of_values_as_one_row(cli):
+    program = "W = uniform(-1, 1, [3, 2]); b = zeros([1]); c = 2; L = sum(W * W) + b[0] * c"
+    assert cli("grad", program).exit_code == 0
+    shown = cli("session").stdout.splitlines()
+    start = shown.index("values")
+    values = cli("session", "--json").json()["values"]
+    low, high = min(values[f"W[{i}, {j}]"] for i in range(3) for j in range(2)), \
+        max(values[f"W[{i}, {j}]"] for i in range(3) for j in range(2))
+    assert shown[start + 2].split() == ["W", "(3,", "2)", f"{low:.4g}", "…", f"{high:.4g}"]
+    assert shown[start + 3].split() == ["b[0]", "0"] and shown[start + 4].split() == ["c", "2"]
+    assert shown[start + 5] == "arrays are summarised, one row each; --json gives every value"
+    assert len(values) == 8
