@@ -40,7 +40,7 @@ SetOption = Annotated[
 ]
 BindingsOption = Annotated[
     Optional[str],
-    typer.Option("--bindings", metavar="FILE", help="A JSON file of input values, e.g. {\"a\": 2}; `-` reads stdin.",
+    typer.Option("--bindings", metavar="FILE", help="A JSON file of input values, e.g. {\"a\": 2}; `-` reads stdin. A FILE.csv gives data columns instead.",
                  show_default=False),
 ]
 SessionOption = Annotated[
