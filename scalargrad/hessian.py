@@ -29,6 +29,7 @@ from scalargrad.program import Program
 from scalargrad.render import DEFAULT_PRECISION, Report, Table, number, ref_json
 
 SCHEMA = "scalargrad.hessian/1"
+MATRIX_LIMIT = 12  # inputs shown as a matrix in a table; past it, the largest entries
 EIGEN_LIMIT = 20  # eigenvalues (pure-Python Jacobi rotations) for at most this many inputs
 ZERO = 1e-9  # an eigenvalue within this fraction of the largest is taken as 0
 SYMMETRIC = 1e-12  # max |H - H^T| over max |H| below this is rounding
@@ -246,10 +247,13 @@ class HessianReport(Report):
 
     def sections(self) -> list:
         program, p = self.program, self.precision
-        at = ", ".join(f"{name} = {number(program.inputs[name].data, p)}" for name in self.wrt)
-        table = Table(["", *self.wrt], title=f"Hessian of {program.label(self.of)} at {at}", right=set(self.wrt))
-        for name, row in zip(self.wrt, self.matrix):
-            table.add(name, *(number(x, p) for x in row))
+        if len(self.wrt) > MATRIX_LIMIT:
+            table = self.largest_entries()
+        else:
+            at = ", ".join(f"{name} = {number(program.inputs[name].data, p)}" for name in self.wrt)
+            table = Table(["", *self.wrt], title=f"Hessian of {program.label(self.of)} at {at}", right=set(self.wrt))
+            for name, row in zip(self.wrt, self.matrix):
+                table.add(name, *(number(x, p) for x in row))
         table.notes.append(("symmetric" if self.symmetric else "NOT symmetric") +
                            f" to rounding: max |H - H^T| / max |H| = {self.asymmetry:.3g}")
         if self.eigenvalues is None:
@@ -260,6 +264,25 @@ class HessianReport(Report):
             if self.verdict in ("minimum", "maximum") and any(g != 0 for g in self.gradient.values()):
                 table.notes.append("the gradient is not 0 here, so this is not a stationary point")
         return [table]
+
+    def largest_entries(self) -> Table:
+        """Past MATRIX_LIMIT inputs, the matrix would be wider than any screen: its largest
+        entries (of the upper triangle, the diagonal included) instead, largest |value| first."""
+        import heapq
+
+        n = len(self.wrt)
+        entries = heapq.nlargest(MATRIX_LIMIT * 2, ((i, j) for i in range(n) for j in range(i, n)
+                                                    if self.matrix[i][j] != 0),
+                                 key=lambda ij: abs(self.matrix[ij[0]][ij[1]]))
+        table = Table(["row", "column", "d2/drow dcolumn"], right={"d2/drow dcolumn"},
+                      title=f"Hessian of {self.program.label(self.of)} over {n} inputs at their values: "
+                            f"its {len(entries)} largest entries, 0s left out")
+        for i, j in entries:
+            table.add(self.wrt[i], self.wrt[j], number(self.matrix[i][j], self.precision))
+        zero = sum(1 for row in self.matrix for x in row if x == 0)
+        table.notes.append(f"{n} x {n} = {n * n:,} entries, {zero:,} of them 0; the whole matrix is in --json, "
+                           "a block of it with --wrt a,b,...")
+        return table
 
     def to_json(self) -> dict:
         program = self.program

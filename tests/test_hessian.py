@@ -174,3 +174,20 @@ def test_check_order_2_catches_a_wrong_formula(monkeypatch, cli):
 def test_check_order_2_at_a_kink_says_kink(cli):
     result = cli("check", "--order", "2", "h = relu(x); L = h * y", "--x", "0", "--y", "3", "--no-session", "--json")
     assert result.exit_code == 0 and {row["status"] for row in result.json()["rows"]} == {"KINK"}
+
+
+def test_past_twelve_inputs_the_table_lists_the_largest_entries(cli):
+    program = "W = uniform(-1, 1, [4, 4]); L = sum(W*W*W) + 5 * W[0, 0] * W[1, 1]"
+    result = cli("hessian", program, "--no-session")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Hessian of L over 16 inputs at their values: its 17 largest entries, 0s left out"
+    document = cli("hessian", program, "--no-session", "--json").json()
+    matrix, wrt = document["hessian"], document["wrt"]
+    rows = [line.rsplit(None, 1) for line in lines[2:19]]
+    shown = [abs(float(value)) for _, value in rows]
+    assert shown == sorted(shown, reverse=True) and len(shown) == 17
+    assert any(label.split() == ["W[0,", "0]", "W[1,", "1]"] and float(value) == 5.0 for label, value in rows)
+    assert 16 == sum(1 for i in range(16) if matrix[i][i] != 0)
+    assert lines[19] == "16 x 16 = 256 entries, 238 of them 0; the whole matrix is in --json, a block of it with --wrt a,b,..."
+    assert len(wrt) == 16 and max(len(line) for line in lines[1:19]) < 40  # the rows stay narrow
