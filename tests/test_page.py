@@ -614,3 +614,16 @@ def test_only_a_check_of_the_same_program_and_inputs_reaches_the_page():
     for other in ({**record, "program": LECTURE + "  # changed"}, {**record, "values": {"a": 2.0}},
                   {**record, "of": 99}):
         assert pages.page_data(program, program.output, check=other)["check"] is None
+
+
+def test_a_very_large_page_is_written_with_a_warning_that_says_how_to_draw_a_part(cli, tmp_path, monkeypatch):
+    import scalargrad.commands.dot as dot_command
+
+    monkeypatch.setattr(dot_command, "PAGE_LARGE", 1000)
+    path = tmp_path / "big.html"
+    result = cli("dot", LECTURE, *LECTURE_VALUES, "-o", str(path), "--no-session")
+    assert result.exit_code == 0 and path.stat().st_size > 1000
+    megabytes = f"{path.stat().st_size / 1e6:.0f}"
+    assert result.stderr.splitlines()[-1] == (f"warning: the page is {megabytes} MB: a browser takes a while to open "
+                                              "it; --focus NODE --depth N makes a page of the part of the graph around "
+                                              "a node")

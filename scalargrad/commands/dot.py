@@ -9,6 +9,7 @@ import typer
 from scalargrad.commands.shared import OfOption, load, note, program_command, warn
 from scalargrad.errors import UsageError
 
+PAGE_LARGE = 20_000_000  # bytes of a page past which opening it is slow enough to say so
 ORDER = 50  # place in `scalargrad --help`
 
 OutputOption = Annotated[
@@ -84,6 +85,10 @@ def dot(
         if not to_stdout:
             how = f"drawn with {page.renderer.origin}" if page.renderer else "listed in a table"
             print(f"wrote {output}: interactive HTML page of {page.nodes:,} nodes, {how}", file=sys.stderr)
+            size = Path(output).stat().st_size
+            if size > PAGE_LARGE:
+                warn(f"the page is {size / 1e6:.0f} MB: a browser takes a while to open it; --focus NODE --depth N "
+                     "makes a page of the part of the graph around a node")
         return
     graph = draw_program(program, loaded.values, grad=not no_grad, of=program.node(of) if of else None, plain=plain,
                          cluster=cluster, focus=program.node(focus) if focus else None,
