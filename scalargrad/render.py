@@ -451,7 +451,7 @@ class DelayedProgress:
 
             self._bar = Progress(console=Console(file=sys.stderr), transient=True)
             self._bar.start()
-            self._task = self._bar.add_task(self.description, total=total)
+            self._task = self._bar.add_task(self.description, total=total, completed=done)
         elif self._clock() - self._shown_at < self.refresh and done < total:
             return  # ten updates a second are plenty; one per step of a million would cost more than the work
         self._shown_at = self._clock()
