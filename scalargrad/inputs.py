@@ -62,6 +62,16 @@ class Loaded:
     extra: list[str] = field(default_factory=list)  # positionals after the program (explain's nodes)
     data: DataFile | None = None  # the CSV file whose columns the program reads, if any
 
+    def data_record(self) -> dict | None:
+        """What a session keeps of the data file (`session.Session.data`), or None."""
+        return data_record(self.data, self.program)
+
+
+def data_record(data: DataFile | None, program: Program) -> dict | None:
+    if data is None or not program.data:
+        return None
+    return {"file": str(Path(data.path).resolve()), "sha256": data.digest, "columns": list(program.data)}
+
 
 def read_source(program: str | None, file: Path | None, prompt: Callable[[str], None] | None = None) -> str:
     """The program text from an argument, a file, or standard input (`-`). `prompt` is told
@@ -284,10 +294,8 @@ def _record(use: sessions.SessionUse, program: Program, resolved, notes: list[st
     """Make this program and its values the session, with the data file it reads columns from
     (if any); a session that cannot be saved is a warning, not a failure: the command's own
     result still stands."""
-    saved_data = {"file": str(Path(data.path).resolve()), "sha256": data.digest, "columns": list(program.data)} \
-        if data and program.data else None
     try:
-        use.session, previous = sessions.start(use.path, program.source, resolved.values, saved_data)
+        use.session, previous = sessions.start(use.path, program.source, resolved.values, data_record(data, program))
         use.recorded = True
         if previous is not None and previous.history and previous.program != program.source:
             notes.append(f"a new session replaced the one in {sessions.shown(use.path)} ({previous.describe()})")

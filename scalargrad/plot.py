@@ -66,6 +66,16 @@ def require_matplotlib() -> None:
         raise UsageError("--plot needs matplotlib, which is not installed", hint=INSTALL_HINT) from None
 
 
+def ready_to_plot(path: str | os.PathLike) -> None:
+    """Before any work: `--plot PATH` names a format matplotlib writes, matplotlib is there,
+    and PATH can be written; else a usage error that says what to do."""
+    from scalargrad.files import check_writable
+
+    plot_format(path)
+    require_matplotlib()
+    check_writable(path, "--plot")
+
+
 def plot_history(path: str | os.PathLike, history: Sequence[float], *, output: str, title: str) -> None:
     """Draw the output value against the step number into `path` (.svg or .png), atomically."""
     figure, axes = _figure(path)

@@ -583,13 +583,15 @@ def record_step(path: str | os.PathLike, *, program: str, lr: float, before: flo
 
 def run_step(path: str | os.PathLike, *, program: str, values: Mapping[str, float], origin: Mapping[str, str],
              run: Callable[[dict[str, float], dict | None], T],
-             outcome: Callable[[T], tuple[Mapping[str, float], StepEntry | None, dict | None]]) -> T:
+             outcome: Callable[[T], tuple[Mapping[str, float], StepEntry | None, dict | None]],
+             data: dict | None = None) -> T:
     """Run a step under the session's lock, starting from the values and optimiser state saved
     there now, and save what it produced: steps run at the same time add up, and none is lost.
 
     `run(values, optimizer)` does the work (`optimizer`: the saved state, or None);
     `outcome(result)` gives the new input values, the history entry (None: save nothing) and
-    the optimiser's new state. Returns `run`'s result.
+    the optimiser's new state. `data` (as `Session.data`): the data file the step trained on,
+    which becomes the session's, since its values now come from that data. Returns `run`'s result.
     """
     path = Path(path)
     with transaction(path) as current:
@@ -598,6 +600,8 @@ def run_step(path: str | os.PathLike, *, program: str, values: Mapping[str, floa
         if entry is not None:  # None: nothing to save (interrupted before a step completed)
             _save_step(path, current, program, new_values, entry)
             current.optimizer = state
+            if data is not None:
+                current.data = dict(data)
     return result
 
 

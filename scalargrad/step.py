@@ -282,12 +282,13 @@ def save_values(path: str | os.PathLike, values: Mapping[str, float]) -> None:
 # -- in a session --------------------------------------------------------------------------
 def take_steps(program: Program, values: Mapping[str, float], *, origin: Mapping[str, str] | None = None,
                session: SessionUse | None = None, lr: float | str | LearningRate = DEFAULT_LR, steps: int = 1,
-               descend: bool = False, freeze: Iterable[str] = (), **options) -> StepReport:
+               descend: bool = False, freeze: Iterable[str] = (), data: dict | None = None, **options) -> StepReport:
     """`run_steps` (the further `options` are its own), and with an active `session`, under
     its lock from the values and optimiser state saved there now, saving the new values, the
     optimiser's state and a history entry (so steps run at the same time add up).
     The report's `advice()` starts with a note when this step turns the other way than the
-    session's last one."""
+    session's last one. `data`: the data file it trains on (`inputs.Loaded.data_record()`),
+    saved as the session's."""
     options.update(lr=lr, steps=steps, descend=descend, freeze=check_freeze(program, freeze))
     if session is None or not session.active:
         return run_steps(program, values, **options)
@@ -304,7 +305,7 @@ def take_steps(program: Program, values: Mapping[str, float], *, origin: Mapping
     try:
         report = sessions.run_step(session.path, program=program.source, values=values, origin=origin or {},
                                    run=run, outcome=lambda report: (report.final, history_entry(report),
-                                                                    report.state.to_json()))
+                                                                    report.state.to_json()), data=data)
     except SessionWriteError as error:  # a read-only folder, a full disk: the step stands, unsaved
         report = done[-1] if done else run_steps(program, values, **options)
         report.unsaved = f"the session was not saved: {error.message}"
@@ -313,6 +314,13 @@ def take_steps(program: Program, values: Mapping[str, float], *, origin: Mapping
         report.turned = (f"the last step in this session {was}; this one {now}"
                          + (" (add --descend to keep descending)" if not descend else ""))
     return report
+
+
+def follows_data(session: SessionUse | None, trained: dict | None, report: StepReport) -> bool:
+    """Whether the steps, saved in a session they continued, trained on another data file
+    than the session's (or an edited one), which the session now follows (`take_steps`'s `data`)."""
+    return bool(session is not None and session.used and trained and report.steps and not report.unsaved
+                and session.session.data != trained)
 
 
 def history_entry(report: StepReport):

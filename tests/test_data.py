@@ -200,3 +200,22 @@ def test_a_data_file_given_as_the_program_or_a_program_as_bindings_is_hinted(cli
     assert program.exit_code == 2 and program.stderr.splitlines()[-1] == (
         'hint: a bindings file is a JSON object such as {"a": 2, "b": -3}, or data columns in a file whose name ends '
         "in .csv; a program is given with --file")
+
+
+def test_a_step_on_another_or_an_edited_data_file_makes_it_the_sessions(installed, tmp_path):
+    """The session's values now come from that data: the session follows it, and says so."""
+    import json
+
+    (tmp_path / "points.csv").write_text(CSV)
+    (tmp_path / "more.csv").write_text(CSV + "2,2,1\n")
+    assert installed("grad", FIT, "--bindings", "points.csv", cwd=tmp_path).exit_code == 0
+    stepped = installed("step", "--bindings", "more.csv", "--lr", "0.1", "--descend", cwd=tmp_path)
+    assert stepped.exit_code == 0, stepped.stderr
+    assert "note: the session's data file is now more.csv: the steps trained on it" in stepped.stderr.splitlines()
+    saved = json.loads(Path(os.environ["SCALARGRAD_SESSION"]).read_text())["data"]
+    assert saved["file"] == str((tmp_path / "more.csv").resolve())
+    (tmp_path / "more.csv").write_text(CSV + "2,2,-1\n")  # edited: the next step reads it, and accepts it
+    edited = installed("step", "--lr", "0.1", "--descend", cwd=tmp_path)
+    assert "has changed since" in edited.stderr and "the session's data file is now more.csv" in edited.stderr
+    quiet = installed("grad", cwd=tmp_path)
+    assert quiet.exit_code == 0 and "warning" not in quiet.stderr and "note: the session's" not in quiet.stderr

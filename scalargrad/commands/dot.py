@@ -76,20 +76,8 @@ def dot(
     loaded = load(request)
     program = loaded.program
     if fmt == "html":
-        from scalargrad.page import page_for
-
-        page = page_for(loaded, output, of=of, plain=plain, cluster=cluster, focus=focus, depth=depth,
-                        max_nodes=max_nodes)
-        for problem in page.warnings:
-            warn(problem)
-        if not to_stdout:
-            how = f"drawn with {page.renderer.origin}" if page.renderer else "listed in a table"
-            print(f"wrote {output}: interactive HTML page of {page.nodes:,} nodes, {how}", file=sys.stderr)
-            size = Path(output).stat().st_size
-            if size > PAGE_LARGE:
-                warn(f"the page is {size / 1e6:.0f} MB: a browser takes a while to open it; --focus NODE --depth N "
-                     "makes a page of the part of the graph around a node")
-        return
+        return _page(loaded, output, of=of, plain=plain, cluster=cluster, focus=focus, depth=depth,
+                     max_nodes=max_nodes)
     graph = draw_program(program, loaded.values, grad=not no_grad, of=program.node(of) if of else None, plain=plain,
                          cluster=cluster, focus=program.node(focus) if focus else None,
                          depth=DEFAULT_DEPTH if depth is None else depth, max_nodes=max_nodes, fmt=fmt)
@@ -104,3 +92,20 @@ def dot(
     renderer = renderers.save(graph.source, Path(output), fmt, lookup)
     how = f" with {renderer.origin}" if renderer else ""
     note(f"wrote {output}: {renderers.FORMAT_NAMES[fmt]} of {graph.value_nodes:,} nodes{how}", prefix="")
+
+
+def _page(loaded, output: str | None, **options) -> None:
+    """`dot -o graph.html`: the interactive page, what was written, and a warning for one so
+    large that a browser is slow to open it."""
+    from scalargrad.page import page_for
+
+    page = page_for(loaded, output, **options)
+    for problem in page.warnings:
+        warn(problem)
+    if output is not None and output != "-":
+        how = f"drawn with {page.renderer.origin}" if page.renderer else "listed in a table"
+        print(f"wrote {output}: interactive HTML page of {page.nodes:,} nodes, {how}", file=sys.stderr)
+        size = Path(output).stat().st_size
+        if size > PAGE_LARGE:
+            warn(f"the page is {size / 1e6:.0f} MB: a browser takes a while to open it; --focus NODE --depth N "
+                 "makes a page of the part of the graph around a node")

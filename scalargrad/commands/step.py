@@ -82,20 +82,21 @@ def step(
 
     rate, chosen = stepping.check_lr(lr), Optimizer(optimizer, momentum, beta1, beta2, adam_eps)
     if plot is not None:
-        from scalargrad.plot import plot_format, require_matplotlib
+        from scalargrad.plot import ready_to_plot
 
-        plot_format(plot)
-        require_matplotlib()
-        check_writable(plot, "--plot")
+        ready_to_plot(plot)
     if save is not None:
         check_writable(save, "--save")
     loaded = load(request)
     output = loaded.program  # the bar shows the output after each step
     with progress_bar("stepping", json_) as bar:
         report = stepping.take_steps(loaded.program, loaded.values, origin=loaded.origin, session=loaded.session,
-                                     lr=rate, steps=steps, descend=descend, freeze=name_list(freeze, "--freeze"),
-                                     optimizer=chosen, zero_grad=not no_zero_grad, watch=name_list(watch, "--watch"),
+                                     data=loaded.data_record(), lr=rate, steps=steps, descend=descend,
+                                     freeze=name_list(freeze, "--freeze"), optimizer=chosen, zero_grad=not no_zero_grad,
+                                     watch=name_list(watch, "--watch"),
                                      progress=lambda k: bar(k, steps, f"stepping: {output.label(output.output)} = {output.output.data:.6g}"))
+    if stepping.follows_data(loaded.session, loaded.data_record(), report):
+        note(f"the session's data file is now {loaded.data.path}: the steps trained on it")
     if save is not None:
         stepping.save_values(save, report.final)
     if plot is not None:
