@@ -13,7 +13,7 @@ ORDER = 90  # place in `scalargrad --help`
 def session(
     reset: Annotated[bool, typer.Option("--reset", help="Forget the session (even a damaged one).")] = False,
     data: Annotated[Optional[str], typer.Option(
-        "--data", metavar="FILE.csv",
+        "--data", metavar="CSV",
         help="Make FILE.csv the data file the session's program reads its columns from (a moved or edited file).",
     )] = None,
     precision: PrecisionOption = 10,
