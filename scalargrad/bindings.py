@@ -382,8 +382,15 @@ class DataFile:
     columns: dict[str, list[float]]
     digest: str  # SHA-256 of the text, in hex
 
+    def record(self, columns) -> dict:
+        """What a session keeps of it (`session.Session.data`): where it is, its digest, and
+        `columns`, those the program reads."""
+        from pathlib import Path
 
-def read_columns(path: str, missing_hint: str = "check the path given to --bindings") -> DataFile:
+        return {"file": str(Path(self.path).resolve()), "sha256": self.digest, "columns": list(columns)}
+
+
+def read_columns(path: str, missing_hint: str = "", option: str = "--bindings") -> DataFile:
     """A CSV file with a header row: each column's numbers by its header, for the data a
     program reads (`x` in the program, a column `x` in the file). A cell that is missing,
     empty or not a number is an error naming its row and column."""
@@ -392,9 +399,10 @@ def read_columns(path: str, missing_hint: str = "check the path given to --bindi
     from scalargrad.files import read_text_file
 
     try:
-        text = read_text_file(path, f"data file {path}", error=InputError, kind_hint="give --bindings a CSV file")
+        text = read_text_file(path, f"data file {path}", error=InputError, kind_hint=f"give {option} a CSV file")
     except FileNotFoundError:
-        raise InputError(f"data file {path} does not exist", hint=missing_hint) from None
+        raise InputError(f"data file {path} does not exist",
+                         hint=missing_hint or f"check the path given to {option}") from None
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     return DataFile(path, _columns(text, path), digest)
 

@@ -68,9 +68,7 @@ class Loaded:
 
 
 def data_record(data: DataFile | None, program: Program) -> dict | None:
-    if data is None or not program.data:
-        return None
-    return {"file": str(Path(data.path).resolve()), "sha256": data.digest, "columns": list(program.data)}
+    return data.record(program.data) if data is not None and program.data else None
 
 
 def read_source(program: str | None, file: Path | None, prompt: Callable[[str], None] | None = None) -> str:
@@ -121,14 +119,13 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
                          hint="put one of them in a file: --file PROGRAM or --bindings values.json")
     use = sessions.SessionUse(sessions.resolve_path(request.session, disabled=request.no_session))
     data = read_columns(request.bindings) if is_csv(request.bindings) else None
-    saved, data_warnings, replaced = None, [], None
+    bound = read_bindings(request.bindings) if request.bindings is not None and data is None else {}
+    saved, data_warnings, replaced = None, [], []
     set_names = [item.partition("=")[0].strip() for item in request.sets]
     if args.program is None and request.file is None and use.path is not None:
         saved = _saved_session(use.path)
-        if data is None and saved.data is not None:
-            replaced = [name for name in saved.data["columns"] if name in {*args.values, *set_names}]
-            if not replaced:  # values given for its columns replace the data file for this run
-                data, data_warnings = _session_data(saved)
+        given = {name.partition("[")[0] for name in (*args.values, *set_names, *bound)}
+        data, data_warnings, replaced = _session_data(saved, data, given, request.command)
         program = _parse_saved(saved, use.path, data)
     else:
         source = read_source(args.program, request.file, prompt)
@@ -138,7 +135,7 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
             raise ScalarGradError(f"out of memory parsing a program of {len(source):,} characters",
                                   hint="split the program, or run it on a machine with more memory") from None
         except ScalarGradError as error:
-            error.hint = _column_hint(source, data) or error.hint
+            error.hint = _column_hint(source, data, error) or error.hint
             if is_csv(str(request.file or "")):
                 error.hint = (f"{request.file} looks like a data file: give it with --bindings {request.file}, "
                               "and the program with --file PROGRAM")
@@ -146,7 +143,8 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
     check_option_names(args.values, program.inputs, request.options, request.others, request.command,
                        valueless=args.valueless, strays=args.strays,
                        set_names=set_names, flags=request.flags)
-    resolved = _resolve(program, args, request, data, saved, _replaced_hint(replaced, saved))
+    resolved = _resolve(program, args, request, data, saved, bound, _replaced_hint(replaced, saved),
+                        previous=use.path if saved is None and data is None else None)
     resolved.warnings += data_warnings + unread_columns(program, data.columns if data else {}, data and data.path)
     notes: list[str] = []
     if saved is not None:
@@ -164,7 +162,7 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
 
 def _this_run(origin: dict[str, str], request: Request, data: DataFile | None) -> str:
     """What this run takes from elsewhere than the session, for the note that says it is used:
-    `; data from moons.csv; for this run x1, x2 from the command line, w from values.json`."""
+    `; data from moons.csv; for this run b from the command line, w from values.json`."""
     places = {"command line": "the command line", "bindings": request.bindings, "default": "the program's defaults"}
     given: dict[str, list[str]] = {}
     for name, source in origin.items():
@@ -179,12 +177,14 @@ def _this_run(origin: dict[str, str], request: Request, data: DataFile | None) -
 
 
 def _resolve(program: Program, args, request: Request, data: DataFile | None, saved: sessions.Session | None,
-             replaced: str = ""):
-    """The value of every input, from the layers in order of precedence. `replaced`: the hint
-    for a missing value when values given for some columns replaced the session's data file."""
+             bound: dict[str, float], replaced: str = "", previous: Path | None = None):
+    """The value of every input, from the layers in order of precedence (`bound`: those of a
+    JSON --bindings file). `replaced`: the hint for a missing value when values given for
+    some columns replaced the session's data file; `previous`: the session a new program
+    replaces, whose data file may hold the missing values."""
     layers = [("command line", command_line_values(args, request.sets))]
     if request.bindings is not None and not is_csv(request.bindings):
-        layers.append(("bindings", read_bindings(request.bindings)))
+        layers.append(("bindings", bound))
     if saved is not None:
         layers.append(("session", saved.values))
     try:
@@ -192,12 +192,31 @@ def _resolve(program: Program, args, request: Request, data: DataFile | None, sa
                        command=request.command, needed=_needed(program, request.of))
     except InputError as error:
         if data is not None:  # the missing name is most likely a column the data file lacks
-            error.hint = _column_hint(program.source, data) or (
+            error.hint = _column_hint(program.source, data, error) or (
                 f"the data file {data.path} has the columns {', '.join(data.columns)}: add the missing one to it, "
                 "or give its value on the command line (--NAME VALUE)")
         elif replaced:
             error.hint = replaced
+        elif previous is not None:
+            error.hint = _previous_data_hint(previous, program) or error.hint
         raise
+
+
+def _previous_data_hint(path: Path, program: Program) -> str:
+    """When the session's program read some of this program's inputs from a data file, how to
+    give that file to this one (a program edited and given again, without --bindings)."""
+    try:
+        previous = sessions.read(path)
+    except ScalarGradError:
+        return ""
+    if previous is None or previous.data is None:
+        return ""
+    columns = [name for name in previous.data["columns"] if name in program.inputs]
+    if not columns:
+        return ""
+    file = sessions.shown(Path(previous.data["file"]))
+    return (f"the session's program read {', '.join(columns)} from the data file {file}: give it with this program "
+            f"too: {_command('--bindings', file)}")
 
 
 def _replaced_hint(replaced: list[str] | None, saved: sessions.Session | None) -> str:
@@ -208,33 +227,63 @@ def _replaced_hint(replaced: list[str] | None, saved: sessions.Session | None) -
             f"for this run: give all of {', '.join(columns)} as values, or none of them to read the file")
 
 
-def _column_hint(source: str, data: DataFile | None) -> str:
-    """A hint when a column of the data file is no name the program reads but close to one
-    (`X2` for `x2`): the program then reads that name as a number, or misses it."""
-    from scalargrad.errors import did_you_mean
+def _column_hint(source: str, data: DataFile | None, error: ScalarGradError) -> str:
+    """A hint for `error` when it is about a name that a column of the data file nearly is
+    (`x2` read, the column headed `X2`): the program then reads that name as a number, or
+    misses it. Nothing for an error about anything else."""
+    import difflib
 
     if data is None:
         return ""
-    words = sorted(set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", source)))
+    words = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", source))
+    about = set(re.findall(r"`([A-Za-z_][A-Za-z_0-9]*)`", error.message))
+    for place in error.places[:1]:  # the word the caret is under
+        line = source.split("\n")[place.line - 1] if place.line <= source.count("\n") + 1 else ""
+        word = re.match(r"[A-Za-z_][A-Za-z_0-9]*", line[place.column - 1:])
+        about |= {word[0]} if word else set()
     for column in data.columns:
-        close = did_you_mean(column, words) if column not in words else None
-        if close:
+        if column in words:
+            continue
+        close = [word for word in words if word.lower() == column.lower()] or \
+            difflib.get_close_matches(column, words, n=1, cutoff=0.8)
+        if close and close[0] in about:
             return (f"the data file {data.path} has a column `{column}` that the program does not read: is it "
-                    f"`{close}`? (a column stands for the name in its header, exactly)")
+                    f"`{close[0]}`? (a column stands for the name in its header, exactly)")
     return ""
 
 
-def _session_data(saved: sessions.Session) -> tuple[DataFile, list[str]]:
-    """The CSV file whose columns the session's program reads, read again (so that later
-    commands need not repeat `--bindings FILE.csv`), and a warning if it changed since."""
+def _session_data(saved: sessions.Session, data: DataFile | None, given: set[str],
+                  command: str) -> tuple[DataFile | None, list[str], list[str]]:
+    """The data file for a command that continues the session: `data` if one was given, else
+    the session's read again (its columns only, so that later commands need not repeat
+    `--bindings FILE.csv`), with a warning if it changed; none when values are `given` for
+    its columns, which then replace it for this run (those columns are the third item)."""
+    if data is not None or saved.data is None:
+        return data, [], []
+    columns = saved.data["columns"]
+    replaced = [name for name in columns if name in given]
+    if replaced and command == "step":
+        raise UsageError(f"values given for {', '.join(replaced)} replace the session's data file, and step would "
+                         "move them and save them as parameters",
+                         hint="train on data with --bindings FILE.csv; to try values for one run, use grad or check")
+    if replaced:
+        return None, [], replaced
     shown = sessions.shown(Path(saved.data["file"]))
-    data = read_columns(shown, missing_hint="the session's program reads its data columns from it: if it moved, "
+    read = read_columns(shown, missing_hint="the session's program reads its data columns from it: if it moved, "
                                             "scalargrad session --data FILE.csv points the session at it; or give "
                                             "it for one command: --bindings FILE.csv")
+    data = DataFile(read.path, {name: read.columns[name] for name in columns if name in read.columns}, read.digest)
     if data.digest == saved.data["sha256"]:
-        return data, []
-    return data, [f"the data file {shown} has changed since the session's program was given; this run reads it as "
-                  f"it is now (scalargrad session --data {shown} accepts it, and this warning stops)"]
+        return data, [], []
+    return data, [f"the data file {shown} has changed since the session last read it; this run reads it as it is "
+                  f"now ({_command('scalargrad', 'session', '--data', shown)} accepts it, and this warning stops)"], []
+
+
+def _command(*words: str) -> str:
+    """A command line a person can paste: each word quoted for the shell where it needs it."""
+    import shlex
+
+    return " ".join(shlex.quote(word) for word in words)
 
 
 def _needed(program: Program, of: str | None) -> set[str] | None:
@@ -267,7 +316,7 @@ def unread_columns(program: Program, columns: dict[str, list[float]], path: str 
     warnings = []
     for name in columns:
         if name not in program.data:
-            close = did_you_mean(name, program.inputs) if program.inputs else None
+            close = did_you_mean(name, program.inputs) if program.inputs and name not in program.names else None
             guess = f" (did you mean `{close}`?)" if close else ""
             why = "assigned by the program" if name in program.names or name in program.arrays else "not read by the program"
             warnings.append(f"the column `{name}` of {path} is {why}; it is ignored{guess}")
@@ -280,7 +329,7 @@ def _parse_saved(saved: sessions.Session, path: Path, data: DataFile | None = No
     try:
         return parse(saved.program, data=data.columns if data else None)
     except ScalarGradError as error:
-        columns = _column_hint(saved.program, data)
+        columns = _column_hint(saved.program, data, error)
         if columns:  # the data file is at fault, not the session
             error.hint = columns
             raise

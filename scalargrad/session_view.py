@@ -26,27 +26,33 @@ class Reset(Report):
 
 
 def attach_data(path: Path, file: str) -> str:
-    """Make `file` (a CSV file) the session's data file, after checking that the session's
-    program reads data columns and that the file has every one; returns the note to print."""
+    """Make `file` (a CSV file) the session's data file, after checking that it has every
+    column the session's program reads as data, and that none of the columns the program
+    would read from it is one of the session's inputs; returns the note to print."""
     from scalargrad import session as sessions
-    from scalargrad.bindings import read_columns
+    from scalargrad.bindings import is_csv, read_columns
     from scalargrad.errors import UsageError
     from scalargrad.language import parse
 
+    if not is_csv(file):
+        raise UsageError(f"--data takes a CSV file of data columns, not `{file}`",
+                         hint="give a file whose name ends in .csv, with a header row naming the columns")
     current = sessions.read(path)
     if current is None:
         raise UsageError(f"no session in {sessions.shown(path)} to give a data file",
                          hint="start one with the program and its data: scalargrad grad --file PROGRAM --bindings FILE.csv")
-    data = read_columns(file, missing_hint="check the path given to --data")
-    wanted = current.data["columns"] if current.data else list(parse(current.program, data=data.columns).data)
+    data = read_columns(file, option="--data")
+    read = list(parse(current.program, data=data.columns).data)  # the columns it would read
+    wanted = current.data["columns"] if current.data else [name for name in read if name not in current.values]
     missing = [name for name in wanted if name not in data.columns]
-    if not wanted or missing:
+    taken = [name for name in read if name not in wanted]  # inputs of the session, not data
+    if not wanted or missing or taken:
         what = f"has no column {', '.join(f'`{name}`' for name in missing)}" if missing else \
-            "is not read by the session's program (it reads no column of it)"
+            f"has a column `{taken[0]}`, an input of the session's program, not data" if taken else \
+            "has no column that the session's program reads as data"
         raise UsageError(f"the data file {file} {what}", hint=f"the session's program reads the columns "
-                         f"{', '.join(wanted) or '(none)'}: give a CSV file whose header names them")
-    sessions.record_data(path, current.program, {"file": str(Path(file).resolve()), "sha256": data.digest,
-                                                "columns": list(wanted)})
+                         f"{', '.join(wanted) or '(none)'} as data: give a CSV file with those columns")
+    sessions.record_data(path, current.program, data.record(wanted))
     return f"the session's data file is now {file} (columns {', '.join(wanted)})"
 
 
@@ -58,6 +64,7 @@ class SessionView(Report):
     current: object  # scalargrad.session.Session, or None (JSON only)
     precision: int = 10
     gap = False
+    _data = None  # the data file as read, once (`data_file`)
 
     def evaluate_output(self) -> tuple[str, float | None, str]:
         """(name, value, why not) of the output: the file may outlive a change to the language."""
@@ -65,19 +72,27 @@ class SessionView(Report):
         from scalargrad.language import parse
 
         try:
-            program = parse(self.current.program, data=self.data_columns())
+            data = self.data_file()
+            program = parse(self.current.program, data=data.columns if data else None)
             program.evaluate(self.current.values)
         except ScalarGradError as error:
             return "", None, error.message
         return program.label(program.output), program.output.data, ""
 
-    def data_columns(self) -> dict[str, list[float]] | None:
-        """The columns of the session's data file, read again (None: it has none)."""
-        from scalargrad.bindings import read_columns
+    def data_file(self):
+        """The session's data file (`bindings.DataFile`: its columns, those the program reads,
+        and the digest of its text now), read once; None when it has none. A file that cannot
+        be read is the ScalarGradError that says why."""
+        from scalargrad.bindings import DataFile, read_columns
         from scalargrad.session import shown
 
-        data = self.current.data
-        return read_columns(shown(Path(data["file"])), missing_hint="").columns if data else None
+        if self.current.data is None:
+            return None
+        if self._data is None:
+            read = read_columns(shown(Path(self.current.data["file"])))
+            self._data = DataFile(read.path, {name: read.columns[name] for name in self.current.data["columns"]
+                                              if name in read.columns}, read.digest)
+        return self._data
 
     def to_json(self) -> dict:
         if self.current is None:
@@ -99,7 +114,29 @@ class SessionView(Report):
             check["values"] == self.current.values and self.same_data()
 
     def same_data(self) -> bool:
-        return (self.current.check or {}).get("data") == (self.current.data or {}).get("sha256")
+        """Whether the last check ran on the data file as it is now (as the page judges it)."""
+        from scalargrad.errors import ScalarGradError
+
+        if self.current.data is None:  # a session that keeps no data file (older than the field) cannot tell
+            return True
+        try:
+            data = self.data_file()
+        except ScalarGradError:  # gone or unreadable: as it was when the session last read it
+            data = None
+        return (self.current.check or {}).get("data") == (data.digest if data else self.current.data["sha256"])
+
+    def data_line(self) -> str:
+        """`data: moons.csv (columns x1, x2, y)`, and whether it changed since the session read it."""
+        from scalargrad.errors import ScalarGradError
+        from scalargrad.session import shown
+
+        saved = self.current.data
+        line = f"data: {shown(Path(saved['file']))} (columns {', '.join(saved['columns'])})"
+        try:
+            data = self.data_file()
+        except ScalarGradError as error:
+            return f"{line}: {error.message}"
+        return line + ("" if data.digest == saved["sha256"] else ": changed since the session last read it")
 
     def sections(self) -> list:
         from scalargrad.session import shown
@@ -108,8 +145,7 @@ class SessionView(Report):
         heading = Lines()
         for line in [f"session {shown(self.path)}", "program:",
                      *("    " + line for line in self.current.program.strip().splitlines()),
-                     *([f"data: {shown(Path(self.current.data['file']))} (columns "
-                        f"{', '.join(self.current.data['columns'])})"] if self.current.data else []),
+                     *([self.data_line()] if self.current.data else []),
                      f"output: {name} = {number(value, self.precision)}" if problem == ""
                      else f"output: cannot be evaluated: {problem}"]:
             heading.add(line)

@@ -37,9 +37,11 @@ DEFAULT_LR = 0.01
 # large. (On a parabola, the step that lands exactly on the minimum is off by half.)
 DISAGREEMENT = 1.0
 # A step across a kink (relu, abs) may stall or go a hair the wrong way with a fine rate: the
-# wrong way counts when it is more than a tenth of the predicted change, or more than a
-# hundredth of the output itself (a loss that nearly doubles counts, however large the prediction).
+# wrong way counts when it is more than a tenth of the predicted change (WRONG_WAY), or more
+# than a hundredth of the output itself (WRONG_WAY_OF_OUTPUT: a loss that rises by 1% counts,
+# however large the prediction was).
 WRONG_WAY = 0.1
+WRONG_WAY_OF_OUTPUT = 0.01
 
 
 @dataclass
@@ -248,7 +250,7 @@ def _disagrees(before: float, after: float, predicted: float) -> bool:
     ratio = (after - before) / predicted  # 1: as predicted; 0: did not move; below 0: the wrong way
     if ratio >= 0:
         return ratio > 1.0 + DISAGREEMENT
-    return ratio < -WRONG_WAY or abs(after - before) > WRONG_WAY * 0.1 * abs(before)
+    return ratio < -WRONG_WAY or abs(after - before) > WRONG_WAY_OF_OUTPUT * abs(before)
 
 
 def _at_step(error: DomainError, k: int, steps: int, history: list[float], lr: float) -> DomainError:

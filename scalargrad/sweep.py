@@ -73,6 +73,9 @@ def parse_range(name: str, text: str) -> Range:
         raise UsageError(f"{where} never reaches {stop:g} with a step of {step:g}: the step has the wrong sign",
                          hint=f"write --{name} {start:g}:{stop:g}:{-step:g}")
     steps = (stop - start) / step
+    if not math.isfinite(steps):  # 0:1:1e-320: more steps than a float can count
+        raise UsageError(f"{where} has more points than can be counted, above the limit of {LIMIT:,}",
+                         hint="use a larger step")
     nearest = round(steps)  # 0:1:0.1 has 11 points, not 10 (its 9.999999999999998 steps are 10)
     count = (nearest if abs(steps - nearest) <= 1e-9 * max(1.0, abs(steps)) else math.floor(steps)) + 1
     if count > LIMIT:

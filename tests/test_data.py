@@ -96,7 +96,7 @@ def test_a_changed_data_file_is_read_as_it_is_now_with_a_warning(installed, tmp_
     (tmp_path / "points.csv").write_text(CSV.replace("2,3,1", "2,3,-1"))
     again = installed("grad", "--json", cwd=tmp_path)
     assert again.exit_code == 0, again.stderr
-    assert "warning: the data file points.csv has changed since the session's program was given; this run reads it " \
+    assert "warning: the data file points.csv has changed since the session last read it; this run reads it " \
            "as it is now (scalargrad session --data points.csv accepts it, and this warning stops)" in again.stderr
     assert again.json()["output"]["value"] != first.json()["output"]["value"]
     accepted = installed("session", "--data", "points.csv", cwd=tmp_path)
@@ -124,17 +124,18 @@ def test_session_data_refuses_a_file_without_the_programs_columns(installed, tmp
     result = installed("session", "--data", "other.csv", cwd=tmp_path)
     assert result.exit_code == 2 and result.stderr.splitlines() == [
         "error: the data file other.csv has no column `x2`",
-        "hint: the session's program reads the columns x1, x2, y: give a CSV file whose header names them"]
+        "hint: the session's program reads the columns x1, x2, y as data: give a CSV file with those columns"]
     both = installed("session", "--data", "points.csv", "--reset", cwd=tmp_path)
     assert both.exit_code == 2 and both.stderr.splitlines()[0] == "error: --data and --reset contradict each other"
 
 
 def test_a_program_that_reads_no_column_keeps_no_data_file(installed, tmp_path):
-    (tmp_path / "points.csv").write_text(CSV)
-    result = installed("grad", "L = 2 * x1", "--x1", "3", cwd=tmp_path)
-    assert result.exit_code == 0, result.stderr
     import json
 
+    (tmp_path / "points.csv").write_text(CSV)
+    result = installed("grad", "L = 2 * a", "--a", "3", "--bindings", "points.csv", cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert "the column `x1` of points.csv is not read by the program" in result.stderr
     assert "data" not in json.loads(Path(os.environ["SCALARGRAD_SESSION"]).read_text())
 
 
@@ -219,3 +220,60 @@ def test_a_step_on_another_or_an_edited_data_file_makes_it_the_sessions(installe
     assert "has changed since" in edited.stderr and "the session's data file is now more.csv" in edited.stderr
     quiet = installed("grad", cwd=tmp_path)
     assert quiet.exit_code == 0 and "warning" not in quiet.stderr and "note: the session's" not in quiet.stderr
+
+
+LINE = "L = mean((w * x - y) ** 2)"  # w a parameter (an input), x and y data
+
+
+def test_session_data_refuses_what_is_not_a_csv_and_a_column_that_is_an_input(installed, tmp_path):
+    (tmp_path / "d.csv").write_text("x,y\n1,2\n2,3\n")
+    (tmp_path / "w.csv").write_text("x,y,w\n1,2,9\n")
+    (tmp_path / "v.json").write_text('{"w": 1}')
+    assert installed("grad", LINE, "--w", "0.5", "--bindings", "d.csv", cwd=tmp_path).exit_code == 0
+    for given in ("-", "v.json"):
+        result = installed("session", "--data", given, cwd=tmp_path)
+        assert result.exit_code == 2 and result.stderr.splitlines()[0] == \
+            f"error: --data takes a CSV file of data columns, not `{given}`"
+    taken = installed("session", "--data", "w.csv", cwd=tmp_path)
+    assert taken.exit_code == 2 and taken.stderr.splitlines()[0] == \
+        "error: the data file w.csv has a column `w`, an input of the session's program, not data"
+    (tmp_path / "d.csv").write_text("x,y,w\n1,2,9\n2,3,9\n")  # edited: a column named like the parameter
+    again = installed("grad", "--json", cwd=tmp_path)
+    assert again.exit_code == 0 and "has changed" in again.stderr
+    assert again.json()["inputs"]["w"]["value"] == 0.5  # w stays the parameter: the session reads x and y only
+
+
+def test_a_step_with_values_for_the_columns_is_refused_and_json_values_replace_them_too(installed, tmp_path):
+    import json
+
+    (tmp_path / "d.csv").write_text("x,y\n1,2\n2,3\n")
+    (tmp_path / "one.json").write_text('{"x": 2, "y": 1}')
+    assert installed("grad", LINE, "--w", "0.5", "--bindings", "d.csv", cwd=tmp_path).exit_code == 0
+    step = installed("step", "--x", "3", "--y", "1", cwd=tmp_path)
+    assert step.exit_code == 2 and step.stderr.splitlines() == [
+        "error: values given for x, y replace the session's data file, and step would move them and save them as "
+        "parameters",
+        "hint: train on data with --bindings FILE.csv; to try values for one run, use grad or check"]
+    assert json.loads(Path(os.environ["SCALARGRAD_SESSION"]).read_text())["values"] == {"w": 0.5}
+    one = installed("grad", "--bindings", "one.json", "--json", cwd=tmp_path)
+    assert one.exit_code == 0 and "warning" not in one.stderr
+    assert one.json()["output"]["value"] == (0.5 * 2 - 1) ** 2
+
+
+def test_a_program_given_again_without_its_data_file_is_told_which_file_it_was(installed, tmp_path):
+    (tmp_path / "my data.csv").write_text("x,y\n1,2\n2,3\n")
+    assert installed("grad", LINE, "--w", "0.5", "--bindings", "my data.csv", cwd=tmp_path).exit_code == 0
+    edited = installed("grad", LINE + " + 0 * w", "--w", "0.5", cwd=tmp_path)
+    assert edited.exit_code == 2 and edited.stderr.splitlines()[-1] == (
+        "hint: the session's program read x, y from the data file my data.csv: give it with this program too: "
+        "--bindings 'my data.csv'")
+
+
+def test_session_data_with_json_prints_the_session_and_an_assigned_column_is_not_its_own_near_miss(installed,
+                                                                                                   tmp_path):
+    (tmp_path / "d.csv").write_text("x,y\n1,2\n2,3\n")
+    first = installed("grad", "y = 2; " + LINE, "--w", "0.5", "--bindings", "d.csv", cwd=tmp_path)
+    assert "warning: the column `y` of d.csv is assigned by the program; it is ignored\n" in first.stderr
+    shown = installed("session", "--data", "d.csv", "--json", cwd=tmp_path)
+    assert shown.exit_code == 0 and shown.json()["data"]["columns"] == ["x"]
+    assert shown.stderr == "note: the session's data file is now d.csv (columns x)\n"

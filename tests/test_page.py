@@ -619,10 +619,13 @@ def test_only_a_check_of_the_same_program_and_inputs_reaches_the_page():
 def test_a_very_large_page_is_written_with_a_warning_that_says_how_to_draw_a_part(cli, tmp_path, monkeypatch):
     import scalargrad.commands.dot as dot_command
 
-    monkeypatch.setattr(dot_command, "PAGE_LARGE", 1000)
+    monkeypatch.setattr(dot_command, "PAGE_LARGE", 1_000_000)
+    small = cli("dot", LECTURE, *LECTURE_VALUES, "-o", str(tmp_path / "small.html"), "--no-session")
+    assert small.exit_code == 0 and "warning" not in small.stderr
     path = tmp_path / "big.html"
-    result = cli("dot", LECTURE, *LECTURE_VALUES, "-o", str(path), "--no-session")
-    assert result.exit_code == 0 and path.stat().st_size > 1000
+    wide = "a = 2; b = 3\nL = " + " + ".join(f"a*b*{i}" for i in range(1500))  # 6,000 nodes: a page of MBs
+    result = cli("dot", wide, "-o", str(path), "--no-session")
+    assert result.exit_code == 0 and path.stat().st_size > 1_500_000, result.stderr
     megabytes = f"{path.stat().st_size / 1e6:.0f}"
     assert result.stderr.splitlines()[-1] == (f"warning: the page is {megabytes} MB: a browser takes a while to open "
                                               "it; --focus NODE --depth N makes a page of the part of the graph around "

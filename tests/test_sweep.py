@@ -110,6 +110,9 @@ def test_a_ranges_count_is_exact_even_when_huge():
     assert parse_range("a", "1:-1:-0.5").count == 5
     with pytest.raises(UsageError, match=r"has 1,000,000,000,000,000,001 points, above the limit"):
         parse_range("a", "0:1e9:1e-9")
+    for text in ("0:1:1e-320", "0:1e308:1e-308", "-1e308:1e308:1e-300"):
+        with pytest.raises(UsageError, match=r"has more points than can be counted, above the limit"):
+            parse_range("a", text)
 
 
 def test_points_outside_the_domain_are_nan_and_reported():

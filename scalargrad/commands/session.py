@@ -14,7 +14,7 @@ def session(
     reset: Annotated[bool, typer.Option("--reset", help="Forget the session (even a damaged one).")] = False,
     data: Annotated[Optional[str], typer.Option(
         "--data", metavar="CSV",
-        help="Make FILE.csv the data file the session's program reads its columns from (a moved or edited file).",
+        help="Make CSV (a .csv file) the data file the session's program reads its columns from (a moved or edited file).",
     )] = None,
     precision: PrecisionOption = 10,
     json_: JsonOption = False,
@@ -35,6 +35,8 @@ def session(
             raise UsageError("--data and --reset contradict each other", hint="give one of them")
         if data is not None:
             note(attach_data(path, data))
+            if json_:
+                emit(SessionView(path, sessions.read(path), precision), True)
             return
         if reset:
             forgot = sessions.reset(path)
