@@ -63,6 +63,44 @@ def run_installed(*args: str, input: str | None = None, cwd: str | os.PathLike |
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
+def read_until_closed(terminal: int, timeout: float = 120) -> bytes:
+    """What a pseudo-terminal shows until its child closes it (or `timeout` seconds pass)."""
+    import select
+    import time
+
+    screen, deadline = b"", time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not select.select([terminal], [], [], 1)[0]:
+            continue
+        try:
+            chunk = os.read(terminal, 65536)
+        except OSError:  # the child has gone: the pseudo-terminal is closed
+            break
+        if not chunk:
+            break
+        screen += chunk
+    return screen
+
+
+class Terminal:
+    """A stream that says it is a terminal, as Rich sees one."""
+
+    def __init__(self):
+        import io
+
+        self.buffer = io.StringIO()
+        self.encoding = "utf-8"
+
+    def isatty(self):
+        return True
+
+    def write(self, text):
+        return self.buffer.write(text)
+
+    def flush(self):
+        pass
+
+
 @pytest.fixture(autouse=True)
 def private_session(tmp_path_factory, monkeypatch):
     """Every test gets its own session file, so no test reads another's (or writes into

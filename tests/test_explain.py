@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import LECTURE, LECTURE_VALUES, NEURON_VALUES, STATEMENTS
+from conftest import LECTURE, LECTURE_VALUES, NEURON_VALUES, STATEMENTS, Terminal, read_until_closed
 from scalargrad import parse
 from scalargrad.explain import backward_steps, count_steps, explain, substitute
 from scalargrad.ops import OPS
@@ -308,8 +308,6 @@ def in_terminal(*args: str, columns: int) -> str:
     import os
     import pty
     import re
-    import select
-    import time
 
     from conftest import installed_command
 
@@ -324,15 +322,7 @@ def in_terminal(*args: str, columns: int) -> str:
 
         fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
         os.execve(command, [command, *args], env)
-    screen, deadline = b"", time.monotonic() + 120
-    while time.monotonic() < deadline and select.select([terminal], [], [], 1)[0] is not None:
-        try:
-            chunk = os.read(terminal, 65536)
-        except OSError:  # the child has gone: the pseudo-terminal is closed
-            break
-        if not chunk:
-            break
-        screen += chunk
+    screen = read_until_closed(terminal)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0, screen
     return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.decode()).replace("\r\n", "\n")
@@ -419,25 +409,6 @@ def test_trace_in_a_narrow_terminal(installed, columns):
         names = {"L", "f", "a*b + c", "c", "a*b", "b", "a"} | {f"step {n}" for n in range(1, 8)}
         assert all(line.startswith("  ") or line.rstrip() in names for line in rows), shown
         assert "step " not in [line.rstrip() + " " for line in rows]  # a visit is named by its node
-
-
-class Terminal:
-    """A stream that says it is a terminal, as Rich sees one."""
-
-    def __init__(self):
-        import io
-
-        self.buffer = io.StringIO()
-        self.encoding = "utf-8"
-
-    def isatty(self):
-        return True
-
-    def write(self, text):
-        return self.buffer.write(text)
-
-    def flush(self):
-        pass
 
 
 WORDS = st.one_of(st.sampled_from(["dL/da", "=", "*", "(-2.0000)(b", "-3.0000)", "d(a*b", "+", "c)/dc", "6.0000"]),

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import read_until_closed, run_cli
 from test_mlp import EXAMPLE, MLP, XS, YS
 from scalargrad import UsageError, session
 from scalargrad.arrays import ARRAY_FUNCTIONS
@@ -306,14 +306,7 @@ def test_a_1000_step_run_at_a_terminal_shows_the_loss_and_ctrl_c_keeps_the_steps
     bar = screen.decode(errors="replace")
     assert re.search(r"stepping: L = 0\.\d+", bar), bar
     os.write(terminal, b"\x03")  # Ctrl-C
-    while True:
-        try:
-            chunk = os.read(terminal, 65536)
-        except OSError:  # the child has gone: the pseudo-terminal is closed
-            break
-        if not chunk:
-            break
-        screen += chunk
+    screen += read_until_closed(terminal)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 130
     text = screen.decode(errors="replace")

@@ -4,7 +4,7 @@ reaches the terminal raw."""
 
 import pytest
 
-from conftest import LECTURE, LECTURE_VALUES
+from conftest import LECTURE, LECTURE_VALUES, Terminal
 
 
 # -- a gradient that does not exist does not hide those that do ----------------------------------
@@ -244,25 +244,6 @@ def test_running_out_of_memory_is_an_error_in_words(tmp_path):
 
 
 # -- narrow terminals: a number is never cut -------------------------------------------------------
-class Terminal:
-    """A stream that says it is a terminal, as Rich sees one."""
-
-    def __init__(self):
-        import io
-
-        self.buffer = io.StringIO()
-        self.encoding = "utf-8"
-
-    def isatty(self):
-        return True
-
-    def write(self, text):
-        return self.buffer.write(text)
-
-    def flush(self):
-        pass
-
-
 @pytest.mark.parametrize("columns", [20, 40, 60, 120])
 def test_a_table_in_a_narrow_terminal_never_wraps_a_number(monkeypatch, columns):
     import re
