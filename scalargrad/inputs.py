@@ -38,7 +38,7 @@ class Request:
     args: list[str] = field(default_factory=list)  # beyond the declared options: program, --NAME VALUE
     file: Path | None = None  # --file
     sets: list[str] = field(default_factory=list)  # --set NAME=VALUE
-    bindings: str | None = None  # --bindings FILE, `-` for stdin
+    bindings: str | list[str] | None = None  # --bindings FILE (`-` for stdin), a JSON file or a CSV file, or one of each
     seed: int | None = None  # --seed N: the initialisers' seed (None: 0, or the session's values)
     session: Path | None = None  # --session PATH
     no_session: bool = False  # --no-session
@@ -114,18 +114,19 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
 
     args = split_arguments(list(request.args), request.command, request.extra, request.options, request.sets)
     stdin_program = args.program == "-" or (request.file is not None and str(request.file) == "-")
-    if request.bindings == "-" and stdin_program:
+    json_path, data_path = bindings_files(request.bindings)
+    if json_path == "-" and stdin_program:
         raise UsageError("the program and --bindings cannot both read standard input",
                          hint="put one of them in a file: --file PROGRAM or --bindings values.json")
     use = sessions.SessionUse(sessions.resolve_path(request.session, disabled=request.no_session))
-    data = read_columns(request.bindings) if is_csv(request.bindings) else None
-    bound = read_bindings(request.bindings) if request.bindings is not None and data is None else {}
+    data = read_columns(data_path) if data_path is not None else None
+    bound = read_bindings(json_path) if json_path is not None else {}
     saved, data_warnings, replaced = None, [], []
     set_names = [item.partition("=")[0].strip() for item in request.sets]
     if args.program is None and request.file is None and use.path is not None:
         saved = _saved_session(use.path)
         given = {name.partition("[")[0] for name in (*args.values, *set_names, *bound)}
-        data, data_warnings, replaced = _session_data(saved, data, given, request.command)
+        data, data_warnings, replaced = _session_data(saved, data, given, request.command, use.path)
         program = _parse_saved(saved, use.path, data)
     else:
         source = read_source(args.program, request.file, prompt)
@@ -160,19 +161,33 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
                   data if program.data else None)
 
 
+def bindings_files(bindings: str | list[str] | None) -> tuple[str | None, str | None]:
+    """`--bindings` as given (once, or twice: values and data) -> (the JSON file of values, the
+    CSV file of data columns), each None when not given; two of one kind is a usage error."""
+    files = [bindings] if isinstance(bindings, str) else list(bindings or ())
+    data = [path for path in files if is_csv(path)]
+    values = [path for path in files if not is_csv(path)]
+    for given, kind in ((values, "JSON files of values"), (data, "CSV files of data columns")):
+        if len(given) > 1:
+            raise UsageError(f"--bindings names {len(given)} {kind} ({', '.join(given)}); give one",
+                             hint="one JSON file of values and one CSV file of data columns may go together")
+    return (values[0] if values else None), (data[0] if data else None)
+
+
 def _this_run(origin: dict[str, str], request: Request, data: DataFile | None) -> str:
     """What this run takes from elsewhere than the session, for the note that says it is used:
     `; data from moons.csv; for this run b from the command line, w from values.json`."""
-    places = {"command line": "the command line", "bindings": request.bindings, "default": "the program's defaults"}
+    json_path, data_path = bindings_files(request.bindings)
+    places = {"command line": "the command line", "bindings": json_path, "default": "the program's defaults"}
     given: dict[str, list[str]] = {}
     for name, source in origin.items():
         if source != "session":
             given.setdefault(source, []).append(name)
     runs = [f"{', '.join(names[:3])}{f' and {len(names) - 3:,} more' if len(names) > 3 else ''} from "
             f"{places.get(source, source)}" for source, names in given.items()]
-    if data is not None and is_csv(request.bindings):
+    if data is not None and data_path is not None:
         runs.insert(0, f"data from {data.path}")
-    text = f"; data from {data.path}" if data is not None and not is_csv(request.bindings) else ""
+    text = f"; data from {data.path}" if data is not None and data_path is None else ""
     return text + (f"; for this run {', '.join(runs)}" if runs else "")
 
 
@@ -183,7 +198,7 @@ def _resolve(program: Program, args, request: Request, data: DataFile | None, sa
     some columns replaced the session's data file; `previous`: the session a new program
     replaces, whose data file may hold the missing values."""
     layers = [("command line", command_line_values(args, request.sets))]
-    if request.bindings is not None and not is_csv(request.bindings):
+    if bindings_files(request.bindings)[0] is not None:
         layers.append(("bindings", bound))
     if saved is not None:
         layers.append(("session", saved.values))
@@ -252,8 +267,8 @@ def _column_hint(source: str, data: DataFile | None, error: ScalarGradError) -> 
     return ""
 
 
-def _session_data(saved: sessions.Session, data: DataFile | None, given: set[str],
-                  command: str) -> tuple[DataFile | None, list[str], list[str]]:
+def _session_data(saved: sessions.Session, data: DataFile | None, given: set[str], command: str,
+                  path: Path) -> tuple[DataFile | None, list[str], list[str]]:
     """The data file for a command that continues the session: `data` if one was given, else
     the session's read again (its columns only, so that later commands need not repeat
     `--bindings FILE.csv`), with a warning if it changed; none when values are `given` for
@@ -269,14 +284,16 @@ def _session_data(saved: sessions.Session, data: DataFile | None, given: set[str
     if replaced:
         return None, [], replaced
     shown = sessions.shown(Path(saved.data["file"]))
-    read = read_columns(shown, missing_hint="the session's program reads its data columns from it: if it moved, "
-                                            "scalargrad session --data FILE.csv points the session at it; or give "
-                                            "it for one command: --bindings FILE.csv")
+    # the command that points this session (the default one, or --session PATH) at a file
+    attach = ["scalargrad", "session", *(["--session", str(path)] if path != sessions.DEFAULT_PATH else []), "--data"]
+    read = read_columns(shown, missing_hint=f"the session's program reads its data columns from it: if it moved, "
+                                            f"{_command(*attach)} FILE.csv points the session at it; or give it for "
+                                            "one command: --bindings FILE.csv", option="session --data")
     data = DataFile(read.path, {name: read.columns[name] for name in columns if name in read.columns}, read.digest)
     if data.digest == saved.data["sha256"]:
         return data, [], []
     return data, [f"the data file {shown} has changed since the session last read it; this run reads it as it is "
-                  f"now ({_command('scalargrad', 'session', '--data', shown)} accepts it, and this warning stops)"], []
+                  f"now ({_command(*attach, shown)} accepts it, and this warning stops)"], []
 
 
 def _command(*words: str) -> str:

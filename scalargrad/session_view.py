@@ -53,7 +53,7 @@ def attach_data(path: Path, file: str) -> str:
         raise UsageError(f"the data file {file} {what}", hint=f"the session's program reads the columns "
                          f"{', '.join(wanted) or '(none)'} as data: give a CSV file with those columns")
     sessions.record_data(path, current.program, data.record(wanted))
-    return f"the session's data file is now {file} (columns {', '.join(wanted)})"
+    return f"the data file of session {sessions.shown(path)} is now {file} (columns {', '.join(wanted)})"
 
 
 @dataclass

@@ -90,6 +90,12 @@ def test_later_commands_read_the_sessions_data_file_again(installed, tmp_path):
 
 
 def test_a_changed_data_file_is_read_as_it_is_now_with_a_warning(installed, tmp_path):
+    """In the folder's own session (.scalargrad/session.json), as a person works."""
+    env = {name: value for name, value in os.environ.items() if name != "SCALARGRAD_SESSION"}
+
+    def installed(*args, cwd, run=installed):
+        return run(*args, cwd=cwd, env=env)
+
     (tmp_path / "points.csv").write_text(CSV)
     first = installed("grad", FIT, "--bindings", "points.csv", "--json", cwd=tmp_path)
     assert first.exit_code == 0, first.stderr
@@ -101,7 +107,7 @@ def test_a_changed_data_file_is_read_as_it_is_now_with_a_warning(installed, tmp_
     assert again.json()["output"]["value"] != first.json()["output"]["value"]
     accepted = installed("session", "--data", "points.csv", cwd=tmp_path)
     assert accepted.exit_code == 0 and accepted.stderr == \
-        "note: the session's data file is now points.csv (columns x1, x2, y)\n"
+        "note: the data file of session .scalargrad/session.json is now points.csv (columns x1, x2, y)\n"
     quiet = installed("grad", "--json", cwd=tmp_path)
     assert "warning" not in quiet.stderr and quiet.json()["output"]["value"] == again.json()["output"]["value"]
     (tmp_path / "points.csv").rename(tmp_path / "moved.csv")
@@ -113,6 +119,12 @@ def test_a_changed_data_file_is_read_as_it_is_now_with_a_warning(installed, tmp_
         "points the session at it; or give it for one command: --bindings FILE.csv"]
     assert installed("session", "--data", "moved.csv", cwd=tmp_path).exit_code == 0
     assert installed("check", cwd=tmp_path).exit_code == 0
+    (tmp_path / "moved.csv").rename(tmp_path / "far.csv")
+    elsewhere = installed("grad", "--session", str(tmp_path / ".scalargrad" / "session.json"), cwd=tmp_path.parent)
+    assert elsewhere.exit_code == 2 and elsewhere.stderr.splitlines()[-1] == (
+        "hint: the session's program reads its data columns from it: if it moved, scalargrad session --session "
+        f"{tmp_path / '.scalargrad' / 'session.json'} --data FILE.csv points the session at it; or give it for one "
+        "command: --bindings FILE.csv")
 
 
 def test_session_data_refuses_a_file_without_the_programs_columns(installed, tmp_path):
@@ -276,4 +288,21 @@ def test_session_data_with_json_prints_the_session_and_an_assigned_column_is_not
     assert "warning: the column `y` of d.csv is assigned by the program; it is ignored\n" in first.stderr
     shown = installed("session", "--data", "d.csv", "--json", cwd=tmp_path)
     assert shown.exit_code == 0 and shown.json()["data"]["columns"] == ["x"]
-    assert shown.stderr == "note: the session's data file is now d.csv (columns x)\n"
+    assert shown.stderr == f"note: the data file of session {os.environ['SCALARGRAD_SESSION']} is now d.csv (columns x)\n"
+
+
+def test_a_json_file_of_values_and_a_csv_file_of_data_go_together_two_of_a_kind_do_not(cli, tmp_path):
+    (tmp_path / "points.csv").write_text(CSV)
+    (tmp_path / "w.json").write_text('{"w": [0.5, -0.25], "b": 0.125}')
+    both = cli("grad", FIT, "--bindings", str(tmp_path / "w.json"), "--bindings", str(tmp_path / "points.csv"),
+               "--json", "--no-session")
+    assert both.exit_code == 0, both.stderr
+    rows = [(2, 3, 1), (3, -1, -1), (0.5, 1, -1), (1, 1, 1)]
+    expected = sum((math.tanh(0.5 * a - 0.25 * c + 0.125) - y) ** 2 for a, c, y in rows) / 4
+    assert abs(both.json()["output"]["value"] - expected) <= 1e-15
+    assert both.json()["inputs"]["b"]["from"] == "bindings"
+    twice = cli("grad", FIT, "--bindings", str(tmp_path / "w.json"), "--bindings", str(tmp_path / "w.json"),
+                "--no-session")
+    assert twice.exit_code == 2 and twice.stderr.splitlines() == [
+        f"error: --bindings names 2 JSON files of values ({tmp_path / 'w.json'}, {tmp_path / 'w.json'}); give one",
+        "hint: one JSON file of values and one CSV file of data columns may go together"]

@@ -39,8 +39,9 @@ SetOption = Annotated[
                  show_default=False),
 ]
 BindingsOption = Annotated[
-    Optional[str],
-    typer.Option("--bindings", metavar="FILE", help="A JSON file of input values, e.g. {\"a\": 2}; `-` reads stdin. A FILE.csv gives data columns instead.",
+    Optional[list[str]],
+    typer.Option("--bindings", metavar="FILE", help="A JSON file of input values, e.g. {\"a\": 2}; `-` reads stdin. A "
+                 "FILE.csv gives data columns instead; give both as --bindings values.json --bindings data.csv.",
                  show_default=False),
 ]
 SessionOption = Annotated[
