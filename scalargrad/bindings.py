@@ -381,6 +381,12 @@ class DataFile:
     path: str
     columns: dict[str, list[float]]
     digest: str  # SHA-256 of the text, in hex
+    header: tuple[str, ...] = ()  # every column of the file, those left out of `columns` too
+
+    def only(self, names) -> DataFile:
+        """The same file with the columns `names` only (those a program reads), in their order."""
+        return DataFile(self.path, {name: self.columns[name] for name in names if name in self.columns}, self.digest,
+                        self.header)
 
     def record(self, columns) -> dict:
         """What a session keeps of it (`session.Session.data`): where it is, its digest, and
@@ -404,7 +410,8 @@ def read_columns(path: str, missing_hint: str = "", option: str = "--bindings") 
         raise InputError(f"data file {path} does not exist",
                          hint=missing_hint or f"check the path given to {option}") from None
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-    return DataFile(path, _columns(text, path), digest)
+    columns = _columns(text, path)
+    return DataFile(path, columns, digest, tuple(columns))
 
 
 def _columns(text: str, path: str) -> dict[str, list[float]]:

@@ -38,7 +38,7 @@ class Request:
     args: list[str] = field(default_factory=list)  # beyond the declared options: program, --NAME VALUE
     file: Path | None = None  # --file
     sets: list[str] = field(default_factory=list)  # --set NAME=VALUE
-    bindings: str | list[str] | None = None  # --bindings FILE (`-` for stdin), a JSON file or a CSV file, or one of each
+    bindings: str | list[str] | None = None  # --bindings FILE (`-`: stdin): a JSON file, a CSV file, or one of each
     seed: int | None = None  # --seed N: the initialisers' seed (None: 0, or the session's values)
     session: Path | None = None  # --session PATH
     no_session: bool = False  # --no-session
@@ -123,11 +123,13 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
     bound = read_bindings(json_path) if json_path is not None else {}
     saved, data_warnings, replaced = None, [], []
     set_names = [item.partition("=")[0].strip() for item in request.sets]
+    given = {name.partition("[")[0] for name in (*args.values, *set_names, *bound)}
+    if data is not None and given & set(data.columns):  # values given for columns win over the file's, as numbers
+        data = data.only(name for name in data.columns if name not in given)
     if args.program is None and request.file is None and use.path is not None:
         saved = _saved_session(use.path)
-        given = {name.partition("[")[0] for name in (*args.values, *set_names, *bound)}
         data, data_warnings, replaced = _session_data(saved, data, given, request.command, use.path)
-        program = _parse_saved(saved, use.path, data)
+        program = _parse_saved(saved, use.path, data, this_run=data_path is not None)
     else:
         source = read_source(args.program, request.file, prompt)
         try:
@@ -185,7 +187,7 @@ def _this_run(origin: dict[str, str], request: Request, data: DataFile | None) -
             given.setdefault(source, []).append(name)
     runs = [f"{', '.join(names[:3])}{f' and {len(names) - 3:,} more' if len(names) > 3 else ''} from "
             f"{places.get(source, source)}" for source, names in given.items()]
-    if data is not None and data_path is not None:
+    if data is not None and data.columns and data_path is not None:
         runs.insert(0, f"data from {data.path}")
     text = f"; data from {data.path}" if data is not None and data_path is None else ""
     return text + (f"; for this run {', '.join(runs)}" if runs else "")
@@ -208,8 +210,8 @@ def _resolve(program: Program, args, request: Request, data: DataFile | None, sa
     except InputError as error:
         if data is not None:  # the missing name is most likely a column the data file lacks
             error.hint = _column_hint(program.source, data, error) or (
-                f"the data file {data.path} has the columns {', '.join(data.columns)}: add the missing one to it, "
-                "or give its value on the command line (--NAME VALUE)")
+                f"the data file {data.path} has the columns {', '.join(data.header or data.columns)}: add the missing "
+                "one to it, or give its value on the command line (--NAME VALUE)")
         elif replaced:
             error.hint = replaced
         elif previous is not None:
@@ -256,11 +258,11 @@ def _column_hint(source: str, data: DataFile | None, error: ScalarGradError) -> 
         line = source.split("\n")[place.line - 1] if place.line <= source.count("\n") + 1 else ""
         word = re.match(r"[A-Za-z_][A-Za-z_0-9]*", line[place.column - 1:])
         about |= {word[0]} if word else set()
-    for column in data.columns:
+    for column in data.header or data.columns:
         if column in words:
             continue
         close = [word for word in words if word.lower() == column.lower()] or \
-            difflib.get_close_matches(column, words, n=1, cutoff=0.8)
+            difflib.get_close_matches(column, words, n=1, cutoff=0.6)  # only a name the error is about: see below
         if close and close[0] in about:
             return (f"the data file {data.path} has a column `{column}` that the program does not read: is it "
                     f"`{close[0]}`? (a column stands for the name in its header, exactly)")
@@ -289,7 +291,7 @@ def _session_data(saved: sessions.Session, data: DataFile | None, given: set[str
     read = read_columns(shown, missing_hint=f"the session's program reads its data columns from it: if it moved, "
                                             f"{_command(*attach)} FILE.csv points the session at it; or give it for "
                                             "one command: --bindings FILE.csv", option="session --data")
-    data = DataFile(read.path, {name: read.columns[name] for name in columns if name in read.columns}, read.digest)
+    data = read.only(columns)
     if data.digest == saved.data["sha256"]:
         return data, [], []
     return data, [f"the data file {shown} has changed since the session last read it; this run reads it as it is "
@@ -340,15 +342,19 @@ def unread_columns(program: Program, columns: dict[str, list[float]], path: str 
     return warnings
 
 
-def _parse_saved(saved: sessions.Session, path: Path, data: DataFile | None = None) -> Program:
+def _parse_saved(saved: sessions.Session, path: Path, data: DataFile | None = None, this_run: bool = False) -> Program:
+    """The session's program parsed again, on `data` (`this_run`: a file given to this command,
+    not the session's own); when it fails, the error says whose fault it is."""
     from scalargrad.language import parse
 
     try:
         return parse(saved.program, data=data.columns if data else None)
     except ScalarGradError as error:
         columns = _column_hint(saved.program, data, error)
-        if columns:  # the data file is at fault, not the session
-            error.hint = columns
+        if columns or this_run:  # the data file is at fault, not the session
+            error.hint = columns or (f"this run's data file {data.path} has the columns {', '.join(data.header)}, "
+                                     "which the session's program then reads as data: give the file it was written "
+                                     "for, or leave --bindings out")
             raise
         error.message = f"the program saved in session {sessions.shown(path)} does not parse: {error.message}"
         error.hint = sessions.RESET_HINT if data is not None else (

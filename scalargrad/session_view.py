@@ -83,15 +83,14 @@ class SessionView(Report):
         """The session's data file (`bindings.DataFile`: its columns, those the program reads,
         and the digest of its text now), read once; None when it has none. A file that cannot
         be read is the ScalarGradError that says why."""
-        from scalargrad.bindings import DataFile, read_columns
+        from scalargrad.bindings import read_columns
         from scalargrad.session import shown
 
         if self.current.data is None:
             return None
         if self._data is None:
             read = read_columns(shown(Path(self.current.data["file"])))
-            self._data = DataFile(read.path, {name: read.columns[name] for name in self.current.data["columns"]
-                                              if name in read.columns}, read.digest)
+            self._data = read.only(self.current.data["columns"])
         return self._data
 
     def to_json(self) -> dict:

@@ -306,3 +306,25 @@ def test_a_json_file_of_values_and_a_csv_file_of_data_go_together_two_of_a_kind_
     assert twice.exit_code == 2 and twice.stderr.splitlines() == [
         f"error: --bindings names 2 JSON files of values ({tmp_path / 'w.json'}, {tmp_path / 'w.json'}); give one",
         "hint: one JSON file of values and one CSV file of data columns may go together"]
+
+
+def test_command_line_values_win_over_a_given_csvs_columns_and_a_wrong_csv_is_not_blamed_on_the_session(cli, tmp_path):
+    (tmp_path / "points.csv").write_text(CSV)
+    (tmp_path / "typo.csv").write_text(CSV.replace("x1,x2,y", "x1,x2,yy"))
+    (tmp_path / "b.csv").write_text("b\n1\n2\n")
+    wins = cli("grad", FIT, "--bindings", str(tmp_path / "points.csv"), "--x1", "1", "--x2", "1", "--y", "1",
+               "--json", "--no-session")
+    assert wins.exit_code == 0 and "warning" not in wins.stderr, wins.stderr
+    document = wins.json()
+    w0, w1 = document["inputs"]["w[0]"]["value"], document["inputs"]["w[1]"]["value"]
+    assert abs(document["output"]["value"] - (math.tanh(w0 + w1) - 1) ** 2) <= 1e-15
+    typo = cli("grad", FIT, "--bindings", str(tmp_path / "typo.csv"), "--no-session")
+    assert typo.exit_code == 2 and typo.stderr.splitlines()[-1] == (
+        f"hint: the data file {tmp_path / 'typo.csv'} has a column `yy` that the program does not read: is it `y`? "
+        "(a column stands for the name in its header, exactly)")
+    assert cli("grad", "L = (a*b + c) * f", "--a", "2", "--b", "-3", "--c", "10", "--f", "-2").exit_code == 0
+    wrong = cli("check", "--bindings", str(tmp_path / "b.csv"))
+    assert wrong.exit_code == 2 and "session --reset" not in wrong.stderr and "does not parse" not in wrong.stderr
+    assert wrong.stderr.splitlines()[-1] == (
+        f"hint: this run's data file {tmp_path / 'b.csv'} has the columns b, which the session's program then reads "
+        "as data: give the file it was written for, or leave --bindings out")
