@@ -202,8 +202,8 @@ def _resolve(program: Program, args, request: Request, data: DataFile | None, sa
     layers = [("command line", command_line_values(args, request.sets))]
     if bindings_files(request.bindings)[0] is not None:
         layers.append(("bindings", bound))
-    if saved is not None:
-        layers.append(("session", saved.values))
+    if saved is not None:  # a name the session kept as a value may be a column of this run's data
+        layers.append(("session", {name: value for name, value in saved.values.items() if name not in program.data}))
     try:
         return resolve(program.inputs, program.defaults, layers, names=program.names, options=request.options,
                        command=request.command, needed=_needed(program, request.of))
@@ -333,13 +333,19 @@ def unread_columns(program: Program, columns: dict[str, list[float]], path: str 
     from scalargrad.errors import did_you_mean
 
     warnings = []
-    for name in columns:
-        if name not in program.data:
-            close = did_you_mean(name, program.inputs) if program.inputs and name not in program.names else None
-            guess = f" (did you mean `{close}`?)" if close else ""
-            why = "assigned by the program" if name in program.names or name in program.arrays else "not read by the program"
-            warnings.append(f"the column `{name}` of {path} is {why}; it is ignored{guess}")
+    unread = [name for name in columns if name not in program.data]
+    for name in unread[:UNREAD_SHOWN]:
+        close = did_you_mean(name, program.inputs) if program.inputs and name not in program.names else None
+        guess = f" (did you mean `{close}`?)" if close else ""
+        why = "assigned by the program" if name in program.names or name in program.arrays else "not read by the program"
+        warnings.append(f"the column `{name}` of {path} is {why}; it is ignored{guess}")
+    if len(unread) > UNREAD_SHOWN:  # a wide file: one line for the rest, not a line each
+        warnings.append(f"{len(unread) - UNREAD_SHOWN:,} more columns of {path} are not read by the program "
+                        f"({', '.join(unread[UNREAD_SHOWN:UNREAD_SHOWN + 3])}, ...); they are ignored")
     return warnings
+
+
+UNREAD_SHOWN = 5  # unread columns warned about one by one
 
 
 def _parse_saved(saved: sessions.Session, path: Path, data: DataFile | None = None, this_run: bool = False) -> Program:

@@ -328,3 +328,18 @@ def test_command_line_values_win_over_a_given_csvs_columns_and_a_wrong_csv_is_no
     assert wrong.stderr.splitlines()[-1] == (
         f"hint: this run's data file {tmp_path / 'b.csv'} has the columns b, which the session's program then reads "
         "as data: give the file it was written for, or leave --bindings out")
+
+
+def test_a_wide_file_gets_a_few_warnings_and_a_session_of_numbers_takes_a_csv_quietly(cli, tmp_path):
+    header = ["x", "y", *(f"c{i}" for i in range(300))]
+    (tmp_path / "wide.csv").write_text(",".join(header) + "\n" + ",".join("1" for _ in header) + "\n")
+    result = cli("grad", LINE, "--w", "1", "--bindings", str(tmp_path / "wide.csv"), "--no-session")
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert result.exit_code == 0 and len(warnings) == 6
+    assert warnings[-1] == f"warning: 295 more columns of {tmp_path / 'wide.csv'} are not read by the program " \
+                           "(c5, c6, c7, ...); they are ignored"
+    (tmp_path / "d.csv").write_text("x,y\n1,2\n2,3\n")
+    assert cli("grad", LINE, "--w", "0.5", "--x", "1", "--y", "2").exit_code == 0  # x and y numbers, saved
+    later = cli("grad", "--bindings", str(tmp_path / "d.csv"), "--json")
+    assert later.exit_code == 0 and "warning" not in later.stderr, later.stderr
+    assert later.json()["output"]["value"] == ((0.5 * 1 - 2) ** 2 + (0.5 * 2 - 3) ** 2) / 2
