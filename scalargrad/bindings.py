@@ -388,12 +388,21 @@ class DataFile:
         return DataFile(self.path, {name: self.columns[name] for name in names if name in self.columns}, self.digest,
                         self.header)
 
-    def record(self, columns) -> dict:
-        """What a session keeps of it (`session.Session.data`): where it is, its digest, and
-        `columns`, those the program reads."""
+    def record(self, columns, session=None) -> dict:
+        """What a session keeps of it (`session.Session.data`): where it is (and, given the
+        session file's path, where relative to it), its digest, and `columns`, those the
+        program reads."""
+        import os
         from pathlib import Path
 
-        return {"file": str(Path(self.path).resolve()), "sha256": self.digest, "columns": list(columns)}
+        file = Path(self.path).resolve()
+        record = {"file": str(file), "sha256": self.digest, "columns": list(columns)}
+        if session is not None:
+            try:
+                record["relative"] = os.path.relpath(file, Path(session).resolve().parent)
+            except ValueError:  # another drive (Windows): no relative path
+                pass
+        return record
 
 
 def read_columns(path: str, missing_hint: str = "", option: str = "--bindings") -> DataFile:

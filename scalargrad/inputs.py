@@ -64,11 +64,11 @@ class Loaded:
 
     def data_record(self) -> dict | None:
         """What a session keeps of the data file (`session.Session.data`), or None."""
-        return data_record(self.data, self.program)
+        return data_record(self.data, self.program, self.session.path)
 
 
-def data_record(data: DataFile | None, program: Program) -> dict | None:
-    return data.record(program.data) if data is not None and program.data else None
+def data_record(data: DataFile | None, program: Program, session: Path | None = None) -> dict | None:
+    return data.record(program.data, session) if data is not None and program.data else None
 
 
 def read_source(program: str | None, file: Path | None, prompt: Callable[[str], None] | None = None) -> str:
@@ -231,7 +231,7 @@ def _previous_data_hint(path: Path, program: Program) -> str:
     columns = [name for name in previous.data["columns"] if name in program.inputs]
     if not columns:
         return ""
-    file = sessions.shown(Path(previous.data["file"]))
+    file = sessions.data_file(previous)
     return (f"the session's program read {', '.join(columns)} from the data file {file}: give it with this program "
             f"too: {_command('--bindings', file)}")
 
@@ -240,7 +240,7 @@ def _replaced_hint(replaced: list[str] | None, saved: sessions.Session | None) -
     if not replaced:
         return ""
     columns = saved.data["columns"]
-    return (f"values given for {', '.join(replaced)} replace the data file {sessions.shown(Path(saved.data['file']))} "
+    return (f"values given for {', '.join(replaced)} replace the data file {sessions.data_file(saved)} "
             f"for this run: give all of {', '.join(columns)} as values, or none of them to read the file")
 
 
@@ -285,7 +285,7 @@ def _session_data(saved: sessions.Session, data: DataFile | None, given: set[str
                          hint="train on data with --bindings FILE.csv; to try values for one run, use grad or check")
     if replaced:
         return None, [], replaced
-    shown = sessions.shown(Path(saved.data["file"]))
+    shown = sessions.data_file(saved)
     # the command that points this session (the default one, or --session PATH) at a file
     attach = ["scalargrad", "session", *(["--session", str(path)] if path != sessions.DEFAULT_PATH else []), "--data"]
     read = read_columns(shown, missing_hint=f"the session's program reads its data columns from it: if it moved, "
@@ -373,7 +373,8 @@ def _record(use: sessions.SessionUse, program: Program, resolved, notes: list[st
     (if any); a session that cannot be saved is a warning, not a failure: the command's own
     result still stands."""
     try:
-        use.session, previous = sessions.start(use.path, program.source, resolved.values, data_record(data, program))
+        use.session, previous = sessions.start(use.path, program.source, resolved.values,
+                                               data_record(data, program, use.path))
         use.recorded = True
         if previous is not None and previous.history and previous.program != program.source:
             notes.append(f"a new session replaced the one in {sessions.shown(use.path)} ({previous.describe()})")

@@ -335,7 +335,21 @@ def _bad_data(data: object) -> str:
     columns = data.get("columns")
     if not (isinstance(columns, list) and columns and all(_text(name) for name in columns)):
         return "has no `columns` (a list of names)"
+    if "relative" in data and not (_text(data["relative"]) and "\0" not in data["relative"]):
+        return "has a `relative` that is not a path"
     return ""
+
+
+def data_file(session: Session) -> str:
+    """Where the session's data file is, as a person would type it: its absolute path; else,
+    when that is gone but the file is where it was relative to the session file (the project
+    folder moved or was renamed, the session with it), that place."""
+    saved = Path(session.data["file"])
+    if not saved.exists() and session.data.get("relative") and session.path is not None:
+        moved = Path(session.path).resolve().parent / session.data["relative"]
+        if moved.is_file():
+            return shown(moved)
+    return shown(saved)
 
 
 def _digest(value: object) -> bool:

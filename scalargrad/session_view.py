@@ -52,7 +52,7 @@ def attach_data(path: Path, file: str) -> str:
             "has no column that the session's program reads as data"
         raise UsageError(f"the data file {file} {what}", hint=f"the session's program reads the columns "
                          f"{', '.join(wanted) or '(none)'} as data: give a CSV file with those columns")
-    sessions.record_data(path, current.program, data.record(wanted))
+    sessions.record_data(path, current.program, data.record(wanted, path))
     return f"the data file of session {sessions.shown(path)} is now {file} (columns {', '.join(wanted)})"
 
 
@@ -84,12 +84,12 @@ class SessionView(Report):
         and the digest of its text now), read once; None when it has none. A file that cannot
         be read is the ScalarGradError that says why."""
         from scalargrad.bindings import read_columns
-        from scalargrad.session import shown
+        from scalargrad.session import data_file
 
         if self.current.data is None:
             return None
         if self._data is None:
-            read = read_columns(shown(Path(self.current.data["file"])))
+            read = read_columns(data_file(self.current))
             self._data = read.only(self.current.data["columns"])
         return self._data
 
@@ -127,10 +127,10 @@ class SessionView(Report):
     def data_line(self) -> str:
         """`data: moons.csv (columns x1, x2, y)`, and whether it changed since the session read it."""
         from scalargrad.errors import ScalarGradError
-        from scalargrad.session import shown
+        from scalargrad.session import data_file
 
         saved = self.current.data
-        line = f"data: {shown(Path(saved['file']))} (columns {', '.join(saved['columns'])})"
+        line = f"data: {data_file(self.current)} (columns {', '.join(saved['columns'])})"
         try:
             data = self.data_file()
         except ScalarGradError as error:

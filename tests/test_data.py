@@ -73,7 +73,9 @@ def test_later_commands_read_the_sessions_data_file_again(installed, tmp_path):
     assert trained.exit_code == 0, trained.stderr
     saved = json.loads(Path(os.environ["SCALARGRAD_SESSION"]).read_text())
     assert saved["data"] == {"file": str((tmp_path / "points.csv").resolve()),
-                             "sha256": hashlib.sha256(CSV.encode()).hexdigest(), "columns": ["x1", "x2", "y"]}
+                             "sha256": hashlib.sha256(CSV.encode()).hexdigest(), "columns": ["x1", "x2", "y"],
+                             "relative": os.path.relpath(tmp_path / "points.csv",
+                                                         Path(os.environ["SCALARGRAD_SESSION"]).parent)}
     again = installed("grad", "--json", cwd=tmp_path)
     assert again.exit_code == 0, again.stderr
     assert again.json()["output"]["value"] == trained.json()["after"]["output"]
@@ -343,3 +345,17 @@ def test_a_wide_file_gets_a_few_warnings_and_a_session_of_numbers_takes_a_csv_qu
     later = cli("grad", "--bindings", str(tmp_path / "d.csv"), "--json")
     assert later.exit_code == 0 and "warning" not in later.stderr, later.stderr
     assert later.json()["output"]["value"] == ((0.5 * 1 - 2) ** 2 + (0.5 * 2 - 3) ** 2) / 2
+
+
+def test_a_project_folder_moved_with_its_session_still_finds_its_data_file(installed, tmp_path):
+    env = {name: value for name, value in os.environ.items() if name != "SCALARGRAD_SESSION"}
+    before, after = tmp_path / "proj A", tmp_path / "proj B"
+    before.mkdir()
+    (before / "my data.csv").write_text("x,y\n1,2\n2,3\n")
+    first = installed("grad", LINE, "--w", "0.5", "--bindings", "my data.csv", "--json", cwd=before, env=env)
+    assert first.exit_code == 0, first.stderr
+    before.rename(after)
+    again = installed("grad", "--json", cwd=after, env=env)
+    assert again.exit_code == 0 and "warning" not in again.stderr, again.stderr
+    assert "data from my data.csv)" in again.stderr
+    assert again.json()["output"]["value"] == first.json()["output"]["value"]

@@ -284,6 +284,8 @@ BAD_SESSIONS = {
                            "its `data` has no `columns` (a list of names)"),
     "data column number": (session_doc(data={"file": "/d.csv", "sha256": "a" * 64, "columns": [1]}),
                            "its `data` has no `columns`"),
+    "data relative number": (session_doc(data={"file": "/d.csv", "sha256": "a" * 64, "columns": ["x"], "relative": 3}),
+                             "its `data` has a `relative` that is not a path"),
     "data odd digest": (session_doc(data={"file": "/d.csv", "sha256": "G" * 64, "columns": ["x"]}), "its `data` has no `sha256`"),
 }
 
