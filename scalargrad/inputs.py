@@ -120,10 +120,10 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
                          hint="put one of them in a file: --file PROGRAM or --bindings values.json")
     use = sessions.SessionUse(sessions.resolve_path(request.session, disabled=request.no_session))
     data = read_columns(data_path) if data_path is not None else None
-    bound = read_bindings(json_path) if json_path is not None else {}
+    bound = read_bindings(json_path) if json_path is not None else None
     saved, data_warnings, replaced = None, [], []
     set_names = [item.partition("=")[0].strip() for item in request.sets]
-    given = {name.partition("[")[0] for name in (*args.values, *set_names, *bound)}
+    given = {name.partition("[")[0] for name in (*args.values, *set_names, *(bound or ()))}
     if data is not None and given & set(data.columns):  # values given for columns win over the file's, as numbers
         data = data.only(name for name in data.columns if name not in given)
     if args.program is None and request.file is None and use.path is not None:
@@ -153,7 +153,7 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
     if saved is not None:
         use.used, use.session = True, saved
         notes.append(f"using session {sessions.shown(use.path)} ({saved.describe()}"
-                     + _this_run(resolved.origin, request, data) + ")")
+                     + _this_run(resolved.origin, json_path, data, from_session=data_path is None) + ")")
         if request.seed is not None:
             resolved.warnings.append(f"--seed {request.seed} is not used: the session continues from its saved values; "
                                      "give the program again to start from new ones")
@@ -176,10 +176,10 @@ def bindings_files(bindings: str | list[str] | None) -> tuple[str | None, str | 
     return (values[0] if values else None), (data[0] if data else None)
 
 
-def _this_run(origin: dict[str, str], request: Request, data: DataFile | None) -> str:
+def _this_run(origin: dict[str, str], json_path: str | None, data: DataFile | None, from_session: bool) -> str:
     """What this run takes from elsewhere than the session, for the note that says it is used:
-    `; data from moons.csv; for this run b from the command line, w from values.json`."""
-    json_path, data_path = bindings_files(request.bindings)
+    `; data from moons.csv; for this run b from the command line, w from values.json`
+    (`from_session`: the data file is the session's own, not one given to this command)."""
     places = {"command line": "the command line", "bindings": json_path, "default": "the program's defaults"}
     given: dict[str, list[str]] = {}
     for name, source in origin.items():
@@ -187,20 +187,20 @@ def _this_run(origin: dict[str, str], request: Request, data: DataFile | None) -
             given.setdefault(source, []).append(name)
     runs = [f"{', '.join(names[:3])}{f' and {len(names) - 3:,} more' if len(names) > 3 else ''} from "
             f"{places.get(source, source)}" for source, names in given.items()]
-    if data is not None and data.columns and data_path is not None:
+    if data is not None and data.columns and not from_session:
         runs.insert(0, f"data from {data.path}")
-    text = f"; data from {data.path}" if data is not None and data_path is None else ""
+    text = f"; data from {data.path}" if data is not None and from_session else ""
     return text + (f"; for this run {', '.join(runs)}" if runs else "")
 
 
 def _resolve(program: Program, args, request: Request, data: DataFile | None, saved: sessions.Session | None,
-             bound: dict[str, float], replaced: str = "", previous: Path | None = None):
+             bound: dict[str, float] | None, replaced: str = "", previous: Path | None = None):
     """The value of every input, from the layers in order of precedence (`bound`: those of a
-    JSON --bindings file). `replaced`: the hint for a missing value when values given for
+    JSON --bindings file, None without one). `replaced`: the hint for a missing value when values given for
     some columns replaced the session's data file; `previous`: the session a new program
     replaces, whose data file may hold the missing values."""
     layers = [("command line", command_line_values(args, request.sets))]
-    if bindings_files(request.bindings)[0] is not None:
+    if bound is not None:
         layers.append(("bindings", bound))
     if saved is not None:  # a name the session kept as a value may be a column of this run's data
         layers.append(("session", {name: value for name, value in saved.values.items() if name not in program.data}))
@@ -248,7 +248,7 @@ def _column_hint(source: str, data: DataFile | None, error: ScalarGradError) -> 
     """A hint for `error` when it is about a name that a column of the data file nearly is
     (`x2` read, the column headed `X2`): the program then reads that name as a number, or
     misses it. Nothing for an error about anything else."""
-    import difflib
+    from scalargrad.errors import did_you_mean
 
     if data is None:
         return ""
@@ -261,11 +261,10 @@ def _column_hint(source: str, data: DataFile | None, error: ScalarGradError) -> 
     for column in data.header or data.columns:
         if column in words:
             continue
-        close = [word for word in words if word.lower() == column.lower()] or \
-            difflib.get_close_matches(column, words, n=1, cutoff=0.6)  # only a name the error is about: see below
-        if close and close[0] in about:
+        close = did_you_mean(column, sorted(words))
+        if close in about:  # only a name the error is about: `id` is no hint for a misplaced `)` near `i`
             return (f"the data file {data.path} has a column `{column}` that the program does not read: is it "
-                    f"`{close[0]}`? (a column stands for the name in its header, exactly)")
+                    f"`{close}`? (a column stands for the name in its header, exactly)")
     return ""
 
 
@@ -288,10 +287,9 @@ def _session_data(saved: sessions.Session, data: DataFile | None, given: set[str
     shown = sessions.data_file(saved)
     # the command that points this session (the default one, or --session PATH) at a file
     attach = ["scalargrad", "session", *(["--session", str(path)] if path != sessions.DEFAULT_PATH else []), "--data"]
-    read = read_columns(shown, missing_hint=f"the session's program reads its data columns from it: if it moved, "
-                                            f"{_command(*attach)} FILE.csv points the session at it; or give it for "
-                                            "one command: --bindings FILE.csv", option="session --data")
-    data = read.only(columns)
+    data = sessions.read_data(saved, missing_hint=f"the session's program reads its data columns from it: if it "
+                                                  f"moved, {_command(*attach)} FILE.csv points the session at it; or "
+                                                  "give it for one command: --bindings FILE.csv")
     if data.digest == saved.data["sha256"]:
         return data, [], []
     return data, [f"the data file {shown} has changed since the session last read it; this run reads it as it is "

@@ -352,6 +352,15 @@ def data_file(session: Session) -> str:
     return shown(saved)
 
 
+def read_data(session: Session, missing_hint: str = ""):
+    """The session's data file read again (`bindings.DataFile`), with the columns its program
+    reads only; a file that is gone or cannot be read is the error that says so."""
+    from scalargrad.bindings import read_columns
+
+    return read_columns(data_file(session), missing_hint=missing_hint, option="session --data").only(
+        session.data["columns"])
+
+
 def _digest(value: object) -> bool:
     """A SHA-256 digest in hex, as `bindings.DataFile.digest` writes it."""
     return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)

@@ -83,14 +83,12 @@ class SessionView(Report):
         """The session's data file (`bindings.DataFile`: its columns, those the program reads,
         and the digest of its text now), read once; None when it has none. A file that cannot
         be read is the ScalarGradError that says why."""
-        from scalargrad.bindings import read_columns
-        from scalargrad.session import data_file
+        from scalargrad.session import read_data
 
         if self.current.data is None:
             return None
         if self._data is None:
-            read = read_columns(data_file(self.current))
-            self._data = read.only(self.current.data["columns"])
+            self._data = read_data(self.current)
         return self._data
 
     def to_json(self) -> dict:
