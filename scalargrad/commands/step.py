@@ -88,14 +88,14 @@ def step(
     if save is not None:
         check_writable(save, "--save")
     loaded = load(request)
-    output = loaded.program  # the bar shows the output after each step
+    output, trained = loaded.program, loaded.data_record()  # the bar shows the output after each step
     with progress_bar("stepping", json_) as bar:
         report = stepping.take_steps(loaded.program, loaded.values, origin=loaded.origin, session=loaded.session,
-                                     data=loaded.data_record(), lr=rate, steps=steps, descend=descend,
+                                     data=trained, lr=rate, steps=steps, descend=descend,
                                      freeze=name_list(freeze, "--freeze"), optimizer=chosen, zero_grad=not no_zero_grad,
                                      watch=name_list(watch, "--watch"),
                                      progress=lambda k: bar(k, steps, f"stepping: {output.label(output.output)} = {output.output.data:.6g}"))
-    if stepping.follows_data(loaded.session, loaded.data_record(), report):
+    if stepping.follows_data(loaded.session, trained, report):
         note(f"the session's data file is now {loaded.data.path}: the steps trained on it")
     if save is not None:
         stepping.save_values(save, report.final)
