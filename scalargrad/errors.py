@@ -197,6 +197,10 @@ class UsageError(ScalarGradError):
     """An option or argument of a command is wrong."""
 
 
+class BudgetError(UsageError):
+    """A command would build or compute more than the size budget allows (scalargrad.budget)."""
+
+
 class SessionError(ScalarGradError):
     """The saved session cannot be read, written or continued (see scalargrad.session)."""
 

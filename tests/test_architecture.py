@@ -3,6 +3,7 @@ imports run one way only, each third-party library is imported by its one module
 stay short, and every row of the derivative table is reachable and documented."""
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ PACKAGE = ROOT / "scalargrad"
 # "commands.*" stands for each command module: they import the core and commands.shared, never
 # each other.
 ORDER = [
-    "errors", "ops", "files", "engine", "program", "arrays", "bindings", "session", "language", "render", "plot",
+    "errors", "budget", "ops", "files", "engine", "program", "arrays", "bindings", "session", "language", "render", "plot",
     "renderers", "gradients", "hessian", "expect", "check", "hessian_check", "explain", "optimizers", "step", "dot",
     "page", "sweep", "session_view", "inputs",
     "commands.shared", "commands.*", "commands", "cli", "__init__", "__main__",
@@ -47,6 +48,7 @@ def module_name(path: Path) -> str:
     return ".".join(path.relative_to(PACKAGE).with_suffix("").parts).removesuffix(".__init__") or "__init__"
 
 
+@functools.cache  # parsed once for the whole file: every test reads the same trees
 def modules() -> dict[str, ast.Module]:
     return {module_name(path): ast.parse(path.read_text(encoding="utf-8")) for path in sorted(PACKAGE.rglob("*.py"))}
 

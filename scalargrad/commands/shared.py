@@ -1,7 +1,7 @@
 """What every command shares: options declared once, and the edge where errors become words.
 
 `program_command` gives a command the program and input options (`--file`, `--set`,
-`--bindings`, `--seed`, `--session`, `--no-session`, and `--NAME VALUE` for inputs) and hands it a
+`--bindings`, `--seed`, `--session`, `--no-session`, `--budget`, and `--NAME VALUE` for inputs) and hands it a
 `scalargrad.inputs.Request` instead; `user_errors` turns a `ScalarGradError` into a short
 message on stderr and its exit code, never a traceback. Typer is imported here and in the
 command modules only.
@@ -56,6 +56,13 @@ SeedOption = Annotated[
                  help="Seed of the initialisers (uniform, normal): the parameters' starting values "
                       "(default: 0). A session keeps the values it has."),
 ]
+BudgetOption = Annotated[
+    Optional[int],
+    typer.Option("--budget", metavar="NODES", min=1, show_default=False,
+                 help="The size budget: the most nodes a graph may have, and a thousand times that in node "
+                      "evaluations for repeated work (steps, points, passes). Default: $SCALARGRAD_BUDGET, "
+                      "else 2,000,000."),
+]
 NoSessionOption = Annotated[
     bool, typer.Option("--no-session", help="Neither continue nor save a session: use only what is given.")
 ]
@@ -70,7 +77,7 @@ OfOption = Annotated[
 ]
 
 _BEFORE = {"file": FileOption, "set_": SetOption, "bindings": BindingsOption, "seed": SeedOption}
-_AFTER = {"session": SessionOption, "no_session": NoSessionOption}
+_AFTER = {"session": SessionOption, "no_session": NoSessionOption, "budget": BudgetOption}
 
 
 def program_command(extra: str | None = None):
@@ -92,7 +99,9 @@ def program_command(extra: str | None = None):
                 no_session=shared["no_session"], options=option_names(ctx.command),
                 flags=option_names(ctx.command, flags_only=True), others=other_options(ctx), extra=extra,
             )
-            with user_errors():
+            from scalargrad import budget
+
+            with user_errors(), budget.limit(shared["budget"]):
                 code = func(request, **options)
             if code:  # e.g. 1 from check: a gradient is wrong
                 raise typer.Exit(code)
@@ -103,7 +112,8 @@ def program_command(extra: str | None = None):
         params = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context),
                   *(parameter(name, kind, None) for name, kind in _BEFORE.items()),
                   *(p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own),
-                  parameter("session", SessionOption, None), parameter("no_session", NoSessionOption, False)]
+                  parameter("session", SessionOption, None), parameter("no_session", NoSessionOption, False),
+                  parameter("budget", BudgetOption, None)]
         command.__signature__ = inspect.Signature(params)
         command.settings = PROGRAM_SETTINGS
         command.__annotations__ = {p.name: p.annotation for p in params}
