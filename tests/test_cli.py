@@ -5,6 +5,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import LECTURE, LECTURE_VALUES, STATEMENTS, installed_command
 from scalargrad.cli import app
@@ -127,6 +129,23 @@ def test_table_in_a_pipe_is_plain_text(cli):
 def test_precision(cli):
     result = cli("grad", "L = tanh(x)", "--x", "0.5", "--precision", "3")
     assert "0.462" in result.stdout and "0.786" in result.stdout
+
+
+def test_precision_17_shows_the_shortest_text_that_reads_back(cli):
+    result = cli("grad", "L = a", "--a", "0.3", "--precision", "17")
+    assert result.stdout.splitlines()[0] == "gradients of L = 0.3"  # not 0.29999999999999999
+    assert "0.30000000000000004" in cli("grad", "L = a + b", "--a", "0.1", "--b", "0.2", "--precision", "17").stdout
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False), st.sampled_from([16, 17]))
+def test_full_precision_reads_back_and_never_shows_float_noise(x, precision):
+    from scalargrad.render import number
+
+    text = number(x, precision)
+    significant = text.lstrip("-").split("e")[0].replace(".", "").strip("0")
+    shortest = repr(abs(x)).split("e")[0].replace(".", "").strip("0")
+    assert precision == 16 or float(text) == x
+    assert len(significant) <= max(len(shortest), len(f"{abs(x):.0f}") if "e" not in text else 0)
 
 
 def test_of_differentiates_another_named_node(cli):
