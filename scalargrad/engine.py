@@ -11,7 +11,7 @@ import math
 from typing import Iterable, Sequence
 
 from scalargrad.errors import DomainError
-from scalargrad.ops import CONST, FUNCTIONS, LEAF, OPS, Op, rule
+from scalargrad.ops import ATOM, CONST, FUNCTIONS, LEAF, OPERAND_NAMES, OPS, Op, rule, substitute
 
 
 class Value:
@@ -253,26 +253,46 @@ def _gradient_not_finite(order: Sequence[Value]) -> DomainError:
             share = node.grad * d
             if parent._op == CONST or share - share == 0:
                 continue
-            at = ", ".join(f"{name} = {x:g}" for name, x in zip("xy", xs))
-            which = "x" if i == 0 else "y"
-            where = f"the local derivative d/d{which} = {op.formulas[i]}"
-            if d != d:
-                error = _domain(node, f"the gradient is undefined here: {where} is undefined at {at}")
-                error.undefined = True  # not a number at all, as opposed to one too large for a float
-            elif d - d != 0 and op.kink is not None and op.kink(*xs):
-                error = _domain(node, f"the gradient is infinite here: {where} is infinite at {at}")
-                error.hint = f"{op.symbol} is not differentiable there (its slope is vertical): move x away"
-            elif d - d != 0:
-                error = _domain(node, f"the gradient is too large here: {where} exceeds {_FLOAT_RANGE} at {at}")
-                error.hint = "the true derivative cannot be represented as a float: move the inputs away from there"
-            else:
-                error = _domain(node, f"the gradient is too large here: {where} is {d:g} at {at}, and times "
-                                      f"the gradient arriving here ({node.grad:g}) it exceeds {_FLOAT_RANGE}")
-                error.hint = "the true gradient cannot be represented as a float: use smaller input values"
+            error = _local_derivative_error(node, op, i, xs, d)
             if d != d and i < len(op.hints) and op.hints[i]:
                 error.hint = op.hints[i]
             return error
     return _domain(order[-1], f"a gradient exceeds {_FLOAT_RANGE}")
+
+
+def _local_derivative_error(node: Value, op, i: int, xs: tuple[float, ...], d: float) -> DomainError:
+    """The error of a local derivative `d` (operand `i` of `node`) that is not finite, or too
+    large times the gradient arriving. Worded in the table's x and y here; `error.reword`
+    words it again in the operands' own names (`Program.locate` knows them)."""
+
+    def words(names: Sequence[str]) -> str:
+        labels = dict(zip(OPERAND_NAMES, names))
+        at = ", ".join(f"{name} = {x:g}" for name, x in zip(names, xs))
+        where = f"the local derivative d/d{_wrapped(names[i])} = {substitute(op.formulas[i], labels)}"
+        if d != d:
+            return f"the gradient is undefined here: {where} is undefined at {at}"
+        if d - d != 0 and op.kink is not None and op.kink(*xs):
+            return f"the gradient is infinite here: {where} is infinite at {at}"
+        if d - d != 0:
+            return f"the gradient is too large here: {where} exceeds {_FLOAT_RANGE} at {at}"
+        return (f"the gradient is too large here: {where} is {d:g} at {at}, and times the gradient arriving "
+                f"here ({node.grad:g}) it exceeds {_FLOAT_RANGE}")
+
+    error = _domain(node, words(OPERAND_NAMES[: len(xs)]))
+    error.reword = words
+    if d != d:
+        error.undefined = True  # not a number at all, as opposed to one too large for a float
+    elif d - d != 0 and op.kink is not None and op.kink(*xs):
+        error.hint = f"{op.symbol} is not differentiable there (its slope is vertical): move the input away from there"
+    elif d - d != 0:
+        error.hint = "the true derivative cannot be represented as a float: move the inputs away from there"
+    else:
+        error.hint = "the true gradient cannot be represented as a float: use smaller input values"
+    return error
+
+
+def _wrapped(label: str) -> str:
+    return label if ATOM.fullmatch(label) else f"({label})"
 
 
 def _domain(node: Value, reason: str) -> DomainError:

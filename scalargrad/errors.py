@@ -187,6 +187,7 @@ class DomainError(ScalarGradError):
         self.reason = reason
         self.node = None  # the Value where it happened, filled in by the engine
         self.undefined = False  # a gradient with no value here (d/dy of x**y at x < 0), not an overflow
+        self.reword = None  # names -> the reason in the operands' own names, where the engine wrote x and y
 
 
 class InputError(ScalarGradError):

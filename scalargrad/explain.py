@@ -24,13 +24,11 @@ from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Sequence
 
 from scalargrad.engine import Value
-from scalargrad.ops import CONST, OPS
+from scalargrad.ops import ATOM as _ATOM
+from scalargrad.ops import CONST, OPERAND_NAMES, OPS, substitute
 from scalargrad.program import Program
 from scalargrad.render import Report, fixed
 
-OPERAND_NAMES = ("x", "y")  # how the op table's formulas call the operands
-_OPERAND = re.compile(r"\b([xy])\b")
-_ATOM = re.compile(r"[A-Za-z_][A-Za-z_0-9]*|[0-9.]+(?:[eE][+-]?[0-9]+)?")
 
 
 @dataclass(frozen=True)
@@ -126,26 +124,6 @@ def _term(program: Program, consumer: Value, position: int, local: float) -> Ter
         phrase=op.phrase,
         kink=bool(op.kink and op.kink(*(p.data for p in prev))),
     )
-
-
-def substitute(formula: str, labels: dict[str, str]) -> str:
-    """`formula` with x and y replaced by the operands' labels, parenthesised where needed.
-
-    >>> substitute("y * x**(y-1)", {"x": "a", "y": "2"})
-    '2 * a**(2-1)'
-    >>> substitute("1 - tanh(x)**2", {"x": "w*x + b"})
-    '1 - tanh(w*x + b)**2'
-    """
-    if formula in labels:
-        return labels[formula]
-
-    def replace(match: re.Match) -> str:
-        label = labels.get(match.group(1), match.group(1))
-        start, end = match.span()
-        inside_call = formula[start - 1 : start] == "(" and formula[end : end + 1] == ")"
-        return label if inside_call or _ATOM.fullmatch(label) else f"({label})"
-
-    return _OPERAND.sub(replace, formula)
 
 
 def explain(program: Program, of: Value | None = None, nodes: Iterable[Value] | None = None) -> list[NodeExplanation]:

@@ -24,6 +24,7 @@ documented. Nothing outside this module knows any op by name.
 from __future__ import annotations
 
 import math
+import re
 import sys
 from dataclasses import dataclass
 from typing import Callable
@@ -621,3 +622,31 @@ def rule(name: str) -> Op:
 # Leaves: an input (or a hand-made Value) has op "", a numeric literal has op "const".
 LEAF = ""
 CONST = "const"
+
+
+# -- the formulas' text ---------------------------------------------------------------------
+OPERAND_NAMES = ("x", "y")  # how the formulas call the operands
+_OPERAND = re.compile(r"\b([xy])\b")
+ATOM = re.compile(r"[A-Za-z_][A-Za-z_0-9]*|[0-9.]+(?:[eE][+-]?[0-9]+)?")
+
+
+def substitute(formula: str, labels: dict[str, str]) -> str:
+    """`formula` with x and y replaced by the operands' labels, parenthesised where needed:
+    every formula a person reads (explain's chain rule, an error's local derivative) is in
+    the program's own names, never in the table's x and y.
+
+    >>> substitute("y * x**(y-1)", {"x": "a", "y": "2"})
+    '2 * a**(2-1)'
+    >>> substitute("1 - tanh(x)**2", {"x": "w*x + b"})
+    '1 - tanh(w*x + b)**2'
+    """
+    if formula in labels:
+        return labels[formula]
+
+    def replace(match: re.Match) -> str:
+        label = labels.get(match.group(1), match.group(1))
+        start, end = match.span()
+        inside_call = formula[start - 1 : start] == "(" and formula[end : end + 1] == ")"
+        return label if inside_call or ATOM.fullmatch(label) else f"({label})"
+
+    return _OPERAND.sub(replace, formula)

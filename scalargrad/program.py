@@ -159,8 +159,9 @@ class Program:
             call_start, call_end, body_start, body_end = site
             places = [place_at(self.source, body_start, width=body_end - body_start),
                       place_at(self.source, call_start, "called here", call_end - call_start)]
+        reason = error.reword([self.label(p) for p in node._prev]) if error.reword else error.reason
         located = DomainError(
-            f"{error.reason} in `{self.text(node)}`{name}",
+            f"{reason} in `{self.text(node)}`{name}",
             hint=error.hint or "change the input values so that every operation stays in its domain",
             source=self.source,
             places=tuple(places),

@@ -4,6 +4,8 @@
 import subprocess
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import LECTURE, LECTURE_VALUES, installed_command
 
@@ -95,3 +97,45 @@ def test_newcomer_messages(cli, args, error, hint):
 def test_program_and_bindings_both_from_stdin_says_what_to_do(cli):
     result = cli("grad", "-", "--bindings", "-", "--no-session", input="L = a")
     assert result.exit_code == 2 and "hint: put one of them in a file" in result.stderr
+
+
+# -- formulas in messages are in the program's own names ----------------------------------------
+@pytest.mark.parametrize("program, values, says", [
+    ("L = atan2(y, x)", ["--x", "0", "--y", "0"],
+     "the local derivative d/dy = x / (y**2 + x**2) is undefined at y = 0, x = 0 in `atan2(y, x)`"),
+    ("L = x ** z", ["--x", "-30", "--z", "3"], "the local derivative d/dz = x**z * log(x) is undefined at x = -30, z = 3"),
+    ("L = (a*b) ** (c+1)", ["--a", "-3", "--b", "10", "--c", "2"],
+     "d/d(c+1) = (a*b)**(c+1) * log(a*b) is undefined at a*b = -30, c+1 = 3"),
+    ("L = sqrt(p*q)", ["--p", "0", "--q", "1"], "d/d(p*q) = 1 / (2*sqrt(p*q)) is infinite at p*q = 0"),
+])
+def test_a_local_derivative_in_a_message_names_the_users_operands(cli, program, values, says):
+    result = cli("grad", program, *values, "--no-session")
+    assert says in result.stderr, result.stderr
+
+
+_BINARY = ["{p} / {q}", "{p} ** {q}", "atan2({p}, {q})", "hypot({p}, {q})", "log({p}, {q})", "logsumexp({p}, {q})",
+           "{p} * {q}", "sqrt({p}) * {q}", "log({p}) + {q}", "{p} ** 0.5 + {q}"]
+_EDGES = [0.0, -0.0, 1.0, -1.0, -30.0, 1e-320, -1e-320, 1e-200, 1e200, 1.7e308, -1.7e308]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(_BINARY), st.sampled_from(_EDGES), st.sampled_from(_EDGES),
+       st.sampled_from([("p", "q"), ("u", "v"), ("y", "x"), ("x", "w")]))
+def test_no_message_speaks_of_an_x_or_y_the_program_does_not_have(template, p, q, names):
+    """Whatever goes wrong at the edges, a message's formulas and values name the program's
+    operands, never the table's x and y (here x and y are the user's own names, or absent)."""
+    import re
+
+    from scalargrad import parse
+    from scalargrad.errors import ScalarGradError
+
+    first, second = names
+    program = parse(f"L = {template.format(p=first, q=second)}")
+    try:
+        program.run({first: p, second: q})
+        return
+    except ScalarGradError as error:
+        text = error.format()
+    used = {first, second}
+    for stray in {"x", "y"} - used:
+        assert not re.search(rf"\b{stray}\b(?! ?\()", text.split("\n")[0]), text
