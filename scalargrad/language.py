@@ -531,7 +531,7 @@ def _resolve(argument, results: list):
 
 
 def _accelerator():
-    """lark-cython's LALR plugin when installed (`pip install 'scalargrad[fast]'`): the same
+    """lark-cython's LALR plugin when installed (a dependency where it has wheels): the same
     grammar and callbacks, about twice as fast. SCALARGRAD_PURE_PARSER=1 turns it off."""
     if os.environ.get("SCALARGRAD_PURE_PARSER"):
         return None

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from conftest import run_installed
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
@@ -37,6 +39,7 @@ def test_the_first_loss_is_the_notebooks_own():
     assert [node["data"] for node in accuracy] == [0.5]
 
 
+@pytest.mark.slow  # micrograd's own 100 steps take 40 s
 def test_moons_trained_100_steps_matches_micrograd_at_every_step(micrograd_moons):
     run = run_installed(*TRAIN, "--steps", "100")
     assert run.exit_code == 0, run.stderr

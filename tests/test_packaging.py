@@ -77,3 +77,25 @@ def test_editable_install_reads_the_grammar_from_the_checkout():
     program = scalargrad.parse("L = (a*b + c) * f")
     program.run({"a": 2, "b": -3, "c": 10, "f": -2})
     assert program.names["b"].grad == -4.0
+
+
+def test_a_plain_install_is_the_fast_one_where_lark_cython_has_wheels(built):
+    """lark-cython is a dependency of the wheel, with the marker of the platforms it ships
+    wheels for, so `pip install .` parses at its speed there and installs elsewhere too."""
+    from packaging.requirements import Requirement
+
+    (wheel,) = built[1].glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = next(archive.read(n).decode() for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+    requires = [Requirement(line.split(":", 1)[1].strip()) for line in metadata.splitlines()
+                if line.startswith("Requires-Dist:")]
+    fast = [r for r in requires if r.name == "lark-cython"]
+    assert len(fast) == 1 and fast[0].marker is not None and "extra" not in str(fast[0].marker)
+    linux = {"python_version": "3.11", "sys_platform": "linux", "platform_machine": "x86_64", "extra": ""}
+    assert fast[0].marker.evaluate(linux)
+    assert not fast[0].marker.evaluate({**linux, "platform_machine": "riscv64"})
+    assert not fast[0].marker.evaluate({**linux, "python_version": "3.14"})
+    if fast[0].marker.evaluate():  # this machine: the installed parser is the accelerated one
+        from scalargrad.language import _accelerator
+
+        assert _accelerator() is not None
