@@ -260,7 +260,7 @@ def test_division_gradients_at_extreme_magnitudes(x, y, dx, dy):
 def test_a_gradient_beyond_the_floats_is_an_error_in_words():
     result = run_cli("grad", "L = a/b", "--a", "1", "--b", "1e-300")
     assert result.exit_code == 2 and "Traceback" not in result.stderr
-    assert "the gradient is too large here: the local derivative d/dy = -x/y**2 exceeds the largest float" \
+    assert "the gradient is too large here: the local derivative d/db = -a/b**2 exceeds the largest float" \
         in result.stderr, result.stderr
 
 
