@@ -185,3 +185,104 @@ def test_the_option_raises_the_budget():
     refused = run_cli("grad", text, "--budget", "1000", "--no-session")
     assert refused.exit_code == 2 and "the budget is 1,000" in refused.stderr
     assert run_cli("grad", text, "--budget", str(broadcast(40, 40)[1]), "--no-session").exit_code == 0
+
+
+# -- counts given on the command line -------------------------------------------------------------
+def test_a_billion_expect_points_are_refused_before_any_work():
+    code, err, megabytes = run_measured("check", "L = x**2", "--x", "3", "--expect", "x: 2*x", "--points",
+                                        "1000000000", "--no-session")
+    assert code == 2, err
+    assert ("--points 1,000,000,000: 1,000,000,001 runs of a 3-node graph are 3,000,000,003 node evaluations; "
+            "the budget allows 2,000,000,000") in err
+    assert "hint: use fewer --points, or raise it with --budget 3000001 (or SCALARGRAD_BUDGET=3000001)" in err
+    assert megabytes < 200
+
+
+def test_expect_points_show_progress_and_are_made_one_at_a_time():
+    from scalargrad.expect import points, verify
+
+    program = parse("L = x**2")
+    seen = []
+    verify(program, {"x": 3.0}, ["x: 2*x"], count=4, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
+    program.evaluate({"x": 3.0})
+    assert next(iter(points(program, 10**12))) == {"x": 3.0}  # a generator: nothing made ahead
+
+
+def test_check_shows_a_progress_bar_for_expect(monkeypatch):
+    import scalargrad.render
+
+    made = []
+    real = scalargrad.render.DelayedProgress
+    monkeypatch.setattr(scalargrad.render, "DelayedProgress",
+                        lambda description, enabled, delay=1.0: made.append(description) or real(description, False))
+    assert run_cli("check", "L = x**2", "--x", "3", "--expect", "x: 2*x", "--no-session").exit_code == 0
+    assert made == ["checking gradients", "checking --expect"]
+
+
+@pytest.mark.parametrize("where", ["scalargrad.expect._gradients_at", "scalargrad.check._Checker.check"])
+def test_ctrl_c_stops_check_cleanly(monkeypatch, where):
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        raise KeyboardInterrupt  # as Ctrl-C arrives, here at a known point rather than after a sleep
+
+    monkeypatch.setattr(where, interrupted)
+    result = run_cli("check", "L = x**2 + y", "--x", "3", "--y", "1", "--expect", "x: 2*x", "--no-session")
+    assert calls and result.exit_code == 130
+    assert result.stderr == "interrupted: stopped before the result (Ctrl-C)\n" and result.stdout == ""
+
+
+def test_sweep_from_python_uses_the_programs_defaults():
+    from scalargrad.errors import InputError
+    from scalargrad.sweep import sweep
+
+    report = sweep(parse("w = 0.5; L = w*s"), {}, ranges={"s": "-1:1:0.5"})
+    assert report.output.tolist() == [-0.5, -0.25, 0.0, 0.25, 0.5] and report.fixed == {"w": 0.5}
+    with pytest.raises(InputError, match="missing values for w"):
+        sweep(parse("L = w*s"), {}, ranges={"s": "-1:1:0.5"})
+
+
+def test_a_range_wider_than_a_float_is_swept():
+    result = run_cli("sweep", "y = x / 1e308", "--x", "-1e308:1e308:1e307", "--json", "--no-session")
+    assert result.exit_code == 0, result.stderr
+    doc = result.json()
+    assert doc["points"] == 21 and doc["inputs"]["x"][0] == -1e308 and doc["inputs"]["x"][-1] == 1e308
+    assert doc["inputs"]["x"][10] == 0.0 and doc["values"][:2] == [-1.0, -0.9]
+
+
+def test_a_sweep_over_the_budget_is_refused_before_any_point():
+    code, err, megabytes = run_measured("sweep", "y = x * z", "--x", "0:1e12:1", "--z", "0:1:1", "--no-session")
+    assert code == 2 and "the grid would have 2,000,000,000,002 points" in err and "--budget" in err, err
+    assert megabytes < 200
+    many = "L = " + " + ".join(f"tanh(x * {k})" for k in range(700))  # x, then k, x * k, tanh and + a term
+    refused = run_cli("sweep", many, "--x", "0:1:0.0002", "--budget", "5000", "--no-session")
+    assert refused.exit_code == 2
+    assert ("the grid would have 5,001 points (5,001 (x)): runs of a 2,800-node graph are 14,002,800 node evaluations; "
+            "the budget allows 5,000,000") in refused.stderr
+
+
+def test_a_sweep_of_a_big_graph_takes_its_points_in_chunks_of_bounded_memory(monkeypatch):
+    from scalargrad import sweep as sweeps
+
+    sizes = []
+    real = sweeps.run_pass
+
+    def recorded(program, leaves, of=None):
+        sizes.append(max(len(v) if hasattr(v, "__len__") else 1 for v in leaves.values()))
+        return real(program, leaves, of)
+
+    monkeypatch.setattr(sweeps, "run_pass", recorded)
+    monkeypatch.setattr(sweeps, "PASS_NUMBERS", 10_000)
+    program = parse("L = " + " + ".join(f"tanh(x * {k})" for k in range(100)))  # 301 nodes
+    report = sweeps.sweep(program, {}, ranges={"x": "0:1:0.001"})
+    assert report.size == 1001 and sum(sizes) == 1001 and max(sizes) * len(program.nodes) <= 10_000
+
+
+def test_a_page_over_the_budget_is_refused_before_it_is_made(tmp_path):
+    many = "L = " + " + ".join(f"tanh(x * {k})" for k in range(500))
+    page = tmp_path / "graph.html"
+    result = run_cli("dot", many, "--x", "1", "-o", str(page), "--budget", "5000", "--no-session")
+    assert result.exit_code == 2 and "the page of 2,000 nodes would be about 1.4 MB; the budget allows 0.5 MB" in result.stderr
+    assert "--budget 14079" in result.stderr and not page.exists()
