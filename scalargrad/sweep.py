@@ -25,7 +25,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Callable
 
 from scalargrad import budget
 from scalargrad.bindings import parse_number
@@ -237,11 +237,12 @@ def run_pass(program: Program, leaves: dict[str, object], of=None) -> tuple[obje
 
 def sweep(program: Program, values: dict[str, float], *, ranges: dict[str, str] | None = None,
           points: dict[str, list[float]] | None = None, at: float | None = None, of: str | None = None,
-          origin: dict[str, str] | None = None, warnings: list[str] | None = None) -> SweepReport:
+          origin: dict[str, str] | None = None, warnings: list[str] | None = None,
+          progress: Callable[[int, int], None] | None = None) -> SweepReport:
     """`program`'s output (or the node named `of`) and every input's gradient at each point of
     `ranges` (input -> text `start:stop:step`, a grid when there are several) or of `points`
-    (input -> column); the other inputs at `values`. `at` (one swept input only) adds the
-    tangent there."""
+    (input -> column); the other inputs at `values`, else at the program's defaults. `at` (one
+    swept input only) adds the tangent there. `progress(done, total)` after each chunk of points."""
     np = numpy()
     target = swept_node(program, of)
     if ranges and points:
@@ -260,7 +261,7 @@ def sweep(program: Program, values: dict[str, float], *, ranges: dict[str, str] 
         afford(program, rows, len(points), f"the points file has {rows:,} points", "sweep fewer points")
         swept = {name: np.asarray(column, dtype=float) for name, column in points.items()}
     fixed = _fixed(program, values, swept, target)
-    output, grads, outside = _compute(np, program, swept, fixed, target)
+    output, grads, outside = _compute(np, program, swept, fixed, target, progress)
     report = SweepReport(program, swept, fixed, dict(origin or {}), output, grads, parsed,
                          warnings=list(warnings or []), of=target)
     report.domain = _trouble(program, swept, fixed, outside)
@@ -303,7 +304,7 @@ def _fixed(program: Program, values: dict[str, float], swept: dict, target) -> d
     return program.filled({name: values[name] for name in needed if name in values}, needed)
 
 
-def _compute(np, program: Program, swept: dict, fixed: dict[str, float], target):
+def _compute(np, program: Program, swept: dict, fixed: dict[str, float], target, progress=None):
     """Every point through `run_pass`, in chunks of points small enough that a pass holds at
     most PASS_NUMBERS numbers per array; nan where outside the domain."""
     size = len(next(iter(swept.values())))
@@ -319,6 +320,8 @@ def _compute(np, program: Program, swept: dict, fixed: dict[str, float], target)
             output[part], outside[part] = value, bad
             for name, grad in part_grads.items():
                 grads[name][part] = grad
+            if progress is not None:
+                progress(part.stop, size)
     output[outside] = np.nan
     for grad in grads.values():
         grad[outside] = np.nan
