@@ -535,19 +535,17 @@ class _Builder(ArrayBuilding):
         """The arguments of a call, each constant one (new constant nodes that no name holds,
         the last ones made) taken back out of the graph as a `_Literal`."""
         constant = [argument.__class__ is not _Literal and all(
-            v.__class__ is Value and v._op == CONST and not v.label
-            for v in (argument.items if argument.__class__ is Array else (argument,))) for argument in arguments]
+            v.__class__ is Value and v._op == CONST and not v.label for v in _elements(argument))
+            for argument in arguments]
         if not any(constant):
             return arguments
-        ids = {id(v) for argument, is_constant in zip(arguments, constant) if is_constant
-               for v in (argument.items if argument.__class__ is Array else (argument,))}
+        ids = {id(v) for argument, is_constant in zip(arguments, constant) if is_constant for v in _elements(argument)}
         spans = self._take_back(ids)
         if spans is None:
             return arguments
-        return tuple(_Literal(shape_of(argument), [v.data for v in items], [spans[id(v)] for v in items])
-                     if is_constant else argument
-                     for argument, is_constant in zip(arguments, constant)
-                     for items in [argument.items if argument.__class__ is Array else (argument,)])
+        return tuple(_Literal(shape_of(argument), [v.data for v in _elements(argument)],
+                              [spans[id(v)] for v in _elements(argument)]) if is_constant else argument
+                     for argument, is_constant in zip(arguments, constant))
 
     def _take_back(self, ids: set[int]) -> dict[int, tuple[int, int]] | None:
         """Remove the nodes of `ids` from the end of the graph (they are among the last made,
@@ -759,6 +757,11 @@ INITIALISERS = {"uniform": "uniform(low, high, [m, n])", "normal": "normal(mean,
 
 # The builder's methods a recorded body step may name (never text from the program).
 _PRIMITIVES = frozenset({"elementwise", "matrix_product", "literal", "pick", "reduce"})
+
+
+def _elements(value) -> tuple:
+    """The scalar nodes of a value: an array's items, or the value itself."""
+    return value.items if value.__class__ is Array else (value,)
 
 
 def _sized(argument) -> tuple:

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import installed_command, run_cli
+from test_def import programs as def_programs
 from scalargrad import budget, parse
 from scalargrad.errors import BudgetError
 
@@ -136,21 +137,24 @@ def test_the_budget_comes_from_the_environment_or_the_option(monkeypatch):
 
 
 # -- the issue's examples, run as a user runs them ------------------------------------------------
+# Runs the command from a small Python and prints its peak resident size: measured from the test
+# process itself, a child would inherit the test process's own peak (Linux keeps the high-water
+# mark across fork and exec), however little the command itself uses.
+_MEASURE = ("import resource, subprocess, sys\n"
+            "done = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)\n"
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
+            "sys.exit(done.returncode)\n")
+
+
 def run_measured(*args: str, env: dict | None = None) -> tuple[int, str, float]:
     """Run the installed command; its exit code, stderr and peak resident size in MB (Linux
-    reports it in KB), for this child alone (os.wait4)."""
-    with open(os.devnull, "rb") as stdin:
-        proc = subprocess.Popen([installed_command(), *args], stdin=stdin, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
-    err = b""
-    while True:  # read stderr while it runs, then reap the child with its resource usage
-        chunk = proc.stderr.read(65536)
-        if not chunk:
-            break
-        err += chunk
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, err.decode(), usage.ru_maxrss / 1024
+    reports it in KB)."""
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _MEASURE, installed_command(), *args], capture_output=True,
+                          text=True, env={**os.environ, **(env or {})}, timeout=600)  # a hang-stopper only
+    err, _, peak = done.stderr.rstrip("\n").rpartition("\n")
+    return done.returncode, err + "\n", int(peak) / 1024
 
 
 CHAIN_25 = chain(25)[0]
@@ -286,3 +290,31 @@ def test_a_page_over_the_budget_is_refused_before_it_is_made(tmp_path):
     result = run_cli("dot", many, "--x", "1", "-o", str(page), "--budget", "5000", "--no-session")
     assert result.exit_code == 2 and "the page of 2,000 nodes would be about 1.4 MB; the budget allows 0.5 MB" in result.stderr
     assert "--budget 14079" in result.stderr and not page.exists()
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(def_programs())
+def test_a_calls_count_is_never_below_what_it_makes(pair):
+    """Over generated programs with nested, constant and unused definitions (test_def's):
+    each call of a `def` adds at most the nodes counted before it was expanded."""
+    from scalargrad.language import _Builder
+
+    with_def, _ = pair
+    counted, made = [], []
+    real_size, real_expand = _Builder._call_size, _Builder._expand
+
+    def size(self, function, arguments):
+        counted.append(real_size(self, function, arguments))
+        return counted[-1]
+
+    def expand(self, function, arguments, start, end):
+        before = len(self.nodes)
+        output = real_expand(self, function, arguments, start, end)
+        made.append(len(self.nodes) - before)
+        return output
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_Builder, "_call_size", size)
+        patch.setattr(_Builder, "_expand", expand)
+        parse(with_def)
+    assert len(counted) == len(made) and all(m <= c for m, c in zip(made, counted)), (with_def, counted, made)
