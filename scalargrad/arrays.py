@@ -57,9 +57,7 @@ def broadcast(first: tuple[int, ...], second: tuple[int, ...]) -> tuple[int, ...
 def spread(value, shape: tuple[int, ...]) -> list[Value]:
     """The elements of `value` (a scalar or an array that broadcasts to `shape`), one per
     element of `shape`, row-major, repeated where NumPy would repeat them."""
-    size = 1
-    for n in shape:
-        size *= n
+    size = size_of(shape)
     if not isinstance(value, Array):
         return [value] * size
     if value.shape == shape:
@@ -74,6 +72,49 @@ def spread(value, shape: tuple[int, ...]) -> list[Value]:
         column = 0 if own[-1] == 1 else j
         result.append(items[row * own[-1] + column] if len(shape) == 2 else items[column])
     return result
+
+
+def size_of(shape: tuple[int, ...]) -> int:
+    """How many elements an array of `shape` has (1 for a scalar)."""
+    size = 1
+    for n in shape:
+        size *= n
+    return size
+
+
+def product_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[tuple[int, ...], int] | None:
+    """The shape of `A @ B` for operands of shapes `a` and `b`, and the nodes it makes (a
+    product and a sum per term of each element, less one sum), or None when they do not fit."""
+    if not a or not b or a[-1] != b[0]:
+        return None
+    rows, columns = (a[0] if len(a) == 2 else 1), (b[1] if len(b) == 2 else 1)
+    shape = tuple(n for n, keep in ((rows, len(a) == 2), (columns, len(b) == 2)) if keep)
+    return shape, rows * columns * (2 * a[-1] - 1)
+
+
+def reduced(function: str, shape: tuple[int, ...]) -> tuple[tuple[int, ...], int]:
+    """The shape `function` (a reduction or transpose) gives an array of `shape`, and the
+    nodes it makes: n - 1 folds (and a count and a division for `mean`)."""
+    if not shape:
+        return shape, 0
+    if function == "transpose":
+        return tuple(reversed(shape)), 0
+    return (), size_of(shape) - 1 + 2 * (function == "mean")
+
+
+def literal_shape(shapes: list[tuple[int, ...]]) -> tuple[int, ...] | None:
+    """The shape of an array literal of items of these shapes: a vector of scalars or a matrix
+    of rows of one length; None when they do not make one."""
+    if any(shape != shapes[0] for shape in shapes) or len(shapes[0]) > 1:
+        return None
+    return (len(shapes), *shapes[0])
+
+
+def picked_shape(shape: tuple[int, ...], indices: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The shape of `x[i]` or `W[i, j]`, or None for too many indices or one out of range."""
+    if len(indices) > len(shape) or any(i >= n for i, n in zip(indices, shape)):
+        return None
+    return shape[len(indices):]
 
 
 def element_names(name: str, shape: tuple[int, ...]) -> list[str]:
@@ -102,9 +143,10 @@ class ArrayBuilding:
     """The parser's array primitives (mixed into the parser's builder): each element of a
     result is a scalar node made by `_operation` from a row of the derivative table.
 
-    Each primitive takes the source offsets it needs for its nodes' labels and its errors.
-    Called with a `Symbol` while a function body is read, it records itself instead
-    (`_record`, in the builder) and returns a new Symbol.
+    Each primitive takes the source offsets it needs for its nodes' labels and its errors,
+    and counts the nodes it will make before making any (`_afford`, in the builder, holds
+    them to the size budget). Called with a `Symbol` while a function body is read, it
+    records itself instead (`_record`, in the builder) and returns a new Symbol.
     """
 
     def elementwise(self, op: str, operands: tuple, start: int, end: int, at: int, width: int):
@@ -123,6 +165,7 @@ class ArrayBuilding:
                                    "where they differ, as in NumPy")
         if not shape:
             return self._operation(op, operands, start, end)[0]
+        self._afford(size_of(shape), start, end, at, width)
         columns = [spread(value, shape) for value in operands]
         items = tuple(self._operation(op, element, start, end)[0] for element in zip(*columns))
         return Array(shape, items)
@@ -132,9 +175,11 @@ class ArrayBuilding:
         if self.recording is not None and (left.__class__ is Symbol or right.__class__ is Symbol):
             return self._record("matrix_product", left, right, start, end, at)
         a, b = shape_of(left), shape_of(right)
-        if not a or not b or a[-1] != b[0]:
+        fits = product_shape(a, b)
+        if fits is None:
             raise self._error(ParseError, f"cannot multiply shapes {shape_text(a)} and {shape_text(b)} with @", at, 1,
                               hint="`A @ B` needs arrays whose inner sizes agree: (m, n) @ (n,) or (n, p)")
+        self._afford(fits[1], start, end, at, 1)
         rows = [left] if len(a) == 1 else [left.row(i) for i in range(a[0])]
         columns = right.transposed()
         columns = [columns] if len(b) == 1 else [columns.row(j) for j in range(b[1])]
@@ -146,7 +191,7 @@ class ArrayBuilding:
                     product = self._operation("*", (x, y), start, end)[0]
                     total = self._operation("+", (total, product), start, end)[0]
                 items.append(total)
-        shape = tuple(n for n, keep in ((len(rows), len(a) == 2), (len(columns), len(b) == 2)) if keep)
+        shape = fits[0]
         return Array(shape, tuple(items)) if shape else items[0]
 
     def literal(self, items: tuple, start: int, end: int, offsets: tuple[int, ...]):
@@ -193,6 +238,7 @@ class ArrayBuilding:
             return value
         if function == "transpose":
             return value.transposed()
+        self._afford(reduced(function, value.shape)[1], start, end, start, width)
         op = _REDUCTIONS[function]
         total = value.items[0]
         for item in value.items[1:]:

@@ -6,6 +6,7 @@ The library raises these; the CLI catches `ScalarGradError` at its edge and prin
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Iterable
@@ -21,8 +22,35 @@ class Place:
     width: int = 1  # how many characters the caret underlines
 
 
+# What a line is, for the lexer, the places of errors and every listing of a program: the text
+# up to a newline, "\n" (a "\r" before it belongs to the line end, CR LF). Other characters
+# that some display takes for a line break (Python's str.splitlines, a terminal, a browser)
+# would show a line the parser does not read as one, so a program may not hold them at all:
+# `odd_line_break` finds them.
+ODD_LINE_BREAKS = {
+    "\r": "U+000D CARRIAGE RETURN (CR) alone", "\v": "U+000B LINE TABULATION (VT)",
+    "\f": "U+000C FORM FEED (FF)", "\x1c": "U+001C FILE SEPARATOR", "\x1d": "U+001D GROUP SEPARATOR",
+    "\x1e": "U+001E RECORD SEPARATOR", "\x85": "U+0085 NEXT LINE (NEL)", "\u2028": "U+2028 LINE SEPARATOR",
+    "\u2029": "U+2029 PARAGRAPH SEPARATOR",
+}
+_ODD_LINE_BREAK = re.compile("\r(?!\n)|[\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def odd_line_break(text: str) -> int | None:
+    """The offset of the first character in `text` that breaks a line for some display but
+    is not a newline (U+2028, U+2029, U+0085, VT, FF, a CR alone, ...), else None."""
+    found = _ODD_LINE_BREAK.search(text)
+    return found.start() if found else None
+
+
+def source_lines(source: str) -> list[str]:
+    """The lines of `source` as the parser reads them: split at each newline, a CR before
+    it dropped."""
+    return [line[:-1] if line.endswith("\r") else line for line in source.split("\n")]
+
+
 def place_at(source: str, offset: int, note: str = "", width: int = 1) -> Place:
-    """The 1-based line and column of a character offset into `source`."""
+    """The 1-based line and column of a character offset into `source` (lines as in `source_lines`)."""
     line = source.count("\n", 0, offset) + 1
     line_start = source.rfind("\n", 0, offset) + 1
     return Place(line, offset - line_start + 1, note, max(1, width))
@@ -30,10 +58,10 @@ def place_at(source: str, offset: int, note: str = "", width: int = 1) -> Place:
 
 def show_place(source: str, place: Place) -> str:
     """The source line of `place` with a caret under it, like a compiler does. Control
-    characters in the line are shown escaped (`\x1b`), and the caret still points at the
-    place: it is measured in what the terminal shows, wide characters counting two."""
-    lines = source.split("\n")
-    text = lines[place.line - 1].rstrip("\r") if place.line - 1 < len(lines) else ""
+    characters in the line are shown escaped (`\x1b`, `\u2028`), and the caret still points
+    at the place: it is measured in what the terminal shows, wide characters counting two."""
+    lines = source_lines(source)
+    text = lines[place.line - 1] if place.line - 1 < len(lines) else ""
     # Very long lines (generated programs) are cut around the caret.
     start = 0
     if len(text) > 100:
@@ -48,8 +76,9 @@ def show_place(source: str, place: Place) -> str:
     return f"{gutter}{printable(text)}\n{caret}"
 
 
-# Characters that would act on the terminal rather than show: C0 and C1 controls, DEL, and the
-# bidirectional overrides that can make text read differently from what it is.
+# Characters that would act on the terminal rather than show: C0 and C1 controls, DEL, the line
+# and paragraph separators, and the bidirectional overrides that can make text read differently
+# from what it is.
 _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
@@ -63,7 +92,7 @@ def printable(text: str, keep: str = "") -> str:
 
     out = []
     for ch in text:
-        if ch in keep or (ch not in _BIDI and (ch.isprintable() or unicodedata.category(ch) != "Cc")):
+        if ch in keep or (ch not in _BIDI and (ch.isprintable() or unicodedata.category(ch) not in ("Cc", "Zl", "Zp"))):
             out.append(ch)
         else:
             out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")

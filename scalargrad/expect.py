@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
+from scalargrad import budget
 from scalargrad.engine import Value
 from scalargrad.errors import DomainError, NameUsageError, Place, ScalarGradError, UsageError, did_you_mean, place_at
 from scalargrad.language import parse
@@ -95,28 +96,43 @@ def _shifted(error: ScalarGradError, text: str, offset: int) -> ScalarGradError:
     return error
 
 
-def points(program: Program, count: int, seed: int = 0) -> list[dict[str, float]]:
-    """The current point (the inputs' values now) and `count` seeded random points around it."""
+def afford(program: Program, count: int) -> None:
+    """Refuse `count` random points (`--points`) before any is computed: each is a run of the
+    whole graph, and together they must stay within the size budget's work (scalargrad.budget)."""
+    if count < 0:
+        raise UsageError(f"--points must be 0 or more, not {count}", hint=f"the default is {DEFAULT_POINTS}")
+    size = len(program.nodes)
+    budget.check_work((count + 1) * size, f"--points {count:,}: {count + 1:,} runs of a {size:,}-node graph are",
+                      way_around="use fewer --points")
+
+
+def points(program: Program, count: int, seed: int = 0) -> Iterator[dict[str, float]]:
+    """The current point (the inputs' values now), then `count` seeded random points around it,
+    one at a time (a million points are never all in memory)."""
     here = {name: node.data for name, node in program.inputs.items()}
+    yield here
     rng = random.Random(seed)
-    around = [{name: x + SPREAD * max(1.0, abs(x)) * rng.uniform(-1.0, 1.0) for name, x in here.items()}
-              for _ in range(count)]
-    return [here, *around]
+    for _ in range(count):
+        yield {name: x + SPREAD * max(1.0, abs(x)) * rng.uniform(-1.0, 1.0) for name, x in here.items()}
 
 
 def verify(program: Program, values: Mapping[str, float], texts: Sequence[str], of: Value | None = None, *,
-           count: int = DEFAULT_POINTS, seed: int = 0, atol: float = 1e-5, rtol: float = 1e-3) -> list[Expectation]:
-    """Each `NAME: FORMULA` of `texts` against backprop at `values` and `count` points around it.
-    The program is left evaluated and differentiated at `values`."""
+           count: int = DEFAULT_POINTS, seed: int = 0, atol: float = 1e-5, rtol: float = 1e-3,
+           progress: Callable[[int, int], None] | None = None) -> list[Expectation]:
+    """Each `NAME: FORMULA` of `texts` against backprop at `values` and `count` points around it
+    (refused first if they are over the size budget: `afford`); `progress(done, total)` after
+    each point. The program is left evaluated and differentiated at `values`."""
+    afford(program, count)
     of = of or program.output
     parsed = [parse_expectation(text, program) for text in texts]
     program.evaluate(values)
-    at = points(program, count, seed)
     try:
-        for point in at:
+        for done, point in enumerate(points(program, count, seed), start=1):
             gradients = _gradients_at(program, point, of)
             for expectation, node, own in parsed:
                 _compare(expectation, node, own, program, point, gradients, atol, rtol)
+            if progress is not None:
+                progress(done, count + 1)
     finally:
         program.run(values, of)
     for expectation, _, _ in parsed:

@@ -13,15 +13,19 @@ import math
 import os
 import re
 import unicodedata
+from bisect import bisect_left
 from functools import lru_cache, partial
-from itertools import chain
+from itertools import chain, takewhile
 from operator import itemgetter
 from pathlib import Path
 
-from scalargrad.arrays import ARRAY_FUNCTIONS, Array, ArrayBuilding, Symbol, element_names, shape_text
+from scalargrad import budget
+from scalargrad.arrays import (ARRAY_FUNCTIONS, Array, ArrayBuilding, Symbol, broadcast, element_names, literal_shape,
+                               picked_shape, product_shape, reduced, shape_of, shape_text, size_of)
 from scalargrad.engine import Value
 from scalargrad.errors import (QUOTES, DomainError, NameUsageError, ParseError, ScalarGradError, ascii_look_alike,
-                               character, did_you_mean, place_at, type_instead)
+                               character, clip, did_you_mean, odd_line_break, ODD_LINE_BREAKS, place_at,
+                               type_instead)
 from scalargrad.ops import CALLS, CONST, CONSTANTS, FUNCTIONS, LEAF, OPS
 from scalargrad.program import Program
 
@@ -47,13 +51,34 @@ def grammar_text() -> str:
 
 
 class _Function:
-    """A `def`: its parameters and its body recorded as steps (a primitive's name and its
-    arguments, symbols standing for parameters and earlier steps), expanded at each call."""
+    """A `def`: its parameters and its body recorded as steps, expanded at each call.
+
+    A step is a kind and its arguments, symbols standing for the parameters and earlier
+    steps' results: `constant` (a number in the body), `use` (a parameter read), `outer` (a
+    name assigned above the `def`), `column` (a data column), `call` (a function defined
+    above), or an array primitive (`elementwise`, ...). Recording makes no node: a function
+    never called adds nothing to the graph. A call of another function stays one step, so a
+    body's record is as long as its text, however deep the calls go.
+    """
 
     def __init__(self, name: str, parameters: list[str], offset: int):
         self.name, self.parameters, self.offset = name, parameters, offset
         self.steps: list[tuple[str, tuple]] = []
-        self.output = None
+        self.output: Symbol | None = None
+        # the `use` and `call` steps whose result goes straight into a call or out as the
+        # output: a constant argument passes through them unmade (see `_Literal`)
+        self.passed: set[int] = set()
+
+
+class _Literal:
+    """A constant argument of a call (`f(2)`, `f([1, 2])`, `f(2 * pi)`): its numbers and the
+    places of their text, made into new constant nodes wherever the body reads the parameter,
+    as the call written out by hand would make them; not at all where the body ignores it."""
+
+    __slots__ = ("shape", "numbers", "spans")
+
+    def __init__(self, shape: tuple[int, ...], numbers: list[float], spans: list[tuple[int, int]]):
+        self.shape, self.numbers, self.spans = shape, numbers, spans
 
 
 class _Builder(ArrayBuilding):
@@ -85,6 +110,8 @@ class _Builder(ArrayBuilding):
         self.calls: list[tuple[int, int, int, int]] = []  # Program.calls
         self.body_spans: dict[int, tuple[int, int]] = {}  # Program.body_spans
         self._random = None  # random.Random(seed), made when an initialiser first draws
+        self.limit = budget.nodes() if source else 0  # the most nodes the graph may have
+        self._sizes: dict[tuple, tuple[int, tuple | None]] = {}  # `_call_size` of (function, arguments)
 
     def _add(self, node: Value, start: int, end: int):
         self.nodes.append(node)
@@ -135,6 +162,25 @@ class _Builder(ArrayBuilding):
         places = (place_at(self.source, offset, width=width), *more)
         return cls(message, hint=hint, source=self.source, places=places)
 
+    # -- the size budget --------------------------------------------------------------------
+    def _afford(self, count: int, start: int, end: int, at: int, width: int,
+                way_around: str = "use smaller shapes", unit: str = "nodes") -> None:
+        """Refuse, before making any, the `count` nodes that `source[start:end]` would add
+        when they would take the graph over the size budget (scalargrad.budget)."""
+        total = len(self.nodes) + count
+        if total > self.limit:
+            text = clip(" ".join(self.source[start:end].split()), 60, middle=True)
+            budget.check_nodes(total, f"`{text}` makes {count:,} {unit}, which would bring the program to",
+                               source=self.source, places=(place_at(self.source, at, width=width),),
+                               way_around=way_around)
+
+    def within_budget(self, offset: int) -> None:
+        """Between lines (the lexer calls it): refuse a program whose text alone has made
+        more nodes than the budget, by the line that starts at `offset`."""
+        if len(self.nodes) > self.limit:
+            budget.check_nodes(len(self.nodes), "by this line the program has", source=self.source,
+                               places=(place_at(self.source, offset),))
+
     # -- atoms ------------------------------------------------------------------------
     def number(self, children):
         (tok,) = children
@@ -142,11 +188,15 @@ class _Builder(ArrayBuilding):
         if math.isinf(value):
             raise self._error(ParseError, f"the number {tok.value} is too large", tok.start_pos, len(tok.value),
                               hint="numbers must be below about 1.8e308")
+        if self.recording is not None:
+            return self._record("constant", value, tok.start_pos, tok.end_pos), tok.start_pos, tok.end_pos
         return self._add(Value(value, (), CONST), tok.start_pos, tok.end_pos)
 
     def name(self, children):
         (tok,) = children
         name = tok.value
+        if self.recording is not None:
+            return self._read_in_body(tok), tok.start_pos, tok.end_pos
         node = self.names.get(name)
         if node is None:
             if name in CONSTANTS:  # `pi`: a constant node each time it is read
@@ -155,8 +205,6 @@ class _Builder(ArrayBuilding):
                 return self.arrays[name], tok.start_pos, tok.end_pos
             if name in self.data:
                 return self._data(name, tok.start_pos, tok.end_pos), tok.start_pos, tok.end_pos
-            if self.recording is not None:
-                raise self._free_name(tok)
             node = Value(0.0, (), LEAF, name)
             self.names[name] = self.inputs[name] = node
             self.first_read[name] = tok.start_pos
@@ -195,7 +243,7 @@ class _Builder(ArrayBuilding):
                                   f"{'' if len(function.parameters) == 1 else 's'}, not {len(arguments)}", start,
                                   end - start, hint=f"it is defined as `{name}({', '.join(function.parameters)})`",
                                   more=(place_at(self.source, function.offset, "defined here", len(name)),))
-            return self._expand(function, tuple(argument[0] for argument in arguments), start, end)
+            return self._call_function(function, tuple(argument[0] for argument in arguments), start, end)
         if name in INITIALISERS:
             return self._initialise(name, arguments, start, end)
         if name in ARRAY_FUNCTIONS and len(arguments) == 1:
@@ -290,6 +338,7 @@ class _Builder(ArrayBuilding):
     def _data(self, name: str, start: int, end: int) -> Array:
         """A name the program reads, never assigns, and a CSV file has a column of: that
         column as a vector of constants (`x[0]`, `x[1]`, ...), data that nothing moves."""
+        self._afford(len(self.data[name]), start, end, start, end - start, way_around="use a smaller data file")
         items = []
         for label, number in zip(element_names(name, (len(self.data[name]),)), self.data[name]):
             node = self._add(Value(number, (), CONST, label), start, end)[0]
@@ -321,13 +370,11 @@ class _Builder(ArrayBuilding):
                               end - start, hint=f"call it as `{usage}` outside a `def`, e.g. `W = {usage}`")
         sizes = tuple(int(v.data) for v in shape.items)
         count = sizes[0] * (sizes[1] if len(sizes) == 2 else 1)
-        if count > MAX_PARAMETERS:
-            raise self._error(ParseError, f"`{name}` of shape {sizes} makes {count:,} parameters; the limit is "
-                              f"{MAX_PARAMETERS:,}", start, end - start, hint="use a smaller shape")
         low, high = (v.data for v in numbers) if numbers else (0.0, 0.0)
         spent = {id(v) for v in (*numbers, *shape.items)}  # the arguments are read, not part of the graph
         while self.nodes and id(self.nodes[-1]) in spent:
             self._drop_last()
+        self._afford(count, start, end, start, end - start, unit="parameters")
         if self._random is None:
             import random
 
@@ -369,15 +416,42 @@ class _Builder(ArrayBuilding):
                 self.names[parameter] = previous
         self.shadowed = {}
         function.output = body[0]
+        self._passing(function, (function.output,))
         self.functions[function.name] = function
         return None, start, body[2], ""
 
     def _record(self, primitive: str, *arguments):
         """A step of the body being read; the Symbol standing for its result."""
         function = self.recording
-        assert primitive in _PRIMITIVES, primitive
         function.steps.append((primitive, arguments))
         return Symbol(len(function.parameters) + len(function.steps) - 1)
+
+    @staticmethod
+    def _passing(function: _Function, symbols) -> None:
+        """`symbols` go straight into a call, or out as the output: a `use` or `call` step
+        that makes one of them passes a constant argument on unmade."""
+        base = len(function.parameters)
+        for symbol in symbols:
+            step = symbol.index - base
+            if step >= 0 and function.steps[step][0] in ("use", "call"):
+                function.passed.add(step)
+
+    def _read_in_body(self, tok) -> Symbol:
+        """A name read in the body being recorded: a parameter, a name assigned above the
+        `def`, a built-in constant or a data column; each a step, none a node yet."""
+        name = tok.value
+        node = self.names.get(name)
+        if node.__class__ is Symbol:
+            return self._record("use", node.index)
+        if node is not None:
+            return self._record("outer", node)
+        if name in CONSTANTS:
+            return self._record("constant", CONSTANTS[name], tok.start_pos, tok.end_pos)
+        if name in self.arrays:
+            return self._record("outer", self.arrays[name])
+        if name in self.data:
+            return self._record("column", name, tok.start_pos, tok.end_pos)
+        raise self._free_name(tok)
 
     def _free_name(self, token):
         function = self.recording
@@ -386,22 +460,18 @@ class _Builder(ArrayBuilding):
                            hint=f"the parameters are {', '.join(function.parameters)}; a body may also read "
                                 "names assigned before the `def`")
 
-    def _expand(self, function: _Function, arguments: tuple, start: int, end: int):
-        """A call: the body's steps replayed with the arguments for the parameters. A loop, so
-        `f(f(f(...)))` 10,000 deep needs no recursion; inside another body the steps are
-        recorded again (spliced), so bodies never call bodies at replay."""
-        results = list(arguments)
+    def _call_function(self, function: _Function, arguments: tuple, start: int, end: int):
+        """A call of a `def`: in a body being recorded, one step; elsewhere its expansion, once
+        the nodes it will make are counted (`_call_size`) and found within the budget."""
+        if self.recording is not None:
+            self._passing(self.recording, arguments)
+            return self._record("call", function, arguments, start, end)
+        arguments = self._literals(arguments)
+        self._afford(self._call_size(function, arguments), start, end, start, end - start,
+                     way_around="call it with smaller arrays, or fewer times")
         first = len(self.nodes)
-        try:
-            for primitive, recorded in function.steps:
-                step = tuple(_resolve(argument, results) for argument in recorded)
-                results.append(getattr(self, primitive)(*step))
-        except ScalarGradError as error:
-            error.places = (*error.places, place_at(self.source, start, "called here", end - start))
-            raise
-        output = function.output
-        output = results[output.index] if output.__class__ is Symbol else output
-        if self.recording is None and first < len(self.nodes):
+        output = self._expand(function, arguments, start, end)
+        if first < len(self.nodes):
             self.calls.append((first, len(self.nodes), start, end))
             made = {id(v) for v in (output.items if isinstance(output, Array) else (output,))}
             for i in range(first, len(self.nodes)):
@@ -409,6 +479,173 @@ class _Builder(ArrayBuilding):
                     self.body_spans.setdefault(i, self.spans[i])
                     self.spans[i] = (start, end)
         return output
+
+    def _expand(self, function: _Function, arguments: tuple, start: int, end: int):
+        """A call: the body's steps replayed with the arguments for the parameters. The calls
+        in a body are frames on a stack, not recursion, so calls nest to any depth."""
+        frames = [(function, list(arguments), start, end)]
+        try:
+            while True:
+                function, results = frames[-1][:2]
+                step = len(results) - len(function.parameters)
+                if step < len(function.steps):
+                    kind, recorded = function.steps[step]
+                    if kind == "call":
+                        callee, symbols, call_start, call_end = recorded
+                        given = self._literals(tuple(results[symbol.index] for symbol in symbols))
+                        frames.append((callee, list(given), call_start, call_end))
+                        continue
+                    value = self._step(kind, recorded, results)
+                else:  # the function is done: its output is the result of the caller's `call` step
+                    value = results[function.output.index]
+                    frames.pop()
+                    if not frames:
+                        return self._made(value)
+                    function, results = frames[-1][:2]
+                    step = len(results) - len(function.parameters)
+                results.append(value if step in function.passed else self._made(value))
+        except ScalarGradError as error:
+            error.places = (*error.places, *(place_at(self.source, call_start, "called here", call_end - call_start)
+                                             for *_, call_start, call_end in reversed(frames)))
+            raise
+
+    def _step(self, kind: str, recorded: tuple, results: list):
+        """One recorded step of a body, replayed with `results` for its symbols."""
+        if kind == "constant":
+            number, start, end = recorded
+            return self._add(Value(number, (), CONST), start, end)[0]
+        if kind == "use":
+            return results[recorded[0]]
+        if kind == "outer":
+            return recorded[0]
+        if kind == "column":
+            name, start, end = recorded
+            return self.arrays[name] if name in self.arrays else self._data(name, start, end)
+        assert kind in _PRIMITIVES, kind
+        return getattr(self, kind)(*(_resolve(argument, results) for argument in recorded))
+
+    def _made(self, value):
+        """`value`, with a constant argument (`_Literal`) made into new constant nodes here."""
+        if value.__class__ is not _Literal:
+            return value
+        items = [self._add(Value(number, (), CONST), *span)[0] for number, span in zip(value.numbers, value.spans)]
+        return Array(value.shape, tuple(items)) if value.shape else items[0]
+
+    def _literals(self, arguments: tuple) -> tuple:
+        """The arguments of a call, each constant one (new constant nodes that no name holds,
+        the last ones made) taken back out of the graph as a `_Literal`."""
+        constant = [argument.__class__ is not _Literal and all(
+            v.__class__ is Value and v._op == CONST and not v.label for v in _elements(argument))
+            for argument in arguments]
+        if not any(constant):
+            return arguments
+        ids = {id(v) for argument, is_constant in zip(arguments, constant) if is_constant for v in _elements(argument)}
+        spans = self._take_back(ids)
+        if spans is None:
+            return arguments
+        return tuple(_Literal(shape_of(argument), [v.data for v in _elements(argument)],
+                              [spans[id(v)] for v in _elements(argument)]) if is_constant else argument
+                     for argument, is_constant in zip(arguments, constant))
+
+    def _take_back(self, ids: set[int]) -> dict[int, tuple[int, int]] | None:
+        """Remove the nodes of `ids` from the end of the graph (they are among the last made,
+        and no node left holds them): their spans, or None when they cannot be."""
+        nodes, spans = self.nodes, self.spans
+        low, found = len(nodes), 0
+        while found < len(ids) and low > 0:
+            low -= 1
+            found += id(nodes[low]) in ids
+        tail = range(low, len(nodes))
+        if found < len(ids) or any(id(p) in ids for i in tail if id(nodes[i]) not in ids for p in nodes[i]._prev):
+            return None
+        taken = {id(nodes[i]): spans[i] for i in tail if id(nodes[i]) in ids}
+        kept = [i for i in tail if id(nodes[i]) not in ids]
+        removed = {i for i in tail if id(nodes[i]) in ids}
+        nodes[low:], spans[low:] = [nodes[i] for i in kept], [spans[i] for i in kept]
+
+        def moved(i: int) -> int:  # where a node at i (or the end of a range at i) is now
+            return i if i < low else low + bisect_left(kept, i)
+
+        calls = self.calls
+        for j in range(len(calls) - 1, -1, -1):
+            if calls[j][1] <= low:
+                break
+            calls[j] = (moved(calls[j][0]), moved(calls[j][1]), *calls[j][2:])
+        # body_spans' keys grow as calls finish: those at or after `low` are the last ones
+        later = {i: self.body_spans.pop(i) for i in list(takewhile(lambda i: i >= low, reversed(self.body_spans)))}
+        for i in sorted(later):
+            if i not in removed:
+                self.body_spans[moved(i)] = later[i]
+        return taken
+
+    def _call_size(self, function: _Function, arguments: tuple) -> int:
+        """The most nodes a call of `function` with `arguments` makes, counted from the
+        shapes through every call in its body, before any is made. Each function is counted
+        once per shape of its arguments, so a chain of functions each calling the one before
+        twice is counted in a step per function, not per call. Where a shape does not fit, the
+        count stops there: the expansion will make no more before it says where."""
+        memo = self._sizes
+        root = (function, tuple(_sized(argument) for argument in arguments))
+        stack = [[root, list(root[1]), 0]]  # (function, arguments), results, nodes so far
+        while True:
+            key, results, count = frame = stack[-1]
+            function = key[0]
+            step = len(results) - len(function.parameters)
+            if step == len(function.steps):
+                memo[key] = (count, results[function.output.index])
+                stack.pop()
+                if not stack:
+                    output = memo[key][1]
+                    return count + (size_of(output[0]) if output[2] else 0)  # a constant made at the end
+                continue
+            kind, recorded = function.steps[step]
+            if kind == "call":
+                inner = (recorded[0], tuple(_as_argument(results[symbol.index]) for symbol in recorded[1]))
+                if inner not in memo:
+                    stack.append([inner, list(inner[1]), 0])
+                    continue
+                made, out = memo[inner]
+            else:
+                made, out = self._step_size(kind, recorded, results)
+            if out is None:  # a shape that does not fit: the count so far
+                memo[key] = (count + made, None)
+                return sum(frame[2] for frame in stack) + made
+            if kind in ("use", "call") and step not in function.passed and out[2]:
+                made, out = made + size_of(out[0]), (out[0], True, False)  # a constant argument made here
+            results.append(out)
+            frame[2] = count + made
+
+    def _step_size(self, kind: str, recorded: tuple, results: list) -> tuple[int, tuple | None]:
+        """The nodes one step makes at most, and its result as (shape, a new constant, an
+        unmade constant argument); None for the result when shapes do not fit."""
+        if kind == "constant":
+            return 1, ((), True, False)
+        if kind == "use":
+            return 0, results[recorded[0]]
+        if kind == "outer":
+            return 0, (shape_of(recorded[0]), False, False)
+        if kind == "column":
+            length, name = len(self.data[recorded[0]]), recorded[0]
+            return (0 if name in self.arrays else length), ((length,), False, False)
+        values = [results[a.index] if a.__class__ is Symbol else (shape_of(a), False, False)
+                  for a in _symbols(kind, recorded)]
+        shapes, fresh = [v[0] for v in values], all(v[1] for v in values)
+        if kind == "elementwise":
+            shape: tuple | None = ()
+            for each in shapes:
+                shape = broadcast(shape, each) if shape is not None else None
+            return (0, None) if shape is None else (size_of(shape), (shape, fresh, False))
+        if kind == "matrix_product":
+            fits = product_shape(*shapes)
+            return (0, None) if fits is None else (fits[1], (fits[0], fresh, False))
+        if kind == "literal":
+            shape = literal_shape(shapes)
+            return 0, None if shape is None else (shape, fresh, False)
+        if kind == "pick":
+            shape = picked_shape(shapes[0], recorded[1])
+            return 0, None if shape is None else (shape, fresh, False)
+        shape, made = reduced(recorded[0], shapes[0])  # reduce
+        return made, (shape, fresh, False)
 
     # -- statements ---------------------------------------------------------------------
     def _assignable(self, name: str, at: int) -> None:
@@ -501,6 +738,9 @@ class _Builder(ArrayBuilding):
                 "the expression", "`sum(...)` or `mean(...)`")
             raise self._error(ParseError, f"{whole} is an array of shape {shape_text(output.shape)}; it must be a "
                               "scalar", start, end - start, hint=f"reduce it to one number, e.g. {example}")
+        if len(self.nodes) > self.limit:
+            budget.check_nodes(len(self.nodes), "the program has", source=self.source,
+                               places=(place_at(self.source, start, width=end - start),))
         unnamed = next((i for i, node in enumerate(self.nodes) if node._op == LEAF and not node.label), None)
         if unnamed is not None:
             start, end = self.spans[unnamed]
@@ -514,10 +754,37 @@ class _Builder(ArrayBuilding):
 # Initialisers make parameters (inputs with seeded defaults); their usage, for messages.
 INITIALISERS = {"uniform": "uniform(low, high, [m, n])", "normal": "normal(mean, deviation, [m, n])",
                 "zeros": "zeros([m, n])"}
-MAX_PARAMETERS = 10**6  # elements an initialiser may make (about 200 MB of nodes)
 
 # The builder's methods a recorded body step may name (never text from the program).
 _PRIMITIVES = frozenset({"elementwise", "matrix_product", "literal", "pick", "reduce"})
+
+
+def _elements(value) -> tuple:
+    """The scalar nodes of a value: an array's items, or the value itself."""
+    return value.items if value.__class__ is Array else (value,)
+
+
+def _sized(argument) -> tuple:
+    """A call's argument as `_call_size` counts it: (shape, a new constant, an unmade constant)."""
+    if argument.__class__ is _Literal:
+        return argument.shape, True, True
+    return shape_of(argument), False, False
+
+
+def _as_argument(value: tuple) -> tuple:
+    """A result passed to a call: a new constant becomes a constant argument (`_literals`)."""
+    return (value[0], True, True) if value[1] else value
+
+
+def _symbols(kind: str, recorded: tuple) -> list:
+    """The operands of a recorded array primitive (symbols, or values from outside the body)."""
+    if kind == "elementwise":
+        return list(recorded[1])
+    if kind == "matrix_product":
+        return [recorded[0], recorded[1]]
+    if kind == "literal":
+        return list(recorded[0])
+    return [recorded[0] if kind == "pick" else recorded[1]]
 
 
 def _resolve(argument, results: list):
@@ -555,8 +822,9 @@ class _Tokens:
     SCALARGRAD_LARK_LEXER=1 uses Lark's own lexer instead (the tests compare them).
     """
 
-    def __init__(self, source: str, pattern: re.Pattern, token, keywords: bool = True):
+    def __init__(self, source: str, pattern: re.Pattern, token, keywords: bool = True, between=None):
         self.source, self.pattern, self.token, self.keywords = source, pattern, token, keywords
+        self.between = between  # called with a line's offset before its tokens (the size budget's check)
         self.tokens = self._tokens()
         self.next_token = partial(next, chain(self.tokens, _end_of_tokens()))  # called with the parser's state
 
@@ -567,6 +835,8 @@ class _Tokens:
         source, finditer, token = self.source, self.pattern.finditer, self.token
         start, line, line_start, last = 0, 1, 0, "_SEP"
         while start < len(source):
+            if self.between is not None and start:
+                self.between(line_start)
             end = source.find("\n", start, start + _CHUNK) + 1
             if not end:  # a long line: cut at a space, unless a comment may hold it
                 cut = source.rfind(" ", start + 1, start + _CHUNK)
@@ -683,6 +953,9 @@ def parse(source: str, seed: int = 0, data: dict[str, list[float]] | None = None
         raise ValueError(f"what must be one of {', '.join(_STARTS)}, not {what!r}")
     if source.startswith("\ufeff"):
         source = source[1:]
+    odd = odd_line_break(source)
+    if odd is not None:
+        raise _line_break_error(source, odd)
     lark, builder, pattern, token = _parser()
     builder.reset(source, seed, data, what)
     # Every object made while parsing stays alive (it is the graph), so the cycle collector,
@@ -695,7 +968,8 @@ def parse(source: str, seed: int = 0, data: dict[str, list[float]] | None = None
         if os.environ.get("SCALARGRAD_LARK_LEXER"):
             parsed = lark.parse(source, start=start)
         else:
-            parsed = lark.parser.parser.parse(_Tokens(source, pattern, token, keywords=what == "program"), start)
+            tokens = _Tokens(source, pattern, token, keywords=what == "program", between=builder.within_budget)
+            parsed = lark.parser.parser.parse(tokens, start)
         return parsed if what == "program" else builder.program([(*parsed, None)])
     except UnexpectedInput as error:
         raise _syntax_error(source, error, lark, what) from None
@@ -706,6 +980,19 @@ def parse(source: str, seed: int = 0, data: dict[str, list[float]] | None = None
 
 
 # -- syntax errors in words ------------------------------------------------------------------
+def _line_break_error(source: str, offset: int) -> ParseError:
+    """A line break that is not a newline (U+2028, VT, FF, a CR alone, ...): some displays
+    start a new line there and the parser does not, so what a listing shows would not be what
+    is computed (the rest of a `# comment` shown as a statement). Refused where it stands."""
+    char = source[offset]
+    name = ODD_LINE_BREAKS[char]
+    hint = "save the text with LF or CR LF line ends (old Mac files end lines with CR alone)" if char == "\r" else \
+        f"replace {name} with a newline, or with a space within a line"
+    return ParseError(f"{name} is not a newline, but some displays break the line there: a line of a program "
+                      "ends at a newline only", hint=hint, source=source, places=(place_at(source, offset),))
+
+
+
 _WORDS = {
     "NAME": "a name",
     "NUMBER": "a number",

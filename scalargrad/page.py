@@ -36,8 +36,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from scalargrad import budget
 from scalargrad.engine import Value, neighbours
-from scalargrad.errors import NoRendererError, RenderError, UsageError
+from scalargrad.errors import BudgetError, NoRendererError, RenderError, UsageError
 from scalargrad.explain import OPERAND_NAMES, backward_steps, d, equation, explain, grad_of, is_number, local_formula, \
     term_note
 from scalargrad.ops import OPS
@@ -46,6 +47,8 @@ from scalargrad.dot import DEFAULT_DEPTH, DEFAULT_MAX_NODES
 from scalargrad.renderers import Lookup, Renderer, render
 
 DECIMALS = 4
+BYTES_PER_NODE = 700  # about what a node takes in a page: its data, the chain rule's words, its backward steps
+PAGE_BYTES_PER_NODE = 100  # the biggest page, in bytes per node of the size budget: 200 MB by default
 _UNSAFE_JSON = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
 _SVG_FORBIDDEN = {"script", "foreignObject", "iframe", "object", "embed"}
 
@@ -73,6 +76,7 @@ def build_page(program: Program, values: Mapping[str, float] | None = None, *, o
     not); `plain`, `cluster`, `focus` and `depth` are `draw_dot`'s. A picture of more than `max_nodes` value nodes is not laid out (Graphviz
     takes minutes there): the page lists the nodes in a table and a warning says so.
     """
+    afford(program)
     if values is None:
         values = {name: node.data for name, node in program.inputs.items()}
     program.run(values, of=of)
@@ -85,6 +89,24 @@ def build_page(program: Program, values: Mapping[str, float] | None = None, *, o
         program.run(values, of=of)  # drawing reads the gradients; leave them as the page starts
     data = page_data(program, of, history=history, check=check, decorate=not plain)
     return Page(_fill(program, data, svg), len(program.nodes), pictured, renderer, warnings)
+
+
+def afford(program: Program) -> None:
+    """Refuse, before any of it is made, a page bigger than the size budget allows (every
+    node is in the page, whatever its picture shows): PAGE_BYTES_PER_NODE per node of budget."""
+    estimate = len(program.nodes) * BYTES_PER_NODE + len(program.source)
+    allowed = budget.nodes() * PAGE_BYTES_PER_NODE
+    if estimate > allowed:
+        needed = -(-estimate // PAGE_BYTES_PER_NODE)
+        raise BudgetError(f"the page of {len(program.nodes):,} nodes would be about {_megabytes(estimate)}; the "
+                          f"budget allows {_megabytes(allowed)} ({PAGE_BYTES_PER_NODE} bytes per node of "
+                          f"{budget.OPTION} {budget.nodes():,})",
+                          hint=f"a page holds every node of the program: draw a smaller one, or raise the budget with "
+                               f"{budget.OPTION} {needed} (or {budget.ENV_VAR}={needed})")
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:,.0f} MB" if size >= 1e7 else f"{size / 1e6:.1f} MB"
 
 
 def write_page(program: Program, path: str | Path, values: Mapping[str, float] | None = None, **options) -> Page:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from scalargrad import engine
 from scalargrad.engine import Value
@@ -106,13 +106,20 @@ class Program:
         return "op"
 
     # -- running ----------------------------------------------------------------------
-    def evaluate(self, values: Mapping[str, float]) -> None:
-        """Set the inputs to `values` (else their defaults) and recompute every node."""
-        missing = [name for name in self.inputs if name not in values and name not in self.defaults]
+    def filled(self, values: Mapping[str, float], names: Iterable[str] | None = None) -> dict[str, float]:
+        """The value of each input of `names` (default: every input): from `values`, else its
+        default in the program (`a = 2`); one with neither is an InputError."""
+        names = list(self.inputs if names is None else names)
+        missing = [name for name in names if name not in values and name not in self.defaults]
         if missing:
             raise InputError(f"missing values for {', '.join(missing)}")
+        return {name: float(values[name] if name in values else self.defaults[name]) for name in names}
+
+    def evaluate(self, values: Mapping[str, float]) -> None:
+        """Set the inputs to `values` (else their defaults) and recompute every node."""
+        filled = self.filled(values)
         for name, node in self.inputs.items():
-            node.data = float(values[name] if name in values else self.defaults[name])
+            node.data = filled[name]
         self.forward(self.nodes)
 
     def forward(self, nodes: list[Value]) -> None:

@@ -5,7 +5,10 @@ rows of a CSV file (`--points FILE.csv`); the other inputs keep their usual valu
 point goes through the graph in one pass: each node holds a NumPy array with one element per
 point, forward in topological order and backward in reverse, with the values and local
 derivatives of the table's NumPy columns (`ops.Op.np_forward`, `np_local`). Points are taken
-in chunks so that memory stays bounded however many there are.
+in chunks so that memory stays bounded however many there are, and their number is held to
+the size budget (scalargrad.budget) before any is computed: the points times the graph's nodes
+are node evaluations of its work, and the points times the columns kept (the swept inputs, the
+output and every gradient) are numbers held at once.
 
 A point where some value leaves an op's domain (log of a negative, ...) is not an error for
 the whole sweep: its value and gradients are nan (null in JSON, empty in CSV), and the
@@ -22,18 +25,21 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Callable
 
+from scalargrad import budget
 from scalargrad.bindings import parse_number
 from scalargrad.engine import ancestors
-from scalargrad.errors import ScalarGradError, UsageError
+from scalargrad.errors import BudgetError, ScalarGradError, UsageError
 from scalargrad.ops import CONST, LEAF, rule
 from scalargrad.program import Program
 from scalargrad.render import DEFAULT_PRECISION, Lines, Report, Table, number
 
 SCHEMA = "scalargrad.sweep/1"
-LIMIT = 10_000_000  # points in one sweep; a larger grid is refused before any work
-CHUNK = 1 << 16  # points per pass: memory grows with nodes x CHUNK, not with the grid
+LIMIT = 10_000_000  # rows of a points file read at most
+RESULTS_PER_NODE = 16  # numbers a sweep keeps (points x columns) per node of the budget: 32 million by default
+CHUNK = 1 << 16  # points per pass at most
+PASS_NUMBERS = 1 << 22  # numbers per array a pass holds (nodes x points): 32 MB, however big the graph
 GRADIENT_COLUMNS = 8  # a table shows every input's gradient up to this many inputs, else the swept ones
 ROWS_SHOWN = 25  # a longer sweep's table shows this many points, evenly spaced (--all: every one)
 _RANGE = re.compile(r"([^:]*):([^:]*):([^:]*)")
@@ -51,7 +57,11 @@ class Range:
     count: int
 
     def values(self, np):
-        axis = self.start + np.arange(self.count) * self.step
+        steps = np.arange(self.count)
+        with np.errstate(over="ignore", invalid="ignore"):
+            axis = self.start + steps * self.step
+            if not np.all(np.isfinite(axis)):  # -1e308:1e308:1e307: 20 steps overflow on the way; halves do not
+                axis = (self.start / 2 + steps * (self.step / 2)) * 2
         if abs(axis[-1] - self.stop) <= 1e-9 * abs(self.step):
             axis[-1] = self.stop  # -1:1:0.1 ends at 1, not at 1.0000000000000009
         return axis
@@ -69,17 +79,15 @@ def parse_range(name: str, text: str) -> Range:
                          for part, what in zip(match.groups(), ("start", "stop", "step")))
     if step == 0:
         raise UsageError(f"{where} has a step of 0", hint=f"give a step that moves, as in --{name} {start:g}:{stop:g}:0.5")
-    if (stop - start) * step < 0:
+    if stop != start and (stop > start) != (step > 0):
         raise UsageError(f"{where} never reaches {stop:g} with a step of {step:g}: the step has the wrong sign",
                          hint=f"write --{name} {start:g}:{stop:g}:{-step:g}")
-    steps = (stop - start) / step
+    width = stop - start  # -1e308:1e308 is wider than a float: then its steps are counted from each end
+    steps = width / step if math.isfinite(width) else stop / step - start / step
     if not math.isfinite(steps):  # 0:1:1e-320: more steps than a float can count
-        raise UsageError(f"{where} has more points than can be counted, above the limit of {LIMIT:,}",
-                         hint="use a larger step")
+        raise UsageError(f"{where} has more points than can be counted", hint="use a larger step")
     nearest = round(steps)  # 0:1:0.1 has 11 points, not 10 (its 9.999999999999998 steps are 10)
     count = (nearest if abs(steps - nearest) <= 1e-9 * max(1.0, abs(steps)) else math.floor(steps)) + 1
-    if count > LIMIT:
-        raise UsageError(f"{where} has {count:,} points, above the limit of {LIMIT:,}", hint="use a larger step")
     return Range(name, start, stop, step, count)
 
 
@@ -146,14 +154,33 @@ def read_points(path: str | Path, what: str = "points", option: str = "--points"
     return columns
 
 
-def grid_size(ranges: list[Range]) -> int:
-    """The number of points of the grid, refused above LIMIT before anything is computed."""
+def grid_size(ranges: list[Range], program: Program) -> int:
+    """The number of points of the grid, refused over the size budget (`afford`) before
+    anything is computed."""
     size = math.prod(r.count for r in ranges)
-    if size > LIMIT:
-        shape = " x ".join(f"{r.count:,} ({r.name})" for r in ranges)
-        raise UsageError(f"the grid would have {size:,} points ({shape}), above the limit of {LIMIT:,}",
-                         hint="use larger steps, or fewer ranged inputs")
+    shape = " x ".join(f"{r.count:,} ({r.name})" for r in ranges)
+    afford(program, size, len(ranges), f"the grid would have {size:,} points ({shape})",
+           "use larger steps, or fewer ranged inputs")
     return size
+
+
+def afford(program: Program, size: int, swept: int, points: str, way_around: str) -> None:
+    """Refuse a sweep of `size` points of `swept` inputs (`points` says which) over the size
+    budget: the numbers it keeps (the swept inputs, the output and every gradient at each
+    point) at most RESULTS_PER_NODE per node of the budget, and its work, a run of the graph
+    per point."""
+    gradients = len(program.inputs)
+    columns = swept + 1 + gradients
+    kept, allowed = size * columns, RESULTS_PER_NODE * budget.nodes()
+    if kept > allowed:
+        needed = -(-kept // RESULTS_PER_NODE)
+        raise BudgetError(f"{points}: with {columns:,} columns ({swept} swept, the output and {gradients:,} "
+                          f"gradient{'s' * (gradients != 1)}) that is "
+                          f"{kept:,} numbers; the budget allows {allowed:,} ({RESULTS_PER_NODE} per node of "
+                          f"{budget.OPTION} {budget.nodes():,})",
+                          hint=f"{way_around}, or raise it with {budget.OPTION} {needed} (or {budget.ENV_VAR}={needed})")
+    budget.check_work(size * len(program.nodes), f"{points}: runs of a {len(program.nodes):,}-node graph are",
+                      way_around=way_around)
 
 
 # -- the pass --------------------------------------------------------------------------------
@@ -210,11 +237,12 @@ def run_pass(program: Program, leaves: dict[str, object], of=None) -> tuple[obje
 
 def sweep(program: Program, values: dict[str, float], *, ranges: dict[str, str] | None = None,
           points: dict[str, list[float]] | None = None, at: float | None = None, of: str | None = None,
-          origin: dict[str, str] | None = None, warnings: list[str] | None = None) -> SweepReport:
+          origin: dict[str, str] | None = None, warnings: list[str] | None = None,
+          progress: Callable[[int, int], None] | None = None) -> SweepReport:
     """`program`'s output (or the node named `of`) and every input's gradient at each point of
     `ranges` (input -> text `start:stop:step`, a grid when there are several) or of `points`
-    (input -> column); the other inputs at `values`. `at` (one swept input only) adds the
-    tangent there."""
+    (input -> column); the other inputs at `values`, else at the program's defaults. `at` (one
+    swept input only) adds the tangent there. `progress(done, total)` after each chunk of points."""
     np = numpy()
     target = swept_node(program, of)
     if ranges and points:
@@ -225,13 +253,15 @@ def sweep(program: Program, values: dict[str, float], *, ranges: dict[str, str] 
         program.input(name, "sweep")
     parsed = [parse_range(name, text) for name, text in (ranges or {}).items()]
     if parsed:
-        grid_size(parsed)
+        grid_size(parsed, program)
         axes = np.meshgrid(*[r.values(np) for r in parsed], indexing="ij")
         swept = {r.name: axis.ravel() for r, axis in zip(parsed, axes)}
     else:
+        rows = len(next(iter(points.values())))
+        afford(program, rows, len(points), f"the points file has {rows:,} points", "sweep fewer points")
         swept = {name: np.asarray(column, dtype=float) for name, column in points.items()}
-    fixed = {name: float(value) for name, value in values.items() if name not in swept}
-    output, grads, outside = _compute(np, program, swept, fixed, target)
+    fixed = _fixed(program, values, swept, target)
+    output, grads, outside = _compute(np, program, swept, fixed, target, progress)
     report = SweepReport(program, swept, fixed, dict(origin or {}), output, grads, parsed,
                          warnings=list(warnings or []), of=target)
     report.domain = _trouble(program, swept, fixed, outside)
@@ -265,20 +295,33 @@ def swept_node(program: Program, of: str | None):
     return program.node(of)
 
 
-def _compute(np, program: Program, swept: dict, fixed: dict[str, float], target):
-    """Every point through `run_pass`, CHUNK points at a time; nan where outside the domain."""
+def _fixed(program: Program, values: dict[str, float], swept: dict, target) -> dict[str, float]:
+    """The inputs not swept, each at its value in `values`, else at the program's default (as
+    `Program.run` takes them); one that `target` reads and that has neither is an InputError."""
+    reads = None if target is program.output else ancestors(program.nodes, target)
+    needed = {name: node for name, node in program.inputs.items()
+              if name not in swept and (reads is None or id(node) in reads or name in values)}
+    return program.filled({name: values[name] for name in needed if name in values}, needed)
+
+
+def _compute(np, program: Program, swept: dict, fixed: dict[str, float], target, progress=None):
+    """Every point through `run_pass`, in chunks of points small enough that a pass holds at
+    most PASS_NUMBERS numbers per array; nan where outside the domain."""
     size = len(next(iter(swept.values())))
     output = np.empty(size)
     grads = {name: np.empty(size) for name in program.inputs}
     outside = np.zeros(size, dtype=bool)
+    chunk = max(1, min(CHUNK, PASS_NUMBERS // max(1, len(program.nodes))))
     with np.errstate(all="ignore"):
-        for start in range(0, size, CHUNK):
-            part = slice(start, min(size, start + CHUNK))
+        for start in range(0, size, chunk):
+            part = slice(start, min(size, start + chunk))
             value, part_grads, bad = run_pass(program, {**fixed, **{name: v[part] for name, v in swept.items()}},
                                               of=target)
             output[part], outside[part] = value, bad
             for name, grad in part_grads.items():
                 grads[name][part] = grad
+            if progress is not None:
+                progress(part.stop, size)
     output[outside] = np.nan
     for grad in grads.values():
         grad[outside] = np.nan

@@ -144,7 +144,10 @@ def test_a_control_character_in_a_program_is_shown_escaped_with_the_caret_in_pla
     assert caret.index("^") == source.index(escaped)  # the caret points at the character
 
 
-@pytest.mark.parametrize("ch", CONTROLS[::7], ids=lambda ch: f"U+{ord(ch):04X}")
+# (a control character that some display takes for a line break, U+001D, is refused in a program:
+# tests/test_lexer.py)
+@pytest.mark.parametrize("ch", [ch for ch in CONTROLS[::7] if ch not in "\x1c\x1d\x1e\x85\v\f\r"],
+                         ids=lambda ch: f"U+{ord(ch):04X}")
 def test_control_characters_in_comments_bindings_and_sessions_stay_escaped(cli, tmp_path, ch):
     import json
 

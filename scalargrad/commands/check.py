@@ -62,7 +62,7 @@ def check(
     """
     from scalargrad.bindings import name_list
     from scalargrad.check import check_gradients, validate_options
-    from scalargrad.expect import verify
+    from scalargrad.expect import afford
 
     validate_options(eps, method, atol, rtol)
     if nodes is not None and all_:
@@ -74,13 +74,23 @@ def check(
     if order == 2:
         return _second_order(loaded, nodes, target, eps, atol, rtol, precision, json_)
     chosen = None if nodes is None else [program.node(name) for name in name_list(nodes, "--nodes")]
+    if expect:  # too many --points are refused before any work, not after the gradients are checked
+        afford(program, points)
     with progress_bar("checking gradients", json_) as progress:
         report = check_gradients(program, loaded.values, chosen, of=target, every=all_, eps=eps, method=method,
                                  relative_step=relative_step, atol=atol, rtol=rtol, progress=progress)
     if expect:
-        report.expectations = verify(program, loaded.values, expect, target, count=points, atol=atol, rtol=rtol)
+        report.expectations = _verify(program, loaded.values, expect, target, points, atol, rtol, json_)
     report.precision, report.show_all = precision, all_
     return _finish(report, loaded, json_)
+
+
+def _verify(program, values, expect, target, points, atol, rtol, json_):
+    """`--expect`: the hand-derived derivatives at `points` random points, with a progress bar."""
+    from scalargrad.expect import verify
+
+    with progress_bar("checking --expect", json_) as progress:
+        return verify(program, values, expect, target, count=points, atol=atol, rtol=rtol, progress=progress)
 
 
 def _second_order(loaded, nodes, target, eps, atol, rtol, precision, json_) -> int:

@@ -158,6 +158,10 @@ def user_errors() -> Iterator[None]:
         # `scalargrad grad ... | head`: the reader has what it wanted; not an error.
         _silence_stdout()
         raise typer.Exit(0) from None
+    except KeyboardInterrupt:
+        # Ctrl-C: a command that can keep what it did so far (step) catches it itself
+        print("interrupted: stopped before the result (Ctrl-C)", file=sys.stderr)
+        raise typer.Exit(130) from None
     except MemoryError:
         print("error: out of memory\nhint: the program or its data is too large for this machine's memory; "
               "try a smaller one", file=sys.stderr)

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from scalargrad.commands.shared import JsonOption, PrecisionOption, load, note, program_command
+from scalargrad.commands.shared import JsonOption, PrecisionOption, load, note, program_command, progress_bar
 
 ORDER = 35  # place in `scalargrad --help`
 
@@ -57,8 +57,9 @@ def sweep(
     for name, column in (columns or {}).items():  # so that the inputs load as usual
         request.args.append(f"--{name}={column[0]!r}")
     loaded = load(request)
-    report = sweeps.sweep(loaded.program, loaded.values, ranges=ranges, points=columns, at=at, of=of,
-                          origin=loaded.origin, warnings=loaded.warnings)
+    with progress_bar("sweeping", json_ or csv) as bar:
+        report = sweeps.sweep(loaded.program, loaded.values, ranges=ranges, points=columns, at=at, of=of,
+                              origin=loaded.origin, warnings=loaded.warnings, progress=bar)
     report.precision, report.show_all = precision, all_
     if plot is not None:
         sweeps.draw(report, plot, marks)
