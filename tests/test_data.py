@@ -30,7 +30,7 @@ def test_step_moves_parameters_never_data(tmp_path):
                      "--descend", "--json", "--no-session")
     assert result.exit_code == 0, result.stderr
     document = result.json()
-    assert set(document["after"]["values"]) == {"w[0]", "w[1]", "b"}
+    assert set(document["after"]["values"]) == {"w", "b"} and len(document["after"]["values"]["w"]) == 2
     assert document["after"]["output"] < document["before"]["output"]
 
 
@@ -164,7 +164,7 @@ def test_values_given_for_the_columns_replace_the_sessions_data(installed, tmp_p
     one = installed("grad", "--x1", "2", "--set", "x2=3", "--y", "1", "--json", cwd=tmp_path)
     assert one.exit_code == 0, one.stderr
     weights = trained.json()["after"]["values"]
-    expected = (math.tanh(weights["w[0]"] * 2 + weights["w[1]"] * 3 + weights["b"]) - 1) ** 2
+    expected = (math.tanh(weights["w"][0] * 2 + weights["w"][1] * 3 + weights["b"]) - 1) ** 2
     assert abs(one.json()["output"]["value"] - expected) <= 1e-15
     assert "data from" not in one.stderr
 

@@ -73,7 +73,7 @@ def check(
     target = program.node(of) if of else None
     if order == 2:
         return _second_order(loaded, nodes, target, eps, atol, rtol, precision, json_)
-    chosen = None if nodes is None else [program.node(name) for name in name_list(nodes, "--nodes")]
+    chosen = None if nodes is None else [program.node(name) for name in name_list(nodes, "--nodes", program.arrays)]
     with progress_bar("checking gradients", json_) as progress:
         report = check_gradients(program, loaded.values, chosen, of=target, every=all_, eps=eps, method=method,
                                  relative_step=relative_step, atol=atol, rtol=rtol, progress=progress)
@@ -89,7 +89,8 @@ def _second_order(loaded, nodes, target, eps, atol, rtol, precision, json_) -> i
     from scalargrad.hessian_check import check_hessian
 
     program = loaded.program
-    wrt = None if nodes is None else [program.input(name, "check").label for name in name_list(nodes, "--nodes")]
+    wrt = None if nodes is None else [program.input(name, "check").label
+                                for name in name_list(nodes, "--nodes", program.arrays)]
     report = check_hessian(program, loaded.values, wrt, target, eps=eps, atol=atol, rtol=rtol)
     report.precision = precision
     return _finish(report, loaded, json_, keep=False)  # not per node: the page has nothing to mark
