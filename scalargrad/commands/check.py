@@ -68,6 +68,7 @@ def check(
     if nodes is not None and all_:
         raise UsageError("give either --nodes or --all, not both",
                          hint="--nodes picks named nodes; --all checks every node")
+    request.of = of  # the inputs that node does not read need no value
     loaded = load(request)
     program = loaded.program
     target = program.node(of) if of else None

@@ -38,10 +38,11 @@ def explain(
     from scalargrad import explain as explaining
     from scalargrad.render import emit
 
+    request.of = of  # the inputs that node does not read need no value
     loaded = load(request)
     program = loaded.program
     target = program.node(of) if of else program.output
-    program.evaluate(loaded.values)  # explain's own backward pass fills the gradients
+    program.evaluate(loaded.values, target)  # explain's own backward pass fills the gradients
     chosen = None
     for text in [*(nodes or []), *loaded.extra]:
         node = program.node(text)
