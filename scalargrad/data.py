@@ -434,12 +434,13 @@ def parse_csv(text: str, name: str) -> tuple[tuple[str, ...], dict[str, list[flo
 
     from scalargrad import budget
 
+    text = text.removeprefix("\ufeff")  # a byte-order mark, if `decode` has not dropped it
     first = re.search(r"[^\r\n]+", text)  # the header line
     separator = max(SEPARATORS, key=first[0].count) if first else ","  # the first of the most frequent
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True)
     rows = _rows(reader, name, separator)
     header = _header(next((row for _, row in rows if row), []), name, separator)
-    lines = text.count("\n") + text.count("\r") - text.count("\r\n") + 1
+    lines = text.count("\n") + text.count("\r") - text.count("\r\n") + (not text.endswith(("\n", "\r")))
     budget.check_nodes((lines - 1) * len(header), f"{name} has {lines - 1:,} lines of {len(header):,} columns "
                        "under its header, values for", way_around="keep only the columns the program reads")
     columns: dict[str, list[float]] = {column: [] for column in header}
@@ -534,7 +535,7 @@ def _header(row: list[str], name: str, separator: str) -> list[str]:
 def _row_length(row: list[str], header: list[str], name: str, where: str, separator: str) -> InputError:
     """A row with fewer or more cells than the header names, said as such."""
     count = len(row)
-    what = (f"has {count} cell{'s' * (count != 1)}; the header names {len(header):,} columns "
+    what = (f"it has {count} cell{'s' * (count != 1)}; the header names {len(header):,} columns "
             f"({columns_text(header)})")
     if count < len(header):
         hint = f"give every row one number per column: the cells from `{header[count]}` on are missing"
