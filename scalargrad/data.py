@@ -439,7 +439,8 @@ def parse_csv(text: str, name: str) -> tuple[tuple[str, ...], dict[str, list[flo
     separator = max(SEPARATORS, key=first[0].count) if first else ","  # the first of the most frequent
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True)
     rows = _rows(reader, name, separator)
-    header = _header(next((row for _, row in rows if row), []), name, separator)
+    line, row = next(((line, row) for line, row in rows if row), (1, []))
+    header = _header(row, name, f"{name}, line {line}", separator)
     lines = text.count("\n") + text.count("\r") - text.count("\r\n") + (not text.endswith(("\n", "\r")))
     budget.check_nodes((lines - 1) * len(header), f"{name} has {lines - 1:,} lines of {len(header):,} columns "
                        "under its header, values for", way_around="keep only the columns the program reads")
@@ -504,29 +505,30 @@ def _others(text: str, separator: str, what: str = "this line", skip: str = "") 
     return f"; the header is {SEPARATORS[separator]}-separated, and {what} has {shown}"
 
 
-def _header(row: list[str], name: str, separator: str) -> list[str]:
-    """The column names of the first row, checked in one pass: each a name, none repeated.
-    A first line with no name at all is not quoted: it may be any file's first line."""
+def _header(row: list[str], name: str, where: str, separator: str) -> list[str]:
+    """The column names of the first row (`where`: the file and its line), checked in one pass:
+    each a name, none repeated. A first line with no name at all is not quoted: it may be any
+    file's first line."""
     names = [cell.strip() for cell in row]
     if not any(names):
         raise InputError(f"{name} has no header row" if names else f"{name} is empty",
                          hint="its first line names the columns, as in: x1,x2,y")
     if not any(NAME.fullmatch(column) for column in names):
-        raise InputError(f"{name} does not start with a header row of column names",
+        raise InputError(f"{where} is not a header row of column names",
                          hint="its first line names the columns as the program reads them, separated by commas, "
                               "semicolons or tabs: x1,x2,y")
     seen: dict[str, int] = {}
     for number, column in enumerate(names, 1):
         if not column:
-            raise InputError(f"{name}: column {number} of the header has no name",
+            raise InputError(f"{where}: column {number} of the header has no name",
                              hint="name every column, or remove the separator too many (at the end of the line?)")
         if not NAME.fullmatch(column):
-            raise InputError(f"{name}: the column name `{clip(column, 40)}` is not a name"
+            raise InputError(f"{where}: the column name `{clip(column, 40)}` is not a name"
                              + _others(column, separator, "the name"),
                              hint="the first row names the columns as the program reads them: x1,x2,y "
                                   "(letters, digits and _, separated by commas, semicolons or tabs, one kind per file)")
         if column in seen:
-            raise InputError(f"{name}: the column name `{column}` is repeated (columns {seen[column]} and {number})",
+            raise InputError(f"{where}: the column name `{column}` is repeated (columns {seen[column]} and {number})",
                              hint="give each column its own name")
         seen[column] = number
     return names

@@ -422,7 +422,7 @@ def test_a_csv_problem_is_a_worded_error_with_its_line(cli, tmp_path, content, w
 def test_a_file_that_is_not_a_csv_of_columns_is_named_not_quoted(cli, tmp_path):
     """A session may name any file: its first line must not end up in the terminal."""
     result = data_of(cli, tmp_path, "root:x:0:0:root:/root:/bin/bash\nsecret line\n")
-    assert result.exit_code == 2 and "does not start with a header row of column names" in result.stderr
+    assert result.exit_code == 2 and "data.csv, line 1 is not a header row of column names" in result.stderr
     assert "bin/bash" not in result.stderr and "secret" not in result.stderr
 
 

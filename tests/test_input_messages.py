@@ -297,6 +297,8 @@ def test_grad_check_and_explain_of_a_node_need_only_its_inputs(cli):
     assert "missing value for `y`" in cli("grad", PREDICT, "--x", "3", "--no-session").stderr  # without --of, as before
     named = cli("check", PREDICT, "--x", "3", "--of", "p", "--nodes", "L", "--no-session")
     assert named.exit_code == 2 and "cannot check `L`: it reads y, which has no value" in named.stderr
+    explained = cli("explain", PREDICT, "--x", "3", "--of", "p", "L", "--no-session")
+    assert explained.exit_code == 2 and "cannot explain `L`: it reads y, which has no value" in explained.stderr
 
 
 def test_of_a_node_still_needs_every_input_it_reads(cli):

@@ -46,6 +46,12 @@ def explain(
     chosen = None
     for text in [*(nodes or []), *loaded.extra]:
         node = program.node(text)
+        if not program.computed(node):  # it reads an input that has no value, which --of NODE does not read
+            from scalargrad.errors import UsageError
+            from scalargrad.gradients import no_value
+
+            raise UsageError(f"cannot explain `{program.label(node)}`: it reads {no_value(program, target)}",
+                             hint="give the inputs it reads a value, or explain the nodes that the --of node reads")
         chosen = chosen or []
         if all(node is not other for other in chosen):
             chosen.append(node)
