@@ -12,92 +12,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from scalargrad.errors import InputError, UsageError
+from scalargrad.data import element_key, is_number, looks_like_a_number, parse_number
+from scalargrad.errors import InputError, UsageError, clip
 
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
-
-
-_NOT_FINITE = re.compile(r"[+-]?(?:inf|infinity|nan)", re.IGNORECASE)
-
-
-def looks_like_a_number(text: str) -> bool:
-    """A decimal number, or one of the words float() reads (`inf`, `-nan`): after `--NAME` it is
-    the value, even when it starts with `-`, never an option."""
-    return bool(_NUMBER.fullmatch(text.strip()) or _NOT_FINITE.fullmatch(text.strip()))
-
-
-_DECIMAL_HINT = "write a decimal number such as 2, -3.5 or 1e-3"
-
-
-def _fraction(m: re.Match) -> str:
-    return f"write the decimal: {float(m[1]) / float(m[2])!r}" if float(m[2]) else "the denominator is 0"
-
-
-# Near misses of a number, each with what is wrong and what to write instead (from the match).
-_NEAR_NUMBERS = [
-    (r"([+-]?[0-9]+),([0-9]{1,2}|[0-9]{4,})", "it has a decimal comma", lambda m: f"use a dot for decimals: {m[1]}.{m[2]}"),
-    (r"([+-]?[0-9]+),([0-9]{3})", "it has a comma",
-     lambda m: f"use a dot for decimals ({m[1]}.{m[2]}), and write thousands without a separator ({m[1]}{m[2]})"),
-    (r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?", "it has thousands separators",
-     lambda m: f"write it without commas: {m[0].replace(',', '')}"),
-    (r"[+-]?[0-9][0-9_]*(?:\.[0-9_]*)?", "`_` does not separate digits here", lambda m: f"write {m[0].replace('_', '')}"),
-    (r"[+-]?0[xX][0-9a-fA-F]+|[+-]?0[oO][0-7]+|[+-]?0[bB][01]+", "only decimal numbers are read",
-     lambda m: f"write the decimal: {int(m[0], 0)}"),
-    (r"[+-]?\.?", "it has no digits", lambda m: "write a number such as 0.5, .5 or -3"),
-    (r"([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+))[eE][+-]?", "the exponent after `e` has no digits",
-     lambda m: f"write e.g. {m[1]}e3 or {m[1]}e-3, or just {m[1]}"),
-    (r"[+-]?[0-9]*\.[0-9]*\.[0-9.]*", "it has more than one decimal point", lambda m: "a number has one dot at most, as in 3.25"),
-    (r"([+-]?[0-9]+(?:\.[0-9]*)?)\s*/\s*([0-9]+(?:\.[0-9]*)?)", "fractions are not read", _fraction),
-    (r"([+-]?[0-9]+(?:\.[0-9]*)?)\s*%", "percentages are not read", lambda m: f"write the decimal: {float(m[1]) / 100!r}"),
-    (r"([+-])\s+([0-9.]+(?:[eE][+-]?[0-9]+)?)", "it has a space after the sign", lambda m: f"write {m[1]}{m[2]}"),
-    (r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]*\.[0-9]*", "the exponent must be a whole number",
-     lambda m: "write e.g. 1e3 or 3.2e-5"),
-    (r"\S+(?:\s+\S+)+", "it has a space inside", lambda m: "write one number, without spaces"),
-    (r"([+-]?)((?i:pi|tau|e))", "constants are not read by name",
-     lambda m: f"write the number: {m[1]}{getattr(math, m[2].lower())!r}"),
-]
-# (compiled on first use by `re`'s own cache: only a value that is not a number needs them)
-
-
-def _not_a_number(text: str) -> tuple[str, str]:
-    """Why `text` is not a number, and what to write instead: ('; reason', hint)."""
-    from scalargrad.errors import QUOTES, ascii_look_alike, character, type_instead
-
-    stripped = text.strip()
-    for char in stripped:
-        if char in QUOTES:
-            return (f"; it has the typographic quote {character(char)}, which the shell leaves in",
-                    f"type straight quotes or none: {''.join(c for c in stripped if c not in QUOTES)}")
-        ascii_char = ascii_look_alike(char)
-        if ascii_char is not None:
-            fixed = "".join(ascii_look_alike(c) or c for c in stripped)
-            return f"; {character(char)} is not `{ascii_char}`", f"{type_instead(ascii_char)}: {fixed}"
-        if char.isdigit() and not char.isascii():
-            return "", f"use the ASCII digits 0-9; {_DECIMAL_HINT}"
-    for pattern, reason, hint in _NEAR_NUMBERS:
-        match = re.fullmatch(pattern, stripped)
-        if match:
-            return f"; {reason}", hint(match)
-    return "", _DECIMAL_HINT
-
-
-def parse_number(text: str, what: str) -> float:
-    """A finite decimal number, ASCII digits only (`2`, `-3.5`, `.5`, `1e-3`)."""
-    finite = "it must be a finite number"
-    if not text.strip():
-        raise InputError(f"{what} is empty", hint=_DECIMAL_HINT)
-    if _NOT_FINITE.fullmatch(text.strip()):
-        kind = "is not a number (NaN)" if text.strip().lstrip("+-")[:1] in "nN" else "is infinite"
-        raise InputError(f"{what}: `{text}` {kind}; {finite}", hint=_DECIMAL_HINT)
-    if not _NUMBER.fullmatch(text.strip()):
-        reason, hint = _not_a_number(text)
-        raise InputError(f"{what}: `{text}` is not a number{reason}", hint=hint)
-    value = float(text)
-    if not math.isfinite(value):
-        raise InputError(f"{what}: `{text}` is too large for a float (above about 1.8e308); {finite}",
-                         hint=_DECIMAL_HINT)
-    return value
 
 
 def join_number_values(args: list[str], declared: Iterable[str] = ()) -> list[str]:
@@ -242,20 +160,46 @@ def _stray(token: str, rest: list[str], result: Arguments, command: str, options
 _QUOTE_HINT = 'quote the whole program as one argument: scalargrad {command} "L = a * b" --a 2 --b 3'
 
 
-def name_list(items: Iterable[str] | str | None, option: str) -> list[str]:
-    """Names given as `--option a,b`, or repeated `--option a --option b`, once each, in order.
-    An empty name (`a,,b`) is an error rather than quietly nothing."""
+def name_list(items: Iterable[str] | str | None, option: str, arrays: dict | None = None) -> list[str]:
+    """Node names given as `--option a,b`, or repeated `--option a --option b`, once each, in
+    order: the one reader of every option that names nodes (--freeze, --watch, --nodes, --wrt).
+
+    Commas inside brackets belong to an element's name (`W[0, 1]`, also written `W[0,1]`);
+    an array's name (one of `arrays`: the program's) stands for all its elements. An empty
+    name (`a,,b`) or an unclosed bracket is an error rather than quietly something else."""
     if isinstance(items, str):
         items = [items]
     names: list[str] = []
     for item in items or ():
-        for name in (part.strip() for part in item.split(",")):
+        for name in _split_names(item, option):
             if not name:
                 raise UsageError(f"{option} `{item}` has an empty name",
                                  hint=f"write names separated by commas: {option} a,d")
-            if name not in names:
-                names.append(name)
+            name = element_key(name)
+            for each in (arrays[name][1] if arrays and name in arrays else [name]):
+                if each not in names:
+                    names.append(each)
     return names
+
+
+def _split_names(item: str, option: str) -> list[str]:
+    """`a, W[0, 1],b` -> ["a", "W[0, 1]", "b"]: split on the commas outside brackets."""
+    names, depth, start = [], 0, 0
+    for i, char in enumerate(item):
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+            if depth < 0:
+                raise UsageError(f"{option} `{item}` has a `]` with no `[` before it",
+                                 hint=f"name an element as the program does: {option} W[0, 1]")
+        elif char == "," and depth == 0:
+            names.append(item[start:i].strip())
+            start = i + 1
+    if depth:
+        raise UsageError(f"{option} `{item}` has a `[` that is not closed",
+                         hint=f"name an element as the program does: {option} W[0, 1] (quoted for the shell)")
+    return [*names, item[start:].strip()]
 
 
 def parse_set(items: list[str]) -> dict[str, str]:
@@ -275,192 +219,134 @@ def parse_set(items: list[str]) -> dict[str, str]:
     return values
 
 
-JSON_DEPTH_LIMIT = 64  # nesting levels: our files use 4; Python's json recurses once per level
-# A JSON string (an unterminated one runs to the end), or a bracket outside strings.
-_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
-_ESCAPE = re.compile(r"\\.", re.DOTALL)
-_NOT_BRACKET = bytes(byte for byte in range(256) if byte not in b"[]{}")
-
-
-def check_json_depth(text: str, limit: int = JSON_DEPTH_LIMIT) -> None:
-    """Refuse JSON nested deeper than `limit` before `json.loads` recurses into it (a
-    RecursionError at a few thousand levels): a JSONDecodeError at the first bracket too deep.
-
-    A loop over the brackets outside strings, found with C-speed string operations: drop
-    escapes, keep the text between string quotes, keep its brackets."""
-    if text.count("[") + text.count("{") <= limit:
-        return
-    unescaped = _ESCAPE.sub("", text) if "\\" in text else text
-    outside = "".join(unescaped.split('"')[::2])
-    depth = 0
-    for bracket in outside.encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKET):
-        if bracket in b"[{":
-            depth += 1
-            if depth > limit:
-                break
-        else:
-            depth -= 1
-    else:
-        return
-    depth = 0  # too deep: find where, token by token, for the message
-    for token in _JSON_TOKEN.finditer(text):
-        if token.group() in ("[", "{"):
-            depth += 1
-            if depth > limit:
-                raise json.JSONDecodeError(f"nested deeper than {limit} levels", text, token.start())
-        elif token.group() in ("]", "}"):
-            depth -= 1
-
-
-def strict_json(text: str):
-    """`json.loads`, refusing the NaN and Infinity that Python's json accepts but JSON does not,
-    and nesting deeper than JSON_DEPTH_LIMIT. A refusal is a ValueError that says why (a
-    JSONDecodeError, with its place, for nesting)."""
-
-    def reject_constant(name: str) -> float:
-        raise ValueError(f"{name} is not a finite number")
-
-    check_json_depth(text)
-    return json.loads(text, parse_constant=reject_constant)
-
-
-def is_number(value: object) -> bool:
-    """A JSON number: an int or float, not a bool (which Python counts as an int)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def read_bindings(path: str) -> dict[str, float]:
-    """A JSON object of name -> number, from a file or `-` for standard input."""
-    from scalargrad.files import read_text_file
+def read_bindings(path: str) -> dict[str, float | GivenArray]:
+    """A JSON object of name -> value, from a file or `-` for standard input: a finite number,
+    or for an array a nested list of them (`{"W": [[1, 2], [3, 4]]}`, checked against the
+    program's shape by `elements`). An element is named as a program names it: "W[0, 1]"
+    (or "W[0,1]"). UTF-8 with or without a byte-order mark; another encoding is named."""
+    from scalargrad.data import decode, read_bytes, strict_json
 
     where = "standard input" if path == "-" else path
+    name = f"bindings file {where}"
     try:
-        text = read_text_file(path, f"bindings file {where}", error=InputError, kind_hint="give --bindings a JSON file")
+        text = decode(read_bytes(path, name, kind_hint="give --bindings a JSON file"), name)
     except FileNotFoundError:
-        raise InputError(f"bindings file {where} does not exist", hint="check the path given to --bindings") from None
-
+        raise InputError(f"{name} does not exist", hint="check the path given to --bindings") from None
     try:
         data = strict_json(text)
     except json.JSONDecodeError as error:
         raise InputError(
-            f"bindings file {where}, line {error.lineno}, column {error.colno}: {error.msg}",
+            f"{name}, line {error.lineno}, column {error.colno}: {error.msg}",
             hint='a bindings file is a JSON object such as {"a": 2, "b": -3}, or data columns in a file whose name '
                  'ends in .csv' + ("; a program is given with --file" if "=" in text else ""),
         ) from None
     except ValueError as error:
-        raise InputError(f"bindings file {where}: {error}", hint="values must be finite numbers") from None
+        raise InputError(f"{name}: {error}", hint="values must be finite numbers") from None
     if not isinstance(data, dict):
-        raise InputError(f"bindings file {where} is not a JSON object", hint='write an object such as {"a": 2, "b": -3}')
-    values: dict[str, float] = {}
-    for name, value in _elements(data):
-        if not is_number(value):
-            shown = json.dumps(value)
-            shown = shown if len(shown) <= 40 else shown[:39] + "…"
-            raise InputError(f"bindings file {where}: the value of `{name}` is not a number ({shown})",
-                             hint="values must be numbers, not strings or lists")
-        try:
-            value = float(value)
-        except OverflowError:  # an integer with hundreds of digits
-            value = math.inf
-        if not math.isfinite(value):
-            raise InputError(f"bindings file {where}: the value of `{name}` is too large", hint="values must be finite")
-        values[name] = value
+        raise InputError(f"{name} is not a JSON object", hint='write an object such as {"a": 2, "b": -3}')
+    values: dict[str, float | GivenArray] = {}
+    for key, value in data.items():
+        label = element_key(key)
+        if label in values:
+            raise InputError(f"{name} gives `{label}` twice", hint="give each input once")
+        values[label] = _value(value, label, name)
     return values
 
 
-def is_csv(path: str | None) -> bool:
-    """Whether `--bindings PATH` names a CSV file of data columns (by its ending)."""
-    return path is not None and path.lower().endswith(".csv")
-
-
 @dataclass(frozen=True)
-class DataFile:
-    """A CSV file of data columns (`--bindings FILE.csv`) as read: its columns, and a digest
-    of its text, by which a session tells later whether the file changed."""
+class GivenArray:
+    """A nested list given for an array, as read: its shape and its numbers, row-major."""
 
-    path: str
-    columns: dict[str, list[float]]
-    digest: str  # SHA-256 of the text, in hex
-    header: tuple[str, ...] = ()  # every column of the file, those left out of `columns` too
-
-    def only(self, names) -> DataFile:
-        """The same file with the columns `names` only (those a program reads), in their order."""
-        return DataFile(self.path, {name: self.columns[name] for name in names if name in self.columns}, self.digest,
-                        self.header)
-
-    def record(self, columns, session=None) -> dict:
-        """What a session keeps of it (`session.Session.data`): where it is (and, given the
-        session file's path, where relative to it), its digest, and `columns`, those the
-        program reads."""
-        import os
-        from pathlib import Path
-
-        file = Path(self.path).resolve()
-        record = {"file": str(file), "sha256": self.digest, "columns": list(columns)}
-        if session is not None:
-            try:
-                record["relative"] = os.path.relpath(file, Path(session).resolve().parent)
-            except ValueError:  # another drive (Windows): no relative path
-                pass
-        return record
+    shape: tuple[int, ...]
+    items: tuple[float, ...]
 
 
-def read_columns(path: str, missing_hint: str = "", option: str = "--bindings") -> DataFile:
-    """A CSV file with a header row: each column's numbers by its header, for the data a
-    program reads (`x` in the program, a column `x` in the file). A cell that is missing,
-    empty or not a number is an error naming its row and column."""
-    import hashlib
+def _value(value: object, label: str, where: str) -> float | GivenArray:
+    """A number, or a nested list of numbers (any shape: the program's is checked later)."""
+    from scalargrad.data import finite, index_text, shape_of, unravel
 
-    from scalargrad.files import read_text_file
-
-    try:
-        text = read_text_file(path, f"data file {path}", error=InputError, kind_hint=f"give {option} a CSV file")
-    except FileNotFoundError:
-        raise InputError(f"data file {path} does not exist",
-                         hint=missing_hint or f"check the path given to {option}") from None
-    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-    columns = _columns(text, path)
-    return DataFile(path, columns, digest, tuple(columns))
-
-
-def _columns(text: str, path: str) -> dict[str, list[float]]:
-    import csv
-    import io
-
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
-    header = [cell.strip() for cell in next(reader, [])]
-    for name in header:
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*", name) or header.count(name) > 1:
-            raise InputError(f"data file {path}: the column name `{name}` is " +
-                             ("repeated" if header.count(name) > 1 else "not a name"),
-                             hint="the first row names the columns as the program reads them: x1,x2,y")
-    columns: dict[str, list[float]] = {name: [] for name in header}
-    for row in reader:
-        if not any(cell.strip() for cell in row):
-            continue  # a blank line
-        number = len(columns[header[0]]) + 1 if header else 1
-        where = f"data file {path}, row {number} (line {reader.line_num})"
-        if len(row) > len(header):
-            raise InputError(f"{where} has {len(row)} cells; the header names {len(header)} columns",
-                             hint="give every row one number per column")
-        for i, name in enumerate(header):
-            cell = row[i] if i < len(row) else ""
-            columns[name].append(parse_number(cell, f"{where}, column `{name}`"))
-    if not header or not columns[header[0]]:
-        raise InputError(f"data file {path} has no rows of data", hint="write a header row, then rows of numbers")
-    return columns
+    shape, items = (), [value]
+    if isinstance(value, list):
+        try:
+            shape, items = shape_of(value, label)
+        except ValueError as error:
+            raise InputError(f"{where}: {error}", hint='an array is a list of rows of one length: '
+                             '{"W": [[1, 2], [3, 4]]} for a 2 x 2 matrix, {"v": [1, 2, 3]} for a vector') from None
+    numbers = []
+    for k, item in enumerate(items):
+        number = finite(item)
+        if number is None:
+            element = index_text(label, unravel(k, shape)) if shape else label
+            shown = clip(json.dumps(item), 40)
+            if is_number(item):
+                raise InputError(f"{where}: the value of `{element}` is too large", hint="values must be finite")
+            raise InputError(f"{where}: the value of `{element}` is not a number ({shown})",
+                             hint="values are numbers, or for an array nested lists of numbers; not strings, "
+                                  "true/false or null")
+        numbers.append(number)
+    return GivenArray(shape, tuple(numbers)) if shape else numbers[0]
 
 
-def _elements(data: dict):
-    """Name -> value pairs, an array given whole (`"W": [[1, 2], [3, 4]]`) as its elements
-    (`W[0, 0]`, ...), the names a program's tables use."""
-    for name, value in data.items():
-        if isinstance(value, list) and value and all(isinstance(row, list) for row in value):
-            yield from ((f"{name}[{i}, {j}]", x) for i, row in enumerate(value) for j, x in enumerate(row))
-        elif isinstance(value, list) and value:
-            yield from ((f"{name}[{i}]", x) for i, x in enumerate(value))
-        else:
-            yield name, value
+def elements(values: dict[str, float | GivenArray], arrays: dict, inputs, where: str) -> dict[str, object]:
+    """`values` as the program's inputs are named: an array of inputs given whole (a nested list
+    of exactly its shape, `arrays[name][0]`) as its elements (`W[0, 1]`). A value of another
+    shape, one number for an array, or a list for a single number is an InputError that names
+    the expected and the given shape; `where` says where the values were given. Values for an
+    array the program computes (data, a literal) stay whole, for `resolve` to warn about."""
+    result: dict[str, object] = {}
+    for name, value in values.items():
+        shape, labels = arrays.get(name, ((), [name]))
+        pairs = [(name, value)]
+        if any(label in inputs for label in labels) and shape:  # an array of inputs
+            if not isinstance(value, GivenArray):
+                raise InputError(f"{where}: `{name}` is an array of shape {shape}; one number is not spread over "
+                                 "its elements", hint=f"give every element, as a nested list of its shape in a JSON "
+                                 f"file: {_form(name, shape, [value] * math.prod(shape))}; or one element by its "
+                                 f'name: {{"{labels[0]}": {_short(value)}}}')
+            if value.shape != shape:
+                raise InputError(f"{where}: the value of `{name}` has shape {value.shape}; expected shape {shape}, "
+                                 f"the shape of `{name}` in the program",
+                                 hint=_shape_hint(name, shape, value, [inputs[label].data for label in labels]))
+            pairs = list(zip(labels, value.items))
+        elif isinstance(value, GivenArray) and (name in inputs or name in _element_labels(arrays)):
+            raise InputError(f"{where}: `{name}` is a single number in the program; the value given is a list of "
+                             f"shape {value.shape}", hint=f'give one number: {{"{name}": {_short(value.items[0])}}}')
+        for label, number in pairs:
+            if label in result:
+                raise InputError(f"{where} gives `{label}` twice: alone and in its array", hint="give each input once")
+            result[label] = number
+    return result
+
+
+def _element_labels(arrays: dict) -> set[str]:
+    return {label for _, labels in arrays.values() for label in labels}
+
+
+def _shape_hint(name: str, shape: tuple[int, ...], given: GivenArray, current: list[float]) -> str:
+    """How to write `name` whole: the numbers given, when there are as many as it has
+    elements, else its current values, as a nested list of its shape."""
+    if len(given.items) == math.prod(shape):
+        return f"the {len(given.items)} numbers given, as a nested list of shape {shape}: " \
+               f"{_form(name, shape, list(given.items))}"
+    rows = f"{shape[0]} rows of {shape[1]} numbers" if len(shape) == 2 else f"a list of {shape[0]} numbers"
+    return f"write `{name}` as {rows}, as its values are now: {_form(name, shape, current)}"
+
+
+def _short(x: float) -> str:
+    return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)
+
+
+def _form(name: str, shape: tuple[int, ...], items: list[float], shown: int = 4) -> str:
+    """`{"W": [[1, 2], [3, 4]]}`, with `...` past `shown` rows or numbers a row."""
+    from scalargrad.data import nested
+
+    def row_text(row) -> str:
+        return "[" + ", ".join(_short(x) for x in row[:shown]) + (", ..." if len(row) > shown else "") + "]"
+
+    rows = nested(shape, items)
+    text = row_text(rows) if len(shape) == 1 else \
+        "[" + ", ".join(row_text(row) for row in rows[:shown]) + (", ..." if len(rows) > shown else "") + "]"
+    return f'{{"{name}": {text}}}'
 
 
 @dataclass

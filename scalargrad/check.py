@@ -226,7 +226,8 @@ class CheckReport(Report):
             if row.reason:
                 kept["reason"] = row.reason
             rows.append(kept)
-        return {"program": program.source, "values": {name: node.data for name, node in program.inputs.items()},
+        return {"program": program.source, "values": {name: node.data for name, node in program.inputs.items()
+                                                      if program.computed(node)},
                 "of": program.node_id(self.of), "summary": self.summary(), "rows": rows}
 
 
@@ -318,7 +319,7 @@ def check_gradients(
     target = of or program.output
     if values is None:
         values = {name: node.data for name, node in program.inputs.items()}
-    program.evaluate(values)  # a DomainError here is the user's: the point itself is outside a domain
+    program.evaluate(values, target)  # a DomainError here is the user's: the point itself is outside a domain
     notes = []
     try:
         program.backward(target)
@@ -326,6 +327,15 @@ def check_gradients(
         notes.append(f"backprop: {error.message}")
 
     chosen = _unique(default_nodes(program, every) if nodes is None else nodes)
+    unknown = [node for node in chosen if not program.computed(node)]  # they read an input that has no value
+    if unknown:
+        from scalargrad.gradients import no_value, not_computed
+
+        if nodes is not None:
+            raise UsageError(f"cannot check `{program.label(unknown[0])}`: it reads {no_value(program, target)}",
+                             hint="give the inputs it reads a value, or check the nodes that the --of node reads")
+        chosen = [node for node in chosen if program.computed(node)]
+        notes.append(not_computed(program, unknown, target))
     for node in chosen:
         if node._op == CONST:
             raise UsageError(f"`{program.label(node)}` is a constant, not a variable",

@@ -135,6 +135,7 @@ def explain(program: Program, of: Value | None = None, nodes: Iterable[Value] | 
     of = of or program.output
     program.backward(of)
     chosen = list(program.nodes if nodes is None else nodes)
+    chosen = [node for node in chosen if program.computed(node)]  # not: it reads an input that has no value
     wanted = {id(node) for node in chosen}
     terms: dict[int, list[Term]] = {id(node): [] for node in chosen}
     for consumer, operand, position, local in _terms_in_backward_order(program, of):
@@ -413,6 +414,11 @@ def report(program: Program, of: Value | None = None, nodes: Sequence[Value] | N
         nodes, note = select_rows(program, show_all)
         notes = [note] if note else []
     items = explain(program, of, nodes)  # the backward pass: the arrays' gradients below come from it
+    unknown = [node for node in (program.nodes if nodes is None else nodes) if not program.computed(node)]
+    if unknown:
+        from scalargrad.gradients import not_computed
+
+        notes.append(not_computed(program, unknown, of))
     if summarised and program.arrays and not show_all:
         from scalargrad.render import grads_of, largest
 

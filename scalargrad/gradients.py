@@ -35,7 +35,7 @@ def gradients(program: Program, values: Mapping[str, float], of: Value | None = 
     gradient that is infinite or too large for a float is an error (DomainError), as before.
     """
     of = of or program.output
-    program.evaluate(values)
+    program.evaluate(values, of)  # inputs `of` does not read may have no value: what reads them is not computed
     report = GradReport(program, of, dict(origin or {}), list(warnings or []))
     try:
         program.backward(of)
@@ -65,6 +65,8 @@ class GradReport(Report):
     def sections(self) -> list:
         program, of, precision = self.program, self.of, self.precision
         nodes, note = select_rows(program, self.show_all)
+        unknown = [node for node in nodes if not program.computed(node)]
+        nodes = [node for node in nodes if program.computed(node)] if unknown else nodes
         title = f"gradients of {program.label(of)} = {number(of.data, precision)}"
         table = Table(["id", "node", "op", "data", "grad", "role"], title=title, right={"id", "data", "grad"},
                       key="node")
@@ -76,6 +78,8 @@ class GradReport(Report):
                       number(node.data, precision), grad, role(program, node, of, self.origin), style=style)
         if note:
             table.notes.append(note)
+        if unknown:
+            table.notes.append(not_computed(program, unknown, of))
         if self.problem is not None:
             table.notes.append(f"undefined: {self.problem.message}")
         if program.arrays and not self.show_all:
@@ -135,7 +139,8 @@ def inputs_text(program: Program, origin: Mapping[str, str]) -> str:
     for name, node in program.inputs.items():
         grad = node.grad
         grad = repr(grad) if grad - grad == 0 else "null"
-        records.append(f'{quote(name)}: {{"value": {node.data!r}, "grad": {grad}, "from": {came[origin.get(name, "")]}}}')
+        value = repr(node.data) if node.data == node.data else "null"  # null: no value, and `of` does not read it
+        records.append(f'{quote(name)}: {{"value": {value}, "grad": {grad}, "from": {came[origin.get(name, "")]}}}')
     return "{" + ", ".join(records) + "}"
 
 
@@ -167,8 +172,24 @@ def node_lines(program: Program):
             ", ".join([ids[id(p)] for p in prev])
         grad = node.grad
         grad = repr(grad) if op != CONST and grad - grad == 0 else "null"
+        data = node.data
+        data = repr(data) if data == data else "null"  # null: not computed (it reads an input that has no value)
         yield (f'  {{"id": {i}, "name": {name}, "kind": {kinds.get(op, op_kind)}, "op": {ops[op]}, '
-               f'"parents": [{parents}], "data": {node.data!r}, "grad": {grad}, "span": [{start}, {end}]}}')
+               f'"parents": [{parents}], "data": {data}, "grad": {grad}, "span": [{start}, {end}]}}')
+
+
+def not_computed(program: Program, nodes: list[Value], of: Value) -> str:
+    """The note for the nodes left out because they read an input that has no value, which
+    the node differentiated (`--of`) does not read."""
+    shown = ", ".join(program.label(node) for node in nodes[:4]) + (f", ... ({len(nodes):,} nodes)" if len(nodes) > 4 else "")
+    return f"not computed, as they read {no_value(program, of)}: {shown}"
+
+
+def no_value(program: Program, of: Value) -> str:
+    """`y, which has no value (p does not need one)`: the inputs without a value."""
+    missing = [name for name, node in program.inputs.items() if not program.computed(node)]
+    names = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+    return f"{names}, which {'has' if len(missing) == 1 else 'have'} no value ({program.label(of)} does not need one)"
 
 
 def op_text(program: Program, node: Value) -> str:

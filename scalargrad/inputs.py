@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Callable
 
 from scalargrad import session as sessions
-from scalargrad.bindings import (DataFile, check_option_names, command_line_values, is_csv, read_bindings, read_columns,
-                                 resolve, split_arguments)
+from scalargrad.bindings import check_option_names, command_line_values, elements, read_bindings, resolve, split_arguments
+from scalargrad.data import DataFile, is_csv, located, read_columns, read_recorded
 from scalargrad.errors import InputError, ScalarGradError, SessionWriteError, UsageError
 from scalargrad.files import read_text_file
 from scalargrad.program import Program
@@ -199,9 +199,12 @@ def _resolve(program: Program, args, request: Request, data: DataFile | None, sa
     JSON --bindings file, None without one). `replaced`: the hint for a missing value when values given for
     some columns replaced the session's data file; `previous`: the session a new program
     replaces, whose data file may hold the missing values."""
-    layers = [("command line", command_line_values(args, request.sets))]
+    layers = [("command line", elements(command_line_values(args, request.sets), program.arrays, program.inputs,
+                                        "on the command line"))]
     if bound is not None:
-        layers.append(("bindings", bound))
+        path = bindings_files(request.bindings)[0]
+        where = f"bindings file {'standard input' if path == '-' else path}"
+        layers.append(("bindings", elements(bound, program.arrays, program.inputs, where)))
     if saved is not None:  # a name the session kept as a value may be a column of this run's data
         layers.append(("session", {name: value for name, value in saved.values.items() if name not in program.data}))
     try:
@@ -210,7 +213,7 @@ def _resolve(program: Program, args, request: Request, data: DataFile | None, sa
     except InputError as error:
         if data is not None:  # the missing name is most likely a column the data file lacks
             error.hint = _column_hint(program.source, data, error) or (
-                f"the data file {data.path} has the columns {', '.join(data.header or data.columns)}: add the missing "
+                f"the data file {data.path} has the columns {data.header_text()}: add the missing "
                 "one to it, or give its value on the command line (--NAME VALUE)")
         elif replaced:
             error.hint = replaced
@@ -231,7 +234,7 @@ def _previous_data_hint(path: Path, program: Program) -> str:
     columns = [name for name in previous.data["columns"] if name in program.inputs]
     if not columns:
         return ""
-    file = sessions.data_file(previous)
+    file = _data_file(previous)
     return (f"the session's program read {', '.join(columns)} from the data file {file}: give it with this program "
             f"too: {_command('--bindings', file)}")
 
@@ -240,7 +243,7 @@ def _replaced_hint(replaced: list[str] | None, saved: sessions.Session | None) -
     if not replaced:
         return ""
     columns = saved.data["columns"]
-    return (f"values given for {', '.join(replaced)} replace the data file {sessions.data_file(saved)} "
+    return (f"values given for {', '.join(replaced)} replace the data file {_data_file(saved)} "
             f"for this run: give all of {', '.join(columns)} as values, or none of them to read the file")
 
 
@@ -284,16 +287,21 @@ def _session_data(saved: sessions.Session, data: DataFile | None, given: set[str
                          hint="train on data with --bindings FILE.csv; to try values for one run, use grad or check")
     if replaced:
         return None, [], replaced
-    shown = sessions.data_file(saved)
+    shown = _data_file(saved)
     # the command that points this session (the default one, or --session PATH) at a file
     attach = ["scalargrad", "session", *(["--session", str(path)] if path != sessions.DEFAULT_PATH else []), "--data"]
-    data = sessions.read_data(saved, missing_hint=f"the session's program reads its data columns from it: if it "
-                                                  f"moved, {_command(*attach)} FILE.csv points the session at it; or "
-                                                  "give it for one command: --bindings FILE.csv")
+    data = read_recorded(saved.data, shown, missing_hint=f"the session's program reads its data columns from it: if it "
+                                                         f"moved, {_command(*attach)} FILE.csv points the session at "
+                                                         "it; or give it for one command: --bindings FILE.csv")
     if data.digest == saved.data["sha256"]:
         return data, [], []
     return data, [f"the data file {shown} has changed since the session last read it; this run reads it as it is "
                   f"now ({_command(*attach, shown)} accepts it, and this warning stops)"], []
+
+
+def _data_file(saved: sessions.Session) -> str:
+    """Where the session's data file is (`data.located`), as a person would type it."""
+    return sessions.shown(located(saved.data, saved.path))
 
 
 def _command(*words: str) -> str:
@@ -331,7 +339,8 @@ def unread_columns(program: Program, columns: dict[str, list[float]], path: str 
     from scalargrad.errors import did_you_mean
 
     warnings = []
-    unread = [name for name in columns if name not in program.data]
+    read = set(program.data)
+    unread = [name for name in columns if name not in read]
     for name in unread[:UNREAD_SHOWN]:
         close = did_you_mean(name, program.inputs) if program.inputs and name not in program.names else None
         guess = f" (did you mean `{close}`?)" if close else ""
@@ -356,7 +365,7 @@ def _parse_saved(saved: sessions.Session, path: Path, data: DataFile | None = No
     except ScalarGradError as error:
         columns = _column_hint(saved.program, data, error)
         if columns or this_run:  # the data file is at fault, not the session
-            error.hint = columns or (f"this run's data file {data.path} has the columns {', '.join(data.header)}, "
+            error.hint = columns or (f"this run's data file {data.path} has the columns {data.header_text()}, "
                                      "which the session's program then reads as data: give the file it was written "
                                      "for, or leave --bindings out")
             raise

@@ -6,6 +6,7 @@ needed with new input values (check and step re-run it many times, never re-pars
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
@@ -115,12 +116,35 @@ class Program:
             raise InputError(f"missing values for {', '.join(missing)}")
         return {name: float(values[name] if name in values else self.defaults[name]) for name in names}
 
-    def evaluate(self, values: Mapping[str, float]) -> None:
-        """Set the inputs to `values` (else their defaults) and recompute every node."""
-        filled = self.filled(values)
+    def evaluate(self, values: Mapping[str, float], of: Value | None = None) -> None:
+        """Set the inputs to `values` (else their defaults) and recompute every node.
+
+        With `of`, the inputs that `of` does not read may have no value: each node that reads
+        one is not computed, and its value is nan (which no computed node has: forward never
+        passes one on). `computed` tells them apart."""
+        missing = {id(node): name for name, node in self.inputs.items() if name not in values and name not in self.defaults}
+        if missing:
+            upstream = self.upstream(of) if of is not None else missing
+            read = [name for key, name in missing.items() if key in upstream]
+            if read:
+                raise InputError(f"missing values for {', '.join(read)}")
         for name, node in self.inputs.items():
-            node.data = filled[name]
-        self.forward(self.nodes)
+            node.data = float(values[name] if name in values else self.defaults.get(name, math.nan))
+        if not missing:
+            self.forward(self.nodes)
+            return
+        unknown = set(missing)
+        for node in self.nodes:
+            if node._prev and any(id(parent) in unknown for parent in node._prev):
+                unknown.add(id(node))
+                node.data = math.nan
+        self.forward([node for node in self.nodes if id(node) not in unknown])
+
+    @staticmethod
+    def computed(node: Value) -> bool:
+        """Whether `evaluate` computed `node` (false only for a node that reads an input that had
+        no value, which `evaluate(values, of)` allows for inputs `of` does not read)."""
+        return node.data == node.data
 
     def forward(self, nodes: list[Value]) -> None:
         """Recompute `nodes` (a slice of the order), turning a domain error into one that

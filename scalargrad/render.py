@@ -375,7 +375,7 @@ def finite(x: float | None) -> float | None:
 
 def ref_json(program: Program, node: Value) -> dict:
     return {"id": program.node_id(node), "name": node.label if program.is_named(node) else None,
-            "label": program.label(node), "value": node.data}
+            "label": program.label(node), "value": finite(node.data)}
 
 
 # -- one writer ----------------------------------------------------------------------------

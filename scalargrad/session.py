@@ -24,7 +24,11 @@ optional and kept the format at 2: a scalargrad that does not know it reads the 
 the same and drops it when it next writes, which is right, since every write it can make (a
 new program, a step) moves the session away from where the check ran. `data` (the CSV file
 whose columns the program reads, `--bindings FILE.csv`, so that later commands read it again
-without being told) is optional in the same way.
+without being told) is optional in the same way; `data.py` owns that record and checks it.
+Format 3 writes an array of values (`W[0, 0]` ... `W[1, 1]`) as a nested list of its shape,
+`"W": [[1.0, 2.0], [3.0, 4.0]]`, as `--bindings` reads it, in `values` and in every other
+map of values (the history's, the optimiser's, the check's); a session without arrays is
+still written as format 2. Element names are read in every format.
 
 Nothing is lost and nothing is mixed up:
 - every write is atomic (a temporary file in the same folder, then `os.replace`), so a
@@ -52,11 +56,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, TypeVar
 
+from scalargrad.data import bad_record, flatten, is_digest, nest, strict_json
 from scalargrad.errors import SessionError, SessionWriteError, clip
 
 # Bump when the file changes shape so that an older scalargrad would misread it; a newer file
 # is refused, never guessed at. (A field an older one may ignore and drop, like `check`, needs no bump.)
-FORMAT = 2
+FORMAT = 3
 OPTIMIZERS = ("sgd", "momentum", "adam")  # the names `optimizer.name` may have
 CHECK_STATUSES = ("PASS", "FAIL", "KINK")  # the statuses of `check.rows`, as scalargrad.check names them
 DEFAULT_PATH = Path(".scalargrad") / "session.json"
@@ -84,6 +89,8 @@ class Session:
         return f"program: {one_line(self.program)}, {runs} run{'' if runs == 1 else 's'} of step"
 
     def to_json(self) -> dict:
+        """The file's document: each array of values as a nested list of its shape (format 3);
+        a session without arrays is written as format 2, which older versions read too."""
         document = {"format": FORMAT, "program": self.program, "values": self.values, "history": self.history}
         if self.optimizer is not None:
             document["optimizer"] = self.optimizer
@@ -91,7 +98,35 @@ class Session:
             document["check"] = self.check
         if self.data is not None:
             document["data"] = self.data
+        document = _arrays(document, nest)
+        if not any(isinstance(value, list) for value in document["values"].values()):
+            document["format"] = 2
         return document
+
+
+_VALUE_MAPS = ("values", "velocity", "m", "v", "accumulated")  # the maps of input name -> number in an object
+
+
+def _arrays(document: object, change: Callable[[dict], dict]) -> object:
+    """`document` (a session file's, else left as it is) with `change` applied to each map of
+    input values in it: `data.nest` (arrays as nested lists) to write, `data.flatten` to read.
+    The history's entries, the optimiser's state and the check are copied, never changed."""
+    if not isinstance(document, dict):
+        return document
+
+    def changed(part: object) -> object:
+        if not isinstance(part, dict):
+            return part
+        return {key: change(value) if key in _VALUE_MAPS and isinstance(value, dict) else value
+                for key, value in part.items()}
+
+    document = changed(document)
+    if isinstance(document.get("history"), list):
+        document["history"] = [changed(entry) for entry in document["history"]]
+    for key in ("optimizer", "check"):
+        if key in document:
+            document[key] = changed(document[key])
+    return document
 
 
 @dataclass
@@ -172,10 +207,8 @@ def decode(raw: bytes, path: Path) -> Session:
     def corrupt(why: str) -> SessionError:
         return SessionError(f"session file {where} is corrupt: {why}", hint=RESET_HINT)
 
-    from scalargrad.bindings import strict_json
-
     try:
-        data = strict_json(raw.decode("utf-8"))
+        data = _arrays(strict_json(raw.decode("utf-8")), flatten)  # format 3: arrays as nested lists
     except UnicodeDecodeError:
         raise corrupt("it is not UTF-8 text") from None
     except json.JSONDecodeError as error:
@@ -218,7 +251,7 @@ def decode(raw: bytes, path: Path) -> Session:
     problem = _bad_check(check)
     if problem:
         raise corrupt(f"its `check` {problem}")
-    problem = _bad_data(data.get("data"))
+    problem = bad_record(data.get("data"))
     if problem:
         raise corrupt(f"its `data` {problem}")
     values = {name: float(value) for name, value in data["values"].items()}
@@ -300,7 +333,7 @@ def _bad_check(check: object) -> str:
         return "has no `of` (the id of a node, a whole number of 0 or more)"
     if "summary" in check and not _text(check["summary"]):
         return "has a `summary` that is not text"
-    if "data" in check and not _digest(check["data"]):
+    if "data" in check and not is_digest(check["data"]):
         return "has a `data` that is not a digest (64 hexadecimal digits)"
     rows = check.get("rows")
     if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
@@ -318,52 +351,6 @@ def _bad_check(check: object) -> str:
         if problem:
             return f"row {number}: {problem}"
     return ""
-
-
-def _bad_data(data: object) -> str:
-    """What is wrong with the saved data file, or "": null, or an object with `file` (the
-    absolute path of a CSV file, text), `sha256` (the digest of its text, 64 hex digits) and
-    `columns` (the names of those the program reads, a list of text)."""
-    if data is None:
-        return ""
-    if not isinstance(data, dict):
-        return "is not a JSON object"
-    if not (_text(data.get("file")) and data["file"].strip() and "\0" not in data["file"]):
-        return "has no `file` (the path of a CSV file)"
-    if not _digest(data.get("sha256")):
-        return "has no `sha256` (64 hexadecimal digits)"
-    columns = data.get("columns")
-    if not (isinstance(columns, list) and columns and all(_text(name) for name in columns)):
-        return "has no `columns` (a list of names)"
-    if "relative" in data and not (_text(data["relative"]) and "\0" not in data["relative"]):
-        return "has a `relative` that is not a path"
-    return ""
-
-
-def data_file(session: Session) -> str:
-    """Where the session's data file is, as a person would type it: its absolute path; else,
-    when that is gone but the file is where it was relative to the session file (the project
-    folder moved or was renamed, the session with it), that place."""
-    saved = Path(session.data["file"])
-    if not saved.exists() and session.data.get("relative") and session.path is not None:
-        moved = Path(session.path).resolve().parent / session.data["relative"]
-        if moved.is_file():
-            return shown(moved)
-    return shown(saved)
-
-
-def read_data(session: Session, missing_hint: str = ""):
-    """The session's data file read again (`bindings.DataFile`), with the columns its program
-    reads only; a file that is gone or cannot be read is the error that says so."""
-    from scalargrad.bindings import read_columns
-
-    return read_columns(data_file(session), missing_hint=missing_hint, option="session --data").only(
-        session.data["columns"])
-
-
-def _digest(value: object) -> bool:
-    """A SHA-256 digest in hex, as `bindings.DataFile.digest` writes it."""
-    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
 
 
 def _whole(value: object) -> bool:

@@ -30,7 +30,7 @@ def attach_data(path: Path, file: str) -> str:
     column the session's program reads as data, and that none of the columns the program
     would read from it is one of the session's inputs; returns the note to print."""
     from scalargrad import session as sessions
-    from scalargrad.bindings import is_csv, read_columns
+    from scalargrad.data import is_csv, read_columns
     from scalargrad.errors import UsageError
     from scalargrad.language import parse
 
@@ -80,27 +80,31 @@ class SessionView(Report):
         return program.label(program.output), program.output.data, ""
 
     def data_file(self):
-        """The session's data file (`bindings.DataFile`: its columns, those the program reads,
+        """The session's data file (`data.DataFile`: its columns, those the program reads,
         and the digest of its text now), read once; None when it has none. A file that cannot
         be read is the ScalarGradError that says why."""
-        from scalargrad.session import read_data
+        from scalargrad.data import located, read_recorded
+        from scalargrad.session import shown
 
         if self.current.data is None:
             return None
         if self._data is None:
-            self._data = read_data(self.current)
+            self._data = read_recorded(self.current.data, shown(located(self.current.data, self.current.path)))
         return self._data
 
     def to_json(self) -> dict:
+        """The `session --json` document (schema scalargrad.session/2: its maps of values give
+        an array as a nested list of its shape, as the session file and --bindings do)."""
         if self.current is None:
-            return {"schema": "scalargrad.session/1", "path": str(self.path), "active": False, "program": None,
+            return {"schema": "scalargrad.session/2", "path": str(self.path), "active": False, "program": None,
                     "output": None, "values": {}, "history": [], "check": None, "data": None}
         name, value, problem = self.evaluate_output()
-        return {"schema": "scalargrad.session/1", "path": str(self.path), "active": True,
+        saved = self.current.to_json()
+        return {"schema": "scalargrad.session/2", "path": str(self.path), "active": True,
                 "program": self.current.program,
                 "output": {"label": name, "value": value} if problem == "" else {"error": problem},
-                "values": self.current.values, "history": self.current.history,
-                "check": None if self.current.check is None else {**self.current.check, "current": self.check_applies()},
+                "values": saved["values"], "history": saved["history"],
+                "check": None if self.current.check is None else {**saved["check"], "current": self.check_applies()},
                 "data": self.current.data}
 
     def check_applies(self) -> bool:
@@ -124,11 +128,12 @@ class SessionView(Report):
 
     def data_line(self) -> str:
         """`data: moons.csv (columns x1, x2, y)`, and whether it changed since the session read it."""
+        from scalargrad.data import located
         from scalargrad.errors import ScalarGradError
-        from scalargrad.session import data_file
+        from scalargrad.session import shown
 
         saved = self.current.data
-        line = f"data: {data_file(self.current)} (columns {', '.join(saved['columns'])})"
+        line = f"data: {shown(located(saved, self.current.path))} (columns {', '.join(saved['columns'])})"
         try:
             data = self.data_file()
         except ScalarGradError as error:

@@ -270,8 +270,11 @@ def _at_step(error: DomainError, k: int, steps: int, history: list[float], lr: f
 
 # -- saving --------------------------------------------------------------------------------
 def values_json(values: Mapping[str, float]) -> str:
-    """The input values in the format --bindings reads: a JSON object name -> number."""
-    return json.dumps(dict(values), indent=2) + "\n"
+    """The input values in the format --bindings reads: a JSON object name -> number, an
+    array as a nested list of its shape."""
+    from scalargrad.data import nest
+
+    return json.dumps(nest(values), indent=2) + "\n"
 
 
 def save_values(path: str | os.PathLike, values: Mapping[str, float]) -> None:
@@ -445,18 +448,21 @@ def sparkline_text(report: StepReport) -> str:
 
 
 def step_json(report: StepReport) -> dict:
-    """The `step --json` document (schema scalargrad.step/1)."""
+    """The `step --json` document (schema scalargrad.step/2: its maps of values give an array as
+    a nested list of its shape, as --bindings reads them)."""
+    from scalargrad.data import nest
+
     frozen = set(report.frozen)
     return {
-        "schema": "scalargrad.step/1",
+        "schema": "scalargrad.step/2",
         "output": report.output,
         "lr": report.lr,
         "direction": "descend" if report.descend else "ascend",
         "steps": report.steps,
         "interrupted": report.interrupted,
         "frozen": report.frozen,
-        "before": {"output": report.before, "values": report.start},
-        "after": {"output": report.after, "values": report.final},
+        "before": {"output": report.before, "values": nest(report.start)},
+        "after": {"output": report.after, "values": nest(report.final)},
         "change": {"actual": report.change, "predicted": report.predicted_change},
         "inputs": {
             name: {"before": report.start[name], "grad": report.grads[name], "after": report.final[name],
@@ -470,7 +476,7 @@ def step_json(report: StepReport) -> dict:
         "lr_expression": report.lr_text or None,
         "rates": report.rates,
         "disagreements": report.disagreements,
-        "values": report.final,
+        "values": nest(report.final),
         "warnings": report.warnings,
     }
 

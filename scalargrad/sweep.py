@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import IO, Callable
 
 from scalargrad import budget
-from scalargrad.bindings import parse_number
+from scalargrad.data import parse_number
 from scalargrad.engine import ancestors
 from scalargrad.errors import BudgetError, ScalarGradError, UsageError
 from scalargrad.ops import CONST, LEAF, rule
@@ -122,35 +122,14 @@ def _looks_numeric(text: str) -> bool:
 
 
 def read_points(path: str | Path, what: str = "points", option: str = "--points") -> dict[str, list[float]]:
-    """The columns of a CSV file whose header row names inputs; a missing or non-numeric cell
-    is an error naming its row (the file's line, the header being row 1) and column."""
-    from scalargrad.files import read_text_file
+    """The columns of a CSV file whose header row names inputs (`data.read_columns`, the one
+    CSV reader); a missing or non-numeric cell is an error naming its row, line and column."""
+    from scalargrad.data import read_columns
 
-    try:
-        text = read_text_file(path, f"the {what} file {path}", error=UsageError)
-    except FileNotFoundError:
-        raise UsageError(f"the {what} file {path} does not exist", hint=f"check the path given to {option}") from None
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows or not any(cell.strip() for cell in rows[0]):
-        raise UsageError(f"the {what} file {path} has no header row",
-                         hint="its first row names the inputs, as in: x,y")
-    names = [cell.strip() for cell in rows[0]]
-    columns: dict[str, list[float]] = {name: [] for name in names}
-    if len(columns) < len(names):
-        raise UsageError(f"the {what} file {path} names a column twice in its header: {', '.join(names)}")
-    for number_, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue  # a blank line (the last one, typically)
-        for k, name in enumerate(names):
-            cell = row[k] if k < len(row) else ""
-            where = f"{path}, row {number_}, column `{name}`"
-            if not cell.strip():
-                raise UsageError(f"{where}: the cell is missing", hint="give every input a number on every row")
-            columns[name].append(parse_number(cell, where))
-    if not columns[names[0]]:
-        raise UsageError(f"the {what} file {path} has a header but no points", hint="add a row of numbers under it")
-    if len(columns[names[0]]) > LIMIT:
-        raise UsageError(f"the {what} file {path} has {len(columns[names[0]]):,} points, above the limit of {LIMIT:,}")
+    columns = read_columns(path, option=option, name=f"the {what} file {path}").columns
+    count = len(next(iter(columns.values())))
+    if count > LIMIT:
+        raise UsageError(f"the {what} file {path} has {count:,} points, above the limit of {LIMIT:,}")
     return columns
 
 

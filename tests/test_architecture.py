@@ -19,7 +19,7 @@ PACKAGE = ROOT / "scalargrad"
 # "commands.*" stands for each command module: they import the core and commands.shared, never
 # each other.
 ORDER = [
-    "errors", "budget", "ops", "files", "engine", "program", "arrays", "bindings", "session", "language", "render", "plot",
+    "errors", "budget", "ops", "files", "engine", "program", "arrays", "data", "bindings", "session", "language", "render", "plot",
     "renderers", "gradients", "hessian", "expect", "check", "hessian_check", "explain", "optimizers", "step", "dot",
     "page", "sweep", "session_view", "inputs",
     "commands.shared", "commands.*", "commands", "cli", "__init__", "__main__",

@@ -198,3 +198,119 @@ def test_initialisers_make_named_parameters_from_the_seed():
 def test_initialiser_errors_are_located(source, words):
     message = error_of(source)
     assert words in message and "^" in message, message
+
+
+# -- values given for an array: exactly its shape, as nested lists ---------------------------------------
+LAYER = "W = zeros([2,2]); v = [100,10]; L = sum(W @ v)"  # L = 110 * (W[0, 0] + W[1, 0]) + ... by hand below
+
+
+def grad_with(tmp_path, values, *args: str):
+    from conftest import run_cli
+
+    path = tmp_path / "values.json"
+    path.write_text(values if isinstance(values, str) else __import__("json").dumps(values))
+    return run_cli("grad", LAYER, "--bindings", str(path), "--no-session", *args)
+
+
+@pytest.mark.parametrize("given, words", [
+    # each was read before: L = 420 (the missing element kept its default), L = 120, L = 0 with a
+    # warning that W[0] is not an input, and "W is not an input", which is false
+    ({"W": [[1, 2], [3]]}, "`W` is ragged: `W[1]` has 1 element, `W[0]` has 2"),
+    ({"W": [[1, 2]]}, "the value of `W` has shape (1, 2); expected shape (2, 2)"),
+    ({"W": [1, 2, 3, 4]}, "the value of `W` has shape (4,); expected shape (2, 2)"),
+    ({"W": 5}, "`W` is an array of shape (2, 2); one number is not spread over its elements"),
+    ({"W": [[[1, 2], [3, 4]]]}, "the value of `W` has shape (1, 2, 2); expected shape (2, 2)"),
+    ({"W": [[1, 2], 3]}, "`W` is ragged: `W[1]` is a number, `W[0]` a list of 2"),
+    ({"W": []}, "the value of `W` has shape (0,); expected shape (2, 2)"),
+    ({"W": [[1, 2], [3, True]]}, "the value of `W[1, 1]` is not a number (true)"),
+    ({"W": [[1, 2], [3, 4]], "W[0, 1]": 7}, "gives `W[0, 1]` twice"),
+    ({"v": 1, "L": [1, 2]}, None),  # data and a computed name: warnings, as for any name that is not an input
+])
+def test_a_value_for_an_array_must_have_its_shape(tmp_path, given, words):
+    result = grad_with(tmp_path, given)
+    if words is None:
+        assert result.exit_code == 0 and "`v` is not an input" in result.stderr and "`L` is not an input" in result.stderr
+        return
+    assert result.exit_code == 2 and words in result.stderr and "hint:" in result.stderr, result.stderr
+    assert result.stdout == ""
+
+
+def test_the_hint_shows_the_nested_form_of_the_numbers_given(tmp_path):
+    flat = grad_with(tmp_path, {"W": [1, 2, 3, 4]})
+    assert 'hint: the 4 numbers given, as a nested list of shape (2, 2): {"W": [[1, 2], [3, 4]]}' in flat.stderr
+    one = grad_with(tmp_path, {"W": 5})
+    assert '{"W": [[5, 5], [5, 5]]}' in one.stderr and '{"W[0, 0]": 5}' in one.stderr
+
+
+def test_an_array_of_the_right_shape_and_its_elements_by_name_are_read(tmp_path):
+    whole = grad_with(tmp_path, {"W": [[1, 2], [3, 4]]}, "--json")
+    assert whole.exit_code == 0, whole.stderr
+    assert whole.json()["output"]["value"] == (1 * 100 + 2 * 10) + (3 * 100 + 4 * 10)
+    one = grad_with(tmp_path, {"W[0,1]": 3, "W[ 1, 0 ]": 2}, "--json")  # spacing as the user likes it
+    assert one.exit_code == 0 and one.json()["output"]["value"] == 3 * 10 + 2 * 100
+
+
+def test_one_number_for_an_array_on_the_command_line_is_refused(cli):
+    result = cli("grad", LAYER, "--W", "5", "--no-session")
+    assert result.exit_code == 2 and "on the command line: `W` is an array of shape (2, 2)" in result.stderr
+
+
+def test_step_save_and_the_session_keep_arrays_as_nested_lists_and_read_them_back(cli, tmp_path):
+    import json
+    import os
+
+    program = "W = uniform(-1, 1, [2, 3]); b = zeros([2]); c = 1; L = sum((W @ [1, 2, 3] + b - c) ** 2)"
+    saved = tmp_path / "values.json"
+    first = cli("step", program, "--descend", "--lr", "0.01", "--save", str(saved), "--json")
+    assert first.exit_code == 0, first.stderr
+    values = json.loads(saved.read_text())
+    assert [len(row) for row in values["W"]] == [3, 3] and len(values["b"]) == 2 and set(values) == {"W", "b", "c"}
+    assert first.json()["after"]["values"] == values == first.json()["values"]
+    session = json.loads(open(os.environ["SCALARGRAD_SESSION"]).read())
+    assert session["format"] == 3 and session["values"] == values and session["history"][0]["values"] == values
+    again = cli("grad", program, "--bindings", str(saved), "--json", "--no-session")  # read back the same way
+    flat = {f"W[{i}, {j}]": values["W"][i][j] for i in range(2) for j in range(3)}
+    assert {name: record["value"] for name, record in again.json()["inputs"].items()} == \
+        {**flat, "b[0]": values["b"][0], "b[1]": values["b"][1], "c": values["c"]}
+    shown = cli("session", "--json").json()
+    assert shown["schema"] == "scalargrad.session/2" and shown["values"] == values
+
+
+def test_a_session_saved_with_element_names_is_read_and_written_back_nested(cli, tmp_path):
+    import json
+    import os
+
+    path = os.environ["SCALARGRAD_SESSION"]
+    old = {"W[0]": 1.5, "W[1]": -2.0, "c": 3.0}  # as format 2 wrote it
+    with open(path, "w") as stream:
+        json.dump({"format": 2, "program": "W = zeros([2]); c = 1; L = sum(W) * c", "values": old, "history": []}, stream)
+    assert cli("grad", "--json").json()["output"]["value"] == (1.5 - 2.0) * 3
+    assert cli("step", "--lr", "0.1").exit_code == 0
+    written = json.loads(open(path).read())  # each W moves by 0.1 * c = 0.3, c by 0.1 * sum(W) = -0.05
+    assert written["format"] == 3 and written["values"] == {"W": [pytest.approx(1.8), pytest.approx(-1.7)],
+                                                            "c": pytest.approx(2.95)}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from([(3,), (2, 2), (1, 3), (3, 1)]),
+       st.recursive(st.integers(-9, 9), lambda inner: st.lists(inner, max_size=4), max_leaves=12))
+def test_a_given_value_is_read_exactly_or_refused_naming_both_shapes(shape, given):
+    """Over generated nested values: the elements equal the numbers given, row-major, when the
+    shape is the array's; otherwise an error that names the given shape and the expected one."""
+    import json
+
+    from scalargrad.bindings import GivenArray, _value, elements
+    from scalargrad.errors import InputError
+
+    program = parse(f"W = zeros({list(shape)}); L = sum(W)")
+    try:
+        value = _value(json.loads(json.dumps(given)), "W", "bindings file v.json")
+        result = elements({"W": value}, program.arrays, program.inputs, "bindings file v.json")
+    except InputError as error:
+        message = error.message
+        assert "ragged" in message or "is not a number" in message or \
+            (f"expected shape {shape}" in message and "has shape" in message) or "one number is not spread" in message
+        return
+    assert isinstance(value, GivenArray) and value.shape == shape
+    numpy_like = [x for row in given for x in row] if len(shape) == 2 else given
+    assert result == dict(zip(program.arrays["W"][1], map(float, numpy_like)))

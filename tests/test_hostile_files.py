@@ -16,7 +16,7 @@ import pytest
 
 from conftest import LECTURE, LECTURE_VALUES, run_cli, run_installed
 from scalargrad import session
-from scalargrad.bindings import JSON_DEPTH_LIMIT, strict_json
+from scalargrad.data import JSON_DEPTH_LIMIT, strict_json
 from scalargrad.files import READ_LIMIT, remove_stale_temporaries, write_text_atomically
 
 RESET = "`scalargrad session --reset` forgets it"

@@ -2,6 +2,8 @@
 tried the tool, and each message says what is wrong and what to type instead."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import LECTURE, run_cli
 from scalargrad import ParseError, parse
@@ -204,3 +206,125 @@ def test_a_program_in_typographic_quotes_split_by_the_shell():
     stderr = error("“L", "=", "a*2”", "--a", "2")
     assert "unexpected extra argument `=`" in stderr
     assert "`“` (U+201C LEFT DOUBLE QUOTATION MARK) is not a quote for the shell" in stderr
+
+
+# -- options that name nodes: element names have commas, array names stand for their elements ----------
+ARRAYS = "W = uniform(-1, 1, [2, 2]); v = [1, 2]; b = 0.5; L = sum(W @ v) * b"
+
+
+def test_an_element_can_be_frozen_from_the_command_line(cli):
+    """`--freeze "W[0, 0]"` was split at its comma into `W[0` and `0]`."""
+    for spelled in ("W[0, 0]", "W[0,0]", "b,W[0, 0]"):
+        result = cli("step", ARRAYS, "--freeze", spelled, "--lr", "0.1", "--json", "--no-session")
+        assert result.exit_code == 0, result.stderr
+        document = result.json()
+        assert "W[0, 0]" in document["frozen"] and document["inputs"]["W[0, 0]"]["after"] == \
+            document["inputs"]["W[0, 0]"]["before"]
+        assert document["inputs"]["W[1, 1]"]["after"] != document["inputs"]["W[1, 1]"]["before"]
+
+
+def test_an_array_name_stands_for_all_its_elements_in_every_option(cli):
+    elements = ["W[0, 0]", "W[0, 1]", "W[1, 0]", "W[1, 1]"]
+    frozen = cli("step", ARRAYS, "--freeze", "W", "--json", "--no-session")
+    assert frozen.exit_code == 0 and frozen.json()["frozen"] == elements  # `--freeze W` was refused
+    hessian = cli("hessian", ARRAYS, "--wrt", "W,b", "--json", "--no-session")
+    assert hessian.exit_code == 0, hessian.stderr  # `--wrt W` was refused
+    assert hessian.json()["wrt"] == [*elements, "b"]
+    checked = cli("check", ARRAYS, "--nodes", "W[0,1], b", "--json", "--no-session")
+    assert [row["label"] for row in checked.json()["rows"]] == ["W[0, 1]", "b"]
+    second = cli("check", ARRAYS, "--order", "2", "--nodes", "W", "--json", "--no-session")
+    assert second.exit_code == 0, second.stderr
+    watched = cli("step", ARRAYS, "--watch", "W[1, 1]", "--json", "--no-session")
+    assert list(watched.json()["watch"]) == ["W[1, 1]"]
+
+
+@pytest.mark.parametrize("given, words", [
+    ("W[0", "`W[0` has a `[` that is not closed"),
+    ("W]0[", "`W]0[` has a `]` with no `[` before it"),
+    ("a,,b", "`a,,b` has an empty name"),
+])
+def test_a_node_list_that_cannot_be_read_is_an_error(given, words):
+    from scalargrad.bindings import name_list
+
+    with pytest.raises(UsageError) as caught:
+        name_list([given], "--freeze")
+    assert words in caught.value.message
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.from_regex(r"[a-z][a-z0-9_]{0,4}", fullmatch=True),
+                          st.tuples(st.from_regex(r"[A-Z]", fullmatch=True), st.integers(0, 12), st.integers(0, 12),
+                                    st.sampled_from([",", ", ", " , "]))),
+                min_size=1, max_size=6))
+def test_any_list_of_names_and_elements_reads_back_as_written(items):
+    """Names and element names joined by commas (with any spacing inside the brackets) are read
+    back one by one, each element in the program's spelling, none twice."""
+    from scalargrad.bindings import name_list
+
+    written, expected = [], []
+    for item in items:
+        if isinstance(item, tuple):
+            name, i, j, comma = item
+            written.append(f"{name}[{i}{comma}{j}]")
+            item = f"{name}[{i}, {j}]"
+        else:
+            written.append(item)
+        if item not in expected:
+            expected.append(item)
+    assert name_list([",".join(written)], "--watch") == expected
+    assert name_list(written, "--watch") == expected
+
+
+# -- --of NODE asks only for the inputs that node reads ----------------------------------------------------
+PREDICT = "w = 2; b = 1; p = w*x + b; L = (p - y)**2"
+
+
+def test_grad_check_and_explain_of_a_node_need_only_its_inputs(cli):
+    """Each demanded `--y` (`missing value for y`), which `p` does not read."""
+    grad = cli("grad", PREDICT, "--x", "3", "--of", "p", "--json", "--no-session")
+    assert grad.exit_code == 0, grad.stderr
+    document = grad.json()
+    assert document["of"]["value"] == 7.0 and document["inputs"]["x"]["grad"] == 2.0
+    assert document["inputs"]["y"]["value"] is None and document["output"]["value"] is None
+    assert [node["data"] for node in document["nodes"] if node["name"] in ("y", "L")] == [None, None]
+    table = cli("grad", PREDICT, "--x", "3", "--of", "p", "--no-session")
+    assert "not computed, as they read y, which has no value (p does not need one): y, p - y, L" in table.stdout
+    check = cli("check", PREDICT, "--x", "3", "--of", "p", "--json", "--no-session")
+    assert check.exit_code == 0 and [row["label"] for row in check.json()["rows"]] == ["w", "b", "x", "p"]
+    explain = cli("explain", PREDICT, "--x", "3", "--of", "p", "--no-session")
+    assert explain.exit_code == 0 and "dp/dx = dp/d(w*x) * d(w*x)/dx = (1.0000)(w = 2.0000) = 2.0000" in explain.stdout
+    assert "nan" not in explain.stdout
+    assert "missing value for `y`" in cli("grad", PREDICT, "--x", "3", "--no-session").stderr  # without --of, as before
+    named = cli("check", PREDICT, "--x", "3", "--of", "p", "--nodes", "L", "--no-session")
+    assert named.exit_code == 2 and "cannot check `L`: it reads y, which has no value" in named.stderr
+    explained = cli("explain", PREDICT, "--x", "3", "--of", "p", "L", "--no-session")
+    assert explained.exit_code == 2 and "cannot explain `L`: it reads y, which has no value" in explained.stderr
+
+
+def test_of_a_node_still_needs_every_input_it_reads(cli):
+    result = cli("grad", PREDICT, "--of", "p", "--no-session")
+    assert result.exit_code == 2 and "missing value for `x`" in result.stderr and "`y`" not in result.stderr
+
+
+# -- a bindings file saved with a byte-order mark, or not as UTF-8 ------------------------------------------
+def test_a_json_file_with_a_byte_order_mark_is_read(cli, tmp_path):
+    path = tmp_path / "values.json"
+    path.write_bytes(b"\xef\xbb\xbf" + b'{"a": 2, "b": -3}')  # as Notepad saves it: failed with Python's words
+    result = cli("grad", "L = a * b", "--bindings", str(path), "--json", "--no-session")
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["output"]["value"] == -6.0
+
+
+@pytest.mark.parametrize("encoding, words", [
+    ("utf-16", "is UTF-16 (little-endian) text (it starts with that byte-order mark), not UTF-8"),
+    ("utf-16-be", "looks like UTF-16 (big-endian) text without a byte-order mark, not UTF-8"),
+    ("utf-16-le", "looks like UTF-16 (little-endian) text without a byte-order mark, not UTF-8"),
+    ("utf-32", "is UTF-32 (little-endian) text"),
+    ("cp1252", "the byte 0xE9 on line 1 is not UTF-8; it looks like Windows-1252 (Latin-1) text"),
+])
+def test_a_bindings_file_in_another_encoding_is_named(cli, tmp_path, encoding, words):
+    path = tmp_path / "values.json"
+    path.write_bytes('{"a": 2, "é": 1}'.encode(encoding))
+    result = cli("grad", "L = a * 3", "--bindings", str(path), "--no-session")
+    assert result.exit_code == 2 and words in result.stderr and "hint: save it as UTF-8" in result.stderr
+    assert "Traceback" not in result.stderr

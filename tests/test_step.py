@@ -57,7 +57,7 @@ def test_one_step_gives_the_lecture_numbers(cli):
 def test_one_step_json_matches_the_lecture_cell(cli):
     expected_L, expected_values = lecture_nudge()
     doc = cli("step", STATEMENTS, *LECTURE_VALUES, "--json").json()  # --lr defaults to 0.01
-    assert doc["schema"] == "scalargrad.step/1"
+    assert doc["schema"] == "scalargrad.step/2"
     assert doc["output"] == "L" and doc["direction"] == "ascend" and doc["lr"] == 0.01
     assert doc["before"] == {"output": -8.0, "values": {"a": 2.0, "b": -3.0, "c": 10.0, "f": -2.0}}
     assert doc["after"]["output"] == expected_L

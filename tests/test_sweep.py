@@ -174,10 +174,10 @@ def test_a_grid_too_large_is_refused_before_computing(cli):
 def test_a_bad_cell_in_the_points_file_names_row_and_column(cli, tmp_path):
     (tmp_path / "p.csv").write_text("x,z\n1,2\n3,\n")
     result = cli("sweep", "y = x * z", "--points", str(tmp_path / "p.csv"), "--no-session")
-    assert result.exit_code == 2 and "row 3, column `z`: the cell is missing" in result.stderr
+    assert result.exit_code == 2 and "row 2 (line 3), column `z` is empty" in result.stderr
     (tmp_path / "p.csv").write_text("x,z\n1,2\n3,four\n")
     result = cli("sweep", "y = x * z", "--points", str(tmp_path / "p.csv"), "--no-session")
-    assert result.exit_code == 2 and "row 3, column `z`: `four` is not a number" in result.stderr
+    assert result.exit_code == 2 and "row 2 (line 3), column `z`: `four` is not a number" in result.stderr
 
 
 def test_json_csv_and_the_plot(cli, tmp_path):

@@ -18,6 +18,11 @@ ExpectOption = Annotated[
 OrderOption = Annotated[int, typer.Option("--order", metavar="1|2", min=1, max=2,
                                           help="2: check the Hessian (scalargrad hessian) by central differences "
                                                "of the gradient instead of the gradient.")]
+NodesOption = Annotated[
+    Optional[str], typer.Option("--nodes", metavar="NAME,...", show_default=False,
+                                help="Check only these named nodes, comma separated: --nodes a,d (an array's "
+                                     "name for all its elements, W\\[0, 1] for one).")
+]
 PointsOption = Annotated[int, typer.Option("--points", metavar="N", min=0,
                                            help="Random points around the current one for --expect.")]
 
@@ -25,11 +30,7 @@ PointsOption = Annotated[int, typer.Option("--points", metavar="N", min=0,
 @program_command()
 def check(
     request,
-    nodes: Annotated[
-        Optional[str], typer.Option("--nodes", metavar="NAME,...",
-                                    help="Check only these named nodes, comma separated: --nodes a,d.",
-                                    show_default=False)
-    ] = None,
+    nodes: NodesOption = None,
     all_: Annotated[bool, typer.Option("--all", help="Also check the unnamed sub-expressions.")] = False,
     of: OfOption = None,
     eps: Annotated[
@@ -68,12 +69,13 @@ def check(
     if nodes is not None and all_:
         raise UsageError("give either --nodes or --all, not both",
                          hint="--nodes picks named nodes; --all checks every node")
+    request.of = of  # the inputs that node does not read need no value
     loaded = load(request)
     program = loaded.program
     target = program.node(of) if of else None
     if order == 2:
         return _second_order(loaded, nodes, target, eps, atol, rtol, precision, json_)
-    chosen = None if nodes is None else [program.node(name) for name in name_list(nodes, "--nodes")]
+    chosen = None if nodes is None else [program.node(name) for name in name_list(nodes, "--nodes", program.arrays)]
     if expect:  # too many --points are refused before any work, not after the gradients are checked
         afford(program, points)
     with progress_bar("checking gradients", json_) as progress:
@@ -99,7 +101,8 @@ def _second_order(loaded, nodes, target, eps, atol, rtol, precision, json_) -> i
     from scalargrad.hessian_check import check_hessian
 
     program = loaded.program
-    wrt = None if nodes is None else [program.input(name, "check").label for name in name_list(nodes, "--nodes")]
+    wrt = None if nodes is None else [program.input(name, "check").label
+                                for name in name_list(nodes, "--nodes", program.arrays)]
     report = check_hessian(program, loaded.values, wrt, target, eps=eps, atol=atol, rtol=rtol)
     report.precision = precision
     return _finish(report, loaded, json_, keep=False)  # not per node: the page has nothing to mark

@@ -38,13 +38,20 @@ def explain(
     from scalargrad import explain as explaining
     from scalargrad.render import emit
 
+    request.of = of  # the inputs that node does not read need no value
     loaded = load(request)
     program = loaded.program
     target = program.node(of) if of else program.output
-    program.evaluate(loaded.values)  # explain's own backward pass fills the gradients
+    program.evaluate(loaded.values, target)  # explain's own backward pass fills the gradients
     chosen = None
     for text in [*(nodes or []), *loaded.extra]:
         node = program.node(text)
+        if not program.computed(node):  # it reads an input that has no value, which --of NODE does not read
+            from scalargrad.errors import UsageError
+            from scalargrad.gradients import no_value
+
+            raise UsageError(f"cannot explain `{program.label(node)}`: it reads {no_value(program, target)}",
+                             hint="give the inputs it reads a value, or explain the nodes that the --of node reads")
         chosen = chosen or []
         if all(node is not other for other in chosen):
             chosen.append(node)

@@ -25,6 +25,7 @@ def grad(
     from scalargrad.gradients import gradients
     from scalargrad.render import emit
 
+    request.of = of  # the inputs that node does not read need no value
     loaded = load(request)
     program = loaded.program
     report = gradients(program, loaded.values, program.node(of) if of else None, origin=loaded.origin,

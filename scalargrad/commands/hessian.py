@@ -33,7 +33,7 @@ def hessian(
 
     loaded = load(request)
     program = loaded.program
-    names = None if wrt is None else name_list(wrt, "--wrt")
+    names = None if wrt is None else name_list(wrt, "--wrt", program.arrays)
     report = compute(program, loaded.values, names, program.node(of) if of else None, warnings=loaded.warnings)
     report.precision = precision
     emit(report, json_)

@@ -92,8 +92,8 @@ def step(
     with progress_bar("stepping", json_) as bar:
         report = stepping.take_steps(loaded.program, loaded.values, origin=loaded.origin, session=loaded.session,
                                      data=trained, lr=rate, steps=steps, descend=descend,
-                                     freeze=name_list(freeze, "--freeze"), optimizer=chosen, zero_grad=not no_zero_grad,
-                                     watch=name_list(watch, "--watch"),
+                                     freeze=name_list(freeze, "--freeze", output.arrays), optimizer=chosen,
+                                     zero_grad=not no_zero_grad, watch=name_list(watch, "--watch", output.arrays),
                                      progress=lambda k: bar(k, steps, f"stepping: {output.label(output.output)} = {output.output.data:.6g}"))
     if stepping.follows_data(loaded.session, trained, report):
         note(f"the session's data file is now {loaded.data.path}: the steps trained on it")
