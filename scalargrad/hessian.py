@@ -30,7 +30,7 @@ from typing import Callable, Mapping, Sequence
 from scalargrad import budget, engine
 from scalargrad.engine import Value
 from scalargrad.errors import DomainError, UsageError
-from scalargrad.ops import LEAF, OPS
+from scalargrad.ops import OPS
 from scalargrad.program import Program
 from scalargrad.render import DEFAULT_PRECISION, Report, Table, finite, number, ref_json
 
@@ -118,6 +118,15 @@ def gradient(program: Program, of: Value, part: Active, names: Sequence[str]) ->
     except DomainError as error:
         raise program.locate(error) from None
     return [program.inputs[name].grad if id(program.inputs[name]) in part.position else 0.0 for name in names]
+
+
+def settle(program: Program, of: Value, part: Active) -> None:
+    """Leave every `.grad` as `grad` shows it, where the whole gradient exists; else (an input
+    left out of `wrt` has none) as the active part's backward left them."""
+    try:
+        program.backward(of)
+    except DomainError:
+        engine.backward(of, part.order)
 
 
 def _times(coefficient: float, vector):
@@ -491,6 +500,7 @@ def hessian(program: Program, values: Mapping[str, float], wrt: Sequence[str] | 
     slope = gradient(program, of, part, names)
     h = matrix(program, names, of, part=part, progress=progress)
     bounds = rounding_bounds(part, of, inputs)
+    settle(program, of, part)
     report = HessianReport(program, of, names, h, dict(zip(names, slope)), bounds, warnings=list(warnings or []))
     if len(names) <= EIGEN_LIMIT:
         report.eigenvalues = eigenvalues(h)

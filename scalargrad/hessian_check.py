@@ -17,7 +17,7 @@ from typing import Mapping, Sequence
 from scalargrad.engine import Value
 from scalargrad.errors import DomainError
 from scalargrad.hessian import (Active, Progress, active_part, check_size, chosen_inputs, chunk_width, gradient, hessian,
-                                kink_error)
+                                kink_error, settle)
 from scalargrad.ops import OPS
 from scalargrad.program import Program
 from scalargrad.check import ADAPTIVE_STEP, FAIL, KINK, PASS
@@ -91,7 +91,7 @@ def check_hessian(program: Program, values: Mapping[str, float], wrt: Sequence[s
         if progress is not None:
             progress(hessian_work + 2 * (i + 1) * passes, total)
     program.evaluate(values)
-    _gradient(program, of, part, values, names)  # the grads as at the point, where they exist
+    settle(program, of, part)
     return report
 
 

@@ -13,6 +13,11 @@ The same row once more over NumPy arrays (`np_forward`, `np_local`), for `scalar
 which pushes every point through the graph at once: callables that receive the numpy module
 as their first argument (this module never imports it, so `grad` starts without NumPy). A
 value outside an op's domain comes out as nan or inf there, point by point, never raised.
+Where a quick NumPy form would lose digits (a quotient or power below the normal floats), the
+points are recomputed by the Python rule: one rule, whichever path evaluates it.
+And the row's second derivatives (`second`), for `scalargrad hessian` (forward over reverse):
+f''(x) for one operand, d2/dx2, d2/dxdy, d2/dy2 for two, from ans and the operands, in forms
+as stable as the local derivatives.
 
 Adding a function is one row here (with `function=True`) and one row in
 docs/language.md: the grammar accepts any `name(expr)` and the parser checks the name
@@ -777,7 +782,7 @@ _TABLE = [
          np_local=lambda np, ans, x: (_np_sigmoid(np, x),),
          second=lambda ans, x: _sigmoid_local(_sigmoid(x), x)),
     # steps: flat on either side of 0, so their derivative is 0 there; they make the formulas of
-    # relu, abs, min and max expressions of the language (`hessian` differentiates the formulas)
+    # relu, abs, min and max expressions of the language
     _row("heaviside", "heaviside", 1, _heaviside, lambda ans, x: (0.0,), ("0",), function=True,
          kink=lambda x: x == 0,
          phrase="heaviside is flat on either side of 0: it passes no gradient",

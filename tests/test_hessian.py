@@ -2,7 +2,6 @@
 `second` column, checked against SymPy, mpmath, the engine, and the eigenvalue routine."""
 
 import functools
-import math
 import random
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from hypothesis import strategies as st
 
 from scalargrad import parse
 from scalargrad.errors import DomainError, UsageError
-from scalargrad.hessian import active_part, eigenvalues, gradient, hessian, verdict
+from scalargrad.hessian import active_part, eigenvalues, hessian, verdict
 from scalargrad.ops import OPS
 
 from conftest import LECTURE, LECTURE_VALUES
