@@ -1,11 +1,13 @@
 """`scalargrad check --order 2`: the exact Hessian against central differences of the gradient.
 
 Entry (i, j) of the numeric Hessian is (g_j(x + h e_i) - g_j(x - h e_i)) / 2h, with g the
-engine's gradient at the moved point and h = cbrt(machine epsilon) * max(1, |x_i|) (or the
+engine's gradient at the moved point (over the part of the graph between the checked inputs and
+the output, as `hessian` differentiates: an input left out is held, not differentiated) and h = cbrt(machine epsilon) * max(1, |x_i|) (or the
 user's `--eps`). The rules are check's: PASS when |analytic - numeric| <= atol + rtol * |numeric|;
 KINK where second derivatives do not exist at the point, where a kink lies within the step, or
 where no difference can be taken; a disagreement gets a second opinion (Richardson
-extrapolation over h/2 and h/4) before it may FAIL.
+extrapolation over h/2 and h/4) before it may FAIL. The work is held to the size budget before
+it starts, and reported to `progress` as it goes.
 """
 
 from __future__ import annotations

@@ -546,15 +546,21 @@ def _np_by_rule(np, local, fast: tuple, lossy, ans, *xs) -> tuple:
     return tuple(out)
 
 
+def _np_lost(np, value, source):
+    """Where `value` lost digits: not finite, or below the normal floats although `source`, what
+    it was computed from, is not 0 (an exact 0 is exact)."""
+    return ~(np.abs(value) < math.inf) | ((np.abs(value) < _SMALLEST_NORMAL) & (source != 0))
+
+
 def _np_div_local(np, ans, x, y):
-    return _np_by_rule(np, _div_local, (1.0 / y, -ans / y), np.abs(ans) < _SMALLEST_NORMAL, ans, x, y)
+    return _np_by_rule(np, _div_local, (1.0 / y, -ans / y), _np_lost(np, ans, x), ans, x, y)
 
 
 def _np_pow_local(np, ans, x, y):
     at_zero = np.where((y == 0) | (y > 1), 0.0, np.where(y == 1, 1.0, np.inf))
     d_base = np.where(x == 0, at_zero, y * (ans / x))
     d_exponent = np.where(x > 0, ans * np.log(np.where(x > 0, x, 1.0)), np.where((x == 0) & (y > 0), 0.0, np.nan))
-    lossy = (x != 0) & ((np.abs(ans) < _SMALLEST_NORMAL) | ~np.isfinite(d_base))  # 0 * (1 / 1e-320) is not 0
+    lossy = (x != 0) & (_np_lost(np, ans, x) | ~np.isfinite(d_base))  # 0 * (1 / 1e-320) is not 0
     return _np_by_rule(np, _pow_local, (d_base, d_exponent), lossy, ans, x, y)
 
 
@@ -571,14 +577,15 @@ def _np_logb_local(np, ans, x, y):
 
 def _np_hypot_local(np, ans, x, y):
     # x / hypot(x, y) loses digits where the hypot is subnormal: there the rule scales first
-    return _np_by_rule(np, _hypot_local, (x / ans, y / ans), np.abs(ans) < _SMALLEST_NORMAL, ans, x, y)
+    return _np_by_rule(np, _hypot_local, (x / ans, y / ans), _np_lost(np, ans, ans), ans, x, y)
 
 
 def _np_atan2_local(np, ans, x, y):
     r = np.hypot(x, y)
-    fast = (y / r / r, -x / r / r)
-    lossy = ~(r >= _SMALLEST_NORMAL) | ~(r < math.inf) | (np.abs(fast[0]) < _SMALLEST_NORMAL) \
-        | (np.abs(fast[1]) < _SMALLEST_NORMAL)
+    over_y, over_x = y / r, x / r
+    fast = (over_y / r, -over_x / r)
+    lossy = (_np_lost(np, r, r) | _np_lost(np, over_y, y) | _np_lost(np, fast[0], y) | _np_lost(np, over_x, x)
+             | _np_lost(np, fast[1], x))
     return _np_by_rule(np, _atan2_local, fast, lossy, ans, x, y)
 
 

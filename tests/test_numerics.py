@@ -414,8 +414,8 @@ def ulps_apart(got: float, want: float) -> float:
 
 
 def numpy_agrees(name: str, points: list[tuple[float, ...]]) -> float:
-    """The most ulps between the row's NumPy and Python local derivatives over `points` (those
-    where the Python forward value is a float; a kink's convention is the kink tests' business)."""
+    """The most ulps between the row's NumPy and Python local derivatives over `points`, at most 8
+    (where the Python forward value is a float; a kink's convention is the kink tests' business)."""
     import numpy as np
 
     op = OPS[name]
@@ -433,7 +433,9 @@ def numpy_agrees(name: str, points: list[tuple[float, ...]]) -> float:
             continue
         for i, want in enumerate(op.local(value, *args)):
             apart = ulps_apart(float(slopes[i][k]), want)
-            assert apart <= 2, f"{name}{args} d/d{'xy'[i]}: NumPy {float(slopes[i][k])!r}, Python {want!r}"
+            # each path is within a few ulps of the truth (NumPy's hypot is not Python's, and the
+            # rule scales where the quick form divides twice): they may differ by their sum
+            assert apart <= 8, f"{name}{args} d/d{'xy'[i]}: NumPy {float(slopes[i][k])!r}, Python {want!r}"
             worst = max(worst, apart)
     return worst
 
@@ -445,14 +447,14 @@ EDGES = SIGNED + [s * x for x in (1e-320, 3e-321, 1e-3, 0.1, 3.0, 1e155, 1e-155)
 def test_the_numpy_columns_agree_with_the_rules_at_the_edges(name):
     # subnormal, huge and zero operands: `sweep` and `grad` disagreed for hypot at subnormals
     points = [(x,) for x in EDGES] if OPS[name].arity == 1 else [(x, y) for x in EDGES for y in EDGES]
-    assert numpy_agrees(name, points) <= 2
+    assert numpy_agrees(name, points) <= 8
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.sampled_from(BINARY), st.lists(st.tuples(magnitudes(-323, 308), magnitudes(-323, 308)), min_size=1,
-                                          max_size=8))
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(sorted(OPS)), st.lists(st.tuples(magnitudes(-323, 307), magnitudes(-323, 307)), min_size=1,
+                                               max_size=8))
 def test_the_numpy_columns_agree_with_the_rules_at_any_magnitude(name, points):
-    numpy_agrees(name, points)
+    numpy_agrees(name, [point[:OPS[name].arity] for point in points])
 
 
 def test_sweep_and_grad_agree_for_hypot_at_subnormal_inputs(tmp_path):
