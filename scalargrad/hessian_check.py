@@ -1,11 +1,13 @@
 """`scalargrad check --order 2`: the exact Hessian against central differences of the gradient.
 
 Entry (i, j) of the numeric Hessian is (g_j(x + h e_i) - g_j(x - h e_i)) / 2h, with g the
-engine's gradient at the moved point and h = cbrt(machine epsilon) * max(1, |x_i|) (or the
+engine's gradient at the moved point (over the part of the graph between the checked inputs and
+the output, as `hessian` differentiates: an input left out is held, not differentiated) and h = cbrt(machine epsilon) * max(1, |x_i|) (or the
 user's `--eps`). The rules are check's: PASS when |analytic - numeric| <= atol + rtol * |numeric|;
 KINK where second derivatives do not exist at the point, where a kink lies within the step, or
 where no difference can be taken; a disagreement gets a second opinion (Richardson
-extrapolation over h/2 and h/4) before it may FAIL.
+extrapolation over h/2 and h/4) before it may FAIL. The work is held to the size budget before
+it starts, and reported to `progress` as it goes.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Mapping, Sequence
 
 from scalargrad.engine import Value
 from scalargrad.errors import DomainError
-from scalargrad.hessian import hessian, kink_error
+from scalargrad.hessian import (Active, Progress, active_part, check_size, chosen_inputs, chunk_width, gradient, hessian,
+                                kink_error, settle)
 from scalargrad.ops import OPS
 from scalargrad.program import Program
 from scalargrad.check import ADAPTIVE_STEP, FAIL, KINK, PASS
@@ -51,19 +54,29 @@ class SecondRow:
 
 def check_hessian(program: Program, values: Mapping[str, float], wrt: Sequence[str] | None = None,
                   of: Value | None = None, *, eps: float | None = None, atol: float = 1e-5,
-                  rtol: float = 1e-3) -> SecondOrderReport:
-    """Every entry of the Hessian of `of` over `wrt` (default: the inputs) against differences."""
+                  rtol: float = 1e-3, progress: Progress | None = None) -> SecondOrderReport:
+    """Every entry of the Hessian of `of` over `wrt` (default: the inputs) against differences.
+    The work (the Hessian, two gradients per input) is checked against the budget first;
+    `progress(done, total)` is called as it goes."""
     of = of or program.output
-    names = list(program.inputs) if wrt is None else list(wrt)
-    program.run(values, of)
+    names = chosen_inputs(program, wrt, "--nodes")
+    program.evaluate(values)
+    inputs = [program.inputs[name] for name in names]
+    part = active_part(program, of, inputs)
+    passes = 2 * len(program.nodes)  # one gradient: a forward and a backward pass
+    check_size(part, names, extra=2 * len(names) * passes, what=" and two gradients per input to compare with")
     report = SecondOrderReport(program, of, [], eps, atol, rtol)
-    kink = kink_error(program, of)
-    analytic = None if kink is not None else hessian(program, values, names, of).matrix
+    kink = kink_error(program, of, part=part)
+    hessian_work = 2 * len(part.order) * -(-len(names) // chunk_width(part, len(names))) if names else 0
+    total = hessian_work + 2 * len(names) * passes
+    shown = (lambda done, _: progress(done, total)) if progress is not None else None
+    analytic = None if kink is not None else hessian(program, values, names, of, progress=shown).matrix
+    program.evaluate(values)
     base = {name: node.data for name, node in program.inputs.items()}
     for i, name in enumerate(names):
         x = base[name]
         h = eps if eps is not None else STEP * max(1.0, abs(x))
-        columns = _column(program, of, base, name, names, h)
+        columns = _column(program, of, part, base, name, names, h)
         crossing = _kink_within(program, of, base, name, h)
         for j, other in enumerate(names):
             row = SecondRow(name, other, None if analytic is None else analytic[i][j],
@@ -75,27 +88,31 @@ def check_hessian(program: Program, values: Mapping[str, float], wrt: Sequence[s
             elif crossing:
                 row.status, row.reason = KINK, f"not twice differentiable within the step: {crossing}"
             elif not report.agrees(row.analytic, row.numeric):
-                _settle(report, row, program, of, base, i, j, names)
+                _settle(report, row, program, of, part, base, i, j, names)
             report.rows.append(row)
-    program.run(values, of)
+        if progress is not None:
+            progress(hessian_work + 2 * (i + 1) * passes, total)
+    program.evaluate(values)
+    settle(program, of, part)
     return report
 
 
-def _gradient(program: Program, of: Value, point: dict[str, float], names: Sequence[str]) -> list[float] | None:
+def _gradient(program: Program, of: Value, part: Active, point: Mapping[str, float],
+              names: Sequence[str]) -> list[float] | None:
     try:
-        program.run(point, of)
+        program.evaluate(point)
+        return gradient(program, of, part, names)
     except DomainError:
         return None
-    return [program.inputs[name].grad for name in names]
 
 
-def _column(program, of, base, name, names, h) -> list[float] | None:
+def _column(program, of, part, base, name, names, h) -> list[float] | None:
     """(g(x + h e_name) - g(x - h e_name)) / 2h, or a one-sided difference where a side fails."""
-    plus = _gradient(program, of, {**base, name: base[name] + h}, names)
-    minus = _gradient(program, of, {**base, name: base[name] - h}, names)
+    plus = _gradient(program, of, part, {**base, name: base[name] + h}, names)
+    minus = _gradient(program, of, part, {**base, name: base[name] - h}, names)
     if plus is not None and minus is not None:
         return [(p - m) / (2 * h) for p, m in zip(plus, minus)]
-    here = _gradient(program, of, base, names)
+    here = _gradient(program, of, part, base, names)
     if here is None or (plus is None and minus is None):
         return None
     if plus is not None:
@@ -126,11 +143,11 @@ def _kink_within(program, of, base, name, h) -> str:
     return ""
 
 
-def _settle(report, row: SecondRow, program, of, base, i: int, j: int, names) -> None:
+def _settle(report, row: SecondRow, program, of, part, base, i: int, j: int, names) -> None:
     """A second opinion for a disagreeing entry: Richardson over h, h/2, h/4 decides."""
     estimates = [row.numeric]
     for k in (2, 4):
-        column = _column(program, of, base, names[i], names, row.step / k)
+        column = _column(program, of, part, base, names[i], names, row.step / k)
         if column is None:
             break
         estimates.append(column[j])

@@ -40,7 +40,7 @@ OWNERS = {
     "lark_cython": {"language"},
     "graphviz": {"dot"},
     "matplotlib": {"plot"},
-    "numpy": {"sweep"},
+    "numpy": {"sweep", "hessian"},  # lazily, inside the functions that run a sweep or a Hessian
 }
 
 

@@ -1,10 +1,11 @@
 """`scalargrad hessian`: the exact matrix of second derivatives over the inputs."""
 
+import sys
 from typing import Annotated, Optional
 
 import typer
 
-from scalargrad.commands.shared import JsonOption, OfOption, PrecisionOption, load, program_command
+from scalargrad.commands.shared import JsonOption, OfOption, PrecisionOption, load, progress_bar, program_command
 
 ORDER = 35  # place in `scalargrad --help`
 
@@ -19,11 +20,12 @@ def hessian(
     of: OfOption = None,
     precision: PrecisionOption = 10,
     json_: JsonOption = False,
-) -> None:
+) -> int:
     """Show the exact Hessian d2L/dxi dxj over the inputs, its eigenvalues and what they mean.
 
-    Built from the derivative table by differentiating backprop itself (reverse over reverse),
-    not by finite differences. At a kink (relu or abs at 0) there is no Hessian: exit 2.
+    Forward over reverse from the derivative table's second derivatives: one Hessian-vector
+    product per input, not finite differences. At a kink (relu or abs at 0) there is no Hessian:
+    exit 2. Long work shows a progress bar; Ctrl-C stops it (exit 130).
 
     Example: scalargrad hessian "L = x**2 - y**2" --x 0 --y 0
     """
@@ -34,6 +36,13 @@ def hessian(
     loaded = load(request)
     program = loaded.program
     names = None if wrt is None else name_list(wrt, "--wrt", program.arrays)
-    report = compute(program, loaded.values, names, program.node(of) if of else None, warnings=loaded.warnings)
+    try:
+        with progress_bar("Hessian-vector products", json_) as bar:
+            report = compute(program, loaded.values, names, program.node(of) if of else None,
+                             warnings=loaded.warnings, progress=bar)
+    except KeyboardInterrupt:
+        print("interrupted: the Hessian was not finished (Ctrl-C)", file=sys.stderr)
+        return 130  # the shell's code for Ctrl-C
     report.precision = precision
     emit(report, json_)
+    return 0
