@@ -1,6 +1,5 @@
 """`scalargrad hessian`: the exact matrix of second derivatives over the inputs."""
 
-import sys
 from typing import Annotated, Optional
 
 import typer
@@ -20,7 +19,7 @@ def hessian(
     of: OfOption = None,
     precision: PrecisionOption = 10,
     json_: JsonOption = False,
-) -> int:
+) -> None:
     """Show the exact Hessian d2L/dxi dxj over the inputs, its eigenvalues and what they mean.
 
     Forward over reverse from the derivative table's second derivatives: one Hessian-vector
@@ -36,13 +35,8 @@ def hessian(
     loaded = load(request)
     program = loaded.program
     names = None if wrt is None else name_list(wrt, "--wrt", program.arrays)
-    try:
-        with progress_bar("Hessian-vector products", json_) as bar:
-            report = compute(program, loaded.values, names, program.node(of) if of else None,
-                             warnings=loaded.warnings, progress=bar)
-    except KeyboardInterrupt:
-        print("interrupted: the Hessian was not finished (Ctrl-C)", file=sys.stderr)
-        return 130  # the shell's code for Ctrl-C
+    with progress_bar("Hessian-vector products", json_, "the Hessian") as bar:
+        report = compute(program, loaded.values, names, program.node(of) if of else None,
+                         warnings=loaded.warnings, progress=bar)
     report.precision = precision
     emit(report, json_)
-    return 0

@@ -158,9 +158,10 @@ def user_errors() -> Iterator[None]:
         # `scalargrad grad ... | head`: the reader has what it wanted; not an error.
         _silence_stdout()
         raise typer.Exit(0) from None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         # Ctrl-C: a command that can keep what it did so far (step) catches it itself
-        print("interrupted: stopped before the result (Ctrl-C)", file=sys.stderr)
+        what = stop.args[0] if isinstance(stop, Interrupted) else "stopped before the result"
+        print(f"interrupted: {what} (Ctrl-C)", file=sys.stderr)
         raise typer.Exit(130) from None
     except MemoryError:
         print("error: out of memory\nhint: the program or its data is too large for this machine's memory; "
@@ -218,11 +219,24 @@ def load(request):
     return loaded
 
 
-def progress_bar(description: str, as_json: bool):
-    """A progress bar on stderr for long work, shown only to a person at a terminal."""
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during long work that says what was left unfinished (`user_errors` words it)."""
+
+
+@contextlib.contextmanager
+def progress_bar(description: str, as_json: bool, unfinished: str = ""):
+    """A progress bar on stderr for long work, shown only to a person at a terminal. Ctrl-C
+    inside it is `interrupted: {unfinished} was not finished (Ctrl-C)` and exit 130, when
+    `unfinished` names the work ("the Hessian")."""
     from scalargrad.render import DelayedProgress
 
-    return DelayedProgress(description, enabled=not as_json and sys.stderr.isatty())
+    try:
+        with DelayedProgress(description, enabled=not as_json and sys.stderr.isatty()) as bar:
+            yield bar
+    except KeyboardInterrupt as stop:
+        if unfinished and not isinstance(stop, Interrupted):
+            raise Interrupted(f"{unfinished} was not finished") from None
+        raise
 
 
 # -- the command line parser's own errors, in the same words as everything else -------------------
