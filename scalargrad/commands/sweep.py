@@ -41,13 +41,21 @@ def sweep(
     """
     from scalargrad import sweep as sweeps
     from scalargrad.errors import UsageError
-    from scalargrad.files import write_atomically
+    from scalargrad.files import check_writable, write_atomically
     from scalargrad.plot import plot_format
     from scalargrad.render import emit
 
+    if output is not None and str(output) == "-":  # -o -: the CSV on standard output, as --csv
+        if json_:
+            raise UsageError("-o - writes the CSV to standard output, where --json would go too",
+                             hint="drop one of them, or give -o a file name")
+        csv, output = True, None
     if csv and json_:
         raise UsageError("give --csv or --json, not both")
+    if output is not None:
+        check_writable(output, "-o")
     if plot is not None:
+        check_writable(plot, "--plot")
         plot_format(plot)
     elif marks is not None:
         raise UsageError("--marks draws points on the --plot of two inputs", hint="add --plot FILE.png")
