@@ -19,7 +19,7 @@ from scalargrad import session
 from scalargrad.bindings import JSON_DEPTH_LIMIT, strict_json
 from scalargrad.files import READ_LIMIT, remove_stale_temporaries, write_text_atomically
 
-RESET = "`scalargrad session --reset` forgets it"
+RESET = "`scalargrad session --reset"  # then `--session PATH` where a bare reset would miss the file
 POSIX = pytest.mark.skipif(os.name != "posix", reason="named pipes, /dev/zero and rlimits are POSIX")
 QUICK = 30  # seconds: every command here answers at once; a hang fails the test instead of the suite
 
@@ -103,15 +103,35 @@ def test_a_symlink_loop_as_the_session_file(tmp_path):
     folder.mkdir()
     (folder / "session.json").symlink_to("session.json")
     env = plain_env()
-    for args in (("grad",), ("grad", LECTURE, *LECTURE_VALUES), ("session",)):
+    for args in (("grad",), ("session",), ("session", "--reset"), ("step",)):
         stderr = fails(run_installed(*args, cwd=tmp_path, env=env, timeout=QUICK),
-                       "error: cannot read session file .scalargrad/session.json: ", RESET)
-        assert "RuntimeError" not in stderr
-    # --reset removes the looping link (only the link).
-    result = run_installed("session", "--reset", cwd=tmp_path, env=env, timeout=QUICK)
-    assert result.exit_code == 0, result.stderr
-    assert not (folder / "session.json").is_symlink()
-    assert run_installed("grad", LECTURE, *LECTURE_VALUES, cwd=tmp_path, env=env, timeout=QUICK).exit_code == 0
+                       "error: session file .scalargrad/session.json is a loop of symbolic links")
+        assert "RuntimeError" not in stderr and "--reset" not in stderr  # resetting is no way out of a loop
+        assert len(stderr.splitlines()) == 2
+    # A new program still prints its result; it cannot be saved there, and a warning says why.
+    given = run_installed("grad", LECTURE, *LECTURE_VALUES, cwd=tmp_path, env=env, timeout=QUICK)
+    assert given.exit_code == 0 and given.stderr.splitlines() == [
+        "warning: the session was not saved: session file .scalargrad/session.json is a loop of symbolic links"]
+    # The loop is not scalargrad's to remove: the link is left as it was, and no lock file beside it.
+    assert os.readlink(folder / "session.json") == "session.json"
+    assert sorted(p.name for p in folder.iterdir()) == ["session.json"]
+
+
+@POSIX
+def test_a_link_loop_as_the_session_with_a_csv_data_file_is_worded(tmp_path):
+    """The example of issue 28: `--session` at a loop while a CSV data file is in use was a RuntimeError."""
+    (tmp_path / "data.csv").write_text("x,y\n1,2\n3,4\n")
+    (tmp_path / "loop").symlink_to("loop")
+    result = run_installed("grad", "L = sum(w*x - y)", "--w", "2", "--bindings", "data.csv", "--session", "loop",
+                           cwd=tmp_path, env=plain_env(), timeout=QUICK)
+    assert result.stderr.splitlines() == [
+        "warning: the session was not saved: session file loop is a loop of symbolic links"]
+    assert result.exit_code == 0 and "gradients of L = 2" in result.stdout  # (2*1 - 2) + (2*3 - 4)
+    assert "Traceback" not in result.stderr
+    continued = run_installed("grad", "--session", "loop", cwd=tmp_path, env=plain_env(), timeout=QUICK)
+    assert continued.exit_code == 2 and continued.stderr.splitlines() == [
+        "error: session file loop is a loop of symbolic links", "hint: point the link at a file, or give another path"]
+    assert os.readlink(tmp_path / "loop") == "loop"
 
 
 def test_reset_leaves_a_directory_alone(cli, tmp_path):
@@ -341,7 +361,7 @@ def test_a_symlink_as_the_lock_file_is_not_followed(cli, tmp_path):
     path = tmp_path / "s.json"
     session.start(path, LECTURE, {"a": 2.0, "b": -3.0, "c": 10.0, "f": -2.0})
     lock = tmp_path / "s.json.lock"
-    lock.unlink()
+    assert not lock.exists()  # no lock file is left behind
     victim = tmp_path / "victim"
     lock.symlink_to(victim)
     message = f"the lock file {path}.lock is a symbolic link, not a regular file; scalargrad does not use it"
@@ -382,7 +402,7 @@ def test_stale_temporaries_of_the_target_are_removed_on_the_next_write(cli, tmp_
     os.utime(tmp_path / ".s.json.dir12345.tmp", (hour_ago, hour_ago))
     assert cli("grad", LECTURE, *LECTURE_VALUES, "--session", str(path)).exit_code == 0
     left = sorted(p.name for p in tmp_path.iterdir())
-    assert left == sorted(set(planted) - {".s.json.abcd_123.tmp"} | {".s.json.dir12345.tmp", "s.json", "s.json.lock"})
+    assert left == sorted(set(planted) - {".s.json.abcd_123.tmp"} | {".s.json.dir12345.tmp", "s.json"})
 
 
 def test_remove_stale_temporaries_respects_the_age(tmp_path):

@@ -161,7 +161,8 @@ def test_a_session_that_cannot_be_saved_is_a_warning_not_a_failure(cli, tmp_path
     result = cli("grad", LECTURE, *LECTURE_VALUES, "--session", str(blocker / "session.json"))
     assert result.exit_code == 0
     assert rows(result.stdout)["L"][3] == "-8"
-    assert "warning: the session was not saved: cannot create the session folder" in result.stderr
+    assert f"warning: the session was not saved: {blocker} is not a folder" in result.stderr
+    assert blocker.read_text() == "a file where the session folder should be"
 
 
 # -- showing and forgetting ----------------------------------------------------------------
@@ -205,9 +206,6 @@ def test_reset_forgets_the_session(installed, tmp_path):
 # -- damaged files -------------------------------------------------------------------------
 CORRUPT = {
     "not JSON": (b'{"format": 1, "program": ', "is corrupt: line 1, column 26: Expecting value"),
-    "not an object": (b"[1, 2]", "is corrupt: it is not a JSON object"),
-    "no format": (b'{"program": "y = x", "values": {"x": 1}}', "is corrupt: it has no format version"),
-    "no program": (b'{"format": 1, "values": {}}', "is corrupt: it has no program text"),
     "bad value": (b'{"format": 1, "program": "y = x", "values": {"x": "1"}}',
                   "is corrupt: the value of `x` is not a finite number"),
     "NaN": (b'{"format": 1, "program": "y = x", "values": {"x": NaN}}', "is corrupt: NaN is not a finite number"),
@@ -228,6 +226,26 @@ def test_a_damaged_session_is_a_clear_error_saying_how_to_reset(cli, session_fil
     assert result.exit_code == 2
     assert message in result.stderr and RESET in result.stderr
     assert "Traceback" not in result.stderr
+
+
+NOT_SESSIONS = {
+    "not an object": (b"[1, 2]", "is not a scalargrad session (it is not a JSON object)"),
+    "no format": (b'{"program": "y = x", "values": {"x": 1}}', "is not a scalargrad session (it has no format version)"),
+    "no program": (b'{"format": 1, "values": {}}', "is not a scalargrad session (it has no program text)"),
+    "values": (b'{"a": 2, "b": -3}', "is not a scalargrad session (it has no format version)"),
+    "a program": (b"L = (a*b + c) * f\n", "is not a scalargrad session (line 1, column 1: Expecting value)"),
+}
+
+
+@pytest.mark.parametrize("content, message", NOT_SESSIONS.values(), ids=NOT_SESSIONS.keys())
+def test_a_file_that_is_not_a_session_is_neither_read_replaced_nor_reset(cli, session_file, content, message):
+    session_file.write_bytes(content)
+    for args in (("grad",), ("grad", LECTURE, *LECTURE_VALUES), ("session",), ("session", "--reset")):
+        result = cli(*args)
+        assert result.exit_code == 2
+        assert message in result.stderr or "not removing it" in result.stderr, result.stderr
+        assert "--reset" not in result.stderr.split("hint:")[-1]  # the hint never sends the user to reset it
+    assert session_file.read_bytes() == content
 
 
 def test_a_damaged_session_is_not_overwritten_but_can_be_reset(installed, tmp_path):
@@ -339,7 +357,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path, monk
     with pytest.raises(SessionError, match="cannot write session file .*No space left on device"):
         session.record_step(path, program=LECTURE, lr=0.01, before=-8.0, after=-7.0, values={"a": 1.0})
     assert path.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json", "s.json.lock"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json"]  # nor a lock file
 
 
 WORKER = """
