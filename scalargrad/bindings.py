@@ -395,11 +395,11 @@ class DataFile:
         import os
         from pathlib import Path
 
-        file = Path(self.path).resolve()
+        file = Path(os.path.realpath(self.path))  # not Path.resolve(): a loop of links raises there
         record = {"file": str(file), "sha256": self.digest, "columns": list(columns)}
         if session is not None:
             try:
-                record["relative"] = os.path.relpath(file, Path(session).resolve().parent)
+                record["relative"] = os.path.relpath(file, Path(os.path.realpath(session)).parent)
             except ValueError:  # another drive (Windows): no relative path
                 pass
         return record
@@ -429,11 +429,15 @@ def _columns(text: str, path: str) -> dict[str, list[float]]:
 
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
     header = [cell.strip() for cell in next(reader, [])]
-    for name in header:
+    for number, name in enumerate(header, 1):
+        # Until the first row is a header of names, the file is not known to be a data file (a
+        # session may name any file: a key, a password list), so nothing of it is quoted.
         if not re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*", name) or header.count(name) > 1:
-            raise InputError(f"data file {path}: the column name `{name}` is " +
-                             ("repeated" if header.count(name) > 1 else "not a name"),
-                             hint="the first row names the columns as the program reads them: x1,x2,y")
+            problem = (f"columns {header.index(name) + 1} and {number} of its first row have the same name"
+                       if header.count(name) > 1 else f"column {number} of its first row is not a name")
+            raise InputError(f"data file {path} is not a CSV file of data columns: {problem}",
+                             hint="the first row names the columns as the program reads them, each once, in "
+                                  "letters, digits and _: x1,x2,y")
     columns: dict[str, list[float]] = {name: [] for name in header}
     for row in reader:
         if not any(cell.strip() for cell in row):
