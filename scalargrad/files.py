@@ -210,6 +210,9 @@ def destination(path: str | os.PathLike, what: str = "", *, stdout: bool = False
                     hint=_FOLDER_HINT)
     current, info, linked, fd = _walk(named, text, error)
     if fd is not None:
+        if not streams:
+            raise error(f"{named} is an open file of this process (descriptor {fd}), not a regular file",
+                        hint=_FOLDER_HINT)
         return Destination(named, "descriptor", fd=fd)
     if info is None:
         return _new(named, current, linked, error, bool(what))
@@ -220,10 +223,15 @@ def follow(path: str | os.PathLike, what: str = "", *,
            error: Callable[..., ScalarGradError] = UsageError) -> tuple[Path, os.stat_result | None, bool]:
     """Where `path` leads, its links followed one by one: (the final path, its `lstat`, or
     None when nothing is there, whether a link was followed). A loop of links, a name too
-    long, a file in place of a folder or a folder that cannot be searched is `error(...)`."""
+    long, a file in place of a folder, a folder that cannot be searched or an open descriptor
+    of this process (/dev/stdout, which is no place to keep a file) is `error(...)`."""
     text = os.fspath(path)
-    current, info, linked, fd = _walk(_named(what, text), text, error)
-    return Path(current), (os.fstat(fd) if fd is not None else info), linked
+    named = _named(what, text)
+    current, info, linked, fd = _walk(named, text, error)
+    if fd is not None:
+        raise error(f"{named} is an open file of this process (descriptor {fd}), not a regular file",
+                    hint=_FOLDER_HINT)
+    return Path(current), info, linked
 
 
 def _walk(named: str, text: str, error: Callable[..., ScalarGradError]) -> tuple[str, os.stat_result | None, bool, int | None]:
@@ -451,8 +459,9 @@ def _open_stream(place: Destination) -> int:
 def _let_reader_go(target: Path | None) -> None:
     """A pipe's reader already waiting sees the end of the data instead of waiting for ever."""
     try:
-        os.close(os.open(target, os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)))
-    except (OSError, TypeError):
+        if stat.S_ISFIFO(os.stat(target).st_mode):
+            os.close(os.open(target, os.O_WRONLY | os.O_NONBLOCK))
+    except (OSError, TypeError, AttributeError):
         pass
 
 

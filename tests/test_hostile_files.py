@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import LECTURE, LECTURE_VALUES, run_cli, run_installed
 from scalargrad import session
@@ -353,6 +355,54 @@ def test_a_huge_integer_in_bindings_is_too_large_not_a_traceback(cli, tmp_path):
     path = tmp_path / "values.json"
     path.write_text('{"a": 1' + "0" * 400 + "}")
     fails(cli("grad", "L = a * 2", "--bindings", str(path)), "the value of `a` is too large")
+
+
+# -- a file a session names is not quoted -----------------------------------------------------
+SECRET = "SECRET_TOKEN=hunter2"
+
+
+@pytest.mark.parametrize("first_line", [f"{SECRET},x", f"{SECRET}", f"x,{SECRET}", "x,x", "password,,x"],
+                         ids=["a key first", "one cell", "a key second", "repeated", "empty cell"])
+def test_a_data_file_a_session_names_is_not_quoted_unless_it_is_a_csv_of_columns(cli, tmp_path, first_line):
+    """A session (from someone else's clone, say) can name any file the user can read: an error
+    about it must not print its first line into a terminal or a CI log (issue 28)."""
+    secret = tmp_path / "credentials"
+    secret.write_text(first_line + "\n1,2\n")
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"format": 2, "program": "L = sum(w*x)", "values": {"w": 1.0}, "history": [],
+                                "data": {"file": str(secret), "sha256": "0" * 64, "columns": ["x"]}}))
+    for args in (("grad",), ("session",), ("check",), ("step",), ("dot", "-o", str(tmp_path / "g.gv"))):
+        result = cli(*args, "--session", str(path))
+        shown = result.stdout + result.stderr
+        for cell in first_line.split(","):
+            if cell and cell != "x":
+                assert cell not in shown, (args, shown)
+        assert "hunter2" not in shown and "Traceback" not in shown
+        assert f"data file {secret} is not a CSV file of data columns: " in shown, (args, shown)
+
+
+def test_a_csv_header_of_names_is_still_quoted_where_it_helps(cli, tmp_path):
+    """Once the first row is a header of names, the file is a data file: its column names and
+    cells are quoted, as they help to fix it."""
+    data = tmp_path / "d.csv"
+    data.write_text("x,y\n1,abc\n")
+    result = cli("grad", "L = sum(x*y)", "--bindings", str(data), "--no-session")
+    assert result.exit_code == 2 and "`abc` is not a number" in result.stderr
+
+
+@settings(max_examples=60, deadline=None)
+@given(cells=st.lists(st.text(st.characters(codec="utf-8", exclude_characters=",\r\n\"\x00"), max_size=12),
+                      min_size=1, max_size=4))
+def test_no_cell_of_a_first_row_that_is_not_a_header_is_ever_quoted(tmp_path_factory, cells):
+    from scalargrad.bindings import read_columns
+    from scalargrad.errors import InputError
+
+    cells = ["Zq9" + cell + "=" for cell in cells]  # never a name: each would be quoted if any were
+    path = tmp_path_factory.mktemp("csv") / "data.csv"
+    path.write_text(",".join(cells) + "\n1\n", encoding="utf-8")
+    with pytest.raises(InputError) as raised:
+        read_columns(str(path))
+    assert "Zq9" not in raised.value.message and "Zq9" not in raised.value.hint
 
 
 # -- the lock file -----------------------------------------------------------------------------

@@ -488,3 +488,60 @@ def test_any_web_of_links_is_written_at_its_end_or_refused_in_words(tmp_path_fac
         assert after[name][0] == kind
         if Path(folder / name) != place.target:
             assert after[name] == (kind, detail)
+
+
+# -- one place writes ----------------------------------------------------------------------------
+OS_WRITES = {"replace", "rename", "renames", "unlink", "remove", "rmdir", "link", "symlink", "mkfifo", "mknod", "chmod",
+             "chown", "mkdir", "makedirs", "truncate", "ftruncate", "move", "copy", "copyfile", "rmtree",
+             "mkstemp", "mkdtemp", "NamedTemporaryFile"}  # of os, shutil and tempfile
+METHOD_WRITES = {"write_text", "write_bytes", "unlink", "mkdir", "touch", "symlink_to", "hardlink_to", "savefig",
+                 "rmdir", "chmod"}  # of a Path (or a figure), on any receiver
+# Where the package may change the file system, and why; anything new goes through files.py.
+ALLOWED_WRITES = {
+    ("files", "os.replace"), ("files", "os.unlink"), ("files", "tempfile.mkstemp"), ("files", "os.chmod"),
+    ("files", "os.chown"), ("files", "os.link"),  # write_atomically, write_new, remove_stale_temporaries
+    ("files", "os.open for writing"),  # a named pipe or device, streamed into; a pipe's waiting reader let go
+    ("session", "os.unlink"),  # the lock file, removed by its holder; reset, of a recognised session
+    ("session", "os.open for writing"),  # the lock file
+    ("session", ".mkdir"),  # scalargrad's own .scalargrad/ folder
+    ("plot", ".savefig"),  # into the stream write_atomically gives it
+    ("commands.shared", "os.open for writing"),  # /dev/null in place of a standard output that went away
+}
+
+
+def writing_calls() -> set[tuple[str, str]]:
+    """(module, call) for every call in the package that can change the file system: os,
+    shutil and tempfile functions, Path methods, open() and os.open() for writing."""
+    import ast
+
+    package = Path(files.__file__).parent
+    found = set()
+    for path in package.rglob("*.py"):
+        module = ".".join(path.relative_to(package).with_suffix("").parts)
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for function in ast.walk(tree):  # an os.open whose flags, anywhere in its function, write
+            if isinstance(function, ast.FunctionDef) and any(
+                    flag in ast.dump(function) for flag in ("O_CREAT", "O_WRONLY", "O_RDWR")) and any(
+                    isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "open"
+                    and isinstance(call.func.value, ast.Name) and call.func.value.id == "os" for call in ast.walk(function)):
+                found.add((module, "os.open for writing"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = getattr(func, "attr", None) or getattr(func, "id", None)
+            owner = func.value.id if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) else ""
+            if owner in ("os", "shutil", "tempfile") and name in OS_WRITES:
+                found.add((module, f"{owner}.{name}"))
+            elif isinstance(func, ast.Attribute) and name in METHOD_WRITES:
+                found.add((module, f".{name}"))
+            elif name == "open" and owner != "os" and any(isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+                                                          and set(arg.value) & set("wax+") for arg in node.args[1:]):
+                found.add((module, "open for writing"))
+    return found
+
+
+def test_every_write_goes_through_files_py():
+    """The output-path rule holds only if nothing writes around it: each place that changes
+    the file system is listed here with its reason."""
+    assert writing_calls() == ALLOWED_WRITES
