@@ -234,7 +234,8 @@ def follow(path: str | os.PathLike, what: str = "", *,
     return Path(current), info, linked
 
 
-def _walk(named: str, text: str, error: Callable[..., ScalarGradError]) -> tuple[str, os.stat_result | None, bool, int | None]:
+def _walk(named: str, text: str,
+          error: Callable[..., ScalarGradError]) -> tuple[str, os.stat_result | None, bool, int | None]:
     """Follow the links from `text`: (the final path, its lstat or None, linked, descriptor)."""
     current, linked = text, False
     for _ in range(MAX_LINKS + 1):
@@ -373,7 +374,8 @@ def write_text_atomically(path: str | os.PathLike, text: str, what: str = "the f
     return write_atomically(path, lambda stream: stream.write(text.encode("utf-8")), what)
 
 
-def _replace(place: Destination, write: Callable[[IO[bytes]], None], error: Callable[..., ScalarGradError], durable: bool) -> None:
+def _replace(place: Destination, write: Callable[[IO[bytes]], None], error: Callable[..., ScalarGradError],
+             durable: bool) -> None:
     target = place.target
     remove_stale_temporaries(target)
     try:
