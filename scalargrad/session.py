@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, TypeVar
 
-from scalargrad.errors import SessionError, SessionWriteError, clip
+from scalargrad.errors import SessionError, SessionWriteError, UsageError, clip
 
 # Bump when the file changes shape so that an older scalargrad would misread it; a newer file
 # is refused, never guessed at. (A field an older one may ignore and drop, like `check`, needs no bump.)
@@ -127,10 +127,11 @@ def one_line(text: str, width: int = 60) -> str:
 
 
 def shown(path: Path) -> str:
-    """`path` as a person would type it: relative to the current folder when inside it."""
+    """`path` as a person would type it: relative to the current folder when inside it. Its
+    links are not followed: a message names the path the user gave, not where a link leads."""
     try:
-        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
-    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
+        return str(Path(os.path.abspath(path)).relative_to(Path.cwd()))
+    except (ValueError, OSError):
         return str(path)
 
 
@@ -139,8 +140,6 @@ def resolve_path(option: str | os.PathLike | None = None, *, disabled: bool = Fa
                  environ: Mapping[str, str] | None = None) -> Path | None:
     """The session file to use: `--session PATH`, else $SCALARGRAD_SESSION, else
     `.scalargrad/session.json` in the current folder; None with --no-session."""
-    from scalargrad.errors import UsageError
-
     if disabled:
         if option is not None:
             raise UsageError("--session and --no-session contradict each other", hint="give one of them")
@@ -163,7 +162,7 @@ def reset_hint(path: str | os.PathLike) -> str:
     command = "scalargrad session --reset"
     try:
         bare = resolve_path()
-    except Exception:  # $SCALARGRAD_SESSION itself is unusable: name the path
+    except UsageError:  # $SCALARGRAD_SESSION itself is unusable: name the path
         bare = None
     if bare is None or Path(path) != bare:
         command += f" --session {shlex.quote(shown(Path(path)))}"
@@ -173,7 +172,8 @@ def reset_hint(path: str | os.PathLike) -> str:
 def is_session(raw: bytes) -> bool:
     """Whether `raw` is recognisably a scalargrad session, even a damaged one: it begins as
     scalargrad writes one (`{"format": N, "program": ...`), or it is a JSON object with a
-    whole-number `format` and a `program` (its markers, whatever their values). A file of values, a program, a CSV file is not."""
+    whole-number `format` and a `program` (its markers, whatever their values). A file of
+    values, a program, a CSV file is not."""
     raw = raw.removeprefix(b"\xef\xbb\xbf")
     if _SESSION_START.match(raw[:4096]):
         return True
@@ -391,11 +391,24 @@ def data_file(session: Session) -> str:
     when that is gone but the file is where it was relative to the session file (the project
     folder moved or was renamed, the session with it), that place."""
     saved = Path(session.data["file"])
-    if not saved.exists() and session.data.get("relative") and session.path is not None:
-        moved = Path(session.path).resolve().parent / session.data["relative"]
-        if moved.is_file():
+    if not _there(saved) and session.data.get("relative") and session.path is not None:
+        moved = Path(os.path.realpath(session.path)).parent / session.data["relative"]
+        if _there(moved, regular=True):
             return shown(moved)
     return shown(saved)
+
+
+def _there(path: Path, regular: bool = False) -> bool:
+    """Whether something (a regular file) is at `path`, which a session file names: a name too
+    long or a folder that cannot be searched is not there (reading it then says why), never a
+    traceback."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISREG(mode) or not regular
 
 
 def read_data(session: Session, missing_hint: str = ""):

@@ -381,6 +381,45 @@ def test_a_data_file_a_session_names_is_not_quoted_unless_it_is_a_csv_of_columns
         assert f"data file {secret} is not a CSV file of data columns: " in shown, (args, shown)
 
 
+def odd_data_path(kind: str, folder: Path) -> str:
+    """A path to a data file, as a session from elsewhere might name it, that cannot be read."""
+    if kind == "loop":
+        (folder / "loop.csv").symlink_to("loop.csv")
+        return str(folder / "loop.csv")
+    if kind == "too long":
+        return "/" + "a" * 5000 + ".csv"
+    if kind == "too deep":
+        return str(folder) + "/d" * 3000 + ".csv"
+    if kind == "file for a folder":
+        (folder / "file").write_text("x\n")
+        return str(folder / "file" / "d.csv")
+    if kind == "folder":
+        (folder / "d.csv").mkdir()
+        return str(folder / "d.csv")
+    if kind == "named pipe":
+        os.mkfifo(folder / "d.csv")
+        return str(folder / "d.csv")
+    return "/dev/zero"
+
+
+@POSIX
+@pytest.mark.parametrize("kind", ["loop", "too long", "too deep", "file for a folder", "folder", "named pipe", "/dev/zero"])
+def test_every_odd_data_file_a_session_names_is_worded(cli, tmp_path, kind):
+    """Every path a session file names is read with words for a loop, a name too long, a file
+    where a folder should be, ...: the session could come from anywhere."""
+    path = tmp_path / "s.json"
+    named = odd_data_path(kind, tmp_path)
+    path.write_text(json.dumps({"format": 2, "program": "L = sum(w*x)", "values": {"w": 1.0}, "history": [],
+                                "data": {"file": named, "sha256": "0" * 64, "columns": ["x"],
+                                         "relative": "../" + "b/" * 3000 + "x.csv"}}))
+    for args in (("grad",), ("session",), ("step",), ("check",), ("dot", "-o", str(tmp_path / "g.gv"))):
+        result = cli(*args, "--session", str(path))  # a traceback would be raised here
+        shown = result.stdout + result.stderr
+        assert "cannot write the output" not in shown and "Traceback" not in shown
+        assert "data file " in shown, (args, shown)
+        assert result.exit_code == (0 if args == ("session",) else 2), (args, shown)
+
+
 def test_a_csv_header_of_names_is_still_quoted_where_it_helps(cli, tmp_path):
     """Once the first row is a header of names, the file is a data file: its column names and
     cells are quoted, as they help to fix it."""
