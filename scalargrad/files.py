@@ -46,7 +46,8 @@ def _unreadable(name: str, failure: OSError, error: Callable[..., ScalarGradErro
     if number == errno.ELOOP:
         return error(f"{name} is a loop of symbolic links", hint=LOOP_HINT)
     if number == errno.ENAMETOOLONG:
-        return error(f"cannot read {clip(name, 80, middle=True)}: the name is too long", hint="check the path")
+        return error(f"cannot read {clip(name, 80, middle=True)}: {failure.strerror or 'the name is too long'}",
+                     hint="check the path")
     if number == errno.ENOTDIR:
         return error(f"cannot read {name}: {_blocker(str(failure.filename or ''))} is not a folder", hint="check the path")
     if number in (errno.EACCES, errno.EPERM):
@@ -329,7 +330,8 @@ def _unreachable(named: str, current: str, failure: OSError, error: Callable[...
     if number == errno.ELOOP:
         return error(f"{named} is a loop of symbolic links", hint=LOOP_HINT)
     if number == errno.ENAMETOOLONG:
-        return error(f"cannot write {clip(named, 80, middle=True)}: the name is too long", hint="choose a shorter name")
+        return error(f"cannot write {clip(named, 80, middle=True)}: {failure.strerror or 'the name is too long'}",
+                     hint="choose a shorter name")
     if number == errno.ENOTDIR:
         return error(f"{_blocker(current)} is not a folder", hint="give a path inside an existing folder")
     if number in (errno.EACCES, errno.EPERM):
