@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -386,11 +387,11 @@ class DataFile:
         program reads. `bad_record` checks one read back."""
         import os
 
-        file = Path(self.path).resolve()
+        file = Path(os.path.realpath(self.path))  # not Path.resolve(): a loop of links raises there
         record = {"file": str(file), "sha256": self.digest, "columns": list(columns)}
         if session is not None:
             try:
-                record["relative"] = os.path.relpath(file, Path(session).resolve().parent)
+                record["relative"] = os.path.relpath(file, Path(os.path.realpath(session)).parent)
             except ValueError:  # another drive (Windows): no relative path
                 pass
         return record
@@ -522,13 +523,13 @@ def _header(row: list[str], name: str, where: str, separator: str) -> list[str]:
         if not column:
             raise InputError(f"{where}: column {number} of the header has no name",
                              hint="name every column, or remove the separator too many (at the end of the line?)")
-        if not NAME.fullmatch(column):
-            raise InputError(f"{where}: the column name `{clip(column, 40)}` is not a name"
-                             + _others(column, separator, "the name"),
+        if not NAME.fullmatch(column):  # not quoted: until its header reads, it may be any file (a key, a password list)
+            raise InputError(f"{where}: column {number} of the header is not a name"
+                             + _others(column, separator, "it"),
                              hint="the first row names the columns as the program reads them: x1,x2,y "
                                   "(letters, digits and _, separated by commas, semicolons or tabs, one kind per file)")
         if column in seen:
-            raise InputError(f"{where}: the column name `{column}` is repeated (columns {seen[column]} and {number})",
+            raise InputError(f"{where}: columns {seen[column]} and {number} of the header have the same name",
                              hint="give each column its own name")
         seen[column] = number
     return names
@@ -602,11 +603,24 @@ def located(record: Mapping, session: str | Path | None) -> Path:
     is where it was relative to the session file (the project folder moved or was renamed,
     the session with it), that place."""
     saved = Path(record["file"])
-    if not saved.exists() and record.get("relative") and session is not None:
-        moved = Path(session).resolve().parent / record["relative"]
-        if moved.is_file():
+    if not _there(saved) and record.get("relative") and session is not None:
+        moved = Path(os.path.realpath(session)).parent / record["relative"]  # realpath: a loop is no error
+        if _there(moved, regular=True):
             return moved
     return saved
+
+
+def _there(path: Path, regular: bool = False) -> bool:
+    """Whether something (a regular file) is at `path`, which a session file names: a name too
+    long or a folder that cannot be searched is not there (reading it then says why), never a
+    traceback."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISREG(mode) or not regular
 
 
 def read_recorded(record: Mapping, where: str, missing_hint: str = "") -> DataFile:

@@ -370,8 +370,8 @@ def _parse_saved(saved: sessions.Session, path: Path, data: DataFile | None = No
                                      "for, or leave --bindings out")
             raise
         error.message = f"the program saved in session {sessions.shown(path)} does not parse: {error.message}"
-        error.hint = sessions.RESET_HINT if data is not None else (
-            "if it reads columns of a CSV file, give the file: --bindings FILE.csv; " + sessions.RESET_HINT)
+        error.hint = sessions.reset_hint(path) if data is not None else (
+            "if it reads columns of a CSV file, give the file: --bindings FILE.csv; " + sessions.reset_hint(path))
         raise
 
 

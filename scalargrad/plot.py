@@ -71,9 +71,9 @@ def ready_to_plot(path: str | os.PathLike) -> None:
     and PATH can be written; else a usage error that says what to do."""
     from scalargrad.files import check_writable
 
+    check_writable(path, "--plot")
     plot_format(path)
     require_matplotlib()
-    check_writable(path, "--plot")
 
 
 def plot_history(path: str | os.PathLike, history: Sequence[float], *, output: str, title: str) -> None:

@@ -168,7 +168,7 @@ def choose_format(output: str | None, fmt: str | None, terminal: bool = False) -
     if output is not None and output != "-":
         from scalargrad.files import check_writable
 
-        check_writable(Path(output))
+        check_writable(output)
     fmt = _format(output, fmt)
     if terminal and fmt != "dot":
         raise UsageError(f"not writing {FORMAT_NAMES[fmt]} to the terminal",
@@ -224,14 +224,12 @@ def write_stdout(source: str, fmt: str, lookup: Lookup | None) -> None:
 
 
 def write_atomic(path: Path, produce: Callable[[], bytes]) -> None:
-    """Write `produce()` to `path` through a temporary file in the same folder and a rename.
+    """Write `produce()` to `path` by the output-path rule (`files.write_atomically`): a file
+    through a temporary file beside it and a rename (if anything fails, an existing file at
+    `path` is untouched), a named pipe or device straight in. The path is checked first, so
+    an unwritable one fails before any rendering."""
+    from scalargrad.files import write_atomically
 
-    The temporary file is made first, so an unwritable folder fails before any
-    rendering; if anything fails, an existing file at `path` is untouched.
-    """
-    from scalargrad.files import check_writable, write_atomically
-
-    check_writable(path)
     write_atomically(path, lambda stream: stream.write(produce()), "the picture")
 
 
@@ -244,7 +242,8 @@ def save(source: str, path: Path, fmt: str, lookup: Lookup | None = None) -> Ren
     """Write DOT `source` to `path` as `fmt`; returns the renderer used (None for DOT).
 
     When no renderer can write `fmt`, the DOT source is written to `fallback_path(path)`
-    and the NoRendererError says where and how to render it later.
+    and the NoRendererError says where and how to render it later; a named pipe or a device
+    gets no file beside it: the error says to write DOT there instead.
     """
     if fmt == "dot":
         write_atomic(path, lambda: source.encode("utf-8"))
@@ -259,6 +258,11 @@ def save(source: str, path: Path, fmt: str, lookup: Lookup | None = None) -> Ren
     try:
         write_atomic(path, rendered)
     except NoRendererError as error:
+        from scalargrad.files import destination
+
+        if destination(path).streamed:  # /dev/null.gv, or a file beside a pipe, is no place for it
+            error.hint = "--format dot writes the DOT source there; " + error.hint
+            raise
         spare = fallback_path(path)
         write_atomic(spare, lambda: source.encode("utf-8"))
         raise NoRendererError(

@@ -31,12 +31,16 @@ map of values (the history's, the optimiser's, the check's); a session without a
 still written as format 2. Element names are read in every format.
 
 Nothing is lost and nothing is mixed up:
-- every write is atomic (a temporary file in the same folder, then `os.replace`), so a
-  reader sees the old file or the new one, never half of one;
-- every read-modify-write holds an OS lock on `PATH.lock`, so two
-  commands at once each see the other's change;
-- a corrupt, unreadable or newer-format file is a `SessionError` that says how to reset it,
-  for every command that would read or replace it; nothing overwrites it silently.
+- every write is atomic (a temporary file beside the file, then `os.replace`: see
+  `files.write_atomically`), so a reader sees the old file or the new one, never half of one;
+  a session path that is a symbolic link stays one, and the file it leads to is written;
+- every read-modify-write holds an OS lock on `PATH.lock` (beside the file a link leads
+  to), so two commands at once each see the other's change; the lock file is removed when
+  the lock is let go, so none is left behind;
+- a corrupt, unreadable or newer-format file is a `SessionError` that says how to reset it
+  (`reset_hint`: the command to type, with `--session PATH` when it is needed), for every
+  command that would read or replace it; nothing overwrites it silently. A file that is not
+  a scalargrad session at all (`is_session`) is neither read, replaced nor reset.
 
 From Python:
 
@@ -52,12 +56,13 @@ import contextlib
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, TypeVar
 
 from scalargrad.data import bad_record, flatten, is_digest, nest, strict_json
-from scalargrad.errors import SessionError, SessionWriteError, clip
+from scalargrad.errors import SessionError, SessionWriteError, UsageError, clip
 
 # Bump when the file changes shape so that an older scalargrad would misread it; a newer file
 # is refused, never guessed at. (A field an older one may ignore and drop, like `check`, needs no bump.)
@@ -69,6 +74,11 @@ ENV_VAR = "SCALARGRAD_SESSION"
 LOCK_TIMEOUT = 10.0  # seconds to wait for another command's read-modify-write
 RESET_HINT = "`scalargrad session --reset` forgets it (or add --no-session to ignore it for one command)"
 ODD_FILE_HINT = "give --session (or $SCALARGRAD_SESSION) the path of a regular file, such as scalargrad.json"
+NOT_SESSION_HINT = ("give --session (or $SCALARGRAD_SESSION) the path of a session file, or add --no-session; "
+                    "scalargrad neither replaces nor removes this file")
+# How every session scalargrad writes begins (`json.dumps` keeps `format` and `program` first):
+# a damaged one that begins so is still recognisably a session, which `reset` may remove.
+_SESSION_START = re.compile(rb'\s*\{\s*"format"\s*:\s*-?[0-9]+\s*,\s*"program"\s*:')
 
 
 @dataclass
@@ -152,10 +162,11 @@ def one_line(text: str, width: int = 60) -> str:
 
 
 def shown(path: Path) -> str:
-    """`path` as a person would type it: relative to the current folder when inside it."""
+    """`path` as a person would type it: relative to the current folder when inside it. Its
+    links are not followed: a message names the path the user gave, not where a link leads."""
     try:
-        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
-    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
+        return str(Path(os.path.abspath(path)).relative_to(Path.cwd()))
+    except (ValueError, OSError):
         return str(path)
 
 
@@ -164,18 +175,49 @@ def resolve_path(option: str | os.PathLike | None = None, *, disabled: bool = Fa
                  environ: Mapping[str, str] | None = None) -> Path | None:
     """The session file to use: `--session PATH`, else $SCALARGRAD_SESSION, else
     `.scalargrad/session.json` in the current folder; None with --no-session."""
-    from scalargrad.errors import UsageError
-
     if disabled:
         if option is not None:
             raise UsageError("--session and --no-session contradict each other", hint="give one of them")
         return None
-    if option is not None and str(option) != "":
-        return Path(option)
     environ = os.environ if environ is None else environ
-    if environ.get(ENV_VAR):
-        return Path(environ[ENV_VAR])
-    return DEFAULT_PATH
+    chosen = str(option) if option is not None and str(option) != "" else environ.get(ENV_VAR) or None
+    if chosen == "-":
+        where = "--session" if option is not None and str(option) != "" else f"${ENV_VAR}"
+        raise UsageError(f"{where} is `-`: a session is a file that scalargrad reads and writes back, which standard "
+                         "input and output cannot be", hint="give it a file path, such as session.json (./- for a file "
+                         "called -), or add --no-session")
+    return Path(chosen) if chosen is not None else DEFAULT_PATH
+
+
+def reset_hint(path: str | os.PathLike) -> str:
+    """How to forget the session at `path`, as a command to type here: `--session PATH` is in
+    it unless a bare `scalargrad session --reset` would reset that very file."""
+    import shlex
+
+    command = "scalargrad session --reset"
+    try:
+        bare = resolve_path()
+    except UsageError:  # $SCALARGRAD_SESSION itself is unusable: name the path
+        bare = None
+    if bare is None or Path(path) != bare:
+        command += f" --session {shlex.quote(shown(Path(path)))}"
+    return f"`{command}` forgets it (or add --no-session to ignore it for one command)"
+
+
+def is_session(raw: bytes) -> bool:
+    """Whether `raw` is recognisably a scalargrad session, even a damaged one: it begins as
+    scalargrad writes one (`{"format": N, "program": ...`), or it is a JSON object with a
+    whole-number `format` and a `program` (its markers, whatever their values). A file of
+    values, a program, a CSV file is not."""
+    raw = raw.removeprefix(b"\xef\xbb\xbf")
+    if _SESSION_START.match(raw[:4096]):
+        return True
+    try:
+        data = strict_json(raw.decode("utf-8"))
+    except (ValueError, RecursionError, MemoryError):  # ValueError: JSONDecodeError and UnicodeDecodeError too
+        return False
+    version = data.get("format") if isinstance(data, dict) else None
+    return isinstance(version, int) and not isinstance(version, bool) and "program" in data
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -191,13 +233,13 @@ def read(path: str | os.PathLike) -> Session | None:
     path = Path(path)
     name = f"session file {shown(path)}"
     try:
-        raw = read_file_bytes(path, name, error=SessionError, hint=RESET_HINT, kind_hint=ODD_FILE_HINT)
+        raw = read_file_bytes(path, name, error=SessionError, hint=reset_hint(path), kind_hint=ODD_FILE_HINT)
     except FileNotFoundError:
         return None
     try:
         return decode(raw, path)
     except MemoryError:
-        raise SessionError(f"out of memory reading {name} ({len(raw) / 1e6:,.0f} MB)", hint=RESET_HINT) from None
+        raise SessionError(f"out of memory reading {name} ({len(raw) / 1e6:,.0f} MB)", hint=reset_hint(path)) from None
 
 
 def decode(raw: bytes, path: Path) -> Session:
@@ -205,7 +247,9 @@ def decode(raw: bytes, path: Path) -> Session:
     where = shown(path)
 
     def corrupt(why: str) -> SessionError:
-        return SessionError(f"session file {where} is corrupt: {why}", hint=RESET_HINT)
+        if not is_session(raw):  # someone else's file: say so, and never send the user to reset it
+            return SessionError(f"session file {where} is not a scalargrad session ({why})", hint=NOT_SESSION_HINT)
+        return SessionError(f"session file {where} is corrupt: {why}", hint=reset_hint(path))
 
     try:
         data = _arrays(strict_json(raw.decode("utf-8")), flatten)  # format 3: arrays as nested lists
@@ -226,7 +270,7 @@ def decode(raw: bytes, path: Path) -> Session:
         raise SessionError(
             f"session file {where} was written by a newer scalargrad (format {version}; this one reads "
             f"format {FORMAT})",
-            hint="upgrade scalargrad to continue it, or " + RESET_HINT,
+            hint="upgrade scalargrad to continue it, or " + reset_hint(path),
         )
     program = data.get("program")
     if not isinstance(program, str) or not program.strip():
@@ -387,18 +431,62 @@ def _bad_entry(entry: dict) -> str:
 # -- writing -------------------------------------------------------------------------------
 @contextlib.contextmanager
 def locked(path: str | os.PathLike, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
-    """Hold the session's lock (`PATH.lock`) for a read-modify-write.
+    """Hold the session's lock (`PATH.lock`, beside the file a link at PATH leads to) for a
+    read-modify-write; the lock file is removed when the lock is let go.
 
     An OS lock on the lock file (flock on POSIX, msvcrt.locking on Windows): the system lets
-    it go when the process ends, even by a crash, so a stale lock file never blocks anyone.
-    Written with the standard library rather than the `filelock` package, whose import alone
-    cost 12 ms of every command's start-up.
+    it go when the process ends, even by a crash, so a lock file left by a killed command
+    never blocks anyone (the next command takes it, and removes it). Removing it is safe
+    because only the holder removes it, while holding it: a command that was waiting on the
+    removed file finds, once it holds that lock, that the path no longer leads to the file it
+    locked, and starts again on the new one (`_take_lock`). Written with the standard library
+    rather than the `filelock` package, whose import alone cost 12 ms of every command's start-up.
     """
-    import time
-
     path = Path(path)
     _make_folder(path.parent)
-    lock_path = str(path) + ".lock"
+    lock_path = _lock_path(path)
+    fd = _take_lock(path, lock_path, timeout)
+    try:
+        yield
+    finally:
+        _let_go(fd, lock_path)
+
+
+def _lock_path(path: Path) -> str:
+    """`PATH.lock` beside the session file itself: a session reached through two links has one lock."""
+    from scalargrad.files import follow
+
+    target, _info, _linked = follow(path, "session file", error=SessionWriteError)
+    return str(target) + ".lock"
+
+
+def _take_lock(path: Path, lock_path: str, timeout: float) -> int:
+    """Open the lock file (making it when needed) and lock it, waiting up to `timeout`
+    seconds in all; returns the descriptor, locked, of the file that is at `lock_path` now."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        fd = _open_lock(path, lock_path)
+        try:
+            while not _try_lock(fd):
+                if time.monotonic() > deadline:
+                    raise SessionWriteError(
+                        f"session file {shown(path)} is busy: another scalargrad command held it for {timeout:g} seconds",
+                        hint="wait for that command to finish, or add --no-session",
+                    )
+                time.sleep(0.005)
+            if _same_file(fd, lock_path):
+                return fd
+            _unlock(fd)  # its holder removed it meanwhile: lock the one there now
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+
+
+def _open_lock(path: Path, lock_path: str) -> int:
+    """The lock file, opened (made when missing) and checked: a regular file of our own."""
     # Never through a symbolic link (it could make the lock create or lock any file), never
     # blocking on a named pipe: only a regular file of our own is a lock.
     flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -418,25 +506,34 @@ def locked(path: str | os.PathLike, timeout: float = LOCK_TIMEOUT) -> Iterator[N
         if odd:
             os.close(fd)
     if odd:
-        lock_name = shown(path) + ".lock"  # as named, not where a link leads
+        lock_name = shown(Path(lock_path.removesuffix(".lock"))) + ".lock"  # as named, not where a link leads
         raise SessionWriteError(f"the lock file {lock_name} is {odd}, not a regular file; scalargrad does not use it",
                                 hint=f"remove {lock_name} (scalargrad makes it again), "
                                 "or choose another place with --session PATH")
+    return fd
+
+
+def _same_file(fd: int, lock_path: str) -> bool:
+    """Whether `lock_path` is still the file open at `fd` (not removed, nor made anew)."""
     try:
-        deadline = time.monotonic() + timeout
-        while not _try_lock(fd):
-            if time.monotonic() > deadline:
-                raise SessionWriteError(
-                    f"session file {shown(path)} is busy: another scalargrad command held it for {timeout:g} seconds",
-                    hint="wait for that command to finish, or add --no-session",
-                )
-            time.sleep(0.005)
-        try:
-            yield
-        finally:
-            _unlock(fd)
+        here, held = os.lstat(lock_path), os.fstat(fd)
+    except OSError:
+        return False
+    return (here.st_dev, here.st_ino) == (held.st_dev, held.st_ino)
+
+
+def _let_go(fd: int, lock_path: str) -> None:
+    """Remove the lock file (still holding its lock, on POSIX), then let the lock go."""
+    try:
+        if os.name != "nt" and _same_file(fd, lock_path):
+            with contextlib.suppress(OSError):
+                os.unlink(lock_path)
+        _unlock(fd)
     finally:
         os.close(fd)
+    if os.name == "nt":  # pragma: no cover - Windows removes no open file: fails while another waits on it
+        with contextlib.suppress(OSError):
+            os.unlink(lock_path)
 
 
 if os.name == "nt":  # pragma: no cover - exercised on Windows only
@@ -500,20 +597,26 @@ def write(path: str | os.PathLike, current: Session) -> None:
     text = json.dumps(current.to_json(), indent=1 if readable else None, allow_nan=False) + "\n"
     _make_folder(path.parent)
 
-    def failed(message: str) -> SessionWriteError:
-        return SessionWriteError(message, hint="choose a writable place with --session PATH, or add --no-session")
+    def failed(message: str, hint: str = "") -> SessionWriteError:
+        return SessionWriteError(message, hint=hint or "choose a writable place with --session PATH, or add --no-session")
 
+    # a link stays a link (the file it leads to is written); a pipe or device is refused, not written into
     write_atomically(path, lambda stream: stream.write(text.encode("utf-8")), "session file",
-                     error=failed, durable=True)
+                     error=failed, durable=True, streams=False)
     current.path = path
 
 
 def _make_folder(folder: Path) -> None:
     """Create scalargrad's own `.scalargrad/` folder when needed; any other folder must exist,
     as for every other file scalargrad writes."""
-    if folder.is_dir():
-        return
-    if folder.exists():
+    try:
+        if folder.is_dir():
+            return
+        there = folder.exists()
+    except OSError as error:  # a name too long, a folder on the way that cannot be searched
+        raise SessionWriteError(f"cannot use the session folder {shown(folder)}: {error.strerror or error}",
+                                hint="choose another place with --session PATH, or add --no-session") from None
+    if there:
         raise SessionWriteError(f"cannot create the session folder {shown(folder)}: a file is in the way",
                                 hint="choose another place with --session PATH, or add --no-session")
     if folder.name != DEFAULT_PATH.parent.name:
@@ -525,10 +628,11 @@ def _make_folder(folder: Path) -> None:
         raise SessionWriteError(f"cannot create the session folder {shown(folder)}: {error.strerror or error}",
                            hint="choose a writable place with --session PATH, or add --no-session") from None
     if folder.name == DEFAULT_PATH.parent.name:
-        # Our own folder: keep it out of version control, as pytest does with its cache.
-        with contextlib.suppress(OSError):
-            (folder / ".gitignore").write_text("# made by scalargrad: session state, not source\n*\n",
-                                               encoding="utf-8")
+        # Our own folder: keep it out of version control, as pytest does with its cache (made
+        # whole, and only where nothing is: never over a file someone put there).
+        from scalargrad.files import write_new
+
+        write_new(folder / ".gitignore", b"# made by scalargrad: session state, not source\n*\n")
 
 
 def start(path: str | os.PathLike, program: str, values: Mapping[str, float],
@@ -672,58 +776,97 @@ def fresh_values(values: Mapping[str, float], origin: Mapping[str, str], current
 
 
 def reset(path: str | os.PathLike) -> bool:
-    """Forget the session at `path` (even a corrupt one). True if there was a file.
+    """Forget the session at `path` (even a damaged one). True if there was one.
 
-    Removes a regular file, or a symbolic link (the link, even a broken or looping one;
-    never what it points to). A directory, named pipe, device or socket is not a session
-    scalargrad wrote: it is left alone, with an error.
+    Removes only a file that is recognisably a scalargrad session (`is_session`): a file of
+    values, a program, a folder, a named pipe, a device, a loop of links is left alone, with
+    an error that says what it is. A symbolic link is followed, as every write follows it:
+    the session it leads to is removed and the link stays (the next session is written
+    where it leads).
     """
     path = Path(path)
-    if not _removable(path):
+    if _removable(path) is None:
         return False
     with locked(path):
+        target = _removable(path)
+        if target is None:
+            return False
+        if not _is_session_file(path, target):
+            raise SessionError(f"session file {shown(path)} is not a scalargrad session (it does not hold a \"format\" "
+                               "and a \"program\"); not removing it",
+                               hint="scalargrad removes only its own session files: give --session the path of one, "
+                                    "or remove this file yourself if you mean to")
         try:
-            if not _removable(path):
-                return False
-            path.unlink()
+            os.unlink(target)
         except FileNotFoundError:
             return False
         except OSError as error:
-            raise SessionError(f"cannot remove session file {shown(path)}: {error.strerror or error}") from None
-    # The lock file stays: removing it while another process waits on it would split the lock.
+            raise SessionError(f"cannot remove session file {shown(path)}: {error.strerror or error}",
+                               hint="remove it yourself, or check the folder's permissions") from None
     return True
 
 
-def _removable(path: Path) -> bool:
-    """True when a session file (or a link) is at `path` to remove, False when nothing is;
-    a SessionError for anything else in its place."""
+def _removable(path: Path) -> Path | None:
+    """The file to remove for the session at `path` (where its links lead); None when nothing
+    is there; a SessionError for anything but a regular file in its place."""
     import stat
 
-    from scalargrad.files import irregular
+    from scalargrad.files import follow, irregular
 
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        return False
-    except OSError as error:
-        raise SessionError(f"cannot remove session file {shown(path)}: {error.strerror or error}") from None
-    if stat.S_ISLNK(mode) or stat.S_ISREG(mode):
-        return True
+    target, info, _linked = follow(path, "session file", error=SessionError)
+    if info is None:
+        return None
+    if stat.S_ISREG(info.st_mode):
+        return target
     # A named pipe or socket may be a stray left in our folder; a directory or device is a wrong path.
-    hint = ("if nothing else uses it, remove it yourself" if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+    hint = ("if nothing else uses it, remove it yourself" if stat.S_ISFIFO(info.st_mode) or stat.S_ISSOCK(info.st_mode)
             else "give --session (or $SCALARGRAD_SESSION) the path of a regular file")
-    raise SessionError(f"session file {shown(path)} is {irregular(mode)}, not a session; not removing it", hint=hint)
+    raise SessionError(f"session file {shown(path)} is {irregular(info.st_mode)}, not a session; not removing it",
+                       hint=hint)
+
+
+def _is_session_file(path: Path, target: Path) -> bool:
+    """`is_session` for the file at `target`: its beginning, or (past that) the whole file."""
+    from scalargrad.files import READ_LIMIT, read_file_bytes
+
+    name = f"session file {shown(path)}"
+    if _SESSION_START.match(_head(target, name).removeprefix(b"\xef\xbb\xbf")):
+        return True
+    try:
+        return is_session(read_file_bytes(target, name, error=SessionError, limit=READ_LIMIT))
+    except SessionError:  # too large to be anything scalargrad wrote that does not begin as a session
+        return False
+
+
+def _head(target: Path, name: str, size: int = 4096) -> bytes:
+    """The first `size` bytes of the regular file at `target`."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(target, flags)
+        try:
+            return os.read(fd, size)
+        finally:
+            os.close(fd)
+    except OSError as error:
+        raise SessionError(f"cannot read {name}: {error.strerror or error}",
+                           hint="check its permissions; scalargrad removes only a session it can read") from None
 
 
 def _refuse_odd(path: Path) -> None:
-    """Before taking the lock (which creates `PATH.lock`): refuse a session path that is a
-    directory, named pipe or device, as `read` would, without leaving a lock file next to it."""
-    from scalargrad.files import irregular
+    """Before taking the lock (which makes `PATH.lock`): refuse a session path that leads to a
+    folder, a named pipe, a device, a loop of links or a link into a missing folder, as `read`
+    or `write` would, without leaving a lock file next to it."""
+    from scalargrad.files import follow, irregular
 
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return  # missing (a new session), a loop, no permission: `read` says which, under the lock
-    kind = irregular(mode)
+    # a path that cannot lead to a file (a loop, a file for a folder) cannot be saved to: for a
+    # command given a new program, a warning, as for a missing folder
+    target, info, linked = follow(path, "session file", error=SessionWriteError)
+    if info is None:
+        if linked and not os.path.isdir(target.parent):
+            raise SessionWriteError(f"session file {shown(path)} is a link to {target}, whose folder does not exist",
+                               hint="create that folder, point the link elsewhere, or choose another place with "
+                                    "--session PATH")
+        return
+    kind = irregular(info.st_mode)
     if kind:
         raise SessionError(f"session file {shown(path)} is {kind}, not a regular file", hint=ODD_FILE_HINT)

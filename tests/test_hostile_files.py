@@ -13,13 +13,15 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import LECTURE, LECTURE_VALUES, run_cli, run_installed
 from scalargrad import session
 from scalargrad.data import JSON_DEPTH_LIMIT, strict_json
 from scalargrad.files import READ_LIMIT, remove_stale_temporaries, write_text_atomically
 
-RESET = "`scalargrad session --reset` forgets it"
+RESET = "`scalargrad session --reset"  # then `--session PATH` where a bare reset would miss the file
 POSIX = pytest.mark.skipif(os.name != "posix", reason="named pipes, /dev/zero and rlimits are POSIX")
 QUICK = 30  # seconds: every command here answers at once; a hang fails the test instead of the suite
 
@@ -103,15 +105,35 @@ def test_a_symlink_loop_as_the_session_file(tmp_path):
     folder.mkdir()
     (folder / "session.json").symlink_to("session.json")
     env = plain_env()
-    for args in (("grad",), ("grad", LECTURE, *LECTURE_VALUES), ("session",)):
+    for args in (("grad",), ("session",), ("session", "--reset"), ("step",)):
         stderr = fails(run_installed(*args, cwd=tmp_path, env=env, timeout=QUICK),
-                       "error: cannot read session file .scalargrad/session.json: ", RESET)
-        assert "RuntimeError" not in stderr
-    # --reset removes the looping link (only the link).
-    result = run_installed("session", "--reset", cwd=tmp_path, env=env, timeout=QUICK)
-    assert result.exit_code == 0, result.stderr
-    assert not (folder / "session.json").is_symlink()
-    assert run_installed("grad", LECTURE, *LECTURE_VALUES, cwd=tmp_path, env=env, timeout=QUICK).exit_code == 0
+                       "error: session file .scalargrad/session.json is a loop of symbolic links")
+        assert "RuntimeError" not in stderr and "--reset" not in stderr  # resetting is no way out of a loop
+        assert len(stderr.splitlines()) == 2
+    # A new program still prints its result; it cannot be saved there, and a warning says why.
+    given = run_installed("grad", LECTURE, *LECTURE_VALUES, cwd=tmp_path, env=env, timeout=QUICK)
+    assert given.exit_code == 0 and given.stderr.splitlines() == [
+        "warning: the session was not saved: session file .scalargrad/session.json is a loop of symbolic links"]
+    # The loop is not scalargrad's to remove: the link is left as it was, and no lock file beside it.
+    assert os.readlink(folder / "session.json") == "session.json"
+    assert sorted(p.name for p in folder.iterdir()) == ["session.json"]
+
+
+@POSIX
+def test_a_link_loop_as_the_session_with_a_csv_data_file_is_worded(tmp_path):
+    """The example of issue 28: `--session` at a loop while a CSV data file is in use was a RuntimeError."""
+    (tmp_path / "data.csv").write_text("x,y\n1,2\n3,4\n")
+    (tmp_path / "loop").symlink_to("loop")
+    result = run_installed("grad", "L = sum(w*x - y)", "--w", "2", "--bindings", "data.csv", "--session", "loop",
+                           cwd=tmp_path, env=plain_env(), timeout=QUICK)
+    assert result.stderr.splitlines() == [
+        "warning: the session was not saved: session file loop is a loop of symbolic links"]
+    assert result.exit_code == 0 and "gradients of L = 2" in result.stdout  # (2*1 - 2) + (2*3 - 4)
+    assert "Traceback" not in result.stderr
+    continued = run_installed("grad", "--session", "loop", cwd=tmp_path, env=plain_env(), timeout=QUICK)
+    assert continued.exit_code == 2 and continued.stderr.splitlines() == [
+        "error: session file loop is a loop of symbolic links", "hint: point the link at a file, or give another path"]
+    assert os.readlink(tmp_path / "loop") == "loop"
 
 
 def test_reset_leaves_a_directory_alone(cli, tmp_path):
@@ -335,13 +357,100 @@ def test_a_huge_integer_in_bindings_is_too_large_not_a_traceback(cli, tmp_path):
     fails(cli("grad", "L = a * 2", "--bindings", str(path)), "the value of `a` is too large")
 
 
+# -- a file a session names is not quoted -----------------------------------------------------
+SECRET = "SECRET_TOKEN=hunter2"
+
+
+@pytest.mark.parametrize("first_line", [f"{SECRET},x", f"{SECRET}", f"x,{SECRET}", "x,x", "password,,x"],
+                         ids=["a key first", "one cell", "a key second", "repeated", "empty cell"])
+def test_a_data_file_a_session_names_is_not_quoted_unless_it_is_a_csv_of_columns(cli, tmp_path, first_line):
+    """A session (from someone else's clone, say) can name any file the user can read: an error
+    about it must not print its first line into a terminal or a CI log (issue 28)."""
+    secret = tmp_path / "credentials"
+    secret.write_text(first_line + "\n1,2\n")
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"format": 2, "program": "L = sum(w*x)", "values": {"w": 1.0}, "history": [],
+                                "data": {"file": str(secret), "sha256": "0" * 64, "columns": ["x"]}}))
+    for args in (("grad",), ("session",), ("check",), ("step",), ("dot", "-o", str(tmp_path / "g.gv"))):
+        result = cli(*args, "--session", str(path))
+        shown = result.stdout + result.stderr
+        for cell in first_line.split(","):
+            if cell and cell != "x":
+                assert cell not in shown, (args, shown)
+        assert "hunter2" not in shown and "Traceback" not in shown
+        assert f"data file {secret}, line 1" in shown and "header" in shown, (args, shown)
+
+
+def odd_data_path(kind: str, folder: Path) -> str:
+    """A path to a data file, as a session from elsewhere might name it, that cannot be read."""
+    if kind == "loop":
+        (folder / "loop.csv").symlink_to("loop.csv")
+        return str(folder / "loop.csv")
+    if kind == "too long":
+        return "/" + "a" * 5000 + ".csv"
+    if kind == "too deep":
+        return str(folder) + "/d" * 3000 + ".csv"
+    if kind == "file for a folder":
+        (folder / "file").write_text("x\n")
+        return str(folder / "file" / "d.csv")
+    if kind == "folder":
+        (folder / "d.csv").mkdir()
+        return str(folder / "d.csv")
+    if kind == "named pipe":
+        os.mkfifo(folder / "d.csv")
+        return str(folder / "d.csv")
+    return "/dev/zero"
+
+
+@POSIX
+@pytest.mark.parametrize("kind", ["loop", "too long", "too deep", "file for a folder", "folder", "named pipe", "/dev/zero"])
+def test_every_odd_data_file_a_session_names_is_worded(cli, tmp_path, kind):
+    """Every path a session file names is read with words for a loop, a name too long, a file
+    where a folder should be, ...: the session could come from anywhere."""
+    path = tmp_path / "s.json"
+    named = odd_data_path(kind, tmp_path)
+    path.write_text(json.dumps({"format": 2, "program": "L = sum(w*x)", "values": {"w": 1.0}, "history": [],
+                                "data": {"file": named, "sha256": "0" * 64, "columns": ["x"],
+                                         "relative": "../" + "b/" * 3000 + "x.csv"}}))
+    for args in (("grad",), ("session",), ("step",), ("check",), ("dot", "-o", str(tmp_path / "g.gv"))):
+        result = cli(*args, "--session", str(path))  # a traceback would be raised here
+        shown = result.stdout + result.stderr
+        assert "cannot write the output" not in shown and "Traceback" not in shown
+        assert "data file " in shown, (args, shown)
+        assert result.exit_code == (0 if args == ("session",) else 2), (args, shown)
+
+
+def test_a_csv_header_of_names_is_still_quoted_where_it_helps(cli, tmp_path):
+    """Once the first row is a header of names, the file is a data file: its column names and
+    cells are quoted, as they help to fix it."""
+    data = tmp_path / "d.csv"
+    data.write_text("x,y\n1,abc\n")
+    result = cli("grad", "L = sum(x*y)", "--bindings", str(data), "--no-session")
+    assert result.exit_code == 2 and "`abc` is not a number" in result.stderr
+
+
+@settings(max_examples=60, deadline=None)
+@given(cells=st.lists(st.text(st.characters(codec="utf-8", exclude_characters=",\r\n\"\x00"), max_size=12),
+                      min_size=1, max_size=4))
+def test_no_cell_of_a_first_row_that_is_not_a_header_is_ever_quoted(tmp_path_factory, cells):
+    from scalargrad.data import read_columns
+    from scalargrad.errors import InputError
+
+    cells = ["Zq9" + cell + "=" for cell in cells]  # never a name: each would be quoted if any were
+    path = tmp_path_factory.mktemp("csv") / "data.csv"
+    path.write_text(",".join(cells) + "\n1\n", encoding="utf-8")
+    with pytest.raises(InputError) as raised:
+        read_columns(str(path))
+    assert "Zq9" not in raised.value.message and "Zq9" not in raised.value.hint
+
+
 # -- the lock file -----------------------------------------------------------------------------
 @POSIX
 def test_a_symlink_as_the_lock_file_is_not_followed(cli, tmp_path):
     path = tmp_path / "s.json"
     session.start(path, LECTURE, {"a": 2.0, "b": -3.0, "c": 10.0, "f": -2.0})
     lock = tmp_path / "s.json.lock"
-    lock.unlink()
+    assert not lock.exists()  # no lock file is left behind
     victim = tmp_path / "victim"
     lock.symlink_to(victim)
     message = f"the lock file {path}.lock is a symbolic link, not a regular file; scalargrad does not use it"
@@ -382,7 +491,7 @@ def test_stale_temporaries_of_the_target_are_removed_on_the_next_write(cli, tmp_
     os.utime(tmp_path / ".s.json.dir12345.tmp", (hour_ago, hour_ago))
     assert cli("grad", LECTURE, *LECTURE_VALUES, "--session", str(path)).exit_code == 0
     left = sorted(p.name for p in tmp_path.iterdir())
-    assert left == sorted(set(planted) - {".s.json.abcd_123.tmp"} | {".s.json.dir12345.tmp", "s.json", "s.json.lock"})
+    assert left == sorted(set(planted) - {".s.json.abcd_123.tmp"} | {".s.json.dir12345.tmp", "s.json"})
 
 
 def test_remove_stale_temporaries_respects_the_age(tmp_path):

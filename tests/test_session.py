@@ -161,7 +161,8 @@ def test_a_session_that_cannot_be_saved_is_a_warning_not_a_failure(cli, tmp_path
     result = cli("grad", LECTURE, *LECTURE_VALUES, "--session", str(blocker / "session.json"))
     assert result.exit_code == 0
     assert rows(result.stdout)["L"][3] == "-8"
-    assert "warning: the session was not saved: cannot create the session folder" in result.stderr
+    assert f"warning: the session was not saved: {blocker} is not a folder" in result.stderr
+    assert blocker.read_text() == "a file where the session folder should be"
 
 
 # -- showing and forgetting ----------------------------------------------------------------
@@ -202,12 +203,120 @@ def test_reset_forgets_the_session(installed, tmp_path):
     assert shown["active"] is False and shown["history"] == []
 
 
+def test_reset_leaves_a_file_that_is_not_a_session(installed, tmp_path):
+    """`scalargrad session --reset --session values.json` deleted values.json (issue 21)."""
+    values = tmp_path / "values.json"
+    values.write_text('{"a": 2, "b": -3}\n')
+    result = installed("session", "--reset", "--session", "values.json", cwd=tmp_path, env=plain_env())
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        'error: session file values.json is not a scalargrad session (it does not hold a "format" and a "program"); '
+        "not removing it",
+        "hint: scalargrad removes only its own session files: give --session the path of one, or remove this file "
+        "yourself if you mean to"]
+    assert values.read_text() == '{"a": 2, "b": -3}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["values.json"]  # no lock file either
+
+
+@pytest.mark.parametrize("content", [
+    b'{"format": 2, "program": "L = a", "values": {"a": 1.0}, "history": []}',  # whole
+    b'{\n "format": 2,\n "program": "L = a",\n "values": {',  # cut short, as indented
+    b'\xef\xbb\xbf{"format":1,"program":"y = \xff"}',  # a byte-order mark, not UTF-8 inside
+    b'{"values": {"a": 1}, "program": "L = a", "format": 2}',  # keys in another order
+    b'{"format": 7, "program": "from the future"}',  # newer
+], ids=["whole", "cut short", "bom", "reordered", "newer"])
+def test_reset_removes_every_recognisable_session(tmp_path, content):
+    path = tmp_path / "s.json"
+    path.write_bytes(content)
+    assert session.is_session(content)
+    assert session.reset(path) is True
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("content", [b"", b"{}", b'{"a": 2}', b"[1, 2]", b"L = a * b\n", b"x,y\n1,2\n",
+                                     b'{"format": "2", "program": "L = a"}', b'{"format": 2, "values": {}}',
+                                     b'{"program": "L = a", "values": {}}', b"\x00" * 100])
+def test_reset_refuses_every_other_file(tmp_path, content):
+    path = tmp_path / "s.json"
+    path.write_bytes(content)
+    assert not session.is_session(content)
+    with pytest.raises(SessionError, match="is not a scalargrad session .*; not removing it"):
+        session.reset(path)
+    assert path.read_bytes() == content and sorted(p.name for p in tmp_path.iterdir()) == ["s.json"]
+
+
+def test_reset_through_a_link_removes_the_session_it_leads_to_and_keeps_the_link(tmp_path):
+    real = tmp_path / "shared" / "s.json"
+    real.parent.mkdir()
+    session.start(real, LECTURE, LECTURE_INPUTS)
+    link = tmp_path / "s.json"
+    link.symlink_to(real)
+    session.start(link, "L = q", {"q": 1.0})  # written where the link leads: the link stays
+    assert link.is_symlink() and session.read(real).program == "L = q"
+    assert session.reset(link) is True
+    assert link.is_symlink() and not real.exists()
+    assert session.reset(link) is False  # a link to nothing: nothing to forget
+    assert sorted(p.name for p in real.parent.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == [
+        "s.json", "shared"]
+
+
+HINT_PATHS = {
+    "default": None,
+    "beside": "s.json",
+    "in a folder with a space": "my sessions/s.json",
+    "a quote in the name": "it's.json",
+    "outside the folder": "../elsewhere/s.json",
+}
+
+
+@pytest.mark.parametrize("where", HINT_PATHS.values(), ids=HINT_PATHS.keys())
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_the_corrupt_session_hint_works_when_typed_as_given(installed, tmp_path, where, how):
+    """The hint named `scalargrad session --reset` without `--session PATH`, so following it did
+    nothing (issue 21). Here it is typed literally, in the same folder and environment."""
+    import shlex
+
+    work = tmp_path / "work"
+    (work / "my sessions").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    damaged = work / (where or ".scalargrad/session.json")
+    damaged.parent.mkdir(exist_ok=True)
+    damaged.write_text('{"format": 2, "program": ')
+    env, given = plain_env(), []
+    if where is not None and how == "option":
+        given = ["--session", where]
+    elif where is not None:
+        env[session.ENV_VAR] = where
+    result = installed("grad", *given, cwd=work, env=env)
+    assert result.exit_code == 2
+    hint = result.stderr.splitlines()[-1]
+    assert hint.startswith("hint: `scalargrad session --reset") and hint.endswith(
+        "` forgets it (or add --no-session to ignore it for one command)"), hint
+    typed = shlex.split(hint.split("`")[1])
+    assert typed[:3] == ["scalargrad", "session", "--reset"]
+    assert ("--session" in typed) == (how == "option" and where is not None)  # a bare reset finds the default and $SCALARGRAD_SESSION
+    followed = installed(*typed[1:], cwd=work, env=env)
+    assert followed.exit_code == 0, followed.stderr
+    assert not damaged.exists() and not os.path.exists(str(damaged) + ".lock")
+    assert installed("grad", LECTURE, *LECTURE_VALUES, *given, cwd=work, env=env).exit_code == 0
+    assert saved(damaged)["program"] == LECTURE
+
+
+def test_no_command_leaves_a_lock_file(installed, tmp_path):
+    env = plain_env()
+    (tmp_path / "d.csv").write_text("x,y\n1,2\n2,4\n")
+    for args in (["grad", "L = sum((w*x - y)**2)", "--w", "1", "--bindings", "d.csv"], ["step", "--descend"],
+                 ["check"], ["session"], ["session", "--data", "d.csv"], ["dot", "-o", "g.gv"],
+                 ["explain", "--of", "w"], ["hessian"], ["session", "--reset"],
+                 ["grad", LECTURE, *LECTURE_VALUES, "--session", "s.json"], ["step", "--session", "s.json"]):
+        result = installed(*args, cwd=tmp_path, env=env)
+        assert result.exit_code in (0, 1), (args, result.stderr)
+        assert [p for p in tmp_path.rglob("*") if p.name.endswith((".lock", ".tmp"))] == [], args
+
+
 # -- damaged files -------------------------------------------------------------------------
 CORRUPT = {
     "not JSON": (b'{"format": 1, "program": ', "is corrupt: line 1, column 26: Expecting value"),
-    "not an object": (b"[1, 2]", "is corrupt: it is not a JSON object"),
-    "no format": (b'{"program": "y = x", "values": {"x": 1}}', "is corrupt: it has no format version"),
-    "no program": (b'{"format": 1, "values": {}}', "is corrupt: it has no program text"),
     "bad value": (b'{"format": 1, "program": "y = x", "values": {"x": "1"}}',
                   "is corrupt: the value of `x` is not a finite number"),
     "NaN": (b'{"format": 1, "program": "y = x", "values": {"x": NaN}}', "is corrupt: NaN is not a finite number"),
@@ -229,6 +338,26 @@ def test_a_damaged_session_is_a_clear_error_saying_how_to_reset(cli, session_fil
     assert result.exit_code == 2
     assert message in result.stderr and RESET in result.stderr
     assert "Traceback" not in result.stderr
+
+
+NOT_SESSIONS = {
+    "not an object": (b"[1, 2]", "is not a scalargrad session (it is not a JSON object)"),
+    "no format": (b'{"program": "y = x", "values": {"x": 1}}', "is not a scalargrad session (it has no format version)"),
+    "no program": (b'{"format": 1, "values": {}}', "is not a scalargrad session (it has no program text)"),
+    "values": (b'{"a": 2, "b": -3}', "is not a scalargrad session (it has no format version)"),
+    "a program": (b"L = (a*b + c) * f\n", "is not a scalargrad session (line 1, column 1: Expecting value)"),
+}
+
+
+@pytest.mark.parametrize("content, message", NOT_SESSIONS.values(), ids=NOT_SESSIONS.keys())
+def test_a_file_that_is_not_a_session_is_neither_read_replaced_nor_reset(cli, session_file, content, message):
+    session_file.write_bytes(content)
+    for args in (("grad",), ("grad", LECTURE, *LECTURE_VALUES), ("session",), ("session", "--reset")):
+        result = cli(*args)
+        assert result.exit_code == 2
+        assert message in result.stderr or "not removing it" in result.stderr, result.stderr
+        assert "--reset" not in result.stderr.split("hint:")[-1]  # the hint never sends the user to reset it
+    assert session_file.read_bytes() == content
 
 
 def test_a_damaged_session_is_not_overwritten_but_can_be_reset(installed, tmp_path):
@@ -340,7 +469,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path, monk
     with pytest.raises(SessionError, match="cannot write session file .*No space left on device"):
         session.record_step(path, program=LECTURE, lr=0.01, before=-8.0, after=-7.0, values={"a": 1.0})
     assert path.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json", "s.json.lock"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json"]  # nor a lock file
 
 
 WORKER = """
@@ -372,6 +501,7 @@ def test_concurrent_read_modify_writes_lose_nothing(tmp_path):
     for w in range(workers):
         mine = [entry["i"] for entry in current.history if entry["worker"] == str(w)]
         assert mine == list(range(count))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json"]  # removed by each holder, left by none
 
 
 def test_concurrent_commands_leave_a_valid_session(tmp_path):
@@ -477,6 +607,7 @@ def test_concurrent_steps_all_land_in_the_history(installed, tmp_path):
     assert [entry["step"] for entry in saved["history"]] == [1, 2, 3, 4, 5, 6]
     # each step nudged x by 1 * dL/dx = 1 from the value the previous one saved
     assert saved["values"] == {"x": 6.0}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json"]  # the lock file went with the last step
 
 
 def test_dot_after_step_draws_the_nudged_values(cli, tmp_path):

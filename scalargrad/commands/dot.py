@@ -105,7 +105,7 @@ def _page(loaded, output: str | None, **options) -> None:
     if output is not None and output != "-":
         how = f"drawn with {page.renderer.origin}" if page.renderer else "listed in a table"
         print(f"wrote {output}: interactive HTML page of {page.nodes:,} nodes, {how}", file=sys.stderr)
-        size = Path(output).stat().st_size
+        size = len(page.html.encode("utf-8"))  # not the file's: a pipe or /dev/null has none
         if size > PAGE_LARGE:
             warn(f"the page is {size / 1e6:.0f} MB: a browser takes a while to open it; --focus NODE --depth N "
                  "makes a page of the part of the graph around a node")

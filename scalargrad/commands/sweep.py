@@ -29,7 +29,8 @@ def sweep(
                                                        "inputs and a label), with the line where the output is 0.")] = None,
     csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="CSV", show_default=False,
-                                                   help="Write every point as CSV into FILE.")] = None,
+                                                   help="Write every point as CSV into FILE "
+                                                        "(`-`: standard output, as --csv).")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Show every point, however many.")] = False,
     precision: PrecisionOption = 10,
     json_: JsonOption = False,
@@ -40,17 +41,10 @@ def sweep(
     Example: scalargrad sweep "y = 3*x**2 - 4*x + 5" --x -5:5:0.25 --at 3 --plot slope.svg
     """
     from scalargrad import sweep as sweeps
-    from scalargrad.errors import UsageError
     from scalargrad.files import write_atomically
-    from scalargrad.plot import plot_format
     from scalargrad.render import emit
 
-    if csv and json_:
-        raise UsageError("give --csv or --json, not both")
-    if plot is not None:
-        plot_format(plot)
-    elif marks is not None:
-        raise UsageError("--marks draws points on the --plot of two inputs", hint="add --plot FILE.png")
+    csv, output = _outputs(csv, json_, output, plot, marks)
     columns = sweeps.read_points(points) if points is not None else None
     request.args, ranges = sweeps.take_ranges(request.args)
     request.of = of  # the inputs that node does not read need no value
@@ -72,6 +66,30 @@ def sweep(
         report.write_csv(sys.stdout)
     else:
         emit(report, json_)
+
+
+def _outputs(csv: bool, json_: bool, output: Optional[Path], plot: Optional[Path], marks: Optional[Path]):
+    """Before any work: the files to write can be written, and the options agree. `-o -` is
+    the CSV on standard output, as --csv. Returns (csv, output)."""
+    from scalargrad.errors import UsageError
+    from scalargrad.files import check_writable
+    from scalargrad.plot import plot_format
+
+    if output is not None and str(output) == "-":
+        if json_:
+            raise UsageError("-o - writes the CSV to standard output, where --json would go too",
+                             hint="drop one of them, or give -o a file name")
+        csv, output = True, None
+    if csv and json_:
+        raise UsageError("give --csv or --json, not both")
+    if output is not None:
+        check_writable(output, "-o")
+    if plot is not None:
+        check_writable(plot, "--plot")
+        plot_format(plot)
+    elif marks is not None:
+        raise UsageError("--marks draws points on the --plot of two inputs", hint="add --plot FILE.png")
+    return csv, output
 
 
 def _text(stream):
