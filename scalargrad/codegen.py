@@ -40,6 +40,7 @@ from scalargrad.engine import Value
 from scalargrad.errors import UsageError
 from scalargrad.ops import CONST, LEAF, OPERAND_NAMES, OPS, substitute
 from scalargrad.program import Program
+from scalargrad.render import Report, Table
 
 STRAIGHT_LIMIT = 200  # operations written one named line each; past it, arrays and loops
 MIN_LOOP = 4  # nodes a loop must cover to be worth writing as one
@@ -58,7 +59,7 @@ class Node:
 
     @property
     def sig(self):
-        return ("node", self.op)
+        return ("node", self.op, len(self.operands))
 
     @property
     def params(self) -> tuple[int, ...]:
@@ -320,9 +321,14 @@ class Torch(NumPy):
     name = "torch"
     module = "torch"
     functions = {**{f"Math.{f}": f"torch.{f}" for f in _MATH}, "Math.abs": "torch.abs",
-                 "Math.max": "_maximum", "Math.min": "_minimum"}
+                 "Math.max": "torch.maximum", "Math.min": "torch.minimum"}
     infinity, nan = "math.inf", "math.nan"
-    keywords = Python.keywords | {"torch", "_maximum", "_minimum", "forward"}
+    keywords = Python.keywords | {"torch", "forward"}
+
+    def call(self, name, args) -> str:
+        if len(args) == 2:  # torch's functions of two tensors take no plain numbers
+            args = [f"torch.as_tensor({_bare(arg)})" for arg in args]
+        return super().call(name, args)
 
 
 class Jax(NumPy):
@@ -520,6 +526,10 @@ class Writer:
     def straight_backward(self) -> None:
         plan, of = self.plan, self.plan.of
         label = plan.program.label(of)
+        if of._op == CONST:  # a number: nothing depends on an input, every gradient is 0
+            self.line("pass  # the output is a number: it depends on no input" if self.p.comment == "#"
+                      else f"{self.p.comment} the output is a number: it depends on no input" + (" */" if self.p.comment == "/*" else ""))
+            return
         self.statement(self.gradient(of), self.p.number(1.0), f"seed: d{label}/d{label} = 1", declare="grad")
         self.declared = {id(of)}
         for node in reversed(plan.nodes):
@@ -605,6 +615,9 @@ class PythonWriter(Writer):
         guard = getattr(self, "_where", None)
         if guard and op and self.p.name == "numpy":  # element-wise: where the gradient is 0, nothing is added
             value = f"np.where({guard} != 0, {value}, 0)"
+        if op and self.p.name == "numpy":  # never `+=`: an array may be another name's too (dx = dt6)
+            self.line(f"{target} = {target} {op} {value}" + (f"  # {note}" if note else ""))
+            return
         self.line(f"{target} {op}= {value}" + (f"  # {note}" if note else ""))
 
     def open_guard(self, gradient) -> None:
@@ -676,6 +689,8 @@ class PythonWriter(Writer):
             self.depth += 1
         self.note("forward pass: each node from its operands, in the order of the graph")
         self.straight_forward() if self.plan.straight else self.looped(backward=False)
+        if not self.plan.operations():
+            self.line("pass  # the output is an input: nothing to compute")
         if not numeric:
             return
         self.depth -= 1
@@ -740,9 +755,6 @@ class PythonWriter(Writer):
             lines += ["", "class DomainError(ValueError):",
                       '    """A value outside the domain of its operation, or not a finite number; or an infinite gradient."""',
                       "", ""]
-        if name == "torch":
-            lines += ["", "def _maximum(x, y):", "    return torch.maximum(torch.as_tensor(x), torch.as_tensor(y))", "", "",
-                      "def _minimum(x, y):", "    return torch.minimum(torch.as_tensor(x), torch.as_tensor(y))", "", ""]
         lines += self.tables()
         return "\n".join(lines) + "\n"
 
@@ -1028,20 +1040,32 @@ def emit_code(program: Program, language: str, of: Value | None = None) -> str:
 
 
 # -- running the code (only in another process: --verify and the tests) -------------------------
+# whether the function takes the inputs by name or as one mapping (`inputs`)
+_NAMED = ("import inspect\nfunction = getattr(generated, 'forward_backward', None) or generated.forward\n"
+          "named = list(inspect.signature(function).parameters) != ['inputs']\n")
 _DRIVERS = {
     "python": "import json, math, sys\nsys.path.insert(0, sys.argv[1])\nimport generated\n"
-              "values = json.loads(sys.argv[2])\n"
-              "try:\n    value, grads = generated.forward_backward(**values) if sys.argv[3] == 'names' "
-              "else generated.forward_backward(values)\n"
+              "values = json.loads(sys.argv[2])\n" + _NAMED +
+              "try:\n    value, grads = generated.forward_backward(**values) if named else generated.forward_backward(values)\n"
               "except generated.DomainError as error:\n    print(json.dumps({'error': str(error)}))\nelse:\n"
               "    print(json.dumps({'value': repr(float(value)), 'gradients': {k: repr(float(g)) for k, g in grads.items()}}))\n",
-    "numpy": "import json, sys\nimport numpy as np\nsys.path.insert(0, sys.argv[1])\nimport generated\n"
+    "numpy": "import json, sys\nimport numpy as np\nsys.path.insert(0, sys.argv[1])\nimport generated\n" + _NAMED +
              "values = {k: np.array([v]) for k, v in json.loads(sys.argv[2]).items()}\n"
-             "try:\n    value, grads = generated.forward_backward(**values) if sys.argv[3] == 'names' "
-             "else generated.forward_backward(values)\n"
+             "try:\n    value, grads = generated.forward_backward(**values) if named else generated.forward_backward(values)\n"
              "except generated.DomainError as error:\n    print(json.dumps({'error': str(error)}))\nelse:\n"
              "    one = lambda x: repr(float(np.asarray(x, dtype=float).reshape(-1)[0]))\n"
              "    print(json.dumps({'value': one(value), 'gradients': {k: one(g) for k, g in grads.items()}}))\n",
+    "torch": "import json, sys\nimport torch\nsys.path.insert(0, sys.argv[1])\nimport generated\n" + _NAMED +
+             "values = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in json.loads(sys.argv[2]).items()}\n"
+             "value = generated.forward(**values) if named else generated.forward(values)\n"
+             "value.backward()\n"
+             "grads = {k: repr(float(t.grad)) if t.grad is not None else '0.0' for k, t in values.items()}\n"
+             "print(json.dumps({'value': repr(float(value)), 'gradients': grads}))\n",
+    "jax": "import json, sys\nimport jax\njax.config.update('jax_enable_x64', True)\nsys.path.insert(0, sys.argv[1])\n"
+           "import generated\n" + _NAMED + "values = {k: float(v) for k, v in json.loads(sys.argv[2]).items()}\n"
+           "call = (lambda d: generated.forward(**d)) if named else generated.forward\n"
+           "value, grads = jax.value_and_grad(call)(values)\n"
+           "print(json.dumps({'value': repr(float(value)), 'gradients': {k: repr(float(g)) for k, g in grads.items()}}))\n",
     "javascript": "const generated = require(process.argv[1] + '/generated.js');\n"
                   "const show = (x) => Number.isNaN(x) ? 'nan' : x === Infinity ? 'inf' : x === -Infinity ? '-inf' : "
                   "x.toPrecision(17);\n"
@@ -1054,7 +1078,7 @@ _DRIVERS = {
 
 
 def run(code: str, language: str, inputs: Sequence[str], values: dict[str, float], folder: str,
-        by_name: bool = False, timeout: float = 600.0) -> dict:
+        timeout: float = 600.0) -> dict:
     """Run `code` at `values` in another process (Python, Node.js, or the C compiler and the
     program it makes): {"value", "gradients"} as text of floats, or {"error"}; "warnings" holds
     what the compiler said. {"unavailable": reason} when the language's runtime is missing."""
@@ -1064,11 +1088,16 @@ def run(code: str, language: str, inputs: Sequence[str], values: dict[str, float
     from pathlib import Path
 
     where = Path(folder)
-    suffix = {"python": "py", "numpy": "py", "javascript": "js", "c": "c"}[language]
+    suffix = {"javascript": "js", "c": "c"}.get(language, "py")
     (where / f"generated.{suffix}").write_text(code, encoding="utf-8")
     warnings = ""
-    if language in ("python", "numpy"):
-        command = [sys.executable, "-c", _DRIVERS[language], str(where), json.dumps(values), "names" if by_name else "map"]
+    if language in ("torch", "jax"):
+        import importlib.util
+
+        if importlib.util.find_spec(language) is None:
+            return {"unavailable": f"{language} is not installed (pip install {language})"}
+    if language in ("python", "numpy", "torch", "jax"):
+        command = [sys.executable, "-c", _DRIVERS[language], str(where), json.dumps(values)]
     elif language == "javascript":
         node = shutil.which("node")
         if node is None:
@@ -1107,3 +1136,127 @@ def c_driver(inputs: Sequence[str], values: dict[str, float]) -> str:
             "    printf(\"{\\\"value\\\": \");\n    show(out);\n    printf(\", \\\"gradients\\\": {\");\n"
             "    for (int i = 0; i < N_INPUTS; i++) {\n        printf(\"%s\\\"%s\\\": \", i ? \", \" : \"\", "
             "scalargrad_input_names[i]);\n        show(grad[i]);\n    }\n    printf(\"}}\\n\");\n    return 0;\n}\n")
+
+
+# -- the report ---------------------------------------------------------------------------------
+SCHEMA = "scalargrad.code/1"
+TOLERANCE = 1e-12  # relative: the code's gradient against backprop's, in --verify
+
+
+class Text:
+    """A section that is the code itself, printed exactly (no styling, no wrapping)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def print(self, stream=None) -> None:
+        import sys
+
+        (stream or sys.stdout).write(self.text)
+
+
+def code(program: Program, language: str, of: Value | None = None, *,
+         warnings: list[str] | None = None) -> CodeReport:
+    """`scalargrad code`: the code of `program` in `language`, as a report."""
+    made = plan(program, of)
+    text = emit_code(program, language, of)
+    return CodeReport(program, made.of, language, text, "straight-line" if made.straight else "loops",
+                      by_name=_by_name(made, language), warnings=list(warnings or []))
+
+
+def _by_name(made: Plan, language: str) -> bool:
+    """Whether the Python function takes the inputs as named parameters (else one mapping)."""
+    if language in ("javascript", "c"):
+        return False
+    writer = PythonWriter(made, LANGUAGES[language][0]())
+    writer.parameters()
+    return writer.by_name
+
+
+def verify(report: CodeReport, values: dict[str, float]) -> None:
+    """Run the report's code at `values` in another process and compare every gradient with
+    backprop's (scalargrad's own, `program.run`): `report.rows`, `report.verdict`."""
+    import tempfile
+
+    from scalargrad.errors import DomainError
+
+    program = report.program
+    missing = [name for name in program.inputs if name not in values]
+    if missing:
+        raise UsageError(f"--verify runs the code at the inputs' values: missing values for {', '.join(missing[:10])}",
+                         hint="give them as --NAME VALUE (or run without --verify to print the code)")
+    expected, refused = None, None
+    try:
+        program.run(values, report.of)
+        expected = {name: node.grad for name, node in program.inputs.items()}
+    except DomainError as error:
+        refused = error.message
+    with tempfile.TemporaryDirectory(prefix="scalargrad-code-") as folder:
+        result = run(report.code, report.language, list(program.inputs), dict(values), folder)
+    report.result, report.refused = result, refused
+    if "unavailable" in result:
+        raise UsageError(f"cannot verify the {report.language} code here: {result['unavailable']}",
+                         hint="install it, or verify another language (--lang python, numpy, javascript or c)")
+    report.rows = _compare(expected, result, report.of.data if expected else None)
+
+
+def _compare(expected: dict[str, float] | None, result: dict, value: float | None) -> list[tuple[str, str, str, bool]]:
+    """(what, scalargrad's, the code's, agree) for the output and each gradient, or for the error."""
+    if expected is None or "error" in result:
+        ours = "refused" if expected is None else "computed"
+        theirs = f"error: {result['error']}" if "error" in result else "computed"
+        return [("result", ours, theirs, expected is None and "error" in result)]
+    rows = [("value", repr(value), result["value"], _close(value, float(result["value"])))]
+    for name, grad in expected.items():
+        got = float(result["gradients"][name])
+        rows.append((name, repr(grad), result["gradients"][name], _close(grad, got)))
+    if result.get("warnings"):
+        rows.append(("compiler", "no warnings", result["warnings"].strip()[:300], False))
+    return rows
+
+
+def _close(a: float, b: float) -> bool:
+    if a != a or b != b:
+        return a != a and b != b  # both undefined
+    return a == b or abs(a - b) <= TOLERANCE * max(abs(a), abs(b))
+
+
+@dataclass
+class CodeReport(Report):
+    program: Program
+    of: Value
+    language: str
+    code: str
+    shape: str  # "straight-line" or "loops"
+    by_name: bool = False
+    warnings: list[str] = field(default_factory=list)
+    rows: list[tuple[str, str, str, bool]] | None = None  # --verify: what, scalargrad's, the code's, agree
+    result: dict | None = None
+    refused: str | None = None
+
+    @property
+    def agrees(self) -> bool:
+        return self.rows is None or all(row[3] for row in self.rows)
+
+    def sections(self) -> list:
+        if self.rows is None:
+            return [Text(self.code)]
+        table = Table(["", "scalargrad", self.language, "verdict"], key="",
+                      title=f"the {self.language} code ({self.shape}) run at the values, against backprop "
+                            f"(to {TOLERANCE:g} relative)")
+        for what, ours, theirs, agree in self.rows:
+            table.add(what, ours, theirs, "ok" if agree else "DIFFERS", style="" if agree else "bold red")
+        if self.refused:
+            table.notes.append(f"scalargrad: {self.refused}")
+        table.notes.append("every gradient agrees" if self.agrees else "the code does NOT agree with backprop")
+        return [table]
+
+    def to_json(self) -> dict:
+        from scalargrad.render import ref_json
+
+        verified = None if self.rows is None else {
+            "agrees": self.agrees, "tolerance": TOLERANCE, "refused": self.refused,
+            "rows": [{"what": w, "scalargrad": o, "code": t, "agrees": a} for w, o, t, a in self.rows]}
+        return {"schema": SCHEMA, "output": ref_json(self.program, self.program.output),
+                "of": ref_json(self.program, self.of), "language": self.language, "shape": self.shape,
+                "inputs": list(self.program.inputs), "code": self.code, "verify": verified, "warnings": self.warnings}
