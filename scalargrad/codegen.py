@@ -742,12 +742,13 @@ class PythonWriter(Writer):
     def head(self) -> str:
         plan, name = self.plan, self.p.name
         lines = [f"# {line}" for line in source_lines(plan.program)]
+        label = plan.program.label(plan.of)
         what = "the gradient of every input: the forward pass, then the backward pass" if self.gradients_too \
-            else "the forward pass (its framework's autodiff gives the gradients)"
-        call = self.call_example()
-        lines += ["#", f"# Its value and {what}, written by `scalargrad code --lang {name}` from the derivative table:",
-                  "# each line is one node of the graph (ids as `scalargrad grad` shows them) or one step of the backward",
-                  f"# pass, its comment the statement or the rule it comes from. {call}", ""]
+            else "the forward pass (the framework's autodiff gives the gradients)"
+        lines += ["#", f"# The value of {label} and {what}.",
+                  f"# Written by `scalargrad code --lang {name}` from the derivative table: each line is a node of",
+                  "# the graph (ids as `scalargrad grad` shows them) or a step of the backward pass, its comment",
+                  "# the statement or the rule it comes from.", f"# {self.call_example()}", ""]
         imports = {"python": ["import math"], "numpy": ["import numpy as np"], "torch": ["import math", "", "import torch"],
                    "jax": ["import jax.numpy as jnp", "", "# float64, as scalargrad: jax.config.update(\"jax_enable_x64\", True)"]}
         lines += imports[name] + [""]
@@ -772,11 +773,10 @@ class PythonWriter(Writer):
                 return []
             rows = [f"    ({json.dumps(self.value(n)[0])}, {json.dumps(plan.forward_note(n))})," for n in plan.operations()]
             return ["# each node's variable and where it comes from, for the errors", "NODES = [", *rows, "]", "", ""]
-        inputs = [f"    ({json.dumps(name)}, {plan.program.node_id(plan.program.inputs[name])}),"
-                  for name in plan.inputs]
-        constants = [f"    ({plan.id(n)}, {n.data!r})," for n in plan.nodes if n._op == CONST]
-        return ["INPUTS = [  # each input's name and node id", *inputs, "]",
-                "CONSTANTS = [  # each number of the program: its node id and value", *constants, "]", "", ""]
+        inputs = [f"({json.dumps(name)}, {plan.program.node_id(plan.program.inputs[name])})" for name in plan.inputs]
+        constants = [f"({plan.id(n)}, {n.data!r})" for n in plan.nodes if n._op == CONST]
+        return ["INPUTS = [  # each input's name and node id", *wrapped(inputs), "]",
+                "CONSTANTS = [  # each number of the program: its node id and value", *wrapped(constants), "]", "", ""]
 
     def tail(self) -> str:
         if not self.gradients_too:
@@ -806,6 +806,19 @@ class PythonWriter(Writer):
                   f"        if {infinite}:",
                   '            raise DomainError(f"the gradient of {name} is infinite or too large for a float here")']
         return "\n\n" + "\n".join(check) + "\n"
+
+
+def wrapped(items: list[str], indent: str = "    ", width: int = 100) -> list[str]:
+    """Items of a table, comma separated, as lines of at most `width` characters."""
+    lines, line = [], indent
+    for item in items:
+        if len(line) + len(item) + 2 > width and line.strip():
+            lines.append(line.rstrip())
+            line = indent
+        line += item + ", "
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines
 
 
 def source_lines(program: Program, limit: int = 20) -> list[str]:
@@ -958,23 +971,24 @@ class CWriter(Writer):
         lines = [f"// {line}" for line in source_lines(plan.program)]
         name = plan.program.label(plan.of)
         if c:
-            lines += ["//", f"// {name} and d{name}/d(input) of every input, the forward then the backward pass, written by",
-                      "// `scalargrad code --lang c` from the derivative table: a line per node (ids as `scalargrad grad`",
-                      "// shows them) or per step of the backward pass, its comment the statement or the rule.",
-                      "// int forward_backward(const double *in, double *out, double *grad, const char **error): in[] and",
-                      "// grad[] hold the inputs in the order of scalargrad_input_names; returns 0, or 1 with *error set.",
-                      "// C99: cc -O2 -std=c99 -c this.c, and link with -lm.",
+            lines += ["//", f"// The value of {name} and the gradient of every input: the forward pass, then the backward pass.",
+                      "// Written by `scalargrad code --lang c` from the derivative table: each line is a node of the",
+                      "// graph (ids as `scalargrad grad` shows them) or a step of the backward pass, its comment the",
+                      "// statement or the rule it comes from. C99: cc -O2 -std=c99 -c, and link with -lm.",
+                      "// int forward_backward(const double *in, double *out, double *grad, const char **error): in[]",
+                      "// and grad[] hold the inputs in the order of scalargrad_input_names; returns 0, or 1 with *error.",
                       "#include <math.h>", "#include <stddef.h>"]
             if not plan.straight:
                 lines += ["#include <stdio.h>", "#include <stdlib.h>"]
             lines += ["", f"#define N_INPUTS {len(plan.inputs)}", "",
-                      "const char *const scalargrad_input_names[N_INPUTS] = {"
-                      + ", ".join(json.dumps(n) for n in plan.inputs) + "};", ""]
+                      "const char *const scalargrad_input_names[N_INPUTS] = {",
+                      *wrapped([json.dumps(n) for n in plan.inputs]), "};", ""]
         else:
-            lines += ["//", f"// {name} and d{name}/d(input) of every input, the forward then the backward pass, written by",
-                      "// `scalargrad code --lang javascript` from the derivative table: a line per node (ids as",
-                      "// `scalargrad grad` shows them) or per step of the backward pass, its comment the statement or",
-                      "// the rule. Call: forwardBackward({" + ", ".join(f"{json.dumps(n)}: ..." for n in plan.inputs[:4])
+            lines += ["//", f"// The value of {name} and the gradient of every input: the forward pass, then the backward pass.",
+                      "// Written by `scalargrad code --lang javascript` from the derivative table: each line is a node",
+                      "// of the graph (ids as `scalargrad grad` shows them) or a step of the backward pass, its comment",
+                      "// the statement or the rule it comes from.",
+                      "// Call: forwardBackward({" + ", ".join(f"{json.dumps(n)}: ..." for n in plan.inputs[:4])
                       + (", ..." if len(plan.inputs) > 4 else "") + "}) -> {value, gradients}.",
                       '"use strict";', "", "class DomainError extends Error {}", ""]
         lines += self.tables()
@@ -994,16 +1008,18 @@ class CWriter(Writer):
         ids = [str(plan.program.node_id(plan.program.inputs[n])) for n in plan.inputs]
         constants = [n for n in plan.nodes if n._op == CONST]
         if c:
-            rows = [f"static const int INPUT_IDS[N_INPUTS] = {{{', '.join(ids)}}};",
-                    f"#define N_CONSTANTS {len(constants)}"]
+            rows = ["static const int INPUT_IDS[N_INPUTS] = {", *wrapped(ids), "};", f"#define N_CONSTANTS {len(constants)}"]
             if constants:
-                rows += [f"static const int CONSTANT_IDS[N_CONSTANTS] = {{{', '.join(str(plan.id(n)) for n in constants)}}};",
-                         f"static const double CONSTANT_VALUES[N_CONSTANTS] = {{{', '.join(repr(n.data) for n in constants)}}};"]
+                rows += ["static const int CONSTANT_IDS[N_CONSTANTS] = {", *wrapped([str(plan.id(n)) for n in constants]),
+                         "};", "static const double CONSTANT_VALUES[N_CONSTANTS] = {",
+                         *wrapped([repr(n.data) for n in constants]), "};"]
             else:
                 rows += ["static const int CONSTANT_IDS[1] = {0};", "static const double CONSTANT_VALUES[1] = {0.0};"]
             return rows + [""]
-        return ["const INPUTS = [" + ", ".join(f"[{json.dumps(n)}, {i}]" for n, i in zip(plan.inputs, ids)) + "];",
-                "const CONSTANTS = [" + ", ".join(f"[{plan.id(n)}, {n.data!r}]" for n in constants) + "];", ""]
+        return ["const INPUTS = [  // each input's name and node id",
+                *wrapped([f"[{json.dumps(n)}, {i}]" for n, i in zip(plan.inputs, ids)], "  "), "];",
+                "const CONSTANTS = [  // each number of the program: its node id and value",
+                *wrapped([f"[{plan.id(n)}, {n.data!r}]" for n in constants], "  "), "];", ""]
 
     def helpers(self) -> list[str]:
         if not self.c:
@@ -1248,7 +1264,10 @@ class CodeReport(Report):
             table.add(what, ours, theirs, "ok" if agree else "DIFFERS", style="" if agree else "bold red")
         if self.refused:
             table.notes.append(f"scalargrad: {self.refused}")
-        table.notes.append("every gradient agrees" if self.agrees else "the code does NOT agree with backprop")
+        if self.refused and self.agrees:
+            table.notes.append("both refuse these values, as they should")
+        else:
+            table.notes.append("every gradient agrees" if self.agrees else "the code does NOT agree with backprop")
         return [table]
 
     def to_json(self) -> dict:

@@ -36,7 +36,7 @@ from scalargrad.render import DEFAULT_PRECISION, Lines, Report, Table, number, r
 SCHEMA = "scalargrad.derive/1"
 READABLE = 2000  # characters: a formula longer than this is refused, never printed as a wall
 WRITTEN_OUT = 300  # operations of the differentiated node's expression written out (shared parts repeated)
-AT_LIMIT = 6  # inputs listed where a formula is evaluated; past them, "at the values"
+AT_LIMIT = 3  # inputs listed where a formula is evaluated; past them, "at the values"
 STEP_WIDTH = 160  # characters of a gradient shown in a step of the table (--json has them whole)
 ARRAY_LIMIT = 8  # formulas shown for a whole array (`--wrt W1`): its first elements
 SIMPLIFY_OPS = 80  # SymPy's simplify (seconds on big expressions) is tried on formulas up to this many operations
@@ -321,7 +321,7 @@ def readable(expr, build: _Derivation | None = None) -> tuple[object, str, list[
     """The shortest of a few SymPy forms of `expr`, and its text: with shared sub-expressions
     named (`where t = tanh(n)`, the program's own name where it has one) when that is shorter."""
     sp = sympy()
-    candidates = [expr, sp.factor_terms(expr)]
+    candidates = [sp.factor_terms(expr), expr]  # on a tie the factored form: 3*(1 - tanh(u)**2)
     if sp.count_ops(expr) <= SIMPLIFY_OPS:
         try:
             candidates.append(sp.simplify(expr))
@@ -331,7 +331,7 @@ def readable(expr, build: _Derivation | None = None) -> tuple[object, str, list[
     # for a Heaviside) reads less like the table it comes from: only the formula's own functions
     own = {type(f) for f in expr.atoms(sp.Function)}
     candidates = [c for c in candidates if {type(f) for f in c.atoms(sp.Function)} <= own]
-    best = min(candidates, key=lambda e: (sp.count_ops(e), len(str(e))))
+    best = min(candidates, key=lambda e: (sp.count_ops(e), candidates.index(e)))
     text, where = str(best), []
     named = _named_form(best, build)
     if named is not None and len(named[0]) + sum(len(n) + len(t) + 5 for n, t in named[1]) < len(text):
