@@ -250,7 +250,8 @@ class JavaScript(Printer):
         "break case catch class const continue debugger default delete do else enum export extends false finally for "
         "function if import in instanceof new null return super switch this throw true try typeof var void while with "
         "yield let static implements interface package private protected public await arguments eval undefined NaN "
-        "Infinity Math Object Number Error DomainError inputs forwardBackward".split())
+        "Infinity Math Object Number Error DomainError inputs forwardBackward Float64Array NODES INPUTS CONSTANTS "
+        "gradients name grad value i v g module require".split())
 
 
 class C(Printer):
@@ -262,7 +263,8 @@ class C(Printer):
         "auto break case char const continue default do double else enum extern float for goto if inline int long "
         "register restrict return short signed sizeof static struct switch typedef union unsigned void volatile while "
         "_Bool _Complex _Imaginary bool true false NULL main in out grad error v g k fail fabs fmax fmin pow isfinite "
-        "INFINITY NAN isnan errno".split()) | frozenset(_MATH)
+        "INFINITY NAN isnan errno isinf calloc free snprintf size_t fail_node NODES INPUT_IDS CONSTANT_IDS "
+        "CONSTANT_VALUES N_INPUTS N_CONSTANTS values scalargrad_input_names forward_backward".split()) | frozenset(_MATH)
 
     def number(self, x: float) -> str:
         return repr(float(x))  # 3.0, never 3: 1 / 2 is 0 in C
@@ -280,7 +282,8 @@ class Python(Printer):
     keywords = frozenset(
         "False None True and as assert async await break class continue def del elif else except finally for from "
         "global if import in is lambda nonlocal not or pass raise return try while with yield math abs max min "
-        "float dict range DomainError forward_backward inputs v g".split())
+        "float dict range DomainError forward_backward inputs v g locals ArithmeticError ValueError gradients "
+        "error NODES INPUTS CONSTANTS name value i".split())
 
     def choose(self, condition, then, otherwise) -> str:
         return f"{then} if {condition} else {otherwise}"

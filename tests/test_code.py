@@ -208,7 +208,7 @@ def test_straight_line_up_to_the_limit():
 
 # -- names that are words of the target language ---------------------------------------------------
 WORDS = ["int", "double", "function", "lambda", "new", "math", "np", "v", "g", "i", "values", "in", "class", "Math",
-         "NaN", "out", "error", "float", "pow", "exp"]
+         "NaN", "out", "error", "float", "pow", "exp", "locals", "gradients", "require", "NODES"]
 
 
 @pytest.mark.parametrize("language", RUNNABLE)

@@ -219,3 +219,16 @@ def test_the_readable_limit_is_documented():
 def test_usage_errors_are_worded():
     with pytest.raises(UsageError, match="has no input of that name"):
         derive(parse("L = a * b"), ["c"])
+
+
+def test_the_latex_document_in_the_docs_is_the_tools_output_and_compiles(cli, tmp_path):
+    page = (ROOT / "docs" / "derive.md").read_text(encoding="utf-8")
+    document = page.split("```text\n\\documentclass", 1)[1].split("```", 1)[0]
+    block = cli("derive", *LECTURE, "--wrt", "a", "--latex", "--no-session").stdout
+    assert block in document
+    if shutil.which("pdflatex") is None:
+        pytest.skip("no TeX installed (pdflatex): the block is checked, not compiled")
+    (tmp_path / "doc.tex").write_text("\\documentclass" + document)
+    done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:]
