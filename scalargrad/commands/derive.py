@@ -16,7 +16,7 @@ def derive(
     wrt: Annotated[
         Optional[list[str]],
         typer.Option("--wrt", metavar="INPUT", show_default=False,
-                     help="Differentiate by this input: a name, an element (\"W1[0, 1]\") or a whole array "
+                     help="Differentiate by this input: a name, an element (\"W1\\[0, 1]\") or a whole array "
                           "(repeatable; default: every input)."),
     ] = None,
     of: OfOption = None,
