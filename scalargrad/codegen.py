@@ -697,10 +697,14 @@ class PythonWriter(Writer):
         if not numeric:
             return
         self.depth -= 1
-        if self.p.name == "python":
+        if self.p.name == "python" and self.plan.straight:
             self.line("except (ArithmeticError, ValueError):  # Python's math refuses: say where")
-            self.line(f"    _check({'locals()' if self.plan.straight else 'v'})")
+            self.line("    _check(locals())")
             self.line("    raise")
+        elif self.p.name == "python":
+            self.line("except (ArithmeticError, ValueError) as error:  # Python's math refuses")
+            self.line('    raise DomainError(f"a value is outside the domain of its operation ({error}); '
+                      '`scalargrad grad` at these values shows the node") from None')
         self.line(f"_check({'locals()' if self.plan.straight else 'v'})")
 
     def backward_block(self) -> None:

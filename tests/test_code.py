@@ -329,3 +329,10 @@ def test_the_installed_command(installed, tmp_path):
     result = installed("code", *LECTURE, "--lang", "python", cwd=tmp_path)
     assert result.exit_code == 0 and result.stdout.startswith("# L = (a*b + c) * f\n")
     assert set(LANGUAGES) == {"python", "numpy", "javascript", "c", "torch", "jax"}
+
+
+def test_python_loops_refuse_out_of_the_domain_in_their_own_error(tmp_path):
+    program = parse("W = uniform(-1, 1, [20, 20]); x = [" + ", ".join(["1"] * 20) + "]; L = sum(log(W @ x))")
+    values = {name: node.data for name, node in program.inputs.items()}
+    result = run(emit_code(program, "python"), "python", list(program.inputs), values, str(tmp_path))
+    assert result["error"].startswith("a value is outside the domain of its operation (math domain error)")
