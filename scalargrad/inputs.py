@@ -47,6 +47,7 @@ class Request:
     others: dict[str, str] = field(default_factory=dict)  # other commands' options -> their command
     extra: str | None = None  # what positionals after the program are ("node" for explain), if allowed
     of: str | None = None  # the node the command is about (sweep --of): inputs it does not read need no value
+    optional_values: bool = False  # derive, code: a formula or code needs no values (given, it is checked at them)
 
 
 @dataclass
@@ -209,7 +210,8 @@ def _resolve(program: Program, args, request: Request, data: DataFile | None, sa
         layers.append(("session", {name: value for name, value in saved.values.items() if name not in program.data}))
     try:
         return resolve(program.inputs, program.defaults, layers, names=program.names, options=request.options,
-                       command=request.command, needed=_needed(program, request.of))
+                       command=request.command,
+                       needed=set() if request.optional_values else _needed(program, request.of))
     except InputError as error:
         if data is not None:  # the missing name is most likely a column the data file lacks
             error.hint = _column_hint(program.source, data, error) or (

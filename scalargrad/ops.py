@@ -900,3 +900,21 @@ def substitute(formula: str, labels: dict[str, str]) -> str:
         return label if inside_call or ATOM.fullmatch(label) else f"({label})"
 
     return _OPERAND.sub(replace, formula)
+
+
+# -- for formulas: the rule each operator is, and the functions SymPy has not by name ------------
+# `scalargrad derive` names the rule of every step of a derivation: an operator row's rule per
+# operand (a product or quotient by a number is the constant multiple rule there), and a
+# function row's is always the chain rule with the function as the outer one.
+RULES: dict[str, tuple[str, ...]] = {
+    "+": ("sum", "sum"), "-": ("sum", "sum"), "*": ("product", "product"), "/": ("quotient", "quotient"),
+    "**": ("power", "exponential"), "neg": ("constant multiple",), "=": ("identity",),
+}
+# Each function SymPy has no function of the same name for (sympy.tanh is tanh; Abs, Heaviside,
+# Min and Max are abs, heaviside, min and max), as an expression of the language in functions it
+# has: `derive` keeps `relu(n)` in a formula and evaluates it to 30 digits through this.
+DEFINITIONS: dict[str, str] = {
+    "relu": "max(x, 0)", "sigmoid": "1 / (1 + exp(-x))", "softplus": "log(1 + exp(x))", "log1p": "log(1 + x)",
+    "expm1": "exp(x) - 1", "log2": "log(x) / log(2)", "log10": "log(x) / log(10)", "hypot": "sqrt(x**2 + y**2)",
+    "logsumexp": "log(exp(x) + exp(y))",
+}

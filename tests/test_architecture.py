@@ -19,8 +19,9 @@ PACKAGE = ROOT / "scalargrad"
 # "commands.*" stands for each command module: they import the core and commands.shared, never
 # each other.
 ORDER = [
-    "errors", "budget", "ops", "files", "engine", "program", "arrays", "data", "bindings", "session", "language", "render", "plot",
-    "renderers", "gradients", "hessian", "expect", "check", "hessian_check", "explain", "optimizers", "step", "dot",
+    "errors", "budget", "ops", "expressions", "files", "engine", "program", "arrays", "data", "bindings", "session",
+    "language", "render", "plot", "renderers", "gradients", "hessian", "expect", "check", "hessian_check", "explain",
+    "derive", "codegen", "optimizers", "step", "dot",
     "page", "sweep", "session_view", "inputs",
     "commands.shared", "commands.*", "commands", "cli", "__init__", "__main__",
 ]
@@ -41,6 +42,7 @@ OWNERS = {
     "graphviz": {"dot"},
     "matplotlib": {"plot"},
     "numpy": {"sweep", "hessian"},  # lazily, inside the functions that run a sweep or a Hessian
+    "sympy": {"derive"},
 }
 
 
