@@ -17,7 +17,8 @@ parsed graph: it is parsed again on load.
                "rows": [{"id": 0, "label": "a", "status": "PASS", "analytic": 6.0, "numeric": 6.0}, ...]},
      "data": {"file": "/home/me/moons.csv", "sha256": "9f86d0...", "columns": ["x1", "x2", "y"]}}
 
-Format 2 added `optimizer` (after a step: the optimiser's state, see `optimizers.State`);
+Format 2 added `optimizer` (after a step: the optimiser's state, see `optimizers.State`,
+which checks it when `step` continues it: this module stores it unread);
 a format 1 file is read as before, as a session whose optimiser starts fresh. `check` (the
 last `scalargrad check`: its verdict per node and the program and values it ran at) is
 optional and kept the format at 2: a scalargrad that does not know it reads the file all
@@ -57,7 +58,6 @@ from scalargrad.errors import SessionError, SessionWriteError, clip
 # Bump when the file changes shape so that an older scalargrad would misread it; a newer file
 # is refused, never guessed at. (A field an older one may ignore and drop, like `check`, needs no bump.)
 FORMAT = 2
-OPTIMIZERS = ("sgd", "momentum", "adam")  # the names `optimizer.name` may have
 CHECK_STATUSES = ("PASS", "FAIL", "KINK")  # the statuses of `check.rows`, as scalargrad.check names them
 DEFAULT_PATH = Path(".scalargrad") / "session.json"
 ENV_VAR = "SCALARGRAD_SESSION"
@@ -261,24 +261,9 @@ def _positive_whole(value: object) -> bool:
 
 
 def _bad_optimizer(state: object) -> str:
-    """What is wrong with the optimiser's state, or "": null, or an object with `name` (one
-    of OPTIMIZERS), `t` (the steps it took, a whole number of 0 or more) and the optional
-    objects name -> finite number `velocity`, `m`, `v` and `accumulated`."""
-    if state is None:
-        return ""
-    if not isinstance(state, dict):
-        return "is not a JSON object"
-    if state.get("name") not in OPTIMIZERS:
-        return f"has no `name` among {', '.join(OPTIMIZERS)}"
-    t = state.get("t")
-    if isinstance(t, bool) or not isinstance(t, int) or t < 0:
-        return "has no `t` (a whole number of 0 or more)"
-    for key in ("velocity", "m", "v", "accumulated"):
-        if key in state:
-            problem = _bad_values(state[key], f"its `{key}`")
-            if problem:
-                return "is wrong: " + problem
-    return ""
+    """What is wrong with the optimiser's state, or "": null, or an object. What is in it is
+    the optimisers' business: `optimizers.check_state` checks it when `step` continues it."""
+    return "" if state is None or isinstance(state, dict) else "is not a JSON object"
 
 
 def _bad_check(check: object) -> str:
@@ -378,7 +363,7 @@ def _bad_entry(entry: dict) -> str:
     """What is wrong with one history entry, or "": step (a positive whole number), lr,
     before and after (finite numbers), values (as the session's), and the optional steps
     (a positive whole number, 1 when absent), descend and zero_grad (true or false),
-    optimizer (one of OPTIMIZERS) and lr_expression (text)."""
+    optimizer and lr_expression (text)."""
     if not _positive_whole(entry.get("step")):
         return "`step` is not a whole number of 1 or more"
     if "steps" in entry and not _positive_whole(entry["steps"]):
@@ -389,11 +374,9 @@ def _bad_entry(entry: dict) -> str:
     for key in ("descend", "zero_grad"):
         if key in entry and not isinstance(entry[key], bool):
             return f"`{key}` is not true or false"
-    if "optimizer" in entry and entry["optimizer"] not in OPTIMIZERS:
-        return f"`optimizer` is not one of {', '.join(OPTIMIZERS)}"
-    if "lr_expression" in entry and not (isinstance(entry["lr_expression"], str)
-                                         and _encodable(entry["lr_expression"])):
-        return "`lr_expression` is not text"
+    for key in ("optimizer", "lr_expression"):
+        if key in entry and not _text(entry[key]):
+            return f"`{key}` is not text"
     return _bad_values(entry.get("values"), "its `values`")
 
 
@@ -510,7 +493,11 @@ def write(path: str | os.PathLike, current: Session) -> None:
     # runs without `indent`, and a big model's session would otherwise cost a visible pause.
     checked = len(current.check["rows"]) if current.check else 0
     readable = len(current.values) + len(current.history) + checked <= 1000
-    text = json.dumps(current.to_json(), indent=1 if readable else None, allow_nan=False) + "\n"
+    try:
+        text = json.dumps(current.to_json(), indent=1 if readable else None, allow_nan=False) + "\n"
+    except ValueError as error:  # inf or nan: never written; the file stays as it was
+        raise SessionError(f"not saving session file {shown(path)}: {error}",
+                           hint="a number that is not finite reached the session, which is a bug; please report it") from None
     _make_folder(path.parent)
 
     def failed(message: str) -> SessionWriteError:
