@@ -6,7 +6,7 @@ Every optimiser minimises: it is given the gradient of what falls (the output's 
 with `--descend`, its negative without, as PyTorch's `maximize=True`). A row (`Row`) holds
 an optimiser's name, its settings (hyper-parameters, each with its default and the option
 that sets it), the state it keeps per input (and what a saved value of it may be), its
-update for one input, and the formula and the line of docs/step.md that describe it.
+update of the inputs it moves, and the formula and the line of docs/step.md that describe it.
 Formulas as PyTorch writes them, per input x with gradient g at step t = 1, 2, ...:
 
     sgd       x <- x - lr * g                                          torch.optim.SGD
@@ -22,7 +22,7 @@ option of each new setting, the session keeps its state, and both are checked fr
 row. Nothing outside this module names an optimiser or a key of its state.
 
     >>> rate = learning_rate("1.0 - 0.9*k/100")
-    >>> [rate.at(k) for k in (0, 50, 100)]
+    >>> [round(rate.at(k), 12) for k in (0, 50, 100)]
     [1.0, 0.55, 0.1]
     >>> optimizer, note = choose("adam", {"--beta1": 0.8})
     >>> optimizer.settings
@@ -228,8 +228,9 @@ def _mean_of_squares(slots: dict, name: str, g: float, decay: float) -> tuple[fl
 
     g**2 overflows from |g| = 1.34e154 on. Then g is taken as g / 2**e and v kept as v / 4**e,
     e saved as `v_exponent`; powers of two scale exactly, so the digits are those of the true
-    numbers. For every smaller gradient (and a v that needs no scale) e = 0: the plain formula,
-    the same bits as PyTorch's. Returns v as computed (scaled by 4**-e) and e."""
+    numbers. For every smaller gradient (and a v that needs no scale) e = 0: the plain formula
+    (PyTorch's `v.mul_(decay).addcmul_(g, g, value=1 - decay)`, the same bits). Returns v as
+    computed (scaled by 4**-e) and e."""
     v, exponents = slots["v"], slots["v_exponent"]
     if abs(g) < _SAFE_BELOW and name not in exponents:
         v[name] = decay * v.get(name, 0.0) + (1 - decay) * g * g
@@ -259,7 +260,7 @@ def _adam(x, g, names, lr, t, slots, h) -> dict[str, float]:
         if e:  # scaled: m and eps as sqrt(v) is, which changes no digit of their ratio
             new[name] = x[name] - lr * (math.ldexp(m[name], -e) / correction1) / (
                 math.sqrt(v / correction2) + math.ldexp(eps, -e))
-        else:  # PyTorch's arithmetic, in its order
+        else:  # the documented formula as written, in this order (every gradient below 1.34e154)
             new[name] = x[name] - lr * (m[name] / correction1) / (math.sqrt(v / correction2) + eps)
     return new
 
@@ -278,7 +279,8 @@ _MEAN_OF_SQUARES = (Slot("v", nonnegative=True), Slot("v_exponent", exponent=Tru
 ROWS: dict[str, Row] = {row.name: row for row in (
     Row("sgd", (), (), _sgd, "`x <- x - lr * g`", "the lecture's `p.data += -lr * p.grad`; `torch.optim.SGD`"),
     Row("momentum", (Setting("momentum", "--momentum", 0.9, "momentum's factor: b <- momentum * b + grad."),),
-        (Slot("velocity"),), _momentum, "`b <- momentum * b + g` (`b` starts at 0, so `b_1 = g`), then `x <- x - lr * b`",
+        (Slot("velocity"),), _momentum,
+        "`b <- momentum * b + g` (`b` starts at 0, so `b_1 = g`), then `x <- x - lr * b`",
         "`torch.optim.SGD(momentum=M)`, dampening 0, not Nesterov"),
     Row("adam", (Setting("beta1", "--beta1", 0.9, "Adam's decay of the mean of the gradients."),
                  Setting("beta2", "--beta2", 0.999, "Adam's decay of the mean of their squares."),
@@ -295,7 +297,8 @@ ROWS: dict[str, Row] = {row.name: row for row in (
         "`torch.optim.RMSprop`, not centered, no momentum, no weight decay"),
 )}
 NAMES = tuple(ROWS)
-SETTINGS = tuple({setting.flag: setting for entry in ROWS.values() for setting in entry.settings}.values())  # one per option
+# Every setting once per option (two rows may share one): `step` makes an option of each.
+SETTINGS = tuple({setting.flag: setting for entry in ROWS.values() for setting in entry.settings}.values())
 _ACCUMULATED = Slot("accumulated")  # --no-zero-grad's sum of the gradients so far, whatever the optimiser
 
 
@@ -431,7 +434,8 @@ def check_state(saved: object, inputs: Collection[str], session: Path | None = N
     if not problem:
         return
     if session is None:
-        raise UsageError(f"the optimizer state {problem}", hint="give the state a step saved (StepReport.state.to_json())")
+        raise UsageError(f"the optimizer state {problem}",
+                         hint="give the state a step saved (StepReport.state.to_json())")
     from scalargrad.errors import SessionError
     from scalargrad.session import RESET_HINT, shown
 

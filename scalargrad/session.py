@@ -496,8 +496,8 @@ def write(path: str | os.PathLike, current: Session) -> None:
     try:
         text = json.dumps(current.to_json(), indent=1 if readable else None, allow_nan=False) + "\n"
     except ValueError as error:  # inf or nan: never written; the file stays as it was
-        raise SessionError(f"not saving session file {shown(path)}: {error}",
-                           hint="a number that is not finite reached the session, which is a bug; please report it") from None
+        raise SessionError(f"not saving session file {shown(path)}: {error}", hint="a number that is not finite "
+                           "reached the session, which is a bug in scalargrad; please report it") from None
     _make_folder(path.parent)
 
     def failed(message: str) -> SessionWriteError:

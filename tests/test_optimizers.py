@@ -41,6 +41,14 @@ def test_every_row_is_documented_and_reachable_from_the_command(name):
     assert doc["optimizer"] == {"name": name, **{s.name: s.default * 0.5 for s in row.settings}, "t": 1}
 
 
+def test_the_module_examples_run():
+    import doctest
+
+    from scalargrad import optimizers
+
+    assert doctest.testmod(optimizers).failed == 0
+
+
 def test_the_session_module_names_no_optimiser_and_no_key_of_its_state():
     text = (Path(session.__file__)).read_text(encoding="utf-8")
     code = re.sub(r'""".*?"""', "", text, flags=re.S)  # docstrings may describe the file
@@ -81,7 +89,8 @@ def test_a_continued_adam_session_stays_adam_with_its_settings(installed, tmp_pa
     assert continued.json()["optimizer"] == {"name": "adam", "beta1": 0.8, "beta2": 0.999, "eps": 1e-8, "t": 6}
     assert continued.json()["values"] == once.json()["values"]
     wrong = installed("step", "--momentum", "0.5", *own)
-    assert wrong.exit_code == 2 and "error: --momentum has no effect with adam (the session's optimizer)" in wrong.stderr
+    assert wrong.exit_code == 2
+    assert "error: --momentum has no effect with adam (the session's optimizer)" in wrong.stderr
 
 
 def test_switching_optimiser_in_a_session_starts_it_fresh_and_says_so(cli):
