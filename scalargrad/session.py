@@ -17,7 +17,8 @@ parsed graph: it is parsed again on load.
                "rows": [{"id": 0, "label": "a", "status": "PASS", "analytic": 6.0, "numeric": 6.0}, ...]},
      "data": {"file": "/home/me/moons.csv", "sha256": "9f86d0...", "columns": ["x1", "x2", "y"]}}
 
-Format 2 added `optimizer` (after a step: the optimiser's state, see `optimizers.State`);
+Format 2 added `optimizer` (after a step: the optimiser's state, see `optimizers.State`,
+which checks it when `step` continues it: this module stores it unread);
 a format 1 file is read as before, as a session whose optimiser starts fresh. `check` (the
 last `scalargrad check`: its verdict per node and the program and values it ran at) is
 optional and kept the format at 2: a scalargrad that does not know it reads the file all
@@ -67,7 +68,6 @@ from scalargrad.errors import SessionError, SessionWriteError, UsageError, clip
 # Bump when the file changes shape so that an older scalargrad would misread it; a newer file
 # is refused, never guessed at. (A field an older one may ignore and drop, like `check`, needs no bump.)
 FORMAT = 3
-OPTIMIZERS = ("sgd", "momentum", "adam")  # the names `optimizer.name` may have
 CHECK_STATUSES = ("PASS", "FAIL", "KINK")  # the statuses of `check.rows`, as scalargrad.check names them
 DEFAULT_PATH = Path(".scalargrad") / "session.json"
 ENV_VAR = "SCALARGRAD_SESSION"
@@ -114,7 +114,7 @@ class Session:
         return document
 
 
-_VALUE_MAPS = ("values", "velocity", "m", "v", "accumulated")  # the maps of input name -> number in an object
+_VALUE_MAPS = ("values",)  # the maps of input name -> number in the document, a history entry and the check
 
 
 def _arrays(document: object, change: Callable[[dict], dict]) -> object:
@@ -124,18 +124,19 @@ def _arrays(document: object, change: Callable[[dict], dict]) -> object:
     if not isinstance(document, dict):
         return document
 
-    def changed(part: object) -> object:
+    def changed(part: object, keys=_VALUE_MAPS) -> object:
         if not isinstance(part, dict):
             return part
-        return {key: change(value) if key in _VALUE_MAPS and isinstance(value, dict) else value
+        return {key: change(value) if (keys is None or key in keys) and isinstance(value, dict) else value
                 for key, value in part.items()}
 
     document = changed(document)
     if isinstance(document.get("history"), list):
         document["history"] = [changed(entry) for entry in document["history"]]
-    for key in ("optimizer", "check"):
-        if key in document:
-            document[key] = changed(document[key])
+    if "check" in document:
+        document["check"] = changed(document["check"])
+    if "optimizer" in document:  # its maps are the optimiser's business (scalargrad.optimizers): each by input name
+        document["optimizer"] = changed(document["optimizer"], None)
     return document
 
 
@@ -338,24 +339,9 @@ def _positive_whole(value: object) -> bool:
 
 
 def _bad_optimizer(state: object) -> str:
-    """What is wrong with the optimiser's state, or "": null, or an object with `name` (one
-    of OPTIMIZERS), `t` (the steps it took, a whole number of 0 or more) and the optional
-    objects name -> finite number `velocity`, `m`, `v` and `accumulated`."""
-    if state is None:
-        return ""
-    if not isinstance(state, dict):
-        return "is not a JSON object"
-    if state.get("name") not in OPTIMIZERS:
-        return f"has no `name` among {', '.join(OPTIMIZERS)}"
-    t = state.get("t")
-    if isinstance(t, bool) or not isinstance(t, int) or t < 0:
-        return "has no `t` (a whole number of 0 or more)"
-    for key in ("velocity", "m", "v", "accumulated"):
-        if key in state:
-            problem = _bad_values(state[key], f"its `{key}`")
-            if problem:
-                return "is wrong: " + problem
-    return ""
+    """What is wrong with the optimiser's state, or "": null, or an object. What is in it is
+    the optimisers' business: `optimizers.check_state` checks it when `step` continues it."""
+    return "" if state is None or isinstance(state, dict) else "is not a JSON object"
 
 
 def _bad_check(check: object) -> str:
@@ -409,7 +395,7 @@ def _bad_entry(entry: dict) -> str:
     """What is wrong with one history entry, or "": step (a positive whole number), lr,
     before and after (finite numbers), values (as the session's), and the optional steps
     (a positive whole number, 1 when absent), descend and zero_grad (true or false),
-    optimizer (one of OPTIMIZERS) and lr_expression (text)."""
+    optimizer and lr_expression (text)."""
     if not _positive_whole(entry.get("step")):
         return "`step` is not a whole number of 1 or more"
     if "steps" in entry and not _positive_whole(entry["steps"]):
@@ -420,11 +406,9 @@ def _bad_entry(entry: dict) -> str:
     for key in ("descend", "zero_grad"):
         if key in entry and not isinstance(entry[key], bool):
             return f"`{key}` is not true or false"
-    if "optimizer" in entry and entry["optimizer"] not in OPTIMIZERS:
-        return f"`optimizer` is not one of {', '.join(OPTIMIZERS)}"
-    if "lr_expression" in entry and not (isinstance(entry["lr_expression"], str)
-                                         and _encodable(entry["lr_expression"])):
-        return "`lr_expression` is not text"
+    for key in ("optimizer", "lr_expression"):
+        if key in entry and not _text(entry[key]):
+            return f"`{key}` is not text"
     return _bad_values(entry.get("values"), "its `values`")
 
 
@@ -594,7 +578,11 @@ def write(path: str | os.PathLike, current: Session) -> None:
     # runs without `indent`, and a big model's session would otherwise cost a visible pause.
     checked = len(current.check["rows"]) if current.check else 0
     readable = len(current.values) + len(current.history) + checked <= 1000
-    text = json.dumps(current.to_json(), indent=1 if readable else None, allow_nan=False) + "\n"
+    try:
+        text = json.dumps(current.to_json(), indent=1 if readable else None, allow_nan=False) + "\n"
+    except ValueError as error:  # inf or nan: never written; the file stays as it was
+        raise SessionError(f"not saving session file {shown(path)}: {error}", hint="a number that is not finite "
+                           "reached the session, which is a bug in scalargrad; please report it") from None
     _make_folder(path.parent)
 
     def failed(message: str, hint: str = "") -> SessionWriteError:

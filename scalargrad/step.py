@@ -14,15 +14,16 @@ the parsed program, never re-parsing, and records the output after every step.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping
 
 from scalargrad.engine import Value
 from scalargrad.errors import DomainError, UsageError
-from scalargrad.optimizers import LearningRate, Optimizer, State, learning_rate, update
+from scalargrad.optimizers import LearningRate, Optimizer, State, check_state, choose, learning_rate, update
 from scalargrad.program import Program
 from scalargrad.render import DEFAULT_PRECISION, Report, Table, number
 
@@ -72,6 +73,7 @@ class StepReport(Report):
     optimizer: Optimizer = field(default_factory=Optimizer)
     zero_grad: bool = True  # False: gradients add up over the steps (--no-zero-grad)
     state: State = field(default_factory=State)  # the optimiser's state after the last step
+    notes: list[str] = field(default_factory=list)  # to say on stderr: the optimiser was switched
     watch: dict[str, list[float]] = field(default_factory=dict)  # watched name -> value before step 1 and after each
 
     @property
@@ -122,12 +124,14 @@ class StepReport(Report):
         actual = self.history[first] - self.history[first - 1]
         more = len(self.disagreements) - 1
         also = f" (and {more} later step{'s' if more > 1 else ''})" if more else ""
-        return [
-            *turned,
-            f"step {first}{also} changed {self.output} by {actual:.6g} where the first-order prediction "
-            f"(sum of grad * change in x) was {self.predicted[first - 1]:.6g}: the learning rate is too large "
-            f"for this program here; try --lr " + (f"\"({self.lr_text}) / 10\"" if self.lr_text else f"{self.lr / 10:g}")
-        ]
+        moved = (f"step {first}{also} changed {self.output} by {actual:.6g} where the first-order prediction "
+                 f"(sum of grad * change in x) was {self.predicted[first - 1]:.6g}")
+        if not self.zero_grad:  # the summed gradients, not the rate, took it there
+            return [*turned, f"{moved}: with --no-zero-grad the gradients add up over the steps, so each step moves "
+                             "by the sum of all the gradients so far, which still points where the inputs used to be; "
+                             "without --no-zero-grad each step follows its own gradient"]
+        return [*turned, f"{moved}: the learning rate is too large for this program here; try --lr "
+                + (f"\"({self.lr_text}) / 10\"" if self.lr_text else f"{self.lr / 10:g}")]
 
 
 def check_freeze(program: Program, freeze: Iterable[str]) -> list[str]:
@@ -143,6 +147,18 @@ def check_lr(lr: float | str | LearningRate) -> LearningRate:
     return learning_rate(lr)
 
 
+def check_outputs(plot: str | os.PathLike | None, save: str | os.PathLike | None) -> None:
+    """`--plot` and `--save`, before any work: matplotlib installed, each file writable."""
+    if plot is not None:
+        from scalargrad.plot import ready_to_plot
+
+        ready_to_plot(plot)
+    if save is not None:
+        from scalargrad.files import check_writable
+
+        check_writable(save, "--save")
+
+
 def check_watch(program: Program, watch: Iterable[str]) -> dict[str, Value]:
     """The watched names (an array stands for its elements), each a node of the program."""
     nodes: dict[str, Value] = {}
@@ -150,6 +166,18 @@ def check_watch(program: Program, watch: Iterable[str]) -> dict[str, Value]:
         labels = program.arrays[name][1] if name in program.arrays else [name]
         nodes.update({label: program.node(label) for label in labels})
     return nodes
+
+
+def check_steps(program: Program, steps: int) -> None:
+    """Refuse a number of steps below 0, or more steps than the size budget allows for this
+    program (each step evaluates every node), before any work."""
+    from scalargrad import budget
+
+    if steps < 0:
+        raise UsageError(f"the number of steps must be 0 or more, not {steps}")
+    nodes = len(program.nodes)
+    budget.check_work(steps * nodes, f"{steps:,} steps of a {nodes:,}-node graph are",
+                      way_around="take fewer --steps (a session continues where the last run stopped)")
 
 
 def run_steps(
@@ -161,55 +189,88 @@ def run_steps(
     descend: bool = False,
     freeze: Iterable[str] = (),
     progress: Callable[[int], None] | None = None,
-    optimizer: Optimizer | str = "sgd",
+    optimizer: Optimizer | str | None = None,
+    given: Mapping[str, float] | None = None,
     state: State | Mapping | None = None,
     zero_grad: bool = True,
     watch: Iterable[str] = (),
 ) -> StepReport:
     """Repeat `steps` times: backward, move every input not frozen by the `optimizer` (plain
     `lr * grad` by default; against the gradient with `descend`), forward. The program is
-    parsed once (a string is parsed here). `lr` may be an expression of the step number `k`;
-    `state` continues an optimiser (a `State`, or its saved JSON); `zero_grad=False` adds each
-    step's gradient to the sum of the previous ones, as a training loop without `zero_grad()`.
+    parsed once (a string is parsed here). `lr` may be an expression of the step number `k`,
+    evaluated step by step; `state` continues an optimiser (a `State`, or its saved JSON),
+    and without `optimizer` its own; `given` sets the optimiser's settings by option
+    (`{"--beta1": 0.8}`, see `optimizers.choose`); `zero_grad=False` adds each step's
+    gradient to the sum of the previous ones, as a training loop without `zero_grad()`.
 
     Raises DomainError, naming the step, when a value leaves an operation's domain or stops
-    being finite; `progress(k)` is called after step k. Ctrl-C (KeyboardInterrupt)
-    stops at the last completed step: the report holds the steps taken and says `interrupted`.
+    being finite; `progress(k)` is called after step k. Ctrl-C stops at the end of the step
+    under way: the report holds the steps taken and says `interrupted`.
     """
     if isinstance(program, str):
         from scalargrad.language import parse
 
         program = parse(program)
-    rate, optimizer = check_lr(lr), Optimizer(optimizer) if isinstance(optimizer, str) else optimizer
-    if steps < 0:
-        raise UsageError(f"the number of steps must be 0 or more, not {steps}")
+    rate = check_lr(lr)
+    check_steps(program, steps)
     frozen = check_freeze(program, freeze)
-    if not isinstance(state, State):
-        state = State.from_json(state, optimizer.name, not zero_grad)
-    # An expression's rates are all computed first: a bad one stops the run before any step.
-    rates = [rate.at(state.t + k, state.t) for k in range(steps)] if rate.constant is None else \
-        [rate.constant] * min(steps, 1)
+    saved = state.to_json() if isinstance(state, State) else state
+    check_state(saved, program.inputs)
+    chosen, switched = choose(optimizer, given, saved)
+    state = State.from_json(saved, chosen, not zero_grad)
+    start, first_rate = state.t, rate.first(state.t, steps)  # k counts on from the steps the state took
     watched = check_watch(program, watch)
     program.evaluate(values)  # the values as given: an error here is not any step's fault
     current = {name: node.data for name, node in program.inputs.items()}
-    report = StepReport(output=program.label(program.output), lr=rates[0] if rates else rate.at(state.t),
-                        descend=descend, steps=steps, requested=steps, frozen=frozen,
-                        start=dict(current), final=current, grads={name: 0.0 for name in program.inputs},
-                        history=[program.output.data], predicted=[], lr_text="" if rate.constant is not None else rate.text,
-                        optimizer=optimizer, zero_grad=zero_grad, state=state,
+    report = StepReport(output=program.label(program.output), lr=first_rate, descend=descend, steps=steps,
+                        requested=steps, frozen=frozen, start=dict(current), final=current,
+                        grads={name: 0.0 for name in program.inputs}, history=[program.output.data], predicted=[],
+                        lr_text="" if rate.constant is not None else rate.text, optimizer=chosen,
+                        zero_grad=zero_grad, state=state, notes=[switched] if switched else [],
                         watch={name: [node.data] for name, node in watched.items()})
     moving = [(name, node) for name, node in program.inputs.items() if name not in frozen]
-    for k in range(1, steps + 1):
-        try:
-            _one_step(program, moving, report, k, rates[k - 1] if rate.constant is None else rate.constant, watched)
-            if progress is not None:
-                progress(k)
-        except DomainError as error:
-            raise _at_step(error, k, steps, report.history, report.rates[-1] if report.rates else report.lr) from None
-        except KeyboardInterrupt:
-            report.interrupted, report.steps = True, len(report.history) - 1
-            break
+    _steps(program, moving, report, rate, start, watched, progress)
     return report
+
+
+def _steps(program: Program, moving: list[tuple[str, Value]], report: StepReport, rate: LearningRate, start: int,
+           watched: Mapping[str, Value], progress: Callable[[int], None] | None) -> None:
+    """Take the report's steps, the rate of each evaluated at its k (`start` for the first)."""
+    with _ctrl_c_between_steps() as pressed:
+        for k in range(1, report.steps + 1):
+            try:
+                _one_step(program, moving, report, k, rate.at(start + k - 1, start), watched)
+                if progress is not None:
+                    progress(k)
+            except DomainError as error:
+                raise _at_step(error, k, report.steps, report.history,
+                               report.rates[-1] if report.rates else report.lr) from None
+            except KeyboardInterrupt:  # raised by the step itself (a host's own handler): it did not complete
+                report.interrupted = True
+            if report.interrupted or pressed():
+                report.interrupted, report.steps = True, len(report.history) - 1
+                return
+
+
+@contextlib.contextmanager
+def _ctrl_c_between_steps() -> Iterator[Callable[[], bool]]:
+    """Ctrl-C during the steps only raises a flag, read after each step: the run stops at the
+    end of the step under way, never halfway through one's bookkeeping or between two steps
+    where nothing catches it. Only in the main thread and where Python's own handler is in
+    place (a host with its own keeps it, and its KeyboardInterrupt is caught in the step)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield lambda: False
+        return
+    pressed: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: pressed.append(number))
+    try:
+        yield lambda: bool(pressed)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _one_step(program: Program, moving: list[tuple[str, Value]], report: StepReport, k: int, lr: float,
@@ -222,6 +283,10 @@ def _one_step(program: Program, moving: list[tuple[str, Value]], report: StepRep
     used = grads
     if state.accumulated is not None:  # --no-zero-grad: this step's gradient adds to the sum so far
         used = {name: state.accumulated.get(name, 0.0) + grad for name, grad in grads.items()}
+        if not math.isfinite(sum(used.values())):  # kept in the session, frozen inputs' sums too
+            name = next((name for name, grad in used.items() if not math.isfinite(grad)), next(iter(used)))
+            raise DomainError(f"the gradient of `{name}` summed over the steps (--no-zero-grad) is no longer "
+                              f"a finite number ({used[name]:g})")
     falling = used if report.descend else {name: -grad for name, grad in used.items()}
     new, after = update(report.optimizer, state, current, falling, [name for name, _ in moving], lr)
     prediction = []
@@ -294,6 +359,7 @@ def take_steps(program: Program, values: Mapping[str, float], *, origin: Mapping
     The report's `advice()` starts with a note when this step turns the other way than the
     session's last one. `data`: the data file it trains on (`inputs.Loaded.data_record()`),
     saved as the session's."""
+    check_steps(program, steps)  # before the lock: a refused run waits for no one
     options.update(lr=lr, steps=steps, descend=descend, freeze=check_freeze(program, freeze))
     if session is None or not session.active:
         return run_steps(program, values, **options)
@@ -304,6 +370,7 @@ def take_steps(program: Program, values: Mapping[str, float], *, origin: Mapping
     done: list[StepReport] = []
 
     def run(start: dict[str, float], state: dict | None) -> StepReport:
+        check_state(state, program.inputs, session.path)  # a damaged state: the session's words, nothing saved
         done.append(run_steps(program, start, state=state, **options))
         return done[-1]
 
@@ -348,6 +415,14 @@ def history_entry(report: StepReport):
 def auto_every(steps: int, rows: int = 10) -> int:
     """Show about `rows` rows of the history table."""
     return max(1, steps // rows)
+
+
+def draw(plot: str | os.PathLike, report: StepReport) -> str:
+    """`--plot`: the output over the steps, into the file; returns the note that says so."""
+    from scalargrad.plot import plot_history
+
+    plot_history(plot, report.history, output=report.output, title=plot_title(report))
+    return f"wrote {plot}: {report.output} over {report.steps:,} step{'s' * (report.steps != 1)}"
 
 
 def plot_title(report: StepReport) -> str:
@@ -483,7 +558,4 @@ def step_json(report: StepReport) -> dict:
 
 def optimizer_json(report: StepReport) -> dict:
     """The optimiser's name, its hyper-parameters, and `t`, the steps its state has taken."""
-    optimizer = report.optimizer
-    settings = {"sgd": {}, "momentum": {"momentum": optimizer.momentum},
-                "adam": {"beta1": optimizer.beta1, "beta2": optimizer.beta2, "eps": optimizer.eps}}
-    return {"name": optimizer.name, **settings[optimizer.name], "t": report.state.t}
+    return {"name": report.optimizer.name, **report.optimizer.settings, "t": report.state.t}

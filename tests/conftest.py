@@ -63,6 +63,28 @@ def run_installed(*args: str, input: str | None = None, cwd: str | os.PathLike |
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
+def read_until(terminal: int, pattern: str, timeout: float = 120) -> bytes:
+    """What a pseudo-terminal shows until `pattern` (a regular expression) matches it: wait on
+    the output, never on the clock (`timeout` only stops a hang, and fails the test)."""
+    import re
+    import select
+    import time
+
+    screen, deadline = b"", time.monotonic() + timeout
+    while not re.search(pattern.encode(), screen):
+        if time.monotonic() > deadline:
+            pytest.fail(f"no {pattern!r} after {timeout:g} s; the screen: {screen.decode(errors='replace')[-2000:]}")
+        if select.select([terminal], [], [], 1)[0]:
+            try:
+                chunk = os.read(terminal, 65536)
+            except OSError:  # the child has gone: the pseudo-terminal is closed
+                chunk = b""
+            if not chunk:
+                pytest.fail(f"the command ended before showing {pattern!r}: {screen.decode(errors='replace')[-2000:]}")
+            screen += chunk
+    return screen
+
+
 def read_until_closed(terminal: int, timeout: float = 120) -> bytes:
     """What a pseudo-terminal shows until its child closes it (or `timeout` seconds pass)."""
     import select

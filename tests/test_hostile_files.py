@@ -81,7 +81,7 @@ def test_a_named_pipe_as_the_bindings_file_is_refused_not_waited_on(tmp_path):
 @POSIX
 def test_a_named_pipe_as_the_program_file_is_refused_not_waited_on(tmp_path):
     os.mkfifo(tmp_path / "program.fifo")
-    fails(run_installed("grad", "--file", "program.fifo", "--no-session", cwd=tmp_path, timeout=5),
+    fails(run_installed("grad", "--file", "program.fifo", "--no-session", cwd=tmp_path, timeout=QUICK),
           "program file program.fifo is a named pipe (FIFO)")
 
 

@@ -1,10 +1,13 @@
 """`scalargrad step`: nudge the inputs along the gradient, once or many times."""
 
+import functools
+import inspect
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from scalargrad import optimizers
 from scalargrad.commands.shared import JsonOption, PrecisionOption, load, note, progress_bar, program_command, warn
 
 ORDER = 30  # place in `scalargrad --help`
@@ -34,12 +37,28 @@ WatchOption = Annotated[
 ]
 NoZeroGradOption = Annotated[bool, typer.Option("--no-zero-grad", help="Let gradients add up over the steps, as a "
                                                 "training loop that forgets zero_grad() (a bug, on purpose).")]
-OptimizerOption = Annotated[str, typer.Option("--optimizer", metavar="sgd|momentum|adam", help="How the inputs move "
-                                              "(formulas in docs/step.md); its state continues in the session.")]
+OptimizerOption = Annotated[Optional[str], typer.Option("--optimizer", metavar="NAME", show_default=False, help=(
+    f"How the inputs move: {', '.join(optimizers.NAMES)} (docs/step.md); default: the session's, else sgd."))]
 
 
-def hyper(flag: str, text: str):
-    return Annotated[float, typer.Option(flag, metavar="X", help=text)]
+def with_settings(func):
+    """An option per setting in the optimisers' table (--momentum, --beta1, ...), handed to
+    `func` as `given`, {option: value} of those given: a new optimiser needs no edit here."""
+    names = {setting.flag: setting.flag[2:].replace("-", "_") for setting in optimizers.SETTINGS}
+    options = [inspect.Parameter(names[setting.flag], inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+                                 annotation=Annotated[Optional[float], typer.Option(setting.flag, metavar="X", help=(
+                                     f"{setting.help} Default {setting.default:g}."), show_default=False)])
+               for setting in optimizers.SETTINGS]
+    params = list(inspect.signature(func).parameters.values())
+    at = [param.name for param in params].index("given")
+
+    @functools.wraps(func)
+    def command(request, **chosen):
+        given = {flag: chosen.pop(name) for flag, name in names.items()}
+        return func(request, given={flag: value for flag, value in given.items() if value is not None}, **chosen)
+
+    command.__signature__ = inspect.Signature(params[:at] + options + params[at + 1:])
+    return command
 
 
 SaveOption = Annotated[
@@ -49,6 +68,7 @@ SaveOption = Annotated[
 
 
 @program_command()
+@with_settings
 def step(
     request,
     lr: LrOption = "0.01",
@@ -60,11 +80,8 @@ def step(
     save: SaveOption = None,
     watch: WatchOption = None,
     no_zero_grad: NoZeroGradOption = False,
-    optimizer: OptimizerOption = "sgd",
-    momentum: hyper("--momentum", "momentum's factor: b <- momentum * b + grad.") = 0.9,
-    beta1: hyper("--beta1", "Adam's decay of the mean of the gradients.") = 0.9,
-    beta2: hyper("--beta2", "Adam's decay of the mean of their squares.") = 0.999,
-    adam_eps: hyper("--adam-eps", "Adam's epsilon, added to the root of the second moment.") = 1e-8,
+    optimizer: OptimizerOption = None,
+    given: dict = None,  # the optimiser's settings given: one option each, from the table (with_settings)
     all_: Annotated[bool, typer.Option("--all", help="Show every element of every array.")] = False,
     precision: PrecisionOption = 10,
     json_: JsonOption = False,
@@ -76,31 +93,27 @@ def step(
     """
     from scalargrad import step as stepping
     from scalargrad.bindings import name_list
-    from scalargrad.files import check_writable
-    from scalargrad.optimizers import Optimizer
     from scalargrad.render import emit
 
-    rate, chosen = stepping.check_lr(lr), Optimizer(optimizer, momentum, beta1, beta2, adam_eps)
-    if plot is not None:
-        from scalargrad.plot import ready_to_plot
-
-        ready_to_plot(plot)
-    if save is not None:
-        check_writable(save, "--save")
+    rate = stepping.check_lr(lr)
+    optimizers.check_choice(optimizer, given)  # a wrong name or setting, before any work
+    stepping.check_outputs(plot, save)
     loaded = load(request)
     output, trained = loaded.program, loaded.data_record()  # the bar shows the output after each step
     with progress_bar("stepping", json_) as bar:
         report = stepping.take_steps(loaded.program, loaded.values, origin=loaded.origin, session=loaded.session,
                                      data=trained, lr=rate, steps=steps, descend=descend,
-                                     freeze=name_list(freeze, "--freeze", output.arrays), optimizer=chosen,
-                                     zero_grad=not no_zero_grad, watch=name_list(watch, "--watch", output.arrays),
+                                     freeze=name_list(freeze, "--freeze", output.arrays), optimizer=optimizer,
+                                     given=given, zero_grad=not no_zero_grad, watch=name_list(watch, "--watch", output.arrays),
                                      progress=lambda k: bar(k, steps, f"stepping: {output.label(output.output)} = {output.output.data:.6g}"))
+    for message in report.notes:
+        note(message)
     if stepping.follows_data(loaded.session, trained, report):
         note(f"the session's data file is now {loaded.data.path}: the steps trained on it")
     if save is not None:
         stepping.save_values(save, report.final)
     if plot is not None:
-        _draw(plot, report)
+        note(stepping.draw(plot, report))
     advice = report.advice()
     for message in advice:
         warn(message)
@@ -109,11 +122,3 @@ def step(
     emit(report, json_)
     return 130 if report.interrupted else 0  # the shell's code for Ctrl-C
 
-
-def _draw(plot: Path, report) -> None:
-    """--plot: the output over the steps, into the file, and a note that says so."""
-    from scalargrad import step as stepping
-    from scalargrad.plot import plot_history
-
-    plot_history(plot, report.history, output=report.output, title=stepping.plot_title(report))
-    note(f"wrote {plot}: {report.output} over {report.steps:,} step{'s' * (report.steps != 1)}")
