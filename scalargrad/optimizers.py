@@ -437,9 +437,9 @@ def check_state(saved: object, inputs: Collection[str], session: Path | None = N
         raise UsageError(f"the optimizer state {problem}",
                          hint="give the state a step saved (StepReport.state.to_json())")
     from scalargrad.errors import SessionError
-    from scalargrad.session import RESET_HINT, shown
+    from scalargrad.session import reset_hint, shown
 
-    raise SessionError(f"session file {shown(session)} is corrupt: its `optimizer` {problem}", hint=RESET_HINT)
+    raise SessionError(f"session file {shown(session)} is corrupt: its `optimizer` {problem}", hint=reset_hint(session))
 
 
 def state_problem(saved: object, inputs: Collection[str]) -> str:

@@ -72,7 +72,6 @@ CHECK_STATUSES = ("PASS", "FAIL", "KINK")  # the statuses of `check.rows`, as sc
 DEFAULT_PATH = Path(".scalargrad") / "session.json"
 ENV_VAR = "SCALARGRAD_SESSION"
 LOCK_TIMEOUT = 10.0  # seconds to wait for another command's read-modify-write
-RESET_HINT = "`scalargrad session --reset` forgets it (or add --no-session to ignore it for one command)"
 ODD_FILE_HINT = "give --session (or $SCALARGRAD_SESSION) the path of a regular file, such as scalargrad.json"
 NOT_SESSION_HINT = ("give --session (or $SCALARGRAD_SESSION) the path of a session file, or add --no-session; "
                     "scalargrad neither replaces nor removes this file")

@@ -23,7 +23,7 @@ from scalargrad.step import run_steps
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 TWO = "L = (a - 3)**2 + 10*(b + 1)**2 + a*b"
-RESET = "`scalargrad session --reset` forgets it"
+
 
 
 # -- the table, documented and reachable --------------------------------------------------------
@@ -135,7 +135,7 @@ def test_a_damaged_optimizer_state_stops_step_naming_the_file_key_and_input(tmp_
     lines = result.stderr.splitlines()
     error = next(i for i, line in enumerate(lines) if line.startswith("error: "))
     assert lines[error] == f"error: session file {path} is corrupt: its `optimizer` {problem}"
-    assert lines[error + 1].startswith(f"hint: {RESET}")
+    assert lines[error + 1].startswith(f"hint: `scalargrad session --reset --session {path}` forgets it")
     assert path.read_bytes() == before  # refused: nothing written
     # What is in the state is the optimiser's business: commands that do not step read the session as before.
     assert run_cli("grad", "--session", str(path)).exit_code == (0 if isinstance(state, dict) else 2)
