@@ -45,13 +45,13 @@ from itertools import compress, repeat
 from operator import attrgetter
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
-from scalargrad import expect
+from scalargrad import expect as expect_module
 from scalargrad.engine import Value
 from scalargrad.errors import DomainError, UsageError
 from scalargrad.expect import Expectation
 from scalargrad.ops import CONST, OPS
 from scalargrad.program import Program
-from scalargrad.render import DEFAULT_PRECISION, Report, Table, finite, number, ref_json
+from scalargrad.render import Report, Table, finite, number, ref_json
 
 if TYPE_CHECKING:
     from scalargrad.session import SessionUse
@@ -113,9 +113,12 @@ class CheckReport(Report):
     rtol: float
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    precision: int = DEFAULT_PRECISION  # significant digits in the table
-    show_all: bool = False  # every array element a row (else one row per array)
     expectations: list[Expectation] = field(default_factory=list)  # --expect: hand-derived derivatives
+    every: bool = False  # every node was chosen (--all): each array element is a row too
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
 
     @property
     def adaptive(self) -> bool:
@@ -162,7 +165,7 @@ class CheckReport(Report):
         title = f"gradient check of {program.label(self.of)} = {number(self.of.data, precision)}"
         table = Table(["node", "data", "analytic", "numeric", "abs error", "rel error", "status"], title=title,
                       right={"data", "analytic", "numeric", "abs error", "rel error"})
-        elements = set() if self.show_all else {label for _, labels in program.arrays.values() for label in labels}
+        elements = set() if self.show_all or self.every else {label for _, labels in program.arrays.values() for label in labels}
         for row in self.rows:
             if row.label in elements:
                 continue
@@ -178,7 +181,7 @@ class CheckReport(Report):
         table.notes.append(self.summary())
         sections = [table, self._arrays_table()] if elements else [table]
         if self.expectations:
-            sections.append(expect.table(self.expectations, self.program.label(self.of), self.precision))
+            sections.append(expect_module.table(self.expectations, self.program.label(self.of), self.precision))
         return sections
 
     def _arrays_table(self) -> Table:
@@ -235,8 +238,8 @@ def keep_in_session(report: CheckReport, use: SessionUse | None, data: str | Non
     """Save the report's verdicts in the session `use` (an `inputs.Loaded.session`), for the
     interactive page; nothing without an active session. `data`: the digest of the data file
     whose columns the program read (`bindings.DataFile.digest`), kept with the verdicts, which
-    apply to that data only. Returns a warning when it could not be saved: the check itself
-    still stands."""
+    apply to that data only. Returns a warning when it could not be saved (and adds it to
+    the report's warnings): the check itself still stands."""
     if use is None or not use.active or (report.program.data and data is None):
         return ""
     from scalargrad import session as sessions
@@ -248,7 +251,9 @@ def keep_in_session(report: CheckReport, use: SessionUse | None, data: str | Non
             record["data"] = data
         sessions.record_check(use.path, record)
     except SessionError as error:  # a read-only folder, a busy lock, a session replaced meanwhile
-        return f"the check was not saved in the session: {error.message}"
+        unsaved = f"the check was not saved in the session: {error.message}"
+        report.warnings.append(unsaved)
+        return unsaved
     return ""
 
 
@@ -304,6 +309,9 @@ def check_gradients(
     relative_step: bool = False,
     atol: float = DEFAULT_ATOL,
     rtol: float = DEFAULT_RTOL,
+    expect: Sequence[str] = (),
+    points: int = expect_module.DEFAULT_POINTS,
+    warnings: Sequence[str] = (),
     progress: Progress | None = None,
 ) -> CheckReport:
     """Compare every backprop gradient of `of` (default: the output) with a finite difference.
@@ -312,10 +320,14 @@ def check_gradients(
     nodes to check (Values of `program`, e.g. `program.names["d"]`); by default the named
     nodes, or with `every` all nodes but numeric literals. `eps` None (the default) adapts
     the step to each node and extrapolates where the first difference disagrees; a number
-    is a fixed step h (`eps * max(1, |x|)` with `relative_step`). On return every node holds
-    its value at `values` and its analytic gradient, whatever happened in between.
+    is a fixed step h (`eps * max(1, |x|)` with `relative_step`). `expect` (`NAME: FORMULA`,
+    derivatives worked out by hand) are compared with backprop here and at `points` random
+    points around (refused first if over the size budget). On return every node holds its
+    value at `values` and its analytic gradient, whatever happened in between.
     """
     validate_options(eps, method, atol, rtol)
+    if expect:  # too many --points are refused before any work, not after the gradients are checked
+        expect_module.afford(program, points)
     target = of or program.output
     if values is None:
         values = {name: node.data for name, node in program.inputs.items()}
@@ -326,6 +338,26 @@ def check_gradients(
     except DomainError as error:  # the gradients are filled in; the non-finite ones get a FAIL or KINK
         notes.append(f"backprop: {error.message}")
 
+    chosen = _chosen(program, target, nodes, every, notes)
+    checker = _Checker(program, target, eps, method, relative_step, atol, rtol)
+    rows: list[CheckRow] = []
+    for start in range(0, len(chosen), _MASK_BATCH):
+        batch = chosen[start : start + _MASK_BATCH]
+        for node, downstream, kinks in checker.slices(batch):
+            rows.append(checker.check(node, downstream, kinks))
+            if progress is not None:
+                progress(len(rows), len(chosen))
+    report = CheckReport(program, target, rows, method, eps, relative_step, atol, rtol, notes, list(warnings),
+                         every=every)
+    if expect:
+        report.expectations = expect_module.verify(program, values, expect, target, count=points, atol=atol,
+                                                   rtol=rtol, progress=progress and _relabelled(progress))
+    return report
+
+
+def _chosen(program: Program, target: Value, nodes: Iterable[Value] | None, every: bool, notes: list[str]) -> list[Value]:
+    """The nodes to check, each once: `nodes`, else the defaults; none that reads an input
+    with no value (left out with a note, or an error for a node asked for by name)."""
     chosen = _unique(default_nodes(program, every) if nodes is None else nodes)
     unknown = [node for node in chosen if not program.computed(node)]  # they read an input that has no value
     if unknown:
@@ -340,15 +372,11 @@ def check_gradients(
         if node._op == CONST:
             raise UsageError(f"`{program.label(node)}` is a constant, not a variable",
                              hint="check inputs and named nodes")
-    checker = _Checker(program, target, eps, method, relative_step, atol, rtol)
-    rows: list[CheckRow] = []
-    for start in range(0, len(chosen), _MASK_BATCH):
-        batch = chosen[start : start + _MASK_BATCH]
-        for node, downstream, kinks in checker.slices(batch):
-            rows.append(checker.check(node, downstream, kinks))
-            if progress is not None:
-                progress(len(rows), len(chosen))
-    return CheckReport(program, target, rows, method, eps, relative_step, atol, rtol, notes)
+    return chosen
+
+
+def _relabelled(progress: Progress) -> Progress:
+    return lambda done, total: progress(done, total, "checking --expect")
 
 
 def _unique(nodes: Iterable[Value]) -> list[Value]:

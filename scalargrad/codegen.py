@@ -1261,6 +1261,10 @@ class CodeReport(Report):
     def agrees(self) -> bool:
         return self.rows is None or all(row[3] for row in self.rows)
 
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.agrees else 1
+
     def sections(self) -> list:
         if self.rows is None:
             return [Text(self.code)]

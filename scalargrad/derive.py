@@ -31,7 +31,7 @@ from scalargrad.engine import Value
 from scalargrad.errors import DomainError, UsageError, clip
 from scalargrad.ops import CALLS, CONST, CONSTANTS, DEFINITIONS, LEAF, OPERAND_NAMES, OPS, RULES, substitute
 from scalargrad.program import Program
-from scalargrad.render import DEFAULT_PRECISION, Lines, Report, Table, number, ref_json
+from scalargrad.render import Lines, Report, Table, number, ref_json
 
 SCHEMA = "scalargrad.derive/1"
 READABLE = 2000  # characters: a formula longer than this is refused, never printed as a wall
@@ -203,10 +203,12 @@ def _check_size(program: Program, of: Value) -> None:
 
 
 def derive(program: Program, wrt: Sequence[str] | None = None, of: Value | None = None,
-           values: Mapping[str, float] | None = None, *, warnings: list[str] | None = None) -> DeriveReport:
+           values: Mapping[str, float] | None = None, *, steps: bool = False,
+           warnings: list[str] | None = None) -> DeriveReport:
     """The formula of d of / d input for each input in `wrt` (names, elements `W[0, 1]` or whole
     arrays `W`; default every input), the steps that build it, and with `values` (all the
-    inputs it reads) each formula evaluated beside backprop's gradient."""
+    inputs it reads) each formula evaluated beside backprop's gradient; `steps` shows the steps
+    in the table and LaTeX too (JSON always has them)."""
     of = of or program.output
     chosen, note = choose_inputs(program, wrt)
     _check_size(program, of)
@@ -217,7 +219,7 @@ def derive(program: Program, wrt: Sequence[str] | None = None, of: Value | None 
             raise UsageError(f"the formula of {_ratio(program, of, formula.wrt)} has more than {READABLE:,} characters: "
                              "too long to read", hint="differentiate a smaller node with --of NODE; `scalargrad explain` "
                                                       "gives the numbers")
-    report = DeriveReport(program, of, formulas, build.steps_for(chosen), warnings=list(warnings or []))
+    report = DeriveReport(program, of, formulas, build.steps_for(chosen), steps, warnings=list(warnings or []))
     if note:
         report.notes.append(note)
     if values is not None:
@@ -419,7 +421,6 @@ class DeriveReport(Report):
     show_steps: bool = False
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    precision: int = DEFAULT_PRECISION
 
     def ratio(self, wrt: str) -> str:
         return _ratio(self.program, self.of, wrt)
@@ -490,6 +491,9 @@ class DeriveReport(Report):
     def latex(self, expr) -> str:
         sp = sympy()
         return sp.latex(expr, symbol_names={s: latex_name(str(s)) for s in expr.free_symbols})
+
+    def write_latex(self, stream) -> None:
+        stream.write(self.to_latex())
 
     def to_latex(self) -> str:
         """The formulas (and with --steps the steps) as a LaTeX `align*` block (amsmath)."""

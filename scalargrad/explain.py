@@ -393,13 +393,36 @@ def step_json(step: Step) -> dict:
 
 
 def report(program: Program, of: Value | None = None, nodes: Sequence[Value] | None = None, *, trace: bool = False,
-           show_all: bool = False, complete: bool = False, decimals: int = 4) -> Report:
+           show_all: bool = False, complete: bool = False, decimals: int = 4, warnings: Sequence[str] = ()) -> Report:
     """What `scalargrad explain` shows, for an evaluated program: the chain rule per node
     (default: every node, or the named ones of a big program unless `show_all`), or with
     `trace` the backward pass step by step. `complete` (for JSON) leaves nothing out."""
+    result = _report(program, of or program.output, nodes, trace, show_all, complete, decimals)
+    result.warnings = list(warnings)
+    return result
+
+
+def chosen_nodes(program: Program, of: Value, texts: Iterable[str]) -> list[Value] | None:
+    """The nodes named by `texts` (names or ids), each once, in order; None for none. A node
+    that was not computed (it reads an input that has no value) is an error that says so."""
+    chosen: list[Value] = []
+    for text in texts:
+        node = program.node(text)
+        if not program.computed(node):  # it reads an input that has no value, which --of NODE does not read
+            from scalargrad.errors import UsageError
+            from scalargrad.gradients import no_value
+
+            raise UsageError(f"cannot explain `{program.label(node)}`: it reads {no_value(program, of)}",
+                             hint="give the inputs it reads a value, or explain the nodes that the --of node reads")
+        if all(node is not other for other in chosen):
+            chosen.append(node)
+    return chosen or None
+
+
+def _report(program: Program, of: Value, nodes: Sequence[Value] | None, trace: bool, show_all: bool,
+            complete: bool, decimals: int) -> Report:
     from scalargrad.render import ROW_LIMIT, select_rows
 
-    of = of or program.output
     if trace:
         limit = None if show_all or complete or nodes is not None else ROW_LIMIT
         steps = backward_steps(program, of, limit)

@@ -19,7 +19,7 @@ from scalargrad.engine import Value
 from scalargrad.errors import DomainError
 from scalargrad.ops import CONST, LEAF, OPS
 from scalargrad.program import Program
-from scalargrad.render import (DEFAULT_PRECISION, Report, Table, array_table, finite, grads_of, number,
+from scalargrad.render import (Report, Table, array_table, finite, grads_of, number,
                                ref_json, select_rows)
 
 SCHEMA = "scalargrad.grad/2"
@@ -58,8 +58,6 @@ class GradReport(Report):
     of: Value
     origin: dict[str, str]  # input name -> where its value came from
     warnings: list[str] = field(default_factory=list)
-    precision: int = DEFAULT_PRECISION
-    show_all: bool = False
     problem: DomainError | None = None  # why some gradients are undefined, where they are
 
     def sections(self) -> list:

@@ -32,7 +32,7 @@ from scalargrad.engine import Value
 from scalargrad.errors import DomainError, UsageError
 from scalargrad.ops import OPS
 from scalargrad.program import Program
-from scalargrad.render import DEFAULT_PRECISION, Report, Table, finite, number, ref_json
+from scalargrad.render import Report, Table, finite, number, ref_json
 
 SCHEMA = "scalargrad.hessian/1"
 MATRIX_LIMIT = 12  # inputs shown as a matrix in a table; past it, the largest entries
@@ -521,7 +521,6 @@ class HessianReport(Report):
     zero: float | None = None  # an eigenvalue this small is 0 to rounding
     verdict: str | None = None
     warnings: list[str] = field(default_factory=list)
-    precision: int = DEFAULT_PRECISION
 
     @property
     def asymmetry(self) -> float:

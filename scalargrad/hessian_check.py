@@ -23,7 +23,7 @@ from scalargrad.hessian import (Active, Progress, active_part, check_size, chose
 from scalargrad.ops import OPS
 from scalargrad.program import Program
 from scalargrad.check import ADAPTIVE_STEP, FAIL, KINK, PASS
-from scalargrad.render import DEFAULT_PRECISION, Report, Table, finite, number, ref_json
+from scalargrad.render import Report, Table, finite, number, ref_json
 
 STEP = ADAPTIVE_STEP["central"]  # per max(1, |x|): check's adaptive central step
 
@@ -54,7 +54,7 @@ class SecondRow:
 
 def check_hessian(program: Program, values: Mapping[str, float], wrt: Sequence[str] | None = None,
                   of: Value | None = None, *, eps: float | None = None, atol: float = 1e-5,
-                  rtol: float = 1e-3, progress: Progress | None = None) -> SecondOrderReport:
+                  rtol: float = 1e-3, warnings: Sequence[str] = (), progress: Progress | None = None) -> SecondOrderReport:
     """Every entry of the Hessian of `of` over `wrt` (default: the inputs) against differences.
     The work (the Hessian, two gradients per input) is checked against the budget first;
     `progress(done, total)` is called as it goes."""
@@ -65,7 +65,7 @@ def check_hessian(program: Program, values: Mapping[str, float], wrt: Sequence[s
     part = active_part(program, of, inputs)
     passes = 2 * len(program.nodes)  # one gradient: a forward and a backward pass
     check_size(part, names, extra=2 * len(names) * passes, what=" and two gradients per input to compare with")
-    report = SecondOrderReport(program, of, [], eps, atol, rtol)
+    report = SecondOrderReport(program, of, [], eps, atol, rtol, list(warnings))
     kink = kink_error(program, of, part=part)
     hessian_work = 2 * len(part.order) * -(-len(names) // chunk_width(part, len(names))) if names else 0
     total = hessian_work + 2 * len(names) * passes
@@ -176,7 +176,6 @@ class SecondOrderReport(Report):
     atol: float
     rtol: float
     warnings: list[str] = field(default_factory=list)
-    precision: int = DEFAULT_PRECISION
 
     def tolerance(self, numeric: float) -> float:
         return self.atol + self.rtol * abs(numeric)
@@ -187,6 +186,10 @@ class SecondOrderReport(Report):
     @property
     def ok(self) -> bool:
         return all(row.status != FAIL for row in self.rows)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
 
     def count(self, status: str) -> int:
         return sum(row.status == status for row in self.rows)

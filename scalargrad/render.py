@@ -6,10 +6,11 @@ Rich is imported only when the output is a terminal; JSON never goes through Ric
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from typing import IO, Iterable, Sequence
 
 from scalargrad.engine import Value
-from scalargrad.errors import OutputError, display_width, printable
+from scalargrad.errors import OutputError, UsageError, display_width, printable
 from scalargrad.program import Program
 
 DEFAULT_PRECISION = 10  # significant digits: -7.286496 stays -7.286496, float noise goes
@@ -379,15 +380,37 @@ def ref_json(program: Program, node: Value) -> dict:
 
 
 # -- one writer ----------------------------------------------------------------------------
-class Report:
-    """A command's result: sections of text for a person, or one JSON document for a script.
+@dataclass(frozen=True)
+class View:
+    """How a person asked to see a report as a table: significant digits (`--precision`), and
+    every row however many (`--all`)."""
 
-    Each command's core function returns a subclass; `emit` is the one place that chooses
-    between the two. A new output format is a new method here and a branch in `emit`.
+    precision: int = DEFAULT_PRECISION
+    show_all: bool = False
+
+
+class Report:
+    """A command's result, complete when the core returns it; `emit` writes it in one format.
+
+    Every report is a table for a person (`sections()`: Tables and Lines, shown with the
+    `View` that `emit` gives it) and a JSON document for a script (`to_json`). A report may
+    offer more formats by defining `write_<format>(stream)`: CSV (`write_csv`), LaTeX
+    (`write_latex`). Adding a format is such a method here or on a report, and its option in
+    commands/shared.py (`FORMATS`); no command changes.
     """
 
     gap = True  # a blank line between sections
     warnings: list[str]
+    view: View = View()  # set by `emit`
+    exit_code = 0  # what the command exits with once the report is shown (check: 1 when a gradient is wrong)
+
+    @property
+    def precision(self) -> int:
+        return self.view.precision
+
+    @property
+    def show_all(self) -> bool:
+        return self.view.show_all
 
     def sections(self) -> list:
         """Tables and Lines, in order."""
@@ -396,26 +419,37 @@ class Report:
     def to_json(self) -> dict:
         raise NotImplementedError
 
+    def write_table(self, stream: IO[str]) -> None:
+        for i, section in enumerate(self.sections()):
+            if i and self.gap:
+                stream.write("\n")
+            section.print(stream)
+
     def write_json(self, stream: IO[str]) -> None:
         """The JSON document; a report with a very large one streams it instead."""
         import json
 
         stream.write(json.dumps(self.to_json(), indent=1) + "\n")
 
+    def formats(self) -> tuple[str, ...]:
+        """The formats this report can be written in: table, json, and each `write_<format>`."""
+        return tuple(name.removeprefix("write_") for name in dir(self) if name.startswith("write_"))
 
-def emit(report: Report, as_json: bool = False, stream: IO[str] | None = None) -> None:
-    """Write `report` to `stream` (stdout): JSON, or its sections as tables and lines. A
+
+def emit(report: Report, format: str | bool = "table", view: View | None = None, stream: IO[str] | None = None) -> None:
+    """Write `report` to `stream` (stdout) in `format` ("table", "json", "csv", ...: the
+    report's `write_<format>`; True and False stand for json and table), shown with `view`. A
     stream that cannot be written (a full disk) is an OutputError; a reader that went away
     (`| head`) is the caller's BrokenPipeError."""
+    format = {True: "json", False: "table"}.get(format, format) if isinstance(format, bool) else format
+    write = getattr(report, f"write_{format}", None)
+    if write is None:
+        raise UsageError(f"this result has no {format} form", hint=f"its forms are {', '.join(report.formats())}")
+    if view is not None:
+        report.view = view
     stream = stream or sys.stdout
     try:
-        if as_json:
-            report.write_json(stream)
-        else:
-            for i, section in enumerate(report.sections()):
-                if i and report.gap:
-                    stream.write("\n")
-                section.print(stream)
+        write(stream)
         stream.flush()
     except BrokenPipeError:
         raise
@@ -465,7 +499,7 @@ class DelayedProgress:
         elif self._clock() - self._shown_at < self.refresh and done < total:
             return  # ten updates a second are plenty; one per step of a million would cost more than the work
         self._shown_at = self._clock()
-        self._bar.update(self._task, completed=done, description=self.description)
+        self._bar.update(self._task, completed=done, total=total, description=self.description)
 
     @property
     def shown(self) -> bool:

@@ -15,14 +15,26 @@ CHECK_ROWS = 20  # nodes of the last check shown; --json has every one
 
 @dataclass
 class Reset(Report):
+    """`session --reset`: whether a session was there to forget."""
+
     path: Path
     forgot: bool
+
+    def sections(self) -> list:
+        from scalargrad.session import shown
+
+        lines = Lines()
+        lines.add(f"forgot the session in {shown(self.path)}" if self.forgot
+                  else f"there was no session in {shown(self.path)}")
+        return [lines]
+
+    def to_json(self) -> dict:
+        return {"schema": "scalargrad.session-reset/1", "path": str(self.path), "forgot": self.forgot}
 
     def write_json(self, stream) -> None:  # one line, as scripts already read it
         import json
 
-        stream.write(json.dumps({"schema": "scalargrad.session-reset/1", "path": str(self.path), "forgot": self.forgot})
-                     + "\n")
+        stream.write(json.dumps(self.to_json()) + "\n")
 
 
 def attach_data(path: Path, file: str) -> str:
@@ -61,8 +73,7 @@ class SessionView(Report):
     """Where the session is, its program and output, a table of its values and one of its steps."""
 
     path: Path
-    current: object  # scalargrad.session.Session, or None (JSON only)
-    precision: int = 10
+    current: object  # scalargrad.session.Session, or None: there is none
     gap = False
     _data = None  # the data file as read, once (`data_file`)
 
@@ -143,6 +154,11 @@ class SessionView(Report):
     def sections(self) -> list:
         from scalargrad.session import shown
 
+        if self.current is None:
+            lines = Lines()
+            lines.add(f"no session in {shown(self.path)}; start one by giving a command a program: "
+                      'scalargrad grad "L = (a*b + c) * f" --a 2 --b -3 --c 10 --f -2')
+            return [lines]
         name, value, problem = self.evaluate_output()
         heading = Lines()
         for line in [f"session {shown(self.path)}", "program:",

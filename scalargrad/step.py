@@ -19,13 +19,13 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Sequence
 
 from scalargrad.engine import Value
 from scalargrad.errors import DomainError, UsageError
 from scalargrad.optimizers import LearningRate, Optimizer, State, check_state, choose, learning_rate, update
 from scalargrad.program import Program
-from scalargrad.render import DEFAULT_PRECISION, Report, Table, number
+from scalargrad.render import Report, Table, number
 
 if TYPE_CHECKING:
     from scalargrad.session import SessionUse
@@ -61,13 +61,12 @@ class StepReport(Report):
     predicted: list[float]  # the first-order prediction of each step's change of the output
     disagreements: list[int] = field(default_factory=list)  # steps far from their prediction
     warnings: list[str] = field(default_factory=list)  # for the JSON document: loading, then advice
-    precision: int = DEFAULT_PRECISION
     every: int | None = None  # show the output every `every` steps (default: about 10 rows)
     turned: str = ""  # set when this step turns against the session's last one
     interrupted: bool = False  # Ctrl-C stopped it after `steps` of the `requested` steps
     requested: int = 0
     unsaved: str = ""  # why a step in a session could not be saved there
-    arrays: dict = field(default_factory=dict)  # arrays to show one row each: name -> (shape, element names)
+    arrays: dict = field(default_factory=dict)  # the program's arrays: name -> (shape, element names)
     lr_text: str = ""  # the --lr expression when the rate depends on the step number k
     rates: list[float] = field(default_factory=list)  # the learning rate of each step
     optimizer: Optimizer = field(default_factory=Optimizer)
@@ -79,6 +78,15 @@ class StepReport(Report):
     @property
     def before(self) -> float:
         return self.history[0]
+
+    @property
+    def exit_code(self) -> int:
+        return 130 if self.interrupted else 0  # the shell's code for Ctrl-C
+
+    @property
+    def shown_arrays(self) -> dict:
+        """The arrays shown one row each (none with --all: every element is a row)."""
+        return {} if self.show_all else self.arrays
 
     @property
     def after(self) -> float:
@@ -99,8 +107,8 @@ class StepReport(Report):
     def sections(self) -> list:
         """The history (several steps), the inputs, the output."""
         inputs = inputs_table(self)
-        tables = [inputs] if inputs.rows or not self.arrays else []
-        tables += [arrays_table(self)] if self.arrays else []
+        tables = [inputs] if inputs.rows or not self.shown_arrays else []
+        tables += [arrays_table(self)] if self.shown_arrays else []
         many = self.steps > 1 or (self.watch and self.steps)
         return [*([history_table(self)] if many else []), *tables, summary_table(self)]
 
@@ -194,6 +202,8 @@ def run_steps(
     state: State | Mapping | None = None,
     zero_grad: bool = True,
     watch: Iterable[str] = (),
+    every: int | None = None,
+    warnings: Sequence[str] = (),
 ) -> StepReport:
     """Repeat `steps` times: backward, move every input not frozen by the `optimizer` (plain
     `lr * grad` by default; against the gradient with `descend`), forward. The program is
@@ -202,6 +212,7 @@ def run_steps(
     and without `optimizer` its own; `given` sets the optimiser's settings by option
     (`{"--beta1": 0.8}`, see `optimizers.choose`); `zero_grad=False` adds each step's
     gradient to the sum of the previous ones, as a training loop without `zero_grad()`.
+    `every` is how often the table shows the output; `warnings` those of loading the inputs.
 
     Raises DomainError, naming the step, when a value leaves an operation's domain or stops
     being finite; `progress(k)` is called after step k. Ctrl-C stops at the end of the step
@@ -227,7 +238,8 @@ def run_steps(
                         grads={name: 0.0 for name in program.inputs}, history=[program.output.data], predicted=[],
                         lr_text="" if rate.constant is not None else rate.text, optimizer=chosen,
                         zero_grad=zero_grad, state=state, notes=[switched] if switched else [],
-                        watch={name: [node.data] for name, node in watched.items()})
+                        watch={name: [node.data] for name, node in watched.items()}, every=every,
+                        warnings=list(warnings), arrays=dict(program.arrays))
     moving = [(name, node) for name, node in program.inputs.items() if name not in frozen]
     _steps(program, moving, report, rate, start, watched, progress)
     return report
@@ -362,7 +374,9 @@ def take_steps(program: Program, values: Mapping[str, float], *, origin: Mapping
     check_steps(program, steps)  # before the lock: a refused run waits for no one
     options.update(lr=lr, steps=steps, descend=descend, freeze=check_freeze(program, freeze))
     if session is None or not session.active:
-        return run_steps(program, values, **options)
+        report = run_steps(program, values, **options)
+        report.warnings.extend(report.advice())
+        return report
     from scalargrad import session as sessions
     from scalargrad.errors import SessionWriteError
 
@@ -385,6 +399,7 @@ def take_steps(program: Program, values: Mapping[str, float], *, origin: Mapping
         was, now = ("descended", "ascends") if not descend else ("ascended", "descends")
         report.turned = (f"the last step in this session {was}; this one {now}"
                          + (" (add --descend to keep descending)" if not descend else ""))
+    report.warnings.extend(report.advice())
     return report
 
 
@@ -477,7 +492,7 @@ def inputs_table(report: StepReport) -> Table:
         table = Table(["input", "before", "grad", "after", "change", *note],
                       title=f"{'one step' if report.steps else 'no step'} of {rate_text(report)}, {direction(report)}",
                       right={"before", "grad", "after", "change"})
-    elements = {label for _, labels in report.arrays.values() for label in labels}
+    elements = {label for _, labels in report.shown_arrays.values() for label in labels}
     for name, start in report.start.items():
         if name in elements:
             continue
@@ -495,7 +510,7 @@ def arrays_table(report: StepReport) -> Table:
     table = Table(["array", "shape", "largest |change|"], key="array",
                   title=f"arrays of inputs after {report.steps} step{'s' * (report.steps != 1)} of {rate_text(report)}, "
                         f"{direction(report)}")
-    for name, (shape, labels) in report.arrays.items():
+    for name, (shape, labels) in report.shown_arrays.items():
         if labels[0] in report.start:
             table.add(name, str(shape), largest_text(labels, changes))
     table.notes.append(ARRAYS_NOTE)

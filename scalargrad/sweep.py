@@ -33,7 +33,7 @@ from scalargrad.engine import ancestors
 from scalargrad.errors import BudgetError, ScalarGradError, UsageError
 from scalargrad.ops import CONST, LEAF, rule
 from scalargrad.program import Program
-from scalargrad.render import DEFAULT_PRECISION, Lines, Report, Table, number
+from scalargrad.render import Lines, Report, Table, number
 
 SCHEMA = "scalargrad.sweep/1"
 LIMIT = 10_000_000  # rows of a points file read at most
@@ -364,8 +364,6 @@ class SweepReport(Report):
     undefined: Trouble | None = None  # points where some gradient is not finite
     tangent: tuple[float, float, float] | None = None  # --at: x, output, slope
     warnings: list[str] = field(default_factory=list)
-    precision: int = DEFAULT_PRECISION
-    show_all: bool = False
     of: object = None  # the node swept (`--of`), else the output
 
     @property

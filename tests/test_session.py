@@ -194,7 +194,7 @@ def test_reset_forgets_the_session(installed, tmp_path):
     installed("grad", LECTURE, *LECTURE_VALUES, cwd=tmp_path, env=env)
     result = installed("session", "--reset", cwd=tmp_path, env=env)
     assert result.exit_code == 0
-    assert result.stderr.strip() == "note: forgot the session in .scalargrad/session.json"
+    assert result.stdout == "forgot the session in .scalargrad/session.json\n" and result.stderr == ""
     assert not (tmp_path / ".scalargrad" / "session.json").exists()
     assert installed("grad", cwd=tmp_path, env=env).exit_code == 2
     again = installed("session", "--reset", "--json", cwd=tmp_path, env=env)

@@ -4,7 +4,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from scalargrad.commands.shared import JsonOption, OfOption, PrecisionOption, load, progress_bar, program_command, warn
+from scalargrad.commands.shared import OfOption, Shown, load, output, progress_bar, program_command, warn
 from scalargrad.errors import UsageError
 
 ORDER = 20  # place in `scalargrad --help`
@@ -28,6 +28,7 @@ PointsOption = Annotated[int, typer.Option("--points", metavar="N", min=0,
 
 
 @program_command()
+@output()
 def check(
     request,
     nodes: NodesOption = None,
@@ -49,9 +50,8 @@ def check(
     expect: ExpectOption = None,
     points: PointsOption = 10,
     order: OrderOption = 1,
-    precision: PrecisionOption = 10,
-    json_: JsonOption = False,
-) -> int:
+    shown: Shown = Shown(),
+):
     """Check every gradient numerically: nudge each node by h and compare with backprop.
 
     A node passes when |analytic - numeric| <= atol + rtol * |numeric|.
@@ -62,8 +62,7 @@ def check(
     Without a program, checks the session's program at its current values.
     """
     from scalargrad.bindings import name_list
-    from scalargrad.check import check_gradients, validate_options
-    from scalargrad.expect import afford
+    from scalargrad.check import check_gradients, keep_in_session, validate_options
 
     validate_options(eps, method, atol, rtol)
     if nodes is not None and all_:
@@ -73,52 +72,27 @@ def check(
     loaded = load(request)
     program = loaded.program
     target = program.node(of) if of else None
+    chosen = None if nodes is None else name_list(nodes, "--nodes", program.arrays)
     if order == 2:
-        return _second_order(loaded, nodes, target, eps, atol, rtol, precision, json_)
-    chosen = None if nodes is None else [program.node(name) for name in name_list(nodes, "--nodes", program.arrays)]
-    if expect:  # too many --points are refused before any work, not after the gradients are checked
-        afford(program, points)
-    with progress_bar("checking gradients", json_) as progress:
-        report = check_gradients(program, loaded.values, chosen, of=target, every=all_, eps=eps, method=method,
-                                 relative_step=relative_step, atol=atol, rtol=rtol, progress=progress)
-    if expect:
-        report.expectations = _verify(program, loaded.values, expect, target, points, atol, rtol, json_)
-    report.precision, report.show_all = precision, all_
-    return _finish(report, loaded, json_)
+        return _second_order(loaded, chosen, target, eps, atol, rtol, shown)
+    with progress_bar("checking gradients", not shown.for_a_person) as progress:
+        report = check_gradients(program, loaded.values, chosen and [program.node(name) for name in chosen],
+                                 of=target, every=all_, eps=eps, method=method, relative_step=relative_step,
+                                 atol=atol, rtol=rtol, expect=expect or (), points=points, warnings=loaded.warnings,
+                                 progress=progress)
+    unsaved = keep_in_session(report, loaded.session, loaded.data and loaded.data.digest)
+    if unsaved:
+        warn(unsaved)
+    return report
 
 
-def _verify(program, values, expect, target, points, atol, rtol, json_):
-    """`--expect`: the hand-derived derivatives at `points` random points, with a progress bar."""
-    from scalargrad.expect import verify
-
-    with progress_bar("checking --expect", json_) as progress:
-        return verify(program, values, expect, target, count=points, atol=atol, rtol=rtol, progress=progress)
-
-
-def _second_order(loaded, nodes, target, eps, atol, rtol, precision, json_) -> int:
-    """`--order 2`: the Hessian against central differences of the gradient."""
-    from scalargrad.bindings import name_list
+def _second_order(loaded, chosen, target, eps, atol, rtol, shown):
+    """`--order 2`: the Hessian against central differences of the gradient (not saved for the
+    page: it is not per node)."""
     from scalargrad.hessian_check import check_hessian
 
     program = loaded.program
-    wrt = None if nodes is None else [program.input(name, "check").label
-                                      for name in name_list(nodes, "--nodes", program.arrays)]
-    with progress_bar("checking second derivatives", json_, "the second-derivative check") as bar:
-        report = check_hessian(program, loaded.values, wrt, target, eps=eps, atol=atol, rtol=rtol, progress=bar)
-    report.precision = precision
-    return _finish(report, loaded, json_, keep=False)  # not per node: the page has nothing to mark
-
-
-def _finish(report, loaded, json_, keep: bool = True) -> int:
-    """Show the report and give the exit code; first, with `keep`, save its verdicts in the
-    session for the page (dot -o graph.html): a session that cannot be saved is a warning."""
-    from scalargrad.check import keep_in_session
-    from scalargrad.render import emit
-
-    report.warnings = list(loaded.warnings)
-    unsaved = keep_in_session(report, loaded.session, loaded.data and loaded.data.digest) if keep else ""
-    if unsaved:
-        warn(unsaved)
-        report.warnings.append(unsaved)
-    emit(report, json_)
-    return 0 if report.ok else 1
+    wrt = None if chosen is None else [program.input(name, "check").label for name in chosen]
+    with progress_bar("checking second derivatives", not shown.for_a_person, "the second-derivative check") as bar:
+        return check_hessian(program, loaded.values, wrt, target, eps=eps, atol=atol, rtol=rtol,
+                             warnings=loaded.warnings, progress=bar)

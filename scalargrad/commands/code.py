@@ -6,12 +6,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from scalargrad.commands.shared import JsonOption, OfOption, load, program_command
+from scalargrad.commands.shared import OfOption, Shown, load, output, program_command
 
 ORDER = 47  # place in `scalargrad --help`
 
 
 @program_command()
+@output(precision=False)
 def code(
     request,
     lang: Annotated[
@@ -27,8 +28,8 @@ def code(
         Optional[Path], typer.Option("--output", "-o", metavar="PATH", show_default=False,
                                      help="Write the code to this file (atomically) instead of printing it.")
     ] = None,
-    json_: JsonOption = False,
-) -> int:
+    shown: Shown = Shown(),
+):
     """Print the backward pass as code: a function from the inputs to the output and every gradient.
 
     Straight-line for small programs (a named line per node, a comment with the statement or the
@@ -38,7 +39,6 @@ def code(
     """
     from scalargrad import codegen
     from scalargrad.errors import UsageError
-    from scalargrad.render import emit
 
     lang = lang.strip().lower()
     if lang not in codegen.LANGUAGES:
@@ -56,6 +56,4 @@ def code(
         write_text_atomically(output, report.code, what=f"the {lang} code")
     if verify:
         codegen.verify(report, loaded.values)
-    if output is None or verify or json_:
-        emit(report, json_)
-    return 0 if report.agrees else 1
+    return report if output is None or verify or not shown.for_a_person else None

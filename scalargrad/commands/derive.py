@@ -5,12 +5,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from scalargrad.commands.shared import JsonOption, OfOption, PrecisionOption, load, program_command
+from scalargrad.commands.shared import OfOption, load, output, program_command
 
 ORDER = 45  # place in `scalargrad --help`
 
 
 @program_command()
+@output("latex")
 def derive(
     request,
     wrt: Annotated[
@@ -22,10 +23,7 @@ def derive(
     of: OfOption = None,
     steps: Annotated[bool, typer.Option("--steps", help="Show the derivation rule by rule, as the backward pass "
                                                         "takes it (numbered as explain --trace).")] = False,
-    latex: Annotated[bool, typer.Option("--latex", help="Print the formulas as LaTeX (an amsmath align* block).")] = False,
-    precision: PrecisionOption = 10,
-    json_: JsonOption = False,
-) -> None:
+):
     """Write the derivative as a formula, simplified by SymPy: dy/dx = 6*x - 4.
 
     With values for the inputs (given, from defaults or the session), each formula is also
@@ -35,17 +33,8 @@ def derive(
     Example: scalargrad derive "y = 3*x**2 - 4*x + 5" --wrt x
     """
     from scalargrad.derive import derive as deriving
-    from scalargrad.errors import UsageError
-    from scalargrad.render import emit
 
-    if latex and json_:
-        raise UsageError("--latex and --json are two outputs: choose one",
-                         hint="the JSON document has each formula's LaTeX too, as `latex`")
     loaded = load(replace(request, optional_values=True))
     program = loaded.program
-    report = deriving(program, wrt, program.node(of) if of else None, loaded.values, warnings=loaded.warnings)
-    report.show_steps, report.precision = steps, precision
-    if latex:
-        print(report.to_latex(), end="")
-        return
-    emit(report, json_)
+    return deriving(program, wrt, program.node(of) if of else None, loaded.values, steps=steps,
+                    warnings=loaded.warnings)

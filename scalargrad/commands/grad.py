@@ -1,37 +1,26 @@
 """`scalargrad grad`: every node of the graph with its value and its gradient."""
 
-from typing import Annotated, Optional
-
-import typer
-
-from scalargrad.commands.shared import JsonOption, OfOption, PrecisionOption, load, program_command, warn
+from scalargrad.commands.shared import OfOption, load, output, program_command, warn
 
 ORDER = 10  # place in `scalargrad --help`
 
 
 @program_command()
-def grad(
-    request,
-    of: OfOption = None,
-    all_: Annotated[bool, typer.Option("--all", help="Show every node, however many.")] = False,
-    precision: PrecisionOption = 10,
-    json_: JsonOption = False,
-) -> None:
+@output(show_all="Show every node, however many.")
+def grad(request, of: OfOption = None):
     """Show every node of the graph with its value and its gradient.
 
     Example: scalargrad grad "L = (a*b + c) * f" --a 2 --b -3 --c 10 --f -2
     Without a program, continues the session: scalargrad grad --a 3
     """
     from scalargrad.gradients import gradients
-    from scalargrad.render import emit
 
     request.of = of  # the inputs that node does not read need no value
     loaded = load(request)
     program = loaded.program
     report = gradients(program, loaded.values, program.node(of) if of else None, origin=loaded.origin,
                        warnings=loaded.warnings)
-    report.precision, report.show_all = precision, all_
     if report.problem is not None:
         warn(report.problem.format().removeprefix("error: ") + "\nnote: the other gradients are shown; "
              "those that depend on it are marked undefined")
-    emit(report, json_)
+    return report

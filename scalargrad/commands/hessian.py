@@ -4,12 +4,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from scalargrad.commands.shared import JsonOption, OfOption, PrecisionOption, load, progress_bar, program_command
+from scalargrad.commands.shared import OfOption, Shown, load, output, progress_bar, program_command
 
 ORDER = 35  # place in `scalargrad --help`
 
 
 @program_command()
+@output()
 def hessian(
     request,
     wrt: Annotated[
@@ -17,9 +18,8 @@ def hessian(
                                     help="Only these inputs, comma separated: --wrt a,b (default: every input).")
     ] = None,
     of: OfOption = None,
-    precision: PrecisionOption = 10,
-    json_: JsonOption = False,
-) -> None:
+    shown: Shown = Shown(),
+):
     """Show the exact Hessian d2L/dxi dxj over the inputs, its eigenvalues and what they mean.
 
     Forward over reverse from the derivative table's second derivatives: one Hessian-vector
@@ -30,13 +30,10 @@ def hessian(
     """
     from scalargrad.bindings import name_list
     from scalargrad.hessian import hessian as compute
-    from scalargrad.render import emit
 
     loaded = load(request)
     program = loaded.program
     names = None if wrt is None else name_list(wrt, "--wrt", program.arrays)
-    with progress_bar("Hessian-vector products", json_, "the Hessian") as bar:
-        report = compute(program, loaded.values, names, program.node(of) if of else None,
-                         warnings=loaded.warnings, progress=bar)
-    report.precision = precision
-    emit(report, json_)
+    with progress_bar("Hessian-vector products", not shown.for_a_person, "the Hessian") as bar:
+        return compute(program, loaded.values, names, program.node(of) if of else None,
+                       warnings=loaded.warnings, progress=bar)

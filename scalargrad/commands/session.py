@@ -4,22 +4,21 @@ from typing import Annotated, Optional
 
 import typer
 
-from scalargrad.commands.shared import JsonOption, PrecisionOption, SessionOption, note, user_errors
-from scalargrad.render import emit
+from scalargrad.commands.shared import SessionOption, Shown, note, output
 
 ORDER = 90  # place in `scalargrad --help`
 
 
+@output()
 def session(
     reset: Annotated[bool, typer.Option("--reset", help="Forget the session (even a damaged one).")] = False,
     data: Annotated[Optional[str], typer.Option(
         "--data", metavar="CSV",
         help="Make CSV (a .csv file) the data file the session's program reads its columns from (a moved or edited file).",
     )] = None,
-    precision: PrecisionOption = 10,
-    json_: JsonOption = False,
     session: SessionOption = None,
-) -> None:
+    shown: Shown = Shown(),
+):
     """Show the session: the program later commands continue, its values, the steps taken.
 
     A command given a program starts the session; one given none continues it.
@@ -29,26 +28,12 @@ def session(
     from scalargrad.errors import UsageError
     from scalargrad.session_view import Reset, SessionView, attach_data
 
-    with user_errors():
-        path = sessions.resolve_path(session)
-        if data is not None and reset:
-            raise UsageError("--data and --reset contradict each other", hint="give one of them")
-        if data is not None:
-            note(attach_data(path, data))
-            if json_:
-                emit(SessionView(path, sessions.read(path), precision), True)
-            return
-        if reset:
-            forgot = sessions.reset(path)
-            if json_:
-                emit(Reset(path, forgot), True)
-            else:
-                note(f"forgot the session in {sessions.shown(path)}" if forgot
-                     else f"there was no session in {sessions.shown(path)}")
-            return
-        current = sessions.read(path)
-        if current is None and not json_:
-            note(f"no session in {sessions.shown(path)}; start one by giving a command a program: "
-                 'scalargrad grad "L = (a*b + c) * f" --a 2 --b -3 --c 10 --f -2')
-            return
-        emit(SessionView(path, current, precision), json_)
+    path = sessions.resolve_path(session)
+    if data is not None and reset:
+        raise UsageError("--data and --reset contradict each other", hint="give one of them")
+    if reset:
+        return Reset(path, sessions.reset(path))
+    if data is not None:
+        note(attach_data(path, data))
+        return None if shown.for_a_person else SessionView(path, sessions.read(path))
+    return SessionView(path, sessions.read(path))

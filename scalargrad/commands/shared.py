@@ -12,12 +12,14 @@ import functools
 import gc
 import inspect
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Iterator, Optional
 
 import typer
 
 from scalargrad.errors import ScalarGradError
+from scalargrad.render import DEFAULT_PRECISION, View
 
 # Inputs are given as --NAME VALUE, so program commands accept options they do not declare.
 PROGRAM_SETTINGS = {
@@ -66,10 +68,17 @@ BudgetOption = Annotated[
 NoSessionOption = Annotated[
     bool, typer.Option("--no-session", help="Neither continue nor save a session: use only what is given.")
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
 PrecisionOption = Annotated[
     int, typer.Option("--precision", metavar="DIGITS", min=1, max=17, help="Significant digits shown in tables.")
 ]
+
+# The output formats beside the table, each an option and a `write_<format>` method of the
+# report (scalargrad.render.Report). Adding a format: a line here and that method.
+FORMATS = {
+    "json": "Print one JSON object instead of a table.",
+    "csv": "Print CSV instead of a table.",
+    "latex": "Print LaTeX instead of text.",
+}
 OfOption = Annotated[
     Optional[str],
     typer.Option("--of", metavar="NODE", help="Differentiate this node (a name or an id) instead of the output.",
@@ -121,6 +130,67 @@ def program_command(extra: str | None = None):
         return command
 
     return decorate
+
+
+@dataclass(frozen=True)
+class Shown:
+    """How the command's report will be shown, for the command that must know before it has
+    one (a progress bar is for a person at a table only)."""
+
+    format: str = "table"
+    view: View = View()
+
+    @property
+    def for_a_person(self) -> bool:
+        return self.format == "table"
+
+
+def output(*formats: str, precision: bool = True, show_all: str = ""):
+    """Declare a command's output options once, and show the Report it returns.
+
+    Every command gets `--json`; `formats` adds others (`"csv"`, `"latex"`, from FORMATS);
+    `precision` adds `--precision DIGITS`, and `show_all` (its help) adds `--all`. The command
+    function returns its report (or None, having shown what it had to), and may take a
+    parameter `shown: Shown` to know the format and view before it has one. The report is
+    written by `render.emit`, and the command exits with `report.exit_code`."""
+    chosen_formats = ("json", *formats)
+
+    def decorate(func):
+        own = [p for p in inspect.signature(func, eval_str=True).parameters.values() if p.name != "shown"]
+        wants_shown = "shown" in inspect.signature(func).parameters
+
+        @functools.wraps(func)
+        def command(*args, **options):
+            from scalargrad.errors import UsageError
+            from scalargrad.render import emit
+
+            with user_errors():
+                given = [name for name in chosen_formats if options.pop(f"{name}_", False)]
+                if len(given) > 1:
+                    raise UsageError(f"--{given[0]} and --{given[1]} are two outputs: choose one")
+                shown = Shown(given[0] if given else "table",
+                              View(options.pop("precision") if precision else DEFAULT_PRECISION,
+                                   options.pop("all_") if show_all else False))
+                report = func(*args, **options, **({"shown": shown} if wants_shown else {}))
+                if report is not None:
+                    emit(report, shown.format, shown.view)
+            return 0 if report is None else report.exit_code
+
+        extra = [_keyword(f"{name}_", Annotated[bool, typer.Option(f"--{name}", help=FORMATS[name])], False)
+                 for name in chosen_formats]
+        if precision:
+            extra.append(_keyword("precision", PrecisionOption, DEFAULT_PRECISION))
+        if show_all:
+            extra.append(_keyword("all_", Annotated[bool, typer.Option("--all", help=show_all)], False))
+        command.__signature__ = inspect.Signature([*own, *extra])
+        command.__annotations__ = {p.name: p.annotation for p in [*own, *extra]}
+        return command
+
+    return decorate
+
+
+def _keyword(name: str, annotation, default) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
 
 
 def option_names(command, flags_only: bool = False) -> tuple[str, ...]:

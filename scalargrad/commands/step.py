@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from scalargrad import optimizers
-from scalargrad.commands.shared import JsonOption, PrecisionOption, load, note, progress_bar, program_command, warn
+from scalargrad.commands.shared import Shown, load, note, output, progress_bar, program_command, warn
 
 ORDER = 30  # place in `scalargrad --help`
 
@@ -68,6 +68,7 @@ SaveOption = Annotated[
 
 
 @program_command()
+@output(show_all="Show every element of every array.")
 @with_settings
 def step(
     request,
@@ -82,10 +83,8 @@ def step(
     no_zero_grad: NoZeroGradOption = False,
     optimizer: OptimizerOption = None,
     given: dict = None,  # the optimiser's settings given: one option each, from the table (with_settings)
-    all_: Annotated[bool, typer.Option("--all", help="Show every element of every array.")] = False,
-    precision: PrecisionOption = 10,
-    json_: JsonOption = False,
-) -> int:
+    shown: Shown = Shown(),
+):
     """Nudge the inputs along the gradient and run the program again, once or many times.
 
     Example: scalargrad step "L = (a*b + c) * f" --a 2 --b -3 --c 10 --f -2 --lr 0.01
@@ -93,18 +92,18 @@ def step(
     """
     from scalargrad import step as stepping
     from scalargrad.bindings import name_list
-    from scalargrad.render import emit
 
     rate = stepping.check_lr(lr)
     optimizers.check_choice(optimizer, given)  # a wrong name or setting, before any work
     stepping.check_outputs(plot, save)
     loaded = load(request)
     output, trained = loaded.program, loaded.data_record()  # the bar shows the output after each step
-    with progress_bar("stepping", json_) as bar:
+    with progress_bar("stepping", not shown.for_a_person) as bar:
         report = stepping.take_steps(loaded.program, loaded.values, origin=loaded.origin, session=loaded.session,
                                      data=trained, lr=rate, steps=steps, descend=descend,
                                      freeze=name_list(freeze, "--freeze", output.arrays), optimizer=optimizer,
                                      given=given, zero_grad=not no_zero_grad, watch=name_list(watch, "--watch", output.arrays),
+                                     every=every, warnings=loaded.warnings,
                                      progress=lambda k: bar(k, steps, f"stepping: {output.label(output.output)} = {output.output.data:.6g}"))
     for message in report.notes:
         note(message)
@@ -114,11 +113,7 @@ def step(
         stepping.save_values(save, report.final)
     if plot is not None:
         note(stepping.draw(plot, report))
-    advice = report.advice()
-    for message in advice:
+    for message in report.warnings[len(loaded.warnings):]:  # the advice on the steps (loading's were shown)
         warn(message)
-    report.warnings, report.precision, report.every = loaded.warnings + advice, precision, every
-    report.arrays = {} if all_ else loaded.program.arrays
-    emit(report, json_)
-    return 130 if report.interrupted else 0  # the shell's code for Ctrl-C
+    return report
 

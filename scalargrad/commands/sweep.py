@@ -6,12 +6,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from scalargrad.commands.shared import JsonOption, PrecisionOption, load, note, program_command, progress_bar
+from scalargrad.commands.shared import Shown, load, note, output, program_command, progress_bar
 
 ORDER = 35  # place in `scalargrad --help`
 
 
 @program_command()
+@output("csv", show_all="Show every point, however many.")
 def sweep(
     request,
     points: Annotated[Optional[Path], typer.Option("--points", metavar="CSV", show_default=False,
@@ -27,14 +28,11 @@ def sweep(
     marks: Annotated[Optional[Path], typer.Option("--marks", metavar="CSV", show_default=False,
                                                   help="Draw these points on the map of two inputs (columns: the two "
                                                        "inputs and a label), with the line where the output is 0.")] = None,
-    csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="CSV", show_default=False,
                                                    help="Write every point as CSV into FILE "
                                                         "(`-`: standard output, as --csv).")] = None,
-    all_: Annotated[bool, typer.Option("--all", help="Show every point, however many.")] = False,
-    precision: PrecisionOption = 10,
-    json_: JsonOption = False,
-) -> None:
+    shown: Shown = Shown(),
+):
     """Evaluate the program and its gradients at many points at once.
 
     Give an input a range START:STOP:STEP (several ranges make a grid), or --points FILE.csv.
@@ -42,54 +40,49 @@ def sweep(
     """
     from scalargrad import sweep as sweeps
     from scalargrad.files import write_atomically
-    from scalargrad.render import emit
 
-    csv, output = _outputs(csv, json_, output, plot, marks)
+    to_stdout = _outputs(shown, output, plot, marks)
     columns = sweeps.read_points(points) if points is not None else None
     request.args, ranges = sweeps.take_ranges(request.args)
     request.of = of  # the inputs that node does not read need no value
     for name, column in (columns or {}).items():  # so that the inputs load as usual
         request.args.append(f"--{name}={column[0]!r}")
     loaded = load(request)
-    with progress_bar("sweeping", json_ or csv) as bar:
+    with progress_bar("sweeping", not shown.for_a_person or to_stdout) as bar:
         report = sweeps.sweep(loaded.program, loaded.values, ranges=ranges, points=columns, at=at, of=of,
                               origin=loaded.origin, warnings=loaded.warnings, progress=bar)
-    report.precision, report.show_all = precision, all_
     if plot is not None:
         sweeps.draw(report, plot, marks)
         note(f"wrote {plot}: {report.output_label} over {' and '.join(report.swept)}"
              + (f", with the points of {marks}" if marks is not None else ""))
+    if to_stdout:  # -o -: the CSV on standard output, as --csv
+        report.write_csv(sys.stdout)
+        return None
     if output is not None:
         write_atomically(output, lambda stream: report.write_csv(_text(stream)), "the CSV file")
         note(f"wrote {report.size:,} points to {output}")
-    if csv:
-        report.write_csv(sys.stdout)
-    else:
-        emit(report, json_)
+    return report
 
 
-def _outputs(csv: bool, json_: bool, output: Optional[Path], plot: Optional[Path], marks: Optional[Path]):
-    """Before any work: the files to write can be written, and the options agree. `-o -` is
-    the CSV on standard output, as --csv. Returns (csv, output)."""
+def _outputs(shown: Shown, output: Optional[Path], plot: Optional[Path], marks: Optional[Path]) -> bool:
+    """Before any work: the files to write can be written, and the options agree. Whether
+    `-o -` asks for the CSV on standard output, as --csv does."""
     from scalargrad.errors import UsageError
     from scalargrad.files import check_writable
     from scalargrad.plot import plot_format
 
-    if output is not None and str(output) == "-":
-        if json_:
-            raise UsageError("-o - writes the CSV to standard output, where --json would go too",
-                             hint="drop one of them, or give -o a file name")
-        csv, output = True, None
-    if csv and json_:
-        raise UsageError("give --csv or --json, not both")
-    if output is not None:
+    to_stdout = output is not None and str(output) == "-"
+    if to_stdout and shown.format != "table":
+        raise UsageError(f"-o - writes the CSV to standard output, where --{shown.format} would go too",
+                         hint="drop one of them, or give -o a file name")
+    if output is not None and not to_stdout:
         check_writable(output, "-o")
     if plot is not None:
         check_writable(plot, "--plot")
         plot_format(plot)
     elif marks is not None:
         raise UsageError("--marks draws points on the --plot of two inputs", hint="add --plot FILE.png")
-    return csv, output
+    return to_stdout
 
 
 def _text(stream):
