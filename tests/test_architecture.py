@@ -15,16 +15,20 @@ from scalargrad.ops import FUNCTIONS, OPS
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "scalargrad"
 
-# Every module, lowest first: a module may import only modules before it (docs/architecture.md).
+# Every module, lowest first: a module may import only modules before it. The order is the
+# layer table of docs/architecture.md, read from it, so the map and the test are one list.
 # "commands.*" stands for each command module: they import the core and commands.shared, never
 # each other.
-ORDER = [
-    "errors", "budget", "ops", "expressions", "files", "engine", "program", "arrays", "data", "bindings", "session",
-    "language", "render", "plot", "renderers", "gradients", "hessian", "expect", "check", "hessian_check", "explain",
-    "derive", "codegen", "optimizers", "step", "dot",
-    "page", "sweep", "session_view", "inputs",
-    "commands.shared", "commands.*", "commands", "cli", "__init__", "__main__",
-]
+def documented_order() -> list[str]:
+    import re
+
+    table = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8").split("## The layers", 1)[1]
+    files = re.findall(r"^\|[^|]*\| `([^`]+\.py)` \|", table.split("\n\n|", 1)[1].split("\n\n", 1)[0], re.M)
+    return [name.removesuffix(".py").replace("/", ".").replace("<name>", "*").removesuffix(".__init__")
+            for name in files]
+
+
+ORDER = documented_order()
 
 
 def place(name: str) -> int:
@@ -155,3 +159,58 @@ def test_the_exponent_hint_comes_from_the_table():
     with pytest.raises(Exception) as raised:
         program.backward()
     assert raised.value.hint == OPS["**"].hints[1]
+
+
+# -- the house rules a reader of the code can check ---------------------------------------------
+def test_nothing_evaluates_text_as_code():
+    """The grammar is the allow-list: no eval, exec or compile anywhere in the package, and no
+    eval or Function constructor in the page's JavaScript."""
+    import re
+
+    calls = []
+    for name, tree in modules().items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                func = node.func
+                called = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+                if called in ("eval", "exec", "compile", "__import__") and not (
+                        isinstance(func, ast.Attribute) and called == "compile"
+                        and getattr(func.value, "id", "") == "re"):  # re.compile builds a pattern, runs nothing
+                    calls.append(f"{name}: {called}() at line {node.lineno}")
+    for script in (PACKAGE / "web").glob("*.js"):
+        text = script.read_text(encoding="utf-8")
+        calls += [f"{script.name}: {m.group(0)}" for m in re.finditer(r"\beval\s*\(|new\s+Function\s*\(", text)]
+    assert not calls
+
+
+# Recursion over what scalargrad itself writes, a few levels deep whatever the program: each
+# with the reason it cannot grow with the user's program.
+BOUNDED_RECURSION = {
+    ("expressions", "expression"): "the table's own formulas and JavaScript columns, read into trees",
+    ("derive", "to_sympy"): "those trees as SymPy: a row's formula, a few operations deep",
+    ("codegen", "text"): "those trees as code in a language: a row's formula",
+    ("codegen", "_size"): "loops rolled from runs of nodes, one level per array dimension",
+}
+
+
+def test_no_function_calls_itself():
+    """No recursion over the user's program: no function of the package calls itself (the
+    walks are loops over lists with explicit stacks), so a chain 100,000 deep needs no stack;
+    the few that recurse over scalargrad's own fixed structures are listed with why."""
+    recursive = set()
+    for name, tree in modules().items():
+        methods = {id(f) for c in ast.walk(tree) if isinstance(c, ast.ClassDef) for f in c.body
+                   if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        for function in ast.walk(tree):
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(function):
+                func = node.func if isinstance(node, ast.Call) else None
+                if id(function) in methods:  # a method calls itself through self or cls; a bare name is another
+                    itself = (isinstance(func, ast.Attribute) and func.attr == function.name
+                              and isinstance(func.value, ast.Name) and func.value.id in ("self", "cls"))
+                else:
+                    itself = isinstance(func, ast.Name) and func.id == function.name
+                if itself:
+                    recursive.add((name, function.name))
+    assert recursive == set(BOUNDED_RECURSION)
