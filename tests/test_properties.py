@@ -105,6 +105,14 @@ def run(text, point):
     return program, values
 
 
+def real(value) -> float:
+    """A SymPy number as a float: its evalf of atan2 can carry an imaginary residue of 1e-21
+    (atan2(1, tan(tanh(1)))), which is rounding, not a complex value."""
+    z = complex(value)
+    assert abs(z.imag) <= 1e-12 * max(1.0, abs(z.real)), value
+    return z.real
+
+
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expressions, points)
 def test_gradients_match_sympy(expr, point):
@@ -113,10 +121,10 @@ def test_gradients_match_sympy(expr, point):
     assume(program.inputs)
     assume(not near_a_kink(program))  # at a kink SymPy has no derivative; the table's convention is documented
     subs = {SYMBOLS[name]: value for name, value in values.items()}
-    expected_value = float(symbolic.evalf(subs=subs))
+    expected_value = real(symbolic.evalf(subs=subs))
     assert program.output.data == pytest.approx(expected_value, rel=1e-9, abs=1e-9)
     for name in program.inputs:
-        expected = float(sympy.diff(symbolic, SYMBOLS[name]).evalf(subs=subs))
+        expected = real(sympy.diff(symbolic, SYMBOLS[name]).evalf(subs=subs))
         assert program.names[name].grad == pytest.approx(expected, rel=1e-7, abs=1e-9), (text, name)
 
 
