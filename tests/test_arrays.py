@@ -156,6 +156,7 @@ SYMPY = {"tanh": sympy.tanh, "sin": sympy.sin, "sigmoid": lambda s: 1 / (1 + sym
          "softplus": lambda s: sympy.log(1 + sympy.exp(s))}
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(layer_programs(), st.lists(st.floats(-2, 2), min_size=3, max_size=3))
 def test_a_layer_through_a_function_matches_sympy(generated, point):

@@ -265,6 +265,7 @@ _STAND_IN = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("language", ["torch", "jax"])
 def test_torch_and_jax_forward_pass_on_a_stand_in(language, tmp_path):
     (tmp_path / ("torch.py" if language == "torch" else "jnp.py")).write_text(_STAND_IN)

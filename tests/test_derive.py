@@ -91,6 +91,7 @@ def test_a_formula_too_long_to_read_is_refused_with_a_hint(cli):
     assert "--of NODE" in result.stderr and "ypred[0]" in result.stderr
 
 
+@pytest.mark.slow
 def test_an_element_of_an_array_and_a_whole_array_bounded(cli):
     text = "W = uniform(-1, 1, [3, 4]); x = [1, 2, 3, 4]; L = sum(tanh(W @ x))"
     one = cli("derive", text, "--wrt", "W[0,1]", "--no-session")

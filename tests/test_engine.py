@@ -126,6 +126,7 @@ def test_chain_of_100000_statements():
     assert program.output.data == 100_000 and program.names["a"].grad == 100_000
 
 
+@pytest.mark.slow
 def test_flat_sum_of_a_million_terms():
     program = parse("L = " + " + ".join(f"x{i % 1000}" for i in range(1_000_000)))
     assert len(program.nodes) > 1_000_000

@@ -141,6 +141,7 @@ def test_the_forward_tangents_give_the_engines_gradient(expr, point):
             expr[0], name)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(expressions, points)
 def test_hessians_match_sympy(expr, point):

@@ -194,6 +194,7 @@ def test_unary_rows_on_a_grid(name):
     assert worst <= GRID_BOUND
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", GRID_BINARY)
 def test_binary_rows_on_a_grid(name):
     assert max(check_row(name, x, y) for x in SIGNED for y in SIGNED) <= GRID_BOUND
@@ -355,6 +356,7 @@ def test_unary_second_derivatives_on_a_grid(name):
     assert worst <= GRID_BOUND
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", GRID_BINARY)
 def test_binary_second_derivatives_on_a_grid(name):
     kink = OPS[name].kink

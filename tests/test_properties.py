@@ -113,6 +113,7 @@ def real(value) -> float:
     return z.real
 
 
+@pytest.mark.slow
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expressions, points)
 def test_gradients_match_sympy(expr, point):
@@ -175,6 +176,7 @@ def statement_programs(draw):
     return "\n".join(lines), env[f"v{len(lines) - 1}"]
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(statement_programs(), points)
 def test_statement_programs_match_sympy(generated, point):
@@ -246,6 +248,7 @@ def constant_programs(draw):
     return "; ".join(lines), depends
 
 
+@pytest.mark.slow
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(constant_programs())
 def test_a_name_is_a_constant_exactly_when_it_depends_on_no_input(generated):

@@ -234,6 +234,7 @@ def test_marks_need_the_swept_columns(cli, tmp_path):
     assert not (tmp_path / "map.png").exists()
 
 
+@pytest.mark.slow
 def test_the_moons_decision_boundary_is_the_trained_score(tmp_path):
     """Train micrograd's demo a few steps in a session, then sweep its score at one data point
     as the boundary plot does: the same number as the trained model's score there."""

@@ -233,6 +233,7 @@ def test_an_ascii_terminal_gets_ascii_drawing_not_a_crash(installed, tmp_path, e
     assert again.exit_code == 0 and "22.0811" in again.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(__import__("sys").platform != "linux", reason="RLIMIT_AS as on Linux")
 def test_running_out_of_memory_is_an_error_in_words(tmp_path):
     import resource
