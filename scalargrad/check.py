@@ -64,7 +64,8 @@ DEFAULT_EPS = 1e-6  # as torch.autograd.gradcheck: the fixed step suggested in h
 ADAPTIVE_STEP = {"central": 2.0 ** (-52 / 3), "forward": 2.0 ** -26}
 DEFAULT_ATOL = 1e-5
 DEFAULT_RTOL = 1e-3
-PASS, FAIL, KINK = "PASS", "FAIL", "KINK"
+PASS, FAIL, KINK, UNDEFINED = "PASS", "FAIL", "KINK", "UNDEFINED"
+STYLES = {PASS: "", FAIL: "bold red", KINK: "yellow", UNDEFINED: "yellow"}
 _DATA = attrgetter("data")
 _MASK_BATCH = 256  # nodes whose downstream sets are found in one pass over the graph
 _LEVELS = 12  # Richardson: at most this many steps h, h/2, ..., h/2**11 (2 evaluations each)
@@ -90,8 +91,8 @@ class CheckRow:
     difference: str | None
     abs_error: float | None
     rel_error: float | None  # abs_error / |numeric|; inf when numeric is 0 and they differ
-    status: str  # PASS, FAIL or KINK
-    reason: str = ""  # why a row is KINK or FAIL, or why a one-sided difference was used
+    status: str  # PASS, FAIL, KINK, or UNDEFINED (backprop's gradient has no value here: d/dz of x**z at x < 0)
+    reason: str = ""  # why a row is KINK, UNDEFINED or FAIL, or why a one-sided difference was used
     # One-sided differences (f(x) - f(x - h)) / h and (f(x + h) - f(x)) / h, where a kink or a
     # pole lies within the step (or exactly at the point): the two slopes the corner has.
     left: float | None = None
@@ -137,6 +138,10 @@ class CheckReport(Report):
         return sum(row.status == KINK for row in self.rows)
 
     @property
+    def undefined(self) -> int:
+        return sum(row.status == UNDEFINED for row in self.rows)
+
+    @property
     def ok(self) -> bool:
         return self.failed == 0 and all(e.status != FAIL for e in self.expectations)
 
@@ -151,6 +156,8 @@ class CheckReport(Report):
         parts = [f"{self.passed} passed", f"{self.failed} failed"]
         if self.kinks:
             parts.append(f"{self.kinks} kink" + ("s" if self.kinks != 1 else ""))
+        if self.undefined:
+            parts.append(f"{self.undefined} undefined")
         if self.adaptive:
             step = f"adaptive h = {ADAPTIVE_STEP[self.method]:.3g} * max(1, |x|), Richardson where they disagree"
         else:
@@ -170,9 +177,9 @@ class CheckReport(Report):
             if row.label in elements:
                 continue
             numeric = "" if row.numeric is None else number(row.numeric, precision)
-            style = {PASS: "", FAIL: "bold red", KINK: "yellow"}[row.status]
-            table.add(row.label, number(row.data, precision), number(row.analytic, precision), numeric,
-                      _error_text(row.abs_error), _error_text(row.rel_error), row.status, style=style)
+            analytic = "undefined" if row.analytic != row.analytic else number(row.analytic, precision)
+            table.add(row.label, number(row.data, precision), analytic, numeric,
+                      _error_text(row.abs_error), _error_text(row.rel_error), row.status, style=STYLES[row.status])
         for row in self.rows:
             if row.reason:
                 table.notes.append(f"{row.label}: {row.status}, {row.reason}"
@@ -194,7 +201,7 @@ class CheckReport(Report):
         for name, (shape, labels) in self.program.arrays.items():
             rows = [by_label[label] for label in labels if label in by_label]
             if rows:
-                counts = {status: sum(row.status == status for row in rows) for status in (PASS, FAIL, KINK)}
+                counts = {status: sum(row.status == status for row in rows) for status in STYLES}
                 status = ", ".join(f"{count} {status}" for status, count in counts.items() if count)
                 table.add(name, str(shape), str(len(rows)), status, largest_text(labels, errors))
         table.notes.append(ARRAYS_NOTE)
@@ -211,7 +218,7 @@ class CheckReport(Report):
             "settings": {"method": self.method, "eps": self.eps, "adaptive": self.adaptive,
                          "relative_step": self.relative_step, "atol": self.atol, "rtol": self.rtol},
             "summary": {"checked": len(self.rows), "passed": self.passed, "failed": self.failed,
-                        "kinks": self.kinks},
+                        "kinks": self.kinks, "undefined": self.undefined},
             "rows": [_row_json(row) for row in self.rows],
             "expect": [e.to_json() for e in self.expectations],
             "notes": self.notes,
@@ -258,7 +265,7 @@ def keep_in_session(report: CheckReport, use: SessionUse | None, data: str | Non
 
 
 def _error_text(x: float | None) -> str:
-    return "" if x is None else number(x, 3)
+    return "" if x is None or x != x else number(x, 3)  # nan: no error to measure against an undefined gradient
 
 
 def _row_json(row: CheckRow) -> dict:
@@ -478,7 +485,11 @@ class _Checker:
                        difference, None, None, FAIL, reason)
         self._measure(row)
         agrees = row.abs_error is not None and row.abs_error <= self.tolerance(numeric)
-        if kinks:
+        if analytic != analytic and not kinks:  # no kink, yet backprop's gradient has no value here
+            row.status = UNDEFINED
+            row.reason = ("backprop's gradient is undefined here (see `backprop:` below)"
+                          + (f"; the finite difference: {reason}" if numeric is None and reason else ""))
+        elif kinks:
             row.status = KINK
             row.left, row.right = self._one_sided(minus, plus, h)
             row.reason = _kink_reason(program, kinks) + _sides_text(row)

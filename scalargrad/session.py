@@ -68,7 +68,7 @@ from scalargrad.errors import SessionError, SessionWriteError, UsageError, clip
 # Bump when the file changes shape so that an older scalargrad would misread it; a newer file
 # is refused, never guessed at. (A field an older one may ignore and drop, like `check`, needs no bump.)
 FORMAT = 3
-CHECK_STATUSES = ("PASS", "FAIL", "KINK")  # the statuses of `check.rows`, as scalargrad.check names them
+CHECK_STATUSES = ("PASS", "FAIL", "KINK", "UNDEFINED")  # the statuses of `check.rows`, as scalargrad.check names them
 DEFAULT_PATH = Path(".scalargrad") / "session.json"
 ENV_VAR = "SCALARGRAD_SESSION"
 LOCK_TIMEOUT = 10.0  # seconds to wait for another command's read-modify-write

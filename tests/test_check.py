@@ -55,7 +55,8 @@ def test_forward_differences_are_the_lectures_own(cli):
     assert rows["L"]["numeric"] == 0.9999999999976694
     assert {label: row["analytic"] for label, row in rows.items()} == {
         "a": 6.0, "b": -4.0, "e": -2.0, "c": -2.0, "d": -2.0, "f": 4.0, "L": 1.0}
-    assert doc["ok"] is True and doc["summary"] == {"checked": 7, "passed": 7, "failed": 0, "kinks": 0}
+    assert doc["ok"] is True and doc["summary"] == {"checked": 7, "passed": 7, "failed": 0, "kinks": 0,
+                                                       "undefined": 0}
     assert doc["settings"] == {"method": "forward", "eps": 1e-4, "adaptive": False, "relative_step": False,
                                "atol": 1e-5, "rtol": 1e-3}
     assert all(row["step"] == 1e-4 and row["difference"] == "forward" for row in doc["rows"])
@@ -546,7 +547,7 @@ def test_an_oscillation_faster_than_the_step_is_not_a_failure(x):
 def test_the_point_outside_a_domain_is_printed_in_full(cli):
     doc = cli("check", "z = x**y", "--x", "-2", "--y", "3", "--eps", "1e-6", "--json").json()
     y = rows_by_label(doc)["y"]
-    assert y["status"] == "KINK"
+    assert y["status"] == "UNDEFINED" and y["analytic"] is None  # d/dy needs log(x): no value at x < 0
     assert "at y + h = 3.000001: a negative number raised to a fractional power" in y["reason"]
     assert "at y - h = 2.999999: a negative number raised to a fractional power" in y["reason"]
 
@@ -579,3 +580,24 @@ def test_a_kink_within_the_step_shows_both_slopes(cli):
     doc = cli("check", "L = relu(x) * 3", "--x", "1e-9", "--json").json()
     row = rows_by_label(doc)["x"]
     assert row["status"] == "KINK" and abs(row["left"]) < 1e-2 and row["right"] == pytest.approx(3.0)
+
+
+# -- a gradient that has no value is said to be undefined, never shown as nan -------------------
+@pytest.mark.parametrize("program, values, node, status", [
+    ("L = x ** z", ["--x", "-30", "--z", "3"], "z", "UNDEFINED"),  # d/dz needs log(x): no value at x < 0
+    ("L = atan2(y, x)", ["--x", "0", "--y", "0"], "y", "KINK"),  # a kink, whose gradient is undefined too
+    ("L = log(x, b)", ["--x", "2", "--b", "-3"], None, None),  # out of the domain: an error, not a row
+])
+def test_an_undefined_gradient_is_called_undefined(cli, program, values, node, status):
+    result = cli("check", program, *values, "--no-session")
+    if node is None:
+        assert result.exit_code == 2 and "error:" in result.stderr
+        return
+    assert result.exit_code == 0, result.stderr
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[2:] if line.split()}
+    assert rows[node][2] == "undefined" and rows[node][-1] == status
+    assert "nan" not in result.stdout
+    doc = cli("check", program, *values, "--no-session", "--json").json()
+    row = next(r for r in doc["rows"] if r["label"] == node)
+    assert row["status"] == status and row["analytic"] is None
+    assert doc["ok"] and doc["summary"]["undefined"] == (status == "UNDEFINED")
