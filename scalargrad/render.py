@@ -6,7 +6,7 @@ Rich is imported only when the output is a terminal; JSON never goes through Ric
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, Iterable, Sequence
 
 from scalargrad.engine import Value
@@ -382,11 +382,20 @@ def ref_json(program: Program, node: Value) -> dict:
 # -- one writer ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class View:
-    """How a person asked to see a report as a table: significant digits (`--precision`), and
-    every row however many (`--all`)."""
+    """How a report is seen as a table: significant digits (`--precision`), every row however
+    many (`--all`), and whether a person reads it at a terminal (else a file or a pipe, which
+    gets every row of a long listing: a person who saves it wants them all)."""
 
     precision: int = DEFAULT_PRECISION
     show_all: bool = False
+    terminal: bool = True
+
+
+def at_a_terminal(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a closed or odd stream
+        return False
 
 
 class Report:
@@ -445,9 +454,8 @@ def emit(report: Report, format: str | bool = "table", view: View | None = None,
     write = getattr(report, f"write_{format}", None)
     if write is None:
         raise UsageError(f"this result has no {format} form", hint=f"its forms are {', '.join(report.formats())}")
-    if view is not None:
-        report.view = view
     stream = stream or sys.stdout
+    report.view = replace(view or report.view, terminal=at_a_terminal(stream))
     try:
         write(stream)
         stream.flush()

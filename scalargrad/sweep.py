@@ -250,7 +250,20 @@ def sweep(program: Program, values: dict[str, float], *, ranges: dict[str, str] 
         grad[~np.isfinite(grad)] = np.nan
     if at is not None:
         report.tangent = _tangent(np, program, swept, fixed, at, target)
+        report.warnings.extend(_outside(swept, at))
     return report
+
+
+def _outside(swept: dict, at: float) -> list[str]:
+    """The warning when `--at` lies outside the values swept: its tangent is computed, but off
+    the curve that the table and the plot show."""
+    (name, values), = swept.items()
+    low, high = float(values.min()), float(values.max())
+    if low <= at <= high:
+        return []
+    return [f"--at {at:g} lies outside the values of {name} swept ({low:g} to {high:g}): the tangent there is "
+            f"not on the curve shown; sweep a range that includes it, as in --{name} "
+            f"{min(low, at):g}:{max(high, at):g}:{(max(high, at) - min(low, at)) / 40:g}"]
 
 
 def plot_title(report) -> str:
@@ -383,8 +396,9 @@ class SweepReport(Report):
                 + [(f"d{out}/d{name}", grad) for name, grad in self.grads.items() if few or name in self.swept])
 
     def rows(self) -> list[int]:
-        """The points the table shows: all, or ROWS_SHOWN of them evenly spaced, first and last."""
-        if self.show_all or self.size <= ROWS_SHOWN:
+        """The points the table shows: all (with --all, or into a file or a pipe), or at a
+        terminal ROWS_SHOWN of them evenly spaced, first and last."""
+        if self.show_all or not self.view.terminal or self.size <= ROWS_SHOWN:
             return list(range(self.size))
         last = self.size - 1
         return sorted({round(k * last / (ROWS_SHOWN - 1)) for k in range(ROWS_SHOWN)})

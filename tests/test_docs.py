@@ -74,8 +74,11 @@ def test_console_examples_are_what_the_tool_prints(page, cli, tmp_path, monkeypa
     illustrations and are not run.)"""
     import shutil
 
+    import scalargrad.render
+
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SCALARGRAD_SESSION", raising=False)  # the default session, as a user has it
+    monkeypatch.setattr(scalargrad.render, "at_a_terminal", lambda stream: True)  # the pages show a terminal's rows
     shutil.copytree(DOCS / "examples", tmp_path / "docs" / "examples")  # paths as from the repository's root
     for command, shown in console_blocks(page):
         args = shlex.split(command, comments=True)

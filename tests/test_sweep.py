@@ -282,3 +282,36 @@ def test_a_curve_of_a_single_value_is_refused_too(cli, tmp_path):
     result = cli("sweep", "y = x*x", "--x", "0:0:1", "--at", "0", "--plot", str(tmp_path / "one.png"), "--no-session")
     assert result.exit_code == 2 and "a curve needs at least 2 values; `x` has 1" in result.stderr
     assert not (tmp_path / "one.png").exists()
+
+
+# -- a pipe gets every row; --at off the swept values is said ------------------------------------
+def test_a_pipe_or_a_file_gets_every_point_a_terminal_25(installed, tmp_path):
+    import io
+
+    from scalargrad import parse
+    from scalargrad.render import emit
+    from scalargrad.sweep import sweep
+
+    piped = installed("sweep", "y = x*x", "--x", "0:10:0.25", "--no-session")
+    lines = piped.stdout.splitlines()
+    assert piped.exit_code == 0 and len(lines) == 2 + 41 and "points shown" not in piped.stdout
+    assert lines[-1].split() == ["10", "100", "20"]
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    shown = Terminal()
+    emit(sweep(parse("y = x*x"), {}, ranges={"x": "0:10:0.25"}), stream=shown)
+    assert "25 of 41 points shown, evenly spaced; --all shows every point" in shown.getvalue()
+
+
+@pytest.mark.parametrize("at, warned", [(3.0, True), (-0.5, True), (0.7, False), (1.0, False)])
+def test_at_outside_the_swept_values_is_a_warning(cli, at, warned):
+    result = cli("sweep", "y = x*x", "--x", "0:1:0.5", "--at", str(at), "--no-session")
+    assert result.exit_code == 0
+    assert f"at x = {at:g}: y = {at * at:g}, slope {2 * at:g}" in result.stdout  # the tangent is computed all the same
+    said = f"warning: --at {at:g} lies outside the values of x swept (0 to 1)" in result.stderr
+    assert said == warned, result.stderr
+    doc = cli("sweep", "y = x*x", "--x", "0:1:0.5", "--at", str(at), "--no-session", "--json").json()
+    assert any("lies outside the values of x swept" in w for w in doc["warnings"]) == warned

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from scalargrad.commands.shared import Shown, load, note, output, program_command, progress_bar
+from scalargrad.commands.shared import Shown, load, note, output, program_command, progress_bar, warn
 
 ORDER = 35  # place in `scalargrad --help`
 
@@ -51,6 +51,8 @@ def sweep(
     with progress_bar("sweeping", not shown.for_a_person or to_stdout) as bar:
         report = sweeps.sweep(loaded.program, loaded.values, ranges=ranges, points=columns, at=at, of=of,
                               origin=loaded.origin, warnings=loaded.warnings, progress=bar)
+    for message in report.warnings[len(loaded.warnings):]:  # the sweep's own (loading's were shown)
+        warn(message)
     if plot is not None:
         sweeps.draw(report, plot, marks)
         note(f"wrote {plot}: {report.output_label} over {' and '.join(report.swept)}"
