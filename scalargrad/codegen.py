@@ -39,7 +39,7 @@ from scalargrad import expressions
 from scalargrad.engine import Value
 from scalargrad.errors import UsageError
 from scalargrad.ops import CONST, LEAF, OPERAND_NAMES, OPS, substitute
-from scalargrad.program import Program
+from scalargrad.program import Program, balanced
 from scalargrad.render import Report, Table
 
 STRAIGHT_LIMIT = 200  # operations written one named line each; past it, arrays and loops
@@ -345,18 +345,9 @@ class Jax(NumPy):
 
 def _bare(text: str) -> str:
     """An argument needs no parentheses of its own: `pow(a * b, 2.0)`, not `pow((a * b), 2.0)`."""
-    if text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
+    if text.startswith("(") and text.endswith(")") and balanced(text[1:-1]):
         return text[1:-1]
     return text
-
-
-def _balanced(text: str) -> bool:
-    depth = 0
-    for ch in text:
-        depth += (ch == "(") - (ch == ")")
-        if depth < 0:
-            return False
-    return depth == 0
 
 
 def safe_local(tree) -> bool:

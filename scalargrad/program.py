@@ -232,12 +232,13 @@ def source_label(source: str, start: int, end: int, width: int = LABEL_WIDTH) ->
 
 def shorten(text: str, width: int = LABEL_WIDTH) -> str:
     text = " ".join(text.split())
-    while len(text) >= 2 and text[0] == "(" and text[-1] == ")" and _balanced(text[1:-1]):
+    while len(text) >= 2 and text[0] == "(" and text[-1] == ")" and balanced(text[1:-1]):
         text = text[1:-1].strip()
     return clip(text, width, middle=True)
 
 
-def _balanced(text: str) -> bool:
+def balanced(text: str) -> bool:
+    """Whether the parentheses of `text` close as they open (`a) * (b` does not)."""
     depth = 0
     for ch in text:
         depth += (ch == "(") - (ch == ")")
