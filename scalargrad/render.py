@@ -20,14 +20,14 @@ ROW_LIMIT = 200  # past this many nodes the table shows named nodes only
 def number(x: float, precision: int = DEFAULT_PRECISION) -> str:
     """`x` to `precision` significant digits, as `%g` writes it; never more digits than the
     shortest text that reads back as `x` (16 or 17 digits would show float noise: 0.3, not
-    0.29999999999999999)."""
-    if precision >= 16 and x - x == 0 and x != 0:
-        mantissa, exponent = f"{abs(x):.{precision - 1}e}".split("e")
-        shortest = repr(abs(x)).split("e")[0].replace(".", "").strip("0")
-        # as many digits as the shortest text has, and where %g writes it without an exponent
-        # (100, not 1e+02), as many as it has before the point
-        fixed_point = -4 <= int(exponent) < precision
-        precision = min(precision, max(len(shortest), int(exponent) + 1 if fixed_point else 1))
+    0.29999999999999999), which is then Python's own repr (5.960464477539063e-08: `%.16g`
+    would round its last digit the other way)."""
+    if precision >= 16 and x - x == 0:
+        shortest = repr(x)
+        digits = shortest.lstrip("-").split("e")[0].replace(".", "").strip("0")
+        if len(digits) <= precision:
+            text = shortest.removesuffix(".0")
+            return "0" if text == "-0" else text
     text = f"{x:.{precision}g}"
     return "0" if text == "-0" else text
 
