@@ -19,8 +19,8 @@ PACKAGE = ROOT / "scalargrad"
 # "commands.*" stands for each command module: they import the core and commands.shared, never
 # each other.
 ORDER = [
-    "errors", "budget", "ops", "files", "engine", "program", "arrays", "data", "bindings", "session", "language", "render", "plot",
-    "renderers", "gradients", "hessian", "expect", "check", "hessian_check", "explain", "optimizers", "step", "dot",
+    "errors", "budget", "ops", "files", "engine", "program", "passes", "arrays", "data", "bindings", "session", "language", "render", "plot",
+    "renderers", "gradients", "hessian", "jacobian", "expect", "check", "hessian_check", "explain", "optimizers", "step", "dot",
     "page", "sweep", "session_view", "inputs",
     "commands.shared", "commands.*", "commands", "cli", "__init__", "__main__",
 ]

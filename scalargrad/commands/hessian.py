@@ -17,6 +17,11 @@ def hessian(
                                     help="Only these inputs, comma separated: --wrt a,b (default: every input).")
     ] = None,
     of: OfOption = None,
+    hvp: Annotated[
+        Optional[str], typer.Option("--hvp", metavar='"x=1, y=0"', show_default=False,
+                                    help="One Hessian-vector product H v instead of the matrix: two passes, for any "
+                                         "number of inputs (inputs left out of v do not move).")
+    ] = None,
     precision: PrecisionOption = 10,
     json_: JsonOption = False,
 ) -> None:
@@ -28,13 +33,19 @@ def hessian(
 
     Example: scalargrad hessian "L = x**2 - y**2" --x 0 --y 0
     """
-    from scalargrad.bindings import name_list
-    from scalargrad.hessian import hessian as compute
+    from scalargrad.bindings import name_list, vector_option
+    from scalargrad.hessian import hessian as compute, hvp as product
     from scalargrad.render import emit
 
     loaded = load(request)
     program = loaded.program
     names = None if wrt is None else name_list(wrt, "--wrt", program.arrays)
+    if hvp is not None:
+        direction = vector_option(hvp, "--hvp", program.arrays, program.inputs, "input")
+        report = product(program, loaded.values, direction, names, program.node(of) if of else None,
+                         warnings=loaded.warnings)
+        report.precision = precision
+        return emit(report, json_)
     with progress_bar("Hessian-vector products", json_, "the Hessian") as bar:
         report = compute(program, loaded.values, names, program.node(of) if of else None,
                          warnings=loaded.warnings, progress=bar)
