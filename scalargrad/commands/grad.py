@@ -16,6 +16,11 @@ def grad(
     all_: Annotated[bool, typer.Option("--all", help="Show every node, however many.")] = False,
     precision: PrecisionOption = 10,
     json_: JsonOption = False,
+    order: Annotated[Optional[int], typer.Option("--order", metavar="N", show_default=False,
+                                                 help="Derivatives of orders 1 to N (at most 20) along one input "
+                                                      "(--wrt), exactly, by Taylor series.")] = None,
+    wrt: Annotated[Optional[str], typer.Option("--wrt", metavar="NAME", show_default=False,
+                                               help="The input that --order differentiates by.")] = None,
 ) -> None:
     """Show every node of the graph with its value and its gradient.
 
@@ -28,6 +33,13 @@ def grad(
     request.of = of  # the inputs that node does not read need no value
     loaded = load(request)
     program = loaded.program
+    if order is not None or wrt is not None:
+        from scalargrad.gradients import higher
+
+        report = higher(program, loaded.values, wrt, order, program.node(of) if of else None, all_=all_,
+                        warnings=loaded.warnings)
+        report.precision = precision
+        return emit(report, json_)
     report = gradients(program, loaded.values, program.node(of) if of else None, origin=loaded.origin,
                        warnings=loaded.warnings)
     report.precision, report.show_all = precision, all_

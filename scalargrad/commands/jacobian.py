@@ -6,7 +6,7 @@ import typer
 
 from scalargrad.commands.shared import JsonOption, PrecisionOption, load, progress_bar, program_command
 
-ORDER = 33  # place in `scalargrad --help`
+ORDER = 35  # place in `scalargrad --help`
 
 
 @program_command()
