@@ -40,7 +40,7 @@ OWNERS = {
     "lark_cython": {"language"},
     "graphviz": {"dot"},
     "matplotlib": {"plot"},
-    "numpy": {"sweep", "hessian"},  # lazily, inside the functions that run a sweep or a Hessian
+    "numpy": {"sweep", "hessian", "program"},  # lazily: a sweep, a Hessian, an array's gradient (Program.grad)
 }
 
 
