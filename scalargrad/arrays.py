@@ -287,8 +287,7 @@ def along_shape(function: str, shapes: list[tuple[int, ...]], axis: int | None) 
         if label == shape[:-1]:  # an index per example
             return shape[:-1], slices * length
         return None
-    mean = function == "mean"
-    return shape[:k] + shape[k + 1:], slices * (length - 1 + mean) + mean
+    return shape[:k] + shape[k + 1:], slices * (length - 1 + 2 * (function == "mean"))  # mean: a count, a division
 
 
 def _slices(array: Array, axis: int) -> list[tuple[Value, ...]]:

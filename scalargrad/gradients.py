@@ -292,7 +292,8 @@ class OrderReport(Report):
         for k, d in enumerate(self.derivatives, 1):
             power = "" if k == 1 else str(k)
             top = label if ATOM.fullmatch(label) else ""  # `d2L/dx2`, or `d2/dx2` for a sub-expression
-            table.add(str(k), f"d{power}{top}/d{x}{power}", number(d, p))
+            by = x if ATOM.fullmatch(x) else f"({x})"  # d2L/d(W1[0, 0])2
+            table.add(str(k), f"d{power}{top}/d{by}{power}", number(d, p))
         others = [name for name in program.inputs if name != x]
         if others:
             table.notes.append(f"the other input{'s' * (len(others) > 1)} held at {'their' if len(others) > 1 else 'its'} "

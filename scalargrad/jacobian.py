@@ -209,8 +209,8 @@ class JacobianReport(Report):
 
     def sections(self) -> list:
         labels, p = self.labels, self.precision
-        at = ", ".join(f"{name} = {number(self.program.inputs[name].data, p)}" for name in self.wrt[:6])
-        at += ", ..." if len(self.wrt) > 6 else ""
+        at = ", ".join(f"{name} = {number(self.program.inputs[name].data, p)}" for name in self.wrt) \
+            if len(self.wrt) <= 6 else f"the values of its {len(self.wrt):,} inputs"
         title = f"Jacobian of {', '.join(labels[:6])}{', ...' if len(labels) > 6 else ''} at {at}"
         if len(self.wrt) <= MATRIX_LIMIT:
             table = Table(["", *self.wrt], title=title, right=set(self.wrt))
@@ -374,8 +374,9 @@ class ProductReport(Report):
                                    f"the other {self.unmoved:,} inputs do not move (0 in the direction)")
             table.notes.append(f"one forward pass, {self.measured.visits:,} node visits")
         else:
-            total = " + ".join(f"{number(x, p)}*{name}" for name, x in list(self.seeds.items())[:8])
-            total += " + ..." if len(self.seeds) > 8 else ""
+            terms = [(x, name) for name, x in list(self.seeds.items())[:8]]
+            total = "".join(f"{' - ' if x < 0 and k else ' + ' if k else '-' if x < 0 else ''}{number(abs(x), p)}*{name}"
+                            for k, (x, name) in enumerate(terms)) + (" + ..." if len(self.seeds) > 8 else "")
             table = Table(["input", "value", "d / d input"], key="input", right={"value", "d / d input"},
                           title=f"VJP: each input's derivative of {total}")
             for label, x in zip(self.labels, self.result):
