@@ -261,14 +261,24 @@ def higher(program: Program, values: Mapping[str, float], wrt: str | None, order
 
 
 def _series_error(program: Program, part, series: list, derivatives: list[float]) -> DomainError:
-    """The first node whose series stopped being finite, as a located error."""
+    """The first node whose series stopped being finite, as a located error: undefined there (a
+    negative base with a moving exponent), or too large for a float."""
     k = next(i for i, d in enumerate(derivatives, 1) if d - d != 0)
     node = next((n for n, s in zip(part.order, series) if s is not None and not all(c - c == 0 for c in s)),
                 part.order[-1])
-    error = DomainError(f"the derivative of order {k} is not finite here: it is undefined, or too large for a float")
+    op = OPS.get(node._op)
+    at = ", ".join(f"{p.data:g}" for p in node._prev)
+    bad = next((c for c in series[part.order.index(node)] if c - c != 0), math.nan)
+    if bad != bad and op is not None:
+        error = DomainError(f"the derivative of order {k} is undefined here: {op.symbol} has no series in this input "
+                            f"at ({at})")
+        hint = next((h for h in op.hints if h), "move the inputs, or differentiate by another input")
+    else:
+        error = DomainError(f"the derivative of order {k} is too large for a float here")
+        hint = "move the inputs, or ask for a lower --order"
     error.node = node
     located = program.locate(error)
-    located.hint = "move the inputs, or ask for a lower --order"
+    located.hint = hint
     return located
 
 

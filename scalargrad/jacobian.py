@@ -108,6 +108,9 @@ def jacobian(program: Program, values: Mapping[str, float], of: Sequence[str] | 
     visits fewer nodes, counted first). The work is checked against the budget before it starts."""
     outputs = chosen_outputs(program, of)
     names = chosen_inputs(program, wrt)
+    if not names:
+        raise UsageError("the program has no inputs: there is nothing to differentiate by",
+                         hint="a Jacobian needs inputs: names the program reads but never assigns")
     program.evaluate(values)
     part, inputs = _part(program, outputs, names)
     in_places = [part.place(node) for node in inputs]

@@ -9,11 +9,13 @@ import json
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import LECTURE, LECTURE_VALUES, STATEMENTS, run_cli, run_installed
 from random_programs import make, torch_function
 from scalargrad import UsageError, budget, parse
-from scalargrad.errors import BudgetError
+from scalargrad.errors import BudgetError, InputError
 from scalargrad.hessian import hessian, hvp
 from scalargrad.jacobian import Cost, jacobian, jvp, named_outputs, vjp
 
@@ -137,6 +139,11 @@ def test_the_work_is_refused_before_any_pass_beyond_the_budget():
         with pytest.raises(BudgetError, match=r"the Jacobian of 2 outputs over 100 inputs in forward mode"):
             jacobian(program, {}, mode="forward")
         assert jacobian(program, {}, mode="reverse").measured.passes == 2
+
+
+def test_a_program_without_inputs_has_no_jacobian():
+    with pytest.raises(UsageError, match="the program has no inputs"):
+        jacobian(parse("L = 2 * 3"), {})
 
 
 def test_an_infinite_derivative_is_the_engines_located_error():
@@ -322,3 +329,27 @@ def test_a_program_has_a_short_repr_and_pictures_for_jupyter():
     page = program._repr_html_()
     assert page.startswith('<iframe srcdoc="&lt;!DOCTYPE html&gt;') and "</iframe>" in page
 
+
+
+numbers = st.floats(-1e6, 1e6, allow_nan=False).map(lambda x: round(x, 3))
+nested = st.one_of(numbers, st.lists(numbers, min_size=1, max_size=3),
+                   st.lists(st.lists(numbers, min_size=1, max_size=3), min_size=1, max_size=3))
+
+
+@settings(max_examples=200, deadline=None)
+@given(nested, st.sampled_from([(2,), (3,), (2, 2), (2, 3), ()]))
+def test_a_value_typed_is_taken_or_refused_as_the_same_value_in_a_file(value, shape):
+    """One rule for an array's value, wherever it is given: typed on the command line, or in a
+    bindings file, the same elements or the same message (but for where it was given)."""
+    from scalargrad.bindings import _value, elements, value_text
+
+    declaration = f"W = zeros({list(shape)})" if shape else "W = 1"
+    program = parse(f"{declaration}; L = sum(W * W)")
+    outcomes = []
+    for where, read in (("on the command line", lambda: value_text(json.dumps(value), "W", "on the command line")),
+                        ("bindings file b.json", lambda: _value(value, "W", "bindings file b.json"))):
+        try:
+            outcomes.append(elements({"W": read()}, program.arrays, program.inputs, where))
+        except InputError as error:
+            outcomes.append(error.message.removeprefix(where))
+    assert outcomes[0] == outcomes[1]

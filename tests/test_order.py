@@ -153,6 +153,14 @@ def test_a_kink_has_no_higher_derivatives_and_says_where():
     assert higher(parse("y = relu(x) ** 3"), {"x": 0.0}, "x", 1).derivatives == [0.0]  # the first, as grad gives it
 
 
+def test_an_exponent_at_a_negative_base_has_no_series_and_says_so():
+    with pytest.raises(DomainError) as raised:
+        higher(parse("L = x**y"), {"x": -2.0, "y": 3.0}, "y", 2)
+    assert raised.value.message.startswith("the derivative of order 1 is undefined here: ** has no series")
+    assert raised.value.hint == OPS["**"].hints[1]
+    assert higher(parse("L = x**y"), {"x": -2.0, "y": 3.0}, "x", 3).derivatives == [12.0, -12.0, 6.0]
+
+
 def test_the_series_work_is_refused_before_it_starts_beyond_the_budget():
     program = parse("W = zeros([40]); L = sum(tanh(W * x))")
     with budget.limit(10):
