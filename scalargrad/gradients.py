@@ -247,7 +247,7 @@ def higher(program: Program, values: Mapping[str, float], wrt: str | None, order
     budget.check_work(len(part.order) * (order + 1) ** 2,
                       f"a Taylor series of order {order} through a {len(part.order):,}-node part of the graph is",
                       way_around="ask for a lower --order")
-    error = kink_error(program, of, [node], part, what=f"derivatives of order 2 and more do not exist here",
+    error = kink_error(program, of, [node], part, what="derivatives of order 2 and more do not exist here",
                        hint="higher derivatives need a smooth point: move the inputs away from the kink")
     if error is not None and order > 1:
         raise error

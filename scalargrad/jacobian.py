@@ -373,7 +373,7 @@ class ProductReport(Report):
             for label, x in zip(self.labels, self.result):
                 table.add(label, number(self.program.node(label).data, p), number(x, p))
             if self.unmoved:
-                table.notes.append(f"the other input does not move (0 in the direction)" if self.unmoved == 1 else
+                table.notes.append("the other input does not move (0 in the direction)" if self.unmoved == 1 else
                                    f"the other {self.unmoved:,} inputs do not move (0 in the direction)")
             table.notes.append(f"one forward pass, {self.measured.visits:,} node visits")
         else:

@@ -18,6 +18,9 @@ points are recomputed by the Python rule: one rule, whichever path evaluates it.
 And the row's second derivatives (`second`), for `scalargrad hessian` (forward over reverse):
 f''(x) for one operand, d2/dx2, d2/dxdy, d2/dy2 for two, from ans and the operands, in forms
 as stable as the local derivatives.
+And the row's rule for truncated Taylor series (`taylor`), for `scalargrad grad --order N`:
+the coefficients of its result along one moving input from its operands' (a Cauchy product for
+*, and for a function the equation g' = f'(x) x' solved coefficient by coefficient).
 
 Adding a function is one row here (with `function=True`) and one row in
 docs/language.md: the grammar accepts any `name(expr)` and the parser checks the name
