@@ -69,8 +69,7 @@ def chosen_outputs(program: Program, of: Sequence[str] | None) -> list[Value]:
 def choose(mode: str, forward: Cost, reverse: Cost) -> tuple[str, str]:
     """The mode to run and why: `auto` takes the one with fewer node visits (fewer passes at a tie,
     reverse at a full tie: its passes are the gradients `grad` shows)."""
-    if mode not in MODES:
-        raise UsageError(f"--mode must be forward, reverse or auto, not `{mode}`", hint="--mode auto picks the cheaper")
+    _check_mode(mode)
     if mode != "auto":
         return mode, f"asked for with --mode {mode}"
     pick = "forward" if (forward.visits, forward.passes) < (reverse.visits, reverse.passes) else "reverse"
@@ -84,6 +83,11 @@ def choose(mode: str, forward: Cost, reverse: Cost) -> tuple[str, str]:
                       f"{_cost_text(other, _other(pick))}, in fewer passes")
     return pick, (f"{_cost_text(chosen, pick)} {verb} fewer node visits than {_cost_text(other, _other(pick))} "
                   f"({chosen.visits:,} against {other.visits:,})")
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in MODES:
+        raise UsageError(f"--mode must be forward, reverse or auto, not `{mode}`", hint="--mode auto picks the cheaper")
 
 
 def _other(mode: str) -> str:
@@ -106,6 +110,7 @@ def jacobian(program: Program, values: Mapping[str, float], of: Sequence[str] | 
     """Run `program` at `values` and compute d(of)/d(wrt) (default: the named outputs over every
     input) in `mode`: forward (a pass per input), reverse (a pass per output) or auto (whichever
     visits fewer nodes, counted first). The work is checked against the budget before it starts."""
+    _check_mode(mode)
     outputs = chosen_outputs(program, of)
     names = chosen_inputs(program, wrt)
     if not names:
