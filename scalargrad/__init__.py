@@ -32,9 +32,40 @@ def _value_svg(value: Value) -> str | None:
     return svg_or_none(value)
 
 
+def _program_svg(program: Program) -> str | None:
+    """Jupyter shows a Program as its graph, with the gradients once it has run."""
+    from scalargrad.dot import DEFAULT_MAX_NODES, draw_dot
+    from scalargrad.renderers import render
+
+    try:
+        graph = draw_dot(program, grad=program.differentiated is not None, of=program.differentiated,
+                         max_nodes=DEFAULT_MAX_NODES)
+        return render(graph.source, "svg")[0].decode("utf-8")
+    except ScalarGradError:
+        return None
+
+
+def _program_html(program: Program) -> str | None:
+    """Jupyter shows a Program as the interactive page (`scalargrad dot -o graph.html`), inline: the
+    page `scalargrad.page.build_page` makes at the inputs' current values, in a frame of its own."""
+    import html
+
+    from scalargrad.page import build_page
+
+    try:
+        page = build_page(program)
+    except ScalarGradError:
+        return None
+    return (f'<iframe srcdoc="{html.escape(page.html, quote=True)}" title="scalargrad: {html.escape(repr(program))}" '
+            'style="width: 100%; height: 640px; border: 0"></iframe>')
+
+
 # The package assembles its layers: the engine knows nothing of drawing, so the picture
-# of a Value is attached here, at the top, rather than imported by the engine.
+# of a Value (and of a Program, and its page) is attached here, at the top, rather than
+# imported by the engine.
 Value._repr_svg_ = _value_svg
+Program._repr_svg_ = _program_svg
+Program._repr_html_ = _program_html
 
 
 def __getattr__(name: str):

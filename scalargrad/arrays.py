@@ -247,3 +247,148 @@ class ArrayBuilding:
             count = self._add(Value(float(len(value.items)), (), CONST), start, end)[0]
             total = self._operation("/", (total, count), start, end)[0]
         return total
+
+
+# -- along an axis: reductions with `axis=`, softmax, cross_entropy ---------------------------------
+# Built from the table's scalar rows like everything here: a fold of a row per slice. softmax is
+# exp(v - logsumexp(v)) and cross_entropy logsumexp(logits) - logits[label] (or, for a label
+# given as probabilities, sum(p * (logsumexp(logits) - logits))): the logsumexp row is stable
+# (the larger operand plus log1p of the rest), so no exp ever overflows and no log meets 0.
+AXIS_FUNCTIONS = tuple(_REDUCTIONS)  # take `axis=`
+ARRAY_CALLS = {"softmax": "softmax(v)", "cross_entropy": "cross_entropy(logits, label)"}  # usage, for messages
+
+
+def axis_of(shape: tuple[int, ...], axis: int | None) -> int | None:
+    """`axis` (NumPy's: -1 is the last) as 0 or 1 for an array of `shape`, or None out of range."""
+    if axis is None:
+        return len(shape) - 1
+    if not -len(shape) <= axis < len(shape):
+        return None
+    return axis % len(shape)
+
+
+def along_shape(function: str, shapes: list[tuple[int, ...]], axis: int | None) -> tuple[tuple[int, ...], int] | None:
+    """The shape of `function(...)` along an axis (a reduction with `axis=`, softmax, cross_entropy)
+    for operands of `shapes`, and the nodes it makes; None where the shapes do not fit."""
+    shape = shapes[0]
+    if not shape:
+        return None
+    k = axis_of(shape, axis)
+    if k is None:
+        return None
+    length = shape[k]
+    slices = size_of(shape) // length
+    if function == "softmax":
+        return shape, slices * (3 * length - 1)
+    if function == "cross_entropy":
+        label = shapes[1] if len(shapes) > 1 else None
+        if label == shape:  # probabilities, one per class
+            return shape[:-1], slices * (4 * length - 2)
+        if label == shape[:-1]:  # an index per example
+            return shape[:-1], slices * length
+        return None
+    return shape[:k] + shape[k + 1:], slices * (length - 1 + 2 * (function == "mean"))  # mean: a count, a division
+
+
+def _slices(array: Array, axis: int) -> list[tuple[Value, ...]]:
+    """The 1-D slices of `array` along `axis`, in row-major order of what remains."""
+    if len(array.shape) == 1:
+        return [array.items]
+    lines = array if axis == 1 else array.transposed()
+    return [lines.row(i).items for i in range(lines.shape[0])]
+
+
+def _unslice(results: list[Value], shape: tuple[int, ...], axis: int) -> Array:
+    """Softmax's slices put back in place: row-major for the last axis, transposed for axis 0."""
+    if len(shape) == 1 or axis == 1:
+        return Array(shape, tuple(results))
+    return Array((shape[1], shape[0]), tuple(results)).transposed()
+
+
+class AlongBuilding:
+    """The parser's functions along an axis (mixed into the builder with `ArrayBuilding`)."""
+
+    def along(self, function: str, operands: tuple, axis: int | None, start: int, end: int, width: int):
+        """`sum(W, axis=0)`, `softmax(v)`, `cross_entropy(logits, label)`: each slice along the
+        axis (the last, unless `axis=` says) folded with the table's rows."""
+        if self.recording is not None and any(v.__class__ is Symbol for v in operands):
+            return self._record("along", function, operands, axis, start, end, width)
+        shapes = [shape_of(v) for v in operands]
+        fits = along_shape(function, shapes, axis)
+        if fits is None:
+            raise self._along_error(function, shapes, axis, start, width)
+        self._afford(fits[1], start, end, start, width)
+        k = axis_of(shapes[0], axis)
+        slices = _slices(operands[0], k)
+        if function == "softmax":
+            return _unslice([item for line in slices for item in self._softmax(line, start, end)], shapes[0], k)
+        if function == "cross_entropy":
+            labels = self._labels(operands[1], shapes[0], start, width)
+            results = [self._cross_entropy(line, label, start, end) for line, label in zip(slices, labels)]
+            label = operands[1]
+            if label.__class__ is Value and label._op == CONST and not label.label:  # `2`: read, not a node
+                self._take_back({id(label)})
+        else:
+            results = [self._fold(function, line, start, end) for line in slices]
+        return results[0] if not fits[0] else Array(fits[0], tuple(results))
+
+    def _fold(self, function: str, line: tuple[Value, ...], start: int, end: int) -> Value:
+        op = _REDUCTIONS[function]
+        total = line[0]
+        for item in line[1:]:
+            total = self._operation(op, (total, item), start, end)[0]
+        if function == "mean":
+            count = self._add(Value(float(len(line)), (), CONST), start, end)[0]
+            total = self._operation("/", (total, count), start, end)[0]
+        return total
+
+    def _softmax(self, line: tuple[Value, ...], start: int, end: int) -> list[Value]:
+        total = self._fold("logsumexp", line, start, end)
+        return [self._operation("exp", (self._operation("-", (item, total), start, end)[0],), start, end)[0]
+                for item in line]
+
+    def _cross_entropy(self, line: tuple[Value, ...], label, start: int, end: int) -> Value:
+        total = self._fold("logsumexp", line, start, end)
+        if isinstance(label, int):
+            return self._operation("-", (total, line[label]), start, end)[0]
+        terms = [self._operation("*", (p, self._operation("-", (total, item), start, end)[0]), start, end)[0]
+                 for p, item in zip(label, line)]
+        loss = terms[0]
+        for term in terms[1:]:
+            loss = self._operation("+", (loss, term), start, end)[0]
+        return loss
+
+    def _labels(self, label, shape: tuple[int, ...], start: int, width: int) -> list:
+        """cross_entropy's labels, one per example: a class index (a constant: a number or a data
+        column, a whole number from 0) or a row of probabilities (one-hot, or any)."""
+        classes = shape[-1]
+        if shape_of(label) == shape:  # probabilities: a row per example
+            return [label.row(i).items for i in range(shape[0])] if len(shape) == 2 else [label.items]
+        items = label.items if isinstance(label, Array) else (label,)
+        indices = []
+        for n, item in enumerate(items):
+            value = item.data
+            if item._op != CONST or value != int(value) or not 0 <= value < classes:
+                what = "a constant" if item._op == CONST else "known when the program is read"
+                example = f" (example {n})" if len(items) > 1 else ""
+                raise self._error(ParseError, f"the label of cross_entropy{example} must be a class index from 0 to "
+                                  f"{classes - 1}, {what}" + (f", not {value:g}" if item._op == CONST else ""), start,
+                                  width, hint="give the class as a number or a data column of whole numbers, or as "
+                                              "probabilities: a row of one per class (one-hot)")
+            indices.append(int(value))
+        return indices
+
+    def _along_error(self, function: str, shapes: list, axis: int | None, start: int, width: int) -> ParseError:
+        shape = shapes[0]
+        if not shape:
+            return self._error(ParseError, f"`{function}` needs an array, not a scalar" + (
+                " (a scalar has no axis)" if axis is not None else ""), start, width,
+                hint=f"call it with a vector or a matrix, e.g. `{ARRAY_CALLS.get(function, function + '(W, axis=0)')}`")
+        if axis_of(shape, axis) is None:
+            axes = "0 (down each column) and 1 (along each row), or -1 for the last" if len(shape) == 2 else "0 (or -1)"
+            return self._error(ParseError, f"axis {axis} is out of range for shape {shape}", start, width,
+                               hint=f"an array of shape {shape} has the axes {axes}")
+        label = shape_text(shapes[1])
+        return self._error(ParseError, f"cross_entropy cannot pair logits of shape {shape} with a label of shape {label}",
+                           start, width, hint=f"the label is a class index per example ({shape_text(shape[:-1])}) or a "
+                           f"row of probabilities per example (shape {shape})")

@@ -300,17 +300,18 @@ def elements(values: dict[str, float | GivenArray], arrays: dict, inputs, where:
         if any(label in inputs for label in labels) and shape:  # an array of inputs
             if not isinstance(value, GivenArray):
                 raise InputError(f"{where}: `{name}` is an array of shape {shape}; one number is not spread over "
-                                 "its elements", hint=f"give every element, as a nested list of its shape in a JSON "
-                                 f"file: {_form(name, shape, [value] * math.prod(shape))}; or one element by its "
-                                 f'name: {{"{labels[0]}": {_short(value)}}}')
+                                 "its elements", hint=f"give every element, as a nested list of its shape: "
+                                 f"{_form(name, shape, [value] * math.prod(shape), where)}"
+                                 + ("" if where == "on the command line" else  # `--W[0, 0]` is no option
+                                    f"; or one element by its name: {_written(labels[0], _short(value), where)}"))
             if value.shape != shape:
                 raise InputError(f"{where}: the value of `{name}` has shape {value.shape}; expected shape {shape}, "
                                  f"the shape of `{name}` in the program",
-                                 hint=_shape_hint(name, shape, value, [inputs[label].data for label in labels]))
+                                 hint=_shape_hint(name, shape, value, [inputs[label].data for label in labels], where))
             pairs = list(zip(labels, value.items))
         elif isinstance(value, GivenArray) and (name in inputs or name in _element_labels(arrays)):
             raise InputError(f"{where}: `{name}` is a single number in the program; the value given is a list of "
-                             f"shape {value.shape}", hint=f'give one number: {{"{name}": {_short(value.items[0])}}}')
+                             f"shape {value.shape}", hint=f"give one number: {_written(name, _short(value.items[0]), where)}")
         for label, number in pairs:
             if label in result:
                 raise InputError(f"{where} gives `{label}` twice: alone and in its array", hint="give each input once")
@@ -322,22 +323,33 @@ def _element_labels(arrays: dict) -> set[str]:
     return {label for _, labels in arrays.values() for label in labels}
 
 
-def _shape_hint(name: str, shape: tuple[int, ...], given: GivenArray, current: list[float]) -> str:
+def _shape_hint(name: str, shape: tuple[int, ...], given: GivenArray, current: list[float], where: str = "") -> str:
     """How to write `name` whole: the numbers given, when there are as many as it has
     elements, else its current values, as a nested list of its shape."""
     if len(given.items) == math.prod(shape):
         return f"the {len(given.items)} numbers given, as a nested list of shape {shape}: " \
-               f"{_form(name, shape, list(given.items))}"
+               f"{_form(name, shape, list(given.items), where)}"
     rows = f"{shape[0]} rows of {shape[1]} numbers" if len(shape) == 2 else f"a list of {shape[0]} numbers"
-    return f"write `{name}` as {rows}, as its values are now: {_form(name, shape, current)}"
+    return f"write `{name}` as {rows}, as its values are now: {_form(name, shape, current, where)}"
 
 
 def _short(x: float) -> str:
     return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)
 
 
-def _form(name: str, shape: tuple[int, ...], items: list[float], shown: int = 4) -> str:
-    """`{"W": [[1, 2], [3, 4]]}`, with `...` past `shown` rows or numbers a row."""
+def _written(name: str, text: str, where: str) -> str:
+    """A value as it is written where it was given: `{"W": [[1, 2]]}` in a JSON file, `--W "[[1, 2]]"`
+    on the command line, `W=[[1, 2]]` in an option's vector (`--jvp`)."""
+    if where == "on the command line":
+        return f'--{name} "{text}"' if " " in text or "[" in text else f"--{name} {text}"
+    if where.startswith("--"):
+        return f"{name}={text}"
+    return f'{{"{name}": {text}}}'
+
+
+def _form(name: str, shape: tuple[int, ...], items: list[float], where: str = "", shown: int = 4) -> str:
+    """`{"W": [[1, 2], [3, 4]]}` (as `_written` writes it where it was given), with `...` past
+    `shown` rows or numbers a row."""
     from scalargrad.data import nested
 
     def row_text(row) -> str:
@@ -346,7 +358,7 @@ def _form(name: str, shape: tuple[int, ...], items: list[float], shown: int = 4)
     rows = nested(shape, items)
     text = row_text(rows) if len(shape) == 1 else \
         "[" + ", ".join(row_text(row) for row in rows[:shown]) + (", ..." if len(rows) > shown else "") + "]"
-    return f'{{"{name}": {text}}}'
+    return _written(name, text, where)
 
 
 @dataclass
@@ -485,11 +497,65 @@ def _given_instead(given: str, name: str, source: str) -> str:
     return f"{shown} was given: did you mean {meant}?"
 
 
-def command_line_values(args: Arguments, sets: list[str]) -> dict[str, float]:
-    """The values given on the command line, as numbers."""
+def command_line_values(args: Arguments, sets: list[str]) -> dict[str, float | GivenArray]:
+    """The values given on the command line: numbers, or for an array a nested list of numbers
+    (`--x "[1, 2, 3]"`, `--set W=[[1,2],[3,4]]`), whose shape `elements` checks as it checks a
+    bindings file's."""
     texts = dict(args.values)
     for name, text in parse_set(sets).items():
         if name in texts:
             raise UsageError(f"a value for `{name}` is given twice", hint="give each input once")
         texts[name] = text
-    return {name: parse_number(text, f"the value of `{name}`") for name, text in texts.items()}
+    return {name: value_text(text, element_key(name), "on the command line") for name, text in texts.items()}
+
+
+_LIST_HINT = 'write a vector as [1, 2, 3] and a matrix as rows of one length, [[1, 2], [3, 4]] (quoted for the shell)'
+
+
+def value_text(text: str, label: str, where: str) -> float | GivenArray:
+    """A value typed as text: a number, or (starting with `[`) a nested list of numbers read as
+    JSON, as in a bindings file."""
+    from scalargrad.data import strict_json
+
+    if not text.lstrip().startswith("["):
+        return parse_number(text, f"the value of `{label}`")
+    try:
+        value = strict_json(text)
+    except json.JSONDecodeError as error:
+        raise InputError(f"{where}: the value of `{label}`, `{clip(text, 40)}`, is not a list of numbers "
+                         f"({error.msg.lower()} at character {error.pos + 1})", hint=_LIST_HINT) from None
+    except ValueError as error:
+        raise InputError(f"{where}: the value of `{label}`: {error}", hint=_LIST_HINT) from None
+    if isinstance(value, list) and not value:
+        raise InputError(f"{where}: the value of `{label}` is an empty list", hint=_LIST_HINT)
+    return _value(value, label, where)
+
+
+def vector_option(text: str, option: str, arrays: dict, nodes: dict, kind: str) -> dict[str, float]:
+    """An option's vector over some nodes, `x=1, y=0` or `W=[[1, 0], [0, 1]], b=0` (`--jvp`,
+    `--vjp`, `--hvp`), as {element name: number}. Each name is one of `nodes` (`kind` says what
+    they are: "input", "output"), an array whole or an element by its name, given once; an
+    array's value is a nested list of its shape, checked as `--bindings` checks it."""
+    from scalargrad.errors import did_you_mean
+
+    values: dict[str, float | GivenArray] = {}
+    pieces = _split_names(text, option)
+    if pieces == [""]:
+        raise UsageError(f"{option} is empty", hint=f"give a value to each {kind} it moves: {option} \"x=1, y=0\"")
+    known = set(nodes) | {name for name, (_, labels) in arrays.items() if any(label in nodes for label in labels)}
+    for piece in pieces:
+        name, eq, value = piece.partition("=")
+        name = element_key(name.strip())
+        if not eq or not name or not value.strip():
+            raise UsageError(f"{option} `{clip(piece, 40)}` is not NAME=VALUE",
+                             hint=f"write {option} \"x=1, y=0\": a number for each {kind}, a list for an array")
+        if name not in known:
+            close = did_you_mean(name, sorted(known))
+            shown = ", ".join(sorted(known)[:10]) or "none"
+            article = "an" if kind[:1] in "aeiou" else "a"
+            raise UsageError(f"{option} names `{name}`, which is not {article} {kind} of the program"
+                             + (f"; did you mean `{close}`?" if close else ""), hint=f"the {kind}s: {shown}")
+        if name in values:
+            raise UsageError(f"{option} gives `{name}` twice", hint=f"give each {kind} once")
+        values[name] = value_text(value.strip(), name, option)
+    return elements(values, arrays, nodes, option)

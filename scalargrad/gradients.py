@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import IO, Mapping
 
 from scalargrad.engine import Value
-from scalargrad.errors import DomainError
-from scalargrad.ops import CONST, LEAF, OPS
+from scalargrad.errors import DomainError, UsageError
+from scalargrad.ops import ATOM, CONST, LEAF, OPS
 from scalargrad.program import Program
 from scalargrad.render import (Report, Table, array_table, finite, grads_of, number,
                                ref_json, select_rows)
@@ -209,3 +209,117 @@ def role(program: Program, node: Value, of: Value | None = None, origin: Mapping
     if of is not None and node is of and of is not program.output:
         roles.append("differentiated")
     return ", ".join(roles)
+
+
+# -- higher derivatives along one input (`grad --order N --wrt x`) ----------------------------------
+MAX_ORDER = 20  # the highest order asked for: 20! is still an exact float, and the series stay short
+ORDER_SCHEMA = "scalargrad.order/1"
+
+
+def higher(program: Program, values: Mapping[str, float], wrt: str | None, order: int | None, of: Value | None = None,
+           *, all_: bool = False, warnings: list[str] | None = None) -> OrderReport:
+    """d^k of / d wrt^k for k = 1..order at `values` (the other inputs held), exactly: one forward
+    pass carrying each node's truncated Taylor series (the table's `taylor` column), not finite
+    differences and not passes nested in passes. `wrt` may be left out when there is one input."""
+    from scalargrad import budget
+    from scalargrad.passes import active_part, kink_error, taylor
+
+    of = of or program.output
+    if order is None:
+        raise UsageError("--wrt goes with --order: the input that higher derivatives go along",
+                         hint=f"write --order 2 --wrt {wrt}; `grad` alone shows every first derivative")
+    if all_:
+        raise UsageError("--all does not apply to --order: it shows the derivatives of one node",
+                         hint="leave --all out, or --order out to see every node")
+    if not 1 <= order <= MAX_ORDER:
+        raise UsageError(f"--order must be from 1 to {MAX_ORDER}, not {order}",
+                         hint=f"derivatives up to order {MAX_ORDER} are exact here; ask for fewer")
+    if wrt is None:
+        if len(program.inputs) != 1:
+            raise UsageError(f"--order {order} needs the input to differentiate by: --wrt NAME",
+                             hint=f"higher derivatives go along one input; the inputs: {', '.join(list(program.inputs)[:10])}")
+        wrt = next(iter(program.inputs))
+    node = program.input(wrt, "differentiate by")
+    program.evaluate(values, of)
+    part = active_part(program, of, [node], second=False)
+    budget.check_work(len(part.order) * (order + 1) ** 2,
+                      f"a Taylor series of order {order} through a {len(part.order):,}-node part of the graph is",
+                      way_around="ask for a lower --order")
+    error = kink_error(program, of, [node], part, what="derivatives of order 2 and more do not exist here",
+                       hint="higher derivatives need a smooth point: move the inputs away from the kink")
+    if error is not None and order > 1:
+        raise error
+    place = part.place(of)
+    series, visits = taylor(part, part.place(node), order) if place is not None else ([], 0)
+    coefficients = series[place] if place is not None else [of.data] + [0.0] * order
+    derivatives = [math.factorial(k) * c + 0.0 for k, c in enumerate(coefficients)][1:]
+    if not all(d - d == 0 for d in derivatives):
+        raise _series_error(program, part, series, derivatives)
+    return OrderReport(program, of, wrt, coefficients, derivatives, visits, list(warnings or []))
+
+
+def _series_error(program: Program, part, series: list, derivatives: list[float]) -> DomainError:
+    """The first node whose series stopped being finite, as a located error: undefined there (a
+    negative base with a moving exponent), or too large for a float."""
+    k = next(i for i, d in enumerate(derivatives, 1) if d - d != 0)
+    node = next((n for n, s in zip(part.order, series) if s is not None and not all(c - c == 0 for c in s)),
+                part.order[-1])
+    op = OPS.get(node._op)
+    at = ", ".join(f"{p.data:g}" for p in node._prev)
+    bad = next((c for c in series[part.order.index(node)] if c - c != 0), math.nan)
+    if bad != bad and op is not None:
+        error = DomainError(f"the derivative of order {k} is undefined here: {op.symbol} has no series in this input "
+                            f"at ({at})")
+        hint = next((h for h in op.hints if h), "move the inputs, or differentiate by another input")
+    else:
+        error = DomainError(f"the derivative of order {k} is too large for a float here")
+        hint = "move the inputs, or ask for a lower --order"
+    error.node = node
+    located = program.locate(error)
+    located.hint = hint
+    return located
+
+
+@dataclass
+class OrderReport(Report):
+    program: Program
+    of: Value
+    wrt: str
+    taylor: list[float]  # c[k] = (d^k of / d wrt^k) / k!, k = 0..order
+    derivatives: list[float]  # d^k of / d wrt^k, k = 1..order
+    visits: int
+    warnings: list[str] = field(default_factory=list)
+
+    def sections(self) -> list:
+        program, p, of = self.program, self.precision, self.of
+        label, x = program.label(of), self.wrt
+        at = number(program.inputs[x].data, p)
+        table = Table(["order", "derivative", "value"], right={"order", "value"},
+                      title=f"derivatives of {label} = {number(of.data, p)} in {x} at {x} = {at}")
+        for k, d in enumerate(self.derivatives, 1):
+            power = "" if k == 1 else str(k)
+            top = label if ATOM.fullmatch(label) else ""  # `d2L/dx2`, or `d2/dx2` for a sub-expression
+            by = x if ATOM.fullmatch(x) else f"({x})"  # d2L/d(W1[0, 0])2
+            table.add(str(k), f"d{power}{top}/d{by}{power}", number(d, p))
+        others = [name for name in program.inputs if name != x]
+        if others:
+            table.notes.append(f"the other input{'s' * (len(others) > 1)} held at {'their' if len(others) > 1 else 'its'} "
+                               "value" + "s" * (len(others) > 1))
+        table.notes.append(f"exact: one forward pass carrying each node's Taylor series to order {len(self.derivatives)} "
+                           f"({self.visits:,} node visits)")
+        return [table]
+
+    def to_json(self) -> dict:
+        program = self.program
+        return {
+            "schema": ORDER_SCHEMA,
+            "output": ref_json(program, program.output),
+            "of": ref_json(program, self.of),
+            "wrt": self.wrt,
+            "at": {name: program.inputs[name].data for name in program.inputs},
+            "order": len(self.derivatives),
+            "derivatives": self.derivatives,
+            "taylor": self.taylor,
+            "visits": self.visits,
+            "warnings": self.warnings,
+        }

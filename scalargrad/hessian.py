@@ -2,12 +2,13 @@
 
 Forward over reverse: one Hessian-vector product per input direction, many directions at once.
 A forward pass carries each node's tangent (d node / d input, a NumPy vector with one entry per
-direction); the backward pass carries each node's adjoint (the ordinary gradient) and the
+direction: forward mode's own tangent pass, `passes.tangents`); the backward pass carries each node's adjoint (the ordinary gradient) and the
 adjoint's tangent, which gathers two kinds of terms from each consumer: its adjoint tangent
 times the local derivative (the table's `local`), and its adjoint times the second derivatives
 (the table's `second`) applied to the operands' tangents. At the inputs the adjoint tangents are
 the Hessian's columns. Only the nodes that depend on a chosen input and that the output depends
-on take part; directions go in chunks, so the tangents' memory stays within the size budget.
+on take part (`passes.active_part`); directions go in chunks, so the tangents' memory stays
+within the size budget. `hvp` is one Hessian-vector product: the same two passes, one direction.
 
 Beside the numbers, one scalar pass bounds their rounding error (running error analysis: the
 magnitudes of every term, times the unit roundoff at each operation, plus the subnormal spacing
@@ -30,7 +31,7 @@ from typing import Callable, Mapping, Sequence
 from scalargrad import budget, engine
 from scalargrad.engine import Value
 from scalargrad.errors import DomainError, UsageError
-from scalargrad.ops import OPS
+from scalargrad.passes import Active, active_part, kink_error, tangents, times
 from scalargrad.program import Program
 from scalargrad.render import Report, Table, finite, number, ref_json
 
@@ -45,65 +46,6 @@ SECOND_ULPS = 8  # a second derivative of the table, likewise, with the products
 JACOBI_ULPS = 16  # the eigenvalue routine's own rounding, per input, relative to the largest
 TANGENT_FLOATS_PER_NODE = 4  # tangent floats held at once per node of --budget (chunks of directions)
 Progress = Callable[[int, int], None]
-
-
-@dataclass
-class Active:
-    """The part of the program a Hessian over `wrt` needs, evaluated at the point: the nodes that
-    depend on a chosen input and that `of` depends on, in topological order, with each one's
-    local and second derivatives from the table."""
-
-    order: list[Value]
-    position: dict[int, int]  # id(node) -> its place in `order`
-    operands: list[tuple[int, ...]]  # places of a node's operands in `order`, -1 for the others
-    local: list[tuple[float, ...]]
-    second: list[tuple[float, ...]]
-
-    def hessian_of(self, k: int) -> tuple[tuple[float, ...], ...]:
-        """Node k's second derivatives as a matrix over its operands."""
-        h = self.second[k]
-        return ((h[0],),) if len(h) == 1 else ((h[0], h[1]), (h[1], h[2]))
-
-
-def active_part(program: Program, of: Value, wrt: Sequence[Value]) -> Active:
-    """The nodes between the inputs `wrt` and `of`, with their derivatives at the evaluated point."""
-    upstream = program.upstream(of)
-    reached = {id(node) for node in wrt}
-    order: list[Value] = []
-    for node in program.nodes[: program.node_id(of) + 1]:
-        if id(node) in upstream and (id(node) in reached or any(id(p) in reached for p in node._prev)):
-            reached.add(id(node))
-            order.append(node)
-    position = {id(node): k for k, node in enumerate(order)}
-    operands, local, second = [], [], []
-    for node in order:
-        operands.append(tuple(position.get(id(p), -1) for p in node._prev))
-        if node._prev:
-            row, xs = OPS[node._op], tuple(p.data for p in node._prev)
-            local.append(row.local(node.data, *xs))
-            second.append(row.second(node.data, *xs))
-        else:
-            local.append(())
-            second.append(())
-    return Active(order, position, operands, local, second)
-
-
-def kink_error(program: Program, of: Value, wrt: Sequence[Value] | None = None,
-               part: Active | None = None) -> DomainError | None:
-    """The first operation between the inputs `wrt` (default: all) and `of` that sits at a kink,
-    as a located error: there second derivatives do not exist."""
-    if part is None:
-        part = active_part(program, of, list(program.inputs.values()) if wrt is None else wrt)
-    for node in part.order:
-        op = OPS.get(node._op)
-        if node._prev and op.kink is not None and op.kink(*(p.data for p in node._prev)):
-            args = ", ".join(f"{p.data:g}" for p in node._prev)
-            error = DomainError(f"the Hessian does not exist here: {op.symbol} has a kink at ({args})")
-            error.node = node
-            located = program.locate(error)
-            located.hint = "second derivatives need a smooth point: move the inputs away from the kink"
-            return located
-    return None
 
 
 def gradient(program: Program, of: Value, part: Active, names: Sequence[str]) -> list[float]:
@@ -129,43 +71,25 @@ def settle(program: Program, of: Value, part: Active) -> None:
         engine.backward(of, part.order)
 
 
-def _times(coefficient: float, vector):
-    """coefficient * vector, where an infinite or undefined coefficient meets a 0 component as 0
-    (the direction does not move the operand: no term)."""
-    if coefficient - coefficient == 0:
-        return coefficient * vector
-    import numpy as np
-
-    return np.where(vector == 0, 0.0, coefficient * vector)
-
-
 def _bend(adjoint: float, curvature: float, vector):
     """adjoint * curvature * vector, the two scalars first unless their product leaves the floats."""
     product = adjoint * curvature
     if product - product == 0 or curvature - curvature != 0:
-        return _times(product, vector)
-    return adjoint * _times(curvature, vector)
+        return times(product, vector)
+    return adjoint * times(curvature, vector)
 
 
 def _tangents(part: Active, seeds: dict[int, int], width: int) -> list:
     """Forward: each node's tangent over `width` directions (None where it is 0 in all of them);
-    `seeds` maps an input's place to its direction."""
+    `seeds` maps an input's place to its direction. The tangent pass is forward mode's
+    (`passes.tangents`), carrying unit vectors."""
     import numpy as np
 
-    tangent: list = [None] * len(part.order)
-    for k, operands in enumerate(part.operands):
-        if not operands:
-            if k in seeds:
-                tangent[k] = np.zeros(width)
-                tangent[k][seeds[k]] = 1.0
-            continue
-        total = None
-        for j, p in zip(operands, part.local[k]):
-            if j >= 0 and tangent[j] is not None:
-                term = _times(p, tangent[j])
-                total = term if total is None else total + term
-        tangent[k] = total
-    return tangent
+    vectors = {}
+    for k, direction in seeds.items():
+        vectors[k] = np.zeros(width)
+        vectors[k][direction] = 1.0
+    return tangents(part, vectors)[0]
 
 
 def _adjoint_tangents(part: Active, tangent: list, check: Callable[[int, object], None] | None = None,
@@ -187,7 +111,7 @@ def _adjoint_tangents(part: Active, tangent: list, check: Callable[[int, object]
         for i, j in enumerate(operands):
             if j < 0:
                 continue
-            term = None if carried is None else _times(part.local[k][i], carried)
+            term = None if carried is None else times(part.local[k][i], carried)
             for m, other in enumerate(operands if curvature else ()):
                 if other >= 0 and tangent[other] is not None and curvature[i][m] != 0.0:
                     bent = _bend(adjoint, curvature[i][m], tangent[other])
@@ -593,5 +517,82 @@ class HessianReport(Report):
             "eigenvalues": None if self.eigenvalues is None else [finite(v) for v in self.eigenvalues],
             "zero": finite(self.zero),
             "verdict": self.verdict,
+            "warnings": self.warnings,
+        }
+
+
+# -- one Hessian-vector product -------------------------------------------------------------------
+def hvp(program: Program, values: Mapping[str, float], direction: Mapping[str, float], wrt: Sequence[str] | None = None,
+        of: Value | None = None, *, warnings: list[str] | None = None) -> HvpReport:
+    """H v for one direction v ({input: component}; the inputs left out do not move): the
+    derivative of the gradient along v, at the inputs `wrt` (default: every input). One forward
+    pass carries v's tangents, one backward pass the adjoints and their tangents: the two passes
+    of one column of `hessian`, for any direction."""
+    import numpy as np
+
+    of = of or program.output
+    names = chosen_inputs(program, wrt)
+    program.evaluate(values)
+    moved = [program.inputs[name] for name in direction]
+    inputs = [program.inputs[name] for name in names]
+    part = active_part(program, of, list({id(node): node for node in [*moved, *inputs]}.values()))
+    budget.check_work(2 * len(part.order), f"a Hessian-vector product (two passes over a {len(part.order):,}-node part "
+                                           "of the graph) is", way_around="choose fewer inputs with --wrt")
+    error = kink_error(program, of, part=part)
+    if error is not None:
+        raise error
+    slope = gradient(program, of, part, names)
+    seeds = {part.position[id(node)]: np.array([float(direction[name])]) for name, node in zip(direction, moved)
+             if id(node) in part.position}
+    with np.errstate(all="ignore"):  # a term that is not finite is found below and said in words
+        tangent = tangents(part, seeds)[0]
+        carried = _adjoint_tangents(part, tangent)
+    product = []
+    for node in inputs:
+        block = carried[part.position[id(node)]] if id(node) in part.position else None
+        product.append(0.0 if block is None else float(block[0]) + 0.0)
+    if not all(x - x == 0 for x in product):
+        raise _not_finite(program, part, tangent)
+    settle(program, of, part)
+    return HvpReport(program, of, dict(direction), names, product, dict(zip(names, slope)),
+                     len(program.inputs) - len(direction), warnings=list(warnings or []))
+
+
+@dataclass
+class HvpReport(Report):
+    program: Program
+    of: Value
+    direction: dict[str, float]  # by element; the inputs left out do not move
+    wrt: list[str]
+    product: list[float]  # (H v)[i] for each input of `wrt`
+    gradient: dict[str, float]
+    unmoved: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def sections(self) -> list:
+        p, program = self.precision, self.program
+        along = ", ".join(f"{name} = {number(x, p)}" for name, x in list(self.direction.items())[:8])
+        along += ", ..." if len(self.direction) > 8 else ""
+        table = Table(["input", "value", "v", "(H v)"], right={"value", "v", "(H v)"}, key="input",
+                      title=f"Hessian-vector product of {program.label(self.of)} along v: {along}")
+        for name, x in zip(self.wrt, self.product):
+            table.add(name, number(program.inputs[name].data, p), number(self.direction.get(name, 0.0), p), number(x, p))
+        if self.unmoved:
+            table.notes.append("v is 0 for the inputs it does not name")
+        table.notes.append("(H v)[i] = sum over j of d2L/dxi dxj v[j]: one forward pass and one backward pass, not the "
+                           "whole matrix")
+        return [table]
+
+    def to_json(self) -> dict:
+        from scalargrad.data import nest
+
+        program = self.program
+        return {
+            "schema": "scalargrad.hvp/1",
+            "output": ref_json(program, program.output),
+            "of": ref_json(program, self.of),
+            "direction": nest(self.direction),
+            "hvp": nest(dict(zip(self.wrt, self.product))),
+            "gradient": nest(self.gradient),
             "warnings": self.warnings,
         }

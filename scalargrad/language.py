@@ -20,8 +20,9 @@ from operator import itemgetter
 from pathlib import Path
 
 from scalargrad import budget
-from scalargrad.arrays import (ARRAY_FUNCTIONS, Array, ArrayBuilding, Symbol, broadcast, element_names, literal_shape,
-                               picked_shape, product_shape, reduced, shape_of, shape_text, size_of)
+from scalargrad.arrays import (ARRAY_CALLS, ARRAY_FUNCTIONS, AXIS_FUNCTIONS, AlongBuilding, Array, ArrayBuilding, Symbol,
+                               along_shape, broadcast, element_names, literal_shape, picked_shape, product_shape, reduced,
+                               shape_of, shape_text, size_of)
 from scalargrad.engine import Value
 from scalargrad.errors import (QUOTES, DomainError, NameUsageError, ParseError, ScalarGradError, ascii_look_alike,
                                character, clip, did_you_mean, odd_line_break, ODD_LINE_BREAKS, place_at,
@@ -70,6 +71,15 @@ class _Function:
         self.passed: set[int] = set()
 
 
+class _Keyword:
+    """A keyword argument as read (`axis=-1`): its name, its whole number, its place."""
+
+    __slots__ = ("name", "value", "start", "end")
+
+    def __init__(self, name: str, value: int, start: int, end: int):
+        self.name, self.value, self.start, self.end = name, value, start, end
+
+
 class _Literal:
     """A constant argument of a call (`f(2)`, `f([1, 2])`, `f(2 * pi)`): its numbers and the
     places of their text, made into new constant nodes wherever the body reads the parameter,
@@ -81,7 +91,7 @@ class _Literal:
         self.shape, self.numbers, self.spans = shape, numbers, spans
 
 
-class _Builder(ArrayBuilding):
+class _Builder(ArrayBuilding, AlongBuilding):
     """The parser's callbacks: each reduction of scalars adds at most one node.
 
     Callbacks return (node, start, end): the node and the source span of the
@@ -222,6 +232,8 @@ class _Builder(ArrayBuilding):
     def _call(self, children):
         fname, rpar = children[0], children[-1]
         arguments = children[2:-1:2]
+        if arguments[-1][0].__class__ is _Keyword:
+            return self._keyword_call(fname, arguments, rpar), fname.start_pos, rpar.end_pos
         rows = CALLS.get(fname.value)
         op = rows.get(len(arguments)) if rows else None
         if op is None:
@@ -246,6 +258,10 @@ class _Builder(ArrayBuilding):
             return self._call_function(function, tuple(argument[0] for argument in arguments), start, end)
         if name in INITIALISERS:
             return self._initialise(name, arguments, start, end)
+        if name in ARRAY_CALLS:
+            if len(arguments) != ARRAY_CALLS[name].count(",") + 1:
+                raise self._unknown_call(fname, arguments, rpar, rows)
+            return self.along(name, tuple(argument[0] for argument in arguments), None, start, end, len(name))
         if name in ARRAY_FUNCTIONS and len(arguments) == 1:
             return self.reduce(name, arguments[0][0], start, end, len(name))
         if name in ARRAY_FUNCTIONS and not rows:
@@ -265,17 +281,52 @@ class _Builder(ArrayBuilding):
     def _unknown_call(self, fname, arguments, rpar, rows):
         """The error for a call of no row: an unknown name, or a known one with the wrong number
         of arguments (the caret under the whole call)."""
+        if fname.value in ARRAY_CALLS:
+            usage = ARRAY_CALLS[fname.value]
+            count = usage.count(",") + 1
+            return self._error(ParseError, f"`{fname.value}` takes {count} argument{'s' * (count > 1)}, not "
+                               f"{len(arguments)}", fname.start_pos, rpar.end_pos - fname.start_pos,
+                               hint=f"call it as `{usage}`")
         if rows:
             counts = " or ".join(str(count) for count in sorted(rows))
             plural = "" if counts == "1" else "s"
             usage = " or ".join(f"`{op.usage}`" for op in rows.values())
             return self._error(ParseError, f"`{fname.value}` takes {counts} argument{plural}, not {len(arguments)}",
                                fname.start_pos, rpar.end_pos - fname.start_pos, hint=f"call it as {usage}")
-        known = list(dict.fromkeys([*CALLS, *ARRAY_FUNCTIONS, *self.functions]))  # once each
+        known = list(dict.fromkeys([*CALLS, *ARRAY_FUNCTIONS, *ARRAY_CALLS, *self.functions]))  # once each
         close = did_you_mean(fname.value, known)
         suggestion = f"; did you mean `{close}`?" if close else ""
         return self._error(ParseError, f"unknown function `{fname.value}`{suggestion}", fname.start_pos,
                            len(fname.value), hint=f"the functions are {', '.join(known)}")
+
+    def keyword(self, children):
+        """`axis=0`, `axis=-1`: a keyword argument, its value a whole number read from the text."""
+        name, value = children[0], children[-1]
+        sign = -1 if len(children) == 4 else 1
+        if not value.value.isdigit():
+            raise self._error(ParseError, f"`{name.value}=` takes a whole number, not `{value.value}`", value.start_pos,
+                              len(value.value), hint=f"write `{name.value}=0` or `{name.value}=-1`")
+        return _Keyword(name.value, sign * int(value.value), name.start_pos, value.end_pos), name.start_pos, value.end_pos
+
+    def _keyword_call(self, fname, arguments, rpar):
+        """A call with keyword arguments: only `axis=` of a function along an axis (sum, mean, max,
+        min, logsumexp, softmax), after one array."""
+        name, start, end = fname.value, fname.start_pos, rpar.end_pos
+        keywords = [argument[0] for argument in arguments if argument[0].__class__ is _Keyword]
+        positional = [argument[0] for argument in arguments if argument[0].__class__ is not _Keyword]
+        takes = name in AXIS_FUNCTIONS or name == "softmax"
+        for keyword in keywords:
+            if not takes or keyword.name != "axis":
+                what = f"`{name}` takes no keyword arguments" if not takes else f"`{name}` has no keyword `{keyword.name}`"
+                raise self._error(ParseError, what, keyword.start, keyword.end - keyword.start,
+                                  hint=f"`axis=` goes with {', '.join(AXIS_FUNCTIONS)} and softmax: `sum(W, axis=0)`")
+        if len(keywords) > 1:
+            raise self._error(ParseError, "`axis=` is given twice", keywords[1].start, keywords[1].end - keywords[1].start,
+                              hint="give one axis")
+        if len(positional) != 1:
+            raise self._error(ParseError, f"`{name}(..., axis=)` takes 1 array, not {len(positional)}", start,
+                              end - start, hint=f"call it as `{name}(W, axis=0)`")
+        return self.along(name, tuple(positional), keywords[0].value, start, end, len(name))
 
     def paren(self, children):
         lpar, inner, rpar = children
@@ -388,7 +439,7 @@ class _Builder(ArrayBuilding):
     def def_head(self, children):
         name_tok, parameters = children[1], children[3:-2:2]
         name = name_tok.value
-        if name in CALLS or name in ARRAY_FUNCTIONS or name in self.functions:
+        if name in CALLS or name in ARRAY_FUNCTIONS or name in ARRAY_CALLS or name in self.functions:
             what = "a function of your own" if name in self.functions else "a built-in function"
             raise self._error(NameUsageError, f"`{name}` is already {what}", name_tok.start_pos, len(name),
                               hint="give the function another name")
@@ -644,6 +695,9 @@ class _Builder(ArrayBuilding):
         if kind == "pick":
             shape = picked_shape(shapes[0], recorded[1])
             return 0, None if shape is None else (shape, fresh, False)
+        if kind == "along":
+            fits = along_shape(recorded[0], shapes, recorded[2])
+            return (0, None) if fits is None else (fits[1], (fits[0], fresh, False))
         shape, made = reduced(recorded[0], shapes[0])  # reduce
         return made, (shape, fresh, False)
 
@@ -756,7 +810,7 @@ INITIALISERS = {"uniform": "uniform(low, high, [m, n])", "normal": "normal(mean,
                 "zeros": "zeros([m, n])"}
 
 # The builder's methods a recorded body step may name (never text from the program).
-_PRIMITIVES = frozenset({"elementwise", "matrix_product", "literal", "pick", "reduce"})
+_PRIMITIVES = frozenset({"elementwise", "matrix_product", "literal", "pick", "reduce", "along"})
 
 
 def _elements(value) -> tuple:
@@ -784,6 +838,8 @@ def _symbols(kind: str, recorded: tuple) -> list:
         return [recorded[0], recorded[1]]
     if kind == "literal":
         return list(recorded[0])
+    if kind == "along":
+        return list(recorded[1])
     return [recorded[0] if kind == "pick" else recorded[1]]
 
 
@@ -1121,6 +1177,8 @@ def _token_hint(source: str, token, expected, what: str) -> str:
         return f"functions are called with parentheses: `{word_before}(x)`"
     if token.type in ("NAME", "NUMBER"):
         return "write `*` for multiplication: `2 * x`, not `2x`"
+    if token.type == "EQUAL" and source.count("(", line_start, offset) > source.count(")", line_start, offset):
+        return "`=` inside a call is a keyword argument, after the array: `sum(W, axis=0)`; there is no comparison"
     if token.type == "EQUAL":
         return "a statement assigns one name: `L = a * b`" if what == "program" else \
             "an expression assigns no name: write the value alone"

@@ -18,6 +18,9 @@ points are recomputed by the Python rule: one rule, whichever path evaluates it.
 And the row's second derivatives (`second`), for `scalargrad hessian` (forward over reverse):
 f''(x) for one operand, d2/dx2, d2/dxdy, d2/dy2 for two, from ans and the operands, in forms
 as stable as the local derivatives.
+And the row's rule for truncated Taylor series (`taylor`), for `scalargrad grad --order N`:
+the coefficients of its result along one moving input from its operands' (a Cauchy product for
+*, and for a function the equation g' = f'(x) x' solved coefficient by coefficient).
 
 Adding a function is one row here (with `function=True`) and one row in
 docs/language.md: the grammar accepts any `name(expr)` and the parser checks the name
@@ -73,6 +76,11 @@ class Op:
     # that overflow or underflow only where the true value does (tests/test_numerics.py holds
     # every row to 50-digit arithmetic); nan where it is undefined.
     second: Callable[..., tuple[float, ...]] | None = None
+    # The truncated Taylor series, for `scalargrad grad --order N` (derivatives of any order along
+    # one input): taylor(ans, x[, y]) -> the result's coefficients c[k] = (d^k / dt^k) / k! for
+    # k = 0..n-1, from the operands' coefficients (lists of n floats, x[0] their values). nan
+    # where the derivatives do not exist (a kink). tests/test_order.py holds every row to mpmath.
+    taylor: Callable[..., list[float]] | None = None
 
     @property
     def called(self) -> str:
@@ -520,10 +528,281 @@ def _logsumexp_second(ans: float, x: float, y: float) -> tuple[float, float, flo
     return curve, -curve, curve
 
 
+# -- Taylor series (the `taylor` column, for `scalargrad grad --order N`) --------------------------
+# A node's series along the one input t that moves: c[k] = (d^k node / dt^k) / k!, k = 0..n-1.
+# Each row maps its operands' series to its own: a Cauchy product for *, the recurrence of a
+# quotient for /, and for a function g = f(x) the differential equation g' = f'(x) x', solved one
+# coefficient at a time (k g[k] = sum over j of j x[j] q[k-j], q the series of f'(x)), where
+# f'(x) is itself a series made from x and g (exp: g; tanh: 1 - g**2; log: 1/x). Griewank and
+# Walther, Evaluating Derivatives, chapter 13. Exact but for rounding: no differences, and no
+# pass nested in another. q[0] is the row's own local derivative, in its stable form.
+def _s_constant(value: float, n: int) -> list[float]:
+    return [value] + [0.0] * (n - 1)
+
+
+def _s_mul(a: list[float], b: list[float]) -> list[float]:
+    return [sum(a[i] * b[k - i] for i in range(k + 1)) for k in range(len(a))]
+
+
+def _s_div(a: list[float], b: list[float]) -> list[float]:
+    """a / b: c[k] = (a[k] - sum over j >= 1 of b[j] c[k-j]) / b[0]."""
+    c: list[float] = []
+    for k in range(len(a)):
+        c.append((a[k] - sum(b[j] * c[k - j] for j in range(1, k + 1))) / b[0])
+    return c
+
+
+def _s_reciprocal(b: list[float], first: float | None = None) -> list[float]:
+    """1 / b, its first coefficient `first` when given (a row's own stable 1 / b[0])."""
+    r0 = 1.0 / b[0] if first is None else first
+    r = [r0]
+    for k in range(1, len(b)):
+        r.append(-r0 * sum(b[j] * r[k - j] for j in range(1, k + 1)))
+    return r
+
+
+def _s_sqrt(a: list[float], root: float) -> list[float]:
+    """sqrt(a), root = sqrt(a[0]): s[k] = (a[k] - sum of s[j] s[k-j], 0 < j < k) / (2 root)."""
+    if root == 0:
+        return [root] + [math.nan] * (len(a) - 1)  # the slope is infinite at 0
+    s = [root]
+    for k in range(1, len(a)):
+        s.append((a[k] - sum(s[j] * s[k - j] for j in range(1, k))) / (2.0 * root))
+    return s
+
+
+def _s_ode(x: list[float], start: float, q: list[float]) -> list[float]:
+    """g with g[0] = start and g' = q x' (q known): k g[k] = sum over j of j x[j] q[k-j]."""
+    return [start] + [sum(j * x[j] * q[k - j] for j in range(1, k + 1)) / k for k in range(1, len(x))]
+
+
+def _s_ode_self(x: list[float], start: float, q_at: Callable[[list[float], int], float]) -> list[float]:
+    """g with g[0] = start and g' = q x', where q[m] = q_at(g, m) needs g up to m only."""
+    g, q = [start], []
+    for k in range(1, len(x)):
+        q.append(q_at(g, k - 1))
+        g.append(sum(j * x[j] * q[k - j] for j in range(1, k + 1)) / k)
+    return g
+
+
+def _s_square(g: list[float], m: int) -> float:
+    """The m-th coefficient of g**2."""
+    return sum(g[i] * g[m - i] for i in range(m + 1))
+
+
+def _s_pair(x: list[float], first: float, second: float, sign: float) -> tuple[list[float], list[float]]:
+    """(f, h) with f' = h x' and h' = sign f x': sin and cos (sign -1), sinh and cosh (+1)."""
+    f, h = [first], [second]
+    for k in range(1, len(x)):
+        f.append(sum(j * x[j] * h[k - j] for j in range(1, k + 1)) / k)
+        h.append(sign * sum(j * x[j] * f[k - j] for j in range(1, k + 1)) / k)
+    return f, h
+
+
+def _s_exp(x: list[float], start: float) -> list[float]:
+    return _s_ode_self(x, start, lambda g, m: g[m])
+
+
+def _s_sigmoid(x: list[float]) -> list[float]:
+    """sigmoid(x): g' = g h x' with h = 1 - g = sigmoid(-x) (h[0] without the difference)."""
+    first, other = _sigmoid(x[0]), _sigmoid(-x[0])
+
+    def slope(g: list[float], m: int) -> float:
+        h = [other] + [-c for c in g[1:]]
+        return sum(g[i] * h[m - i] for i in range(m + 1))
+
+    return _s_ode_self(x, first, slope)
+
+
+def _s_log(x: list[float], start: float) -> list[float]:
+    return _s_ode(x, start, _s_reciprocal(x))
+
+
+def _s_kink(value: float, n: int) -> list[float]:
+    """At a kink: the value, and no derivatives."""
+    return [value] + [math.nan] * (n - 1)
+
+
+def _taylor_tanh(ans: float, x: list[float]) -> list[float]:
+    first = _tanh_local(ans, x[0])[0]
+    return _s_ode_self(x, ans, lambda g, m: first if m == 0 else -_s_square(g, m))
+
+
+def _taylor_tan(ans: float, x: list[float]) -> list[float]:
+    return _s_ode_self(x, ans, lambda g, m: 1.0 + ans * ans if m == 0 else _s_square(g, m))
+
+
+def _taylor_sigmoid(ans: float, x: list[float]) -> list[float]:
+    return _s_sigmoid(x)
+
+
+def _taylor_expm1(ans: float, x: list[float]) -> list[float]:
+    first = _or_infinite(math.exp, x[0])
+    return _s_ode_self(x, ans, lambda g, m: first if m == 0 else g[m])
+
+
+def _taylor_atan(ans: float, x: list[float]) -> list[float]:
+    square = _s_mul(x, x)
+    first = 1.0 / (1.0 + x[0] * x[0]) if abs(x[0]) < 1e150 else (1.0 / x[0]) / x[0]
+    return _s_ode(x, ans, _s_reciprocal([1.0 + square[0]] + square[1:], first))
+
+
+def _taylor_arc(ans: float, x: list[float]) -> list[float]:
+    """asin: g' = x' / sqrt(1 - x**2), with 1 - x[0]**2 as (1 - x[0])(1 + x[0])."""
+    room = (1.0 - x[0]) * (1.0 + x[0])
+    if room <= 0:
+        return _s_kink(ans, len(x))
+    square = _s_mul(x, x)
+    root = _s_sqrt([room] + [-c for c in square[1:]], math.sqrt(room))
+    return _s_ode(x, ans, _s_reciprocal(root))
+
+
+def _taylor_acos(ans: float, x: list[float]) -> list[float]:
+    """acos = pi/2 - asin: asin's series, negated past its value."""
+    return [ans] + [-c for c in _taylor_arc(0.0, x)[1:]]
+
+
+def _taylor_pick(larger: bool):
+    def series(ans: float, x: list[float], y: list[float]) -> list[float]:
+        if x[0] == y[0]:
+            return _s_kink(ans, len(x))
+        return list(x) if (x[0] > y[0]) == larger else list(y)
+
+    return series
+
+
+def _taylor_step(ans: float, x: list[float]) -> list[float]:
+    return _s_kink(ans, len(x)) if x[0] == 0 else _s_constant(ans, len(x))
+
+
+def _taylor_relu(ans: float, x: list[float]) -> list[float]:
+    if x[0] == 0:
+        return _s_kink(ans, len(x))
+    return list(x) if x[0] > 0 else [0.0] * len(x)
+
+
+def _taylor_abs(ans: float, x: list[float]) -> list[float]:
+    if x[0] == 0:
+        return _s_kink(ans, len(x))
+    return list(x) if x[0] > 0 else [-c for c in x]
+
+
+def _taylor_pow(ans: float, x: list[float], y: list[float]) -> list[float]:
+    """x**y: a constant exponent r by x g' = r g x' (or, at x = 0, by products: a whole r only);
+    a moving exponent as exp(y log x), for x > 0 only."""
+    n = len(x)
+    if any(y[1:]):
+        if x[0] <= 0:
+            return _s_kink(ans, n)
+        return _s_exp(_s_mul(y, _s_log(x, math.log(x[0]))), ans)
+    r = y[0]
+    if x[0] == 0:
+        if r != math.floor(r) or r < 0:
+            return _s_kink(ans, n)
+        if r >= n:
+            return [0.0] * n  # x starts at t**1 at least: x**r starts at t**r
+        result, power, count = _s_constant(1.0, n), list(x), int(r)
+        while count:
+            if count & 1:
+                result = _s_mul(result, power)
+            power, count = _s_mul(power, power), count >> 1
+        return result
+    g = [ans]
+    for k in range(1, n):
+        g.append(sum((r * j - (k - j)) * x[j] * g[k - j] for j in range(1, k + 1)) / (k * x[0]))
+    return g
+
+
+def _taylor_scaled(x: list[float], y: list[float]) -> tuple[list[float], list[float], int]:
+    """x and y scaled by one power of two (exact) so that the larger value is about 1."""
+    _, exponent = math.frexp(max(abs(x[0]), abs(y[0])))
+    return [math.ldexp(c, -exponent) for c in x], [math.ldexp(c, -exponent) for c in y], exponent
+
+
+def _taylor_atan2(ans: float, x: list[float], y: list[float]) -> list[float]:
+    """atan2(x, y)' = (y x' - x y') / (x**2 + y**2), on scaled operands (atan2 does not change)."""
+    if x[0] == 0 and y[0] == 0:
+        return _s_kink(ans, len(x))
+    xs, ys, _ = _taylor_scaled(x, y)
+    n = len(x)
+    dx = [(m + 1) * xs[m + 1] for m in range(n - 1)] + [0.0]
+    dy = [(m + 1) * ys[m + 1] for m in range(n - 1)] + [0.0]
+    top = [a - b for a, b in zip(_s_mul(ys, dx), _s_mul(xs, dy))]
+    bottom = [a + b for a, b in zip(_s_mul(xs, xs), _s_mul(ys, ys))]
+    q = _s_div(top, bottom)
+    return [ans] + [q[k - 1] / k for k in range(1, n)]
+
+
+def _taylor_hypot(ans: float, x: list[float], y: list[float]) -> list[float]:
+    if x[0] == 0 and y[0] == 0:
+        return _s_kink(ans, len(x))
+    xs, ys, exponent = _taylor_scaled(x, y)
+    squares = [a + b for a, b in zip(_s_mul(xs, xs), _s_mul(ys, ys))]
+    root = _s_sqrt(squares, math.hypot(xs[0], ys[0]))
+    return [ans] + [_unscaled_series(c, exponent) for c in root[1:]]
+
+
+def _unscaled_series(value: float, exponent: int) -> float:
+    try:
+        return math.ldexp(value, exponent)
+    except OverflowError:
+        return math.copysign(math.inf, value)
+
+
+def _taylor_logb(ans: float, x: list[float], base: list[float]) -> list[float]:
+    return [ans] + _s_div(_s_log(x, math.log(x[0])), _s_log(base, math.log(base[0])))[1:]
+
+
+def _taylor_logsumexp(ans: float, x: list[float], y: list[float]) -> list[float]:
+    """g' = sigmoid(x - y) x' + sigmoid(y - x) y', each share its own series (no 1 - the other)."""
+    difference = [a - b for a, b in zip(x, y)]
+    share_x, share_y = _s_sigmoid(difference), _s_sigmoid([-c for c in difference])
+    n = len(x)
+    return [ans] + [sum(j * (x[j] * share_x[k - j] + y[j] * share_y[k - j]) for j in range(1, k + 1)) / k
+                    for k in range(1, n)]
+
+
+def _taylor_softplus(ans: float, x: list[float]) -> list[float]:
+    return _s_ode(x, ans, _s_sigmoid(x))
+
+
+def _taylor_sqrt(ans: float, x: list[float]) -> list[float]:
+    return _s_sqrt(x, ans)
+
+
+def _taylor_log_base(base: float):
+    def series(ans: float, x: list[float]) -> list[float]:
+        return _s_ode(x, ans, [c / base for c in _s_reciprocal(x)])
+
+    return series
+
+
+def _taylor_log1p(ans: float, x: list[float]) -> list[float]:
+    return _s_ode(x, ans, _s_reciprocal([1.0 + x[0]] + x[1:]))
+
+
+def _taylor_sin(ans: float, x: list[float]) -> list[float]:
+    return _s_pair(x, ans, math.cos(x[0]), -1.0)[0]
+
+
+def _taylor_cos(ans: float, x: list[float]) -> list[float]:
+    return _s_pair(x, math.sin(x[0]), ans, -1.0)[1]
+
+
+def _taylor_sinh(ans: float, x: list[float]) -> list[float]:
+    return _s_pair(x, ans, _or_infinite(math.cosh, x[0]), 1.0)[0]
+
+
+def _taylor_cosh(ans: float, x: list[float]) -> list[float]:
+    return _s_pair(x, _or_infinite(math.sinh, x[0]), ans, 1.0)[1]
+
+
+
 def _row(name, symbol, arity, forward, local, formulas, *, function=False, kink=None, phrase="", hints=(),
-         spelling="", js_forward="", js_local=(), js_kink="", np_forward=None, np_local=None, second=None) -> Op:
+         spelling="", js_forward="", js_local=(), js_kink="", np_forward=None, np_local=None, second=None,
+         taylor=None) -> Op:
     return Op(name, symbol, arity, forward, local, formulas, function, kink, phrase, hints, spelling, js_forward,
-              js_local, js_kink, np_forward, np_local, second)
+              js_local, js_kink, np_forward, np_local, second, taylor)
 
 
 # -- the NumPy columns' helpers: elementwise, the same branches as the Python forms above --------
@@ -616,25 +895,29 @@ _TABLE = [
          js_forward="x + y", js_local=("1", "1"),
          np_forward=lambda np, x, y: x + y,
          np_local=lambda np, ans, x, y: (1.0, 1.0),
-         second=_flat2),
+         second=_flat2,
+         taylor=lambda ans, x, y: [a + b for a, b in zip(x, y)]),
     _row("-", "-", 2, lambda x, y: x - y, lambda ans, x, y: (1.0, -1.0), ("1", "-1"),
          phrase="- passes the gradient to the first operand and flips its sign for the second",
          js_forward="x - y", js_local=("1", "-1"),
          np_forward=lambda np, x, y: x - y,
          np_local=lambda np, ans, x, y: (1.0, -1.0),
-         second=_flat2),
+         second=_flat2,
+         taylor=lambda ans, x, y: [a - b for a, b in zip(x, y)]),
     _row("*", "*", 2, lambda x, y: x * y, lambda ans, x, y: (y, x), ("y", "x"),
          phrase="* swaps in the other factor",
          js_forward="x * y", js_local=("y", "x"),
          np_forward=lambda np, x, y: x * y,
          np_local=lambda np, ans, x, y: (y, x),
-         second=lambda ans, x, y: (0.0, 1.0, 0.0)),
+         second=lambda ans, x, y: (0.0, 1.0, 0.0),
+         taylor=lambda ans, x, y: _s_mul(x, y)),
     _row("/", "/", 2, _div, _div_local, ("1/y", "-x/y**2"),
          phrase="/ divides the gradient by the divisor for the dividend, and scales it by -dividend/divisor**2 for the divisor",
          js_forward="x / y", js_local=("1 / y", "Math.abs(ans) >= 2.2250738585072014e-308 ? -ans / y : -(x / y) / y"),
          np_forward=lambda np, x, y: x / y,
          np_local=_np_div_local,
-         second=_div_second),
+         second=_div_second,
+         taylor=lambda ans, x, y: _s_div(x, y)),
     _row("**", "**", 2, _pow, _pow_local, ("y * x**(y-1)", "x**y * log(x)"),
          kink=lambda x, y: x == 0 and y != math.floor(y),
          phrase="** brings the exponent down for the base; for the exponent it scales by the power times log(base)",
@@ -646,46 +929,53 @@ _TABLE = [
          js_kink="x === 0 && y !== Math.floor(y)",
          np_forward=lambda np, x, y: np.power(x, y),
          np_local=_np_pow_local,
-         second=_pow_second),
+         second=_pow_second,
+         taylor=_taylor_pow),
     _row("neg", "-", 1, lambda x: -x, lambda ans, x: (-1.0,), ("-1",),
          phrase="unary - flips the sign of the gradient",
          js_forward="-x", js_local=("-1",),
          np_forward=lambda np, x: -x,
          np_local=lambda np, ans, x: (-1.0,),
-         second=_flat1),
+         second=_flat1,
+         taylor=lambda ans, x: [-c for c in x]),
     # `e = a` binds a second name to a node: an identity node keeps both names visible
     _row("=", "=", 1, lambda x: x, lambda ans, x: (1.0,), ("1",),
          phrase="= (a second name) passes the gradient through unchanged",
          js_forward="x", js_local=("1",),
          np_forward=lambda np, x: x,
          np_local=lambda np, ans, x: (1.0,),
-         second=_flat1),
+         second=_flat1,
+         taylor=lambda ans, x: list(x)),
     # functions: callable by name
     _row("exp", "exp", 1, _exp, lambda ans, x: (ans,), ("exp(x)",), function=True,
          phrase="exp is its own derivative: the gradient is scaled by exp's output",
          js_forward="Math.exp(x)", js_local=("ans",),
          np_forward=lambda np, x: np.exp(x),
          np_local=lambda np, ans, x: (ans,),
-         second=lambda ans, x: (ans,)),
+         second=lambda ans, x: (ans,),
+         taylor=lambda ans, x: _s_exp(x, ans)),
     _row("log", "log", 1, _log, lambda ans, x: (1.0 / x,), ("1/x",), function=True,
          phrase="log scales the gradient by 1 over its input",
          js_forward="Math.log(x)", js_local=("1 / x",),
          np_forward=lambda np, x: np.log(x),
          np_local=lambda np, ans, x: (1.0 / x,),
-         second=lambda ans, x: (-(1.0 / x) / x,)),
+         second=lambda ans, x: (-(1.0 / x) / x,),
+         taylor=lambda ans, x: _s_log(x, ans)),
     _row("tanh", "tanh", 1, math.tanh, _tanh_local, ("1 - tanh(x)**2",), function=True,
          phrase="tanh scales the gradient by 1 minus its output squared",
          js_forward="Math.tanh(x)", js_local=("Math.abs(ans) < 0.5 ? 1 - ans * ans : (1 / Math.cosh(x)) * (1 / Math.cosh(x))",),
          np_forward=lambda np, x: np.tanh(x),
          np_local=_np_tanh_local,
-         second=_tanh_second),
+         second=_tanh_second,
+         taylor=_taylor_tanh),
     _row("relu", "relu", 1, lambda x: x if x > 0 else 0.0, lambda ans, x: (1.0 if x > 0 else 0.0,),
          ("heaviside(x)",), function=True, kink=lambda x: x == 0,
          phrase="relu passes the gradient where its input is positive and blocks it elsewhere",
          js_forward="x > 0 ? x : 0", js_local=("x > 0 ? 1 : 0",), js_kink="x === 0",
          np_forward=lambda np, x: np.where(x > 0, x, 0.0),
          np_local=lambda np, ans, x: (np.where(x > 0, 1.0, 0.0),),
-         second=_flat1),
+         second=_flat1,
+         taylor=_taylor_relu),
     _row("sigmoid", "sigmoid", 1, _sigmoid, _sigmoid_local,
          ("sigmoid(x) * (1 - sigmoid(x))",), function=True,
          phrase="sigmoid scales the gradient by its output times (1 - its output)",
@@ -693,102 +983,118 @@ _TABLE = [
          js_local=("ans * (x <= 0 ? 1 / (1 + Math.exp(x)) : Math.exp(-x) / (1 + Math.exp(-x)))",),
          np_forward=_np_sigmoid,
          np_local=lambda np, ans, x: (ans * _np_sigmoid(np, -x),),
-         second=_sigmoid_second),
+         second=_sigmoid_second,
+         taylor=_taylor_sigmoid),
     _row("sin", "sin", 1, math.sin, lambda ans, x: (math.cos(x),), ("cos(x)",), function=True,
          phrase="sin scales the gradient by the cosine of its input",
          js_forward="Math.sin(x)", js_local=("Math.cos(x)",),
          np_forward=lambda np, x: np.sin(x),
          np_local=lambda np, ans, x: (np.cos(x),),
-         second=lambda ans, x: (-ans,)),
+         second=lambda ans, x: (-ans,),
+         taylor=_taylor_sin),
     _row("cos", "cos", 1, math.cos, lambda ans, x: (-math.sin(x),), ("-sin(x)",), function=True,
          phrase="cos scales the gradient by minus the sine of its input",
          js_forward="Math.cos(x)", js_local=("-Math.sin(x)",),
          np_forward=lambda np, x: np.cos(x),
          np_local=lambda np, ans, x: (-np.sin(x),),
-         second=lambda ans, x: (-ans,)),
+         second=lambda ans, x: (-ans,),
+         taylor=_taylor_cos),
     _row("tan", "tan", 1, _tan, lambda ans, x: (1.0 + ans * ans,), ("1 + tan(x)**2",), function=True,
          phrase="tan scales the gradient by 1 + its output squared",
          js_forward="Math.tan(x)", js_local=("1 + ans * ans",),
          np_forward=lambda np, x: np.tan(x),
          np_local=lambda np, ans, x: (1.0 + ans * ans,),
-         second=lambda ans, x: (2.0 * ans * (1.0 + ans * ans),)),
+         second=lambda ans, x: (2.0 * ans * (1.0 + ans * ans),),
+         taylor=_taylor_tan),
     _row("sqrt", "sqrt", 1, _sqrt, _sqrt_local, ("1 / (2*sqrt(x))",), function=True, kink=lambda x: x == 0,
          phrase="sqrt scales the gradient by 1 / (2 * its output), which grows as its input nears 0",
          js_forward="Math.sqrt(x)", js_local=("ans ? 0.5 / ans : Infinity",), js_kink="x === 0",
          np_forward=lambda np, x: np.sqrt(x),
          np_local=lambda np, ans, x: (np.where(ans != 0, 0.5 / ans, np.inf),),
-         second=_sqrt_second),
+         second=_sqrt_second,
+         taylor=_taylor_sqrt),
     _row("atan", "atan", 1, math.atan, lambda ans, x: (1.0 / (1.0 + x * x) if abs(x) < 1e150 else (1.0 / x) / x,),
          ("1 / (1 + x**2)",), function=True,  # past |x| = 1e150, x*x would overflow: 1/x/x is exact there
          phrase="atan scales the gradient by 1 / (1 + its input squared)",
          js_forward="Math.atan(x)", js_local=("Math.abs(x) < 1e150 ? 1 / (1 + x * x) : (1 / x) / x",),
          np_forward=lambda np, x: np.arctan(x),
          np_local=lambda np, ans, x: (np.where(np.abs(x) < 1e150, 1.0 / (1.0 + x * x), (1.0 / x) / x),),
-         second=_atan_second),
+         second=_atan_second,
+         taylor=_taylor_atan),
     _row("abs", "abs", 1, abs, lambda ans, x: (_sign(x),), ("sign(x)",), function=True, kink=lambda x: x == 0,
          phrase="abs passes the gradient with the sign of its input",
          js_forward="Math.abs(x)", js_local=("x > 0 ? 1 : x < 0 ? -1 : 0",), js_kink="x === 0",
          np_forward=lambda np, x: np.abs(x),
          np_local=lambda np, ans, x: (np.sign(x),),
-         second=_flat1),
+         second=_flat1,
+         taylor=_taylor_abs),
     _row("asin", "asin", 1, _real(math.asin, "asin"), _arc_local, ("1 / sqrt(1 - x**2)",), function=True,
          kink=lambda x: abs(x) == 1,
          phrase="asin scales the gradient by 1 / sqrt(1 - its input squared), which grows near -1 and 1",
          js_forward="Math.asin(x)", js_local=("1 / Math.sqrt((1 - x) * (1 + x))",), js_kink="Math.abs(x) === 1",
          np_forward=lambda np, x: np.arcsin(x),
          np_local=lambda np, ans, x: (1.0 / np.sqrt((1.0 - x) * (1.0 + x)),),
-         second=_arc_second),
+         second=_arc_second,
+         taylor=_taylor_arc),
     _row("acos", "acos", 1, _real(math.acos, "acos"), lambda ans, x: (-_arc_local(ans, x)[0],),
          ("-1 / sqrt(1 - x**2)",), function=True, kink=lambda x: abs(x) == 1,
          phrase="acos scales the gradient by -1 / sqrt(1 - its input squared), which grows near -1 and 1",
          js_forward="Math.acos(x)", js_local=("-1 / Math.sqrt((1 - x) * (1 + x))",), js_kink="Math.abs(x) === 1",
          np_forward=lambda np, x: np.arccos(x),
          np_local=lambda np, ans, x: (-1.0 / np.sqrt((1.0 - x) * (1.0 + x)),),
-         second=lambda ans, x: (-_arc_second(ans, x)[0],)),
+         second=lambda ans, x: (-_arc_second(ans, x)[0],),
+         taylor=_taylor_acos),
     _row("sinh", "sinh", 1, _real(math.sinh, "sinh"), lambda ans, x: (_or_infinite(math.cosh, x),),
          ("cosh(x)",), function=True, phrase="sinh scales the gradient by the cosh of its input",
          js_forward="Math.sinh(x)", js_local=("Math.cosh(x)",),
          np_forward=lambda np, x: np.sinh(x),
          np_local=lambda np, ans, x: (np.cosh(x),),
-         second=lambda ans, x: (ans,)),
+         second=lambda ans, x: (ans,),
+         taylor=_taylor_sinh),
     _row("cosh", "cosh", 1, _real(math.cosh, "cosh"), lambda ans, x: (_or_infinite(math.sinh, x),),
          ("sinh(x)",), function=True, phrase="cosh scales the gradient by the sinh of its input",
          js_forward="Math.cosh(x)", js_local=("Math.sinh(x)",),
          np_forward=lambda np, x: np.cosh(x),
          np_local=lambda np, ans, x: (np.sinh(x),),
-         second=lambda ans, x: (ans,)),
+         second=lambda ans, x: (ans,),
+         taylor=_taylor_cosh),
     _row("log1p", "log1p", 1, _log1p, lambda ans, x: (1.0 / (1.0 + x),), ("1 / (1 + x)",), function=True,
          phrase="log1p scales the gradient by 1 over (1 + its input)",
          js_forward="Math.log1p(x)", js_local=("1 / (1 + x)",),
          np_forward=lambda np, x: np.log1p(x),
          np_local=lambda np, ans, x: (1.0 / (1.0 + x),),
-         second=lambda ans, x: (-(1.0 / (1.0 + x)) / (1.0 + x),)),
+         second=lambda ans, x: (-(1.0 / (1.0 + x)) / (1.0 + x),),
+         taylor=_taylor_log1p),
     _row("expm1", "expm1", 1, _real(math.expm1, "expm1"), lambda ans, x: (_or_infinite(math.exp, x),),
          ("exp(x)",), function=True, phrase="expm1 scales the gradient by exp of its input",
          js_forward="Math.expm1(x)", js_local=("Math.exp(x)",),
          np_forward=lambda np, x: np.expm1(x),
          np_local=lambda np, ans, x: (np.exp(x),),
-         second=lambda ans, x: (_or_infinite(math.exp, x),)),
+         second=lambda ans, x: (_or_infinite(math.exp, x),),
+         taylor=_taylor_expm1),
     _row("log2", "log2", 1, lambda x: (_check_positive(x, "log2"), math.log2(x))[1],
          lambda ans, x: (_log_base(x, math.log(2.0)),), ("1 / (x * log(2))",), function=True,
          phrase="log2 scales the gradient by 1 / (its input times log(2))",
          js_forward="Math.log2(x)", js_local=("(1 / x) / Math.LN2",),
          np_forward=lambda np, x: np.log2(x),
          np_local=lambda np, ans, x: ((1.0 / x) / math.log(2.0),),
-         second=lambda ans, x: (-_scaled_product((1.0,), (x, x, math.log(2.0))),)),
+         second=lambda ans, x: (-_scaled_product((1.0,), (x, x, math.log(2.0))),),
+         taylor=_taylor_log_base(math.log(2.0))),
     _row("log10", "log10", 1, lambda x: (_check_positive(x, "log10"), math.log10(x))[1],
          lambda ans, x: (_log_base(x, math.log(10.0)),), ("1 / (x * log(10))",), function=True,
          phrase="log10 scales the gradient by 1 / (its input times log(10))",
          js_forward="Math.log10(x)", js_local=("(1 / x) / Math.LN10",),
          np_forward=lambda np, x: np.log10(x),
          np_local=lambda np, ans, x: ((1.0 / x) / math.log(10.0),),
-         second=lambda ans, x: (-_scaled_product((1.0,), (x, x, math.log(10.0))),)),
+         second=lambda ans, x: (-_scaled_product((1.0,), (x, x, math.log(10.0))),),
+         taylor=_taylor_log_base(math.log(10.0))),
     _row("softplus", "softplus", 1, _softplus, lambda ans, x: (_sigmoid(x),), ("sigmoid(x)",), function=True,
          phrase="softplus scales the gradient by the sigmoid of its input",
          js_forward="Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)))", js_local=("x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))",),
          np_forward=lambda np, x: np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x))),
          np_local=lambda np, ans, x: (_np_sigmoid(np, x),),
-         second=lambda ans, x: _sigmoid_local(_sigmoid(x), x)),
+         second=lambda ans, x: _sigmoid_local(_sigmoid(x), x),
+         taylor=_taylor_softplus),
     # steps: flat on either side of 0, so their derivative is 0 there; they make the formulas of
     # relu, abs, min and max expressions of the language
     _row("heaviside", "heaviside", 1, _heaviside, lambda ans, x: (0.0,), ("0",), function=True,
@@ -797,13 +1103,15 @@ _TABLE = [
          js_forward="x > 0 ? 1 : x < 0 ? 0 : 0.5", js_local=("0",), js_kink="x === 0",
          np_forward=lambda np, x: np.where(x > 0, 1.0, np.where(x < 0, 0.0, 0.5)),
          np_local=lambda np, ans, x: (np.zeros_like(x),),
-         second=_flat1),
+         second=_flat1,
+         taylor=_taylor_step),
     _row("sign", "sign", 1, _sign, lambda ans, x: (0.0,), ("0",), function=True, kink=lambda x: x == 0,
          phrase="sign is flat on either side of 0: it passes no gradient",
          js_forward="x > 0 ? 1 : x < 0 ? -1 : 0", js_local=("0",), js_kink="x === 0",
          np_forward=lambda np, x: np.sign(x),
          np_local=lambda np, ans, x: (np.zeros_like(x),),
-         second=_flat1),
+         second=_flat1,
+         taylor=_taylor_step),
     # functions of two arguments: the operands are x and y in the formulas, as for operators
     _row("min", "min", 2, min, _pick(larger=False), ("heaviside(y - x)", "heaviside(x - y)"),
          function=True, kink=lambda x, y: x == y,
@@ -811,42 +1119,48 @@ _TABLE = [
          js_forward="Math.min(x, y)", js_local=("x === y ? 0.5 : x < y ? 1 : 0", "x === y ? 0.5 : y < x ? 1 : 0"), js_kink="x === y",
          np_forward=lambda np, x, y: np.minimum(x, y),
          np_local=_np_pick(larger=False),
-         second=_flat2),
+         second=_flat2,
+         taylor=_taylor_pick(larger=False)),
     _row("max", "max", 2, max, _pick(larger=True), ("heaviside(x - y)", "heaviside(y - x)"),
          function=True, kink=lambda x, y: x == y,
          phrase="max passes the gradient to the larger operand (half to each at a tie)",
          js_forward="Math.max(x, y)", js_local=("x === y ? 0.5 : x > y ? 1 : 0", "x === y ? 0.5 : y > x ? 1 : 0"), js_kink="x === y",
          np_forward=lambda np, x, y: np.maximum(x, y),
          np_local=_np_pick(larger=True),
-         second=_flat2),
+         second=_flat2,
+         taylor=_taylor_pick(larger=True)),
     _row("atan2", "atan2", 2, math.atan2, _atan2_local, ("y / (x**2 + y**2)", "-x / (x**2 + y**2)"),
          function=True, kink=lambda x, y: x == 0 and y == 0,
          phrase="atan2 turns the gradient by the point's direction and divides it by its squared distance",
          js_forward="Math.atan2(x, y)", js_local=("y / Math.hypot(x, y) / Math.hypot(x, y)", "-x / Math.hypot(x, y) / Math.hypot(x, y)"), js_kink="x === 0 && y === 0",
          np_forward=lambda np, x, y: np.arctan2(x, y),
          np_local=_np_atan2_local,
-         second=_atan2_second),
+         second=_atan2_second,
+         taylor=_taylor_atan2),
     _row("hypot", "hypot", 2, _hypot, _hypot_local, ("x / hypot(x, y)", "y / hypot(x, y)"), function=True,
          kink=lambda x, y: x == 0 and y == 0,
          phrase="hypot passes each operand its share of the distance: the operand over the distance",
          js_forward="Math.hypot(x, y)", js_local=("x / Math.hypot(x, y)", "y / Math.hypot(x, y)"), js_kink="x === 0 && y === 0",
          np_forward=lambda np, x, y: np.hypot(x, y),
          np_local=_np_hypot_local,
-         second=_hypot_second),
+         second=_hypot_second,
+         taylor=_taylor_hypot),
     _row("logb", "log", 2, _logb, _logb_local, ("1 / (x * log(y))", "-log(x) / (y * log(y)**2)"),
          function=True, spelling="log",
          phrase="log to a base scales the gradient by 1 / (x log(base)) for x, and by -log(x) / (base log(base)**2) for the base",
          js_forward="x > 0 && y > 0 && y !== 1 ? Math.log(x) / Math.log(y) : NaN", js_local=("(1 / x) / Math.log(y)", "ans ? (-ans / y) / Math.log(y) : 0"),
          np_forward=lambda np, x, y: np.where((y > 0) & (y != 1), np.log(x) / np.log(y), np.nan),
          np_local=_np_logb_local,
-         second=_logb_second),
+         second=_logb_second,
+         taylor=_taylor_logb),
     _row("logsumexp", "logsumexp", 2, _logsumexp, _logsumexp_local,
          ("exp(x) / (exp(x) + exp(y))", "exp(y) / (exp(x) + exp(y))"), function=True,
          phrase="logsumexp shares the gradient between its operands by their softmax",
          js_forward="Math.max(x, y) + Math.log1p(Math.exp(Math.min(x, y) - Math.max(x, y)))", js_local=("x - y >= 0 ? 1 / (1 + Math.exp(y - x)) : Math.exp(x - y) / (1 + Math.exp(x - y))", "y - x >= 0 ? 1 / (1 + Math.exp(x - y)) : Math.exp(y - x) / (1 + Math.exp(y - x))"),
          np_forward=_np_logsumexp,
          np_local=lambda np, ans, x, y: (_np_sigmoid(np, x - y), _np_sigmoid(np, y - x)),
-         second=_logsumexp_second),
+         second=_logsumexp_second,
+         taylor=_taylor_logsumexp),
 ]
 
 OPS: dict[str, Op] = {op.name: op for op in _TABLE}

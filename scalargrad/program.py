@@ -39,6 +39,21 @@ class Program:
     body_spans: dict[int, tuple[int, int]] = field(default_factory=dict)
     # the data columns (from a CSV file) the program reads as vectors of constants
     data: tuple[str, ...] = ()
+    # the node whose gradients `.grad` holds (set by `backward`, cleared by `evaluate`): `grad`
+    # refuses to read gradients that are not there
+    differentiated: Value | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        """Short: the program's first statement, its size, its inputs (an array of them by its name
+        and shape) and its output."""
+        lines = [line.strip() for line in self.source.splitlines() if line.strip() and not line.strip().startswith("#")]
+        first = shorten(lines[0] if lines else "", 40) + (" ..." if len(lines) > 1 else "")
+        elements = {label for _, labels in self.arrays.values() for label in labels}
+        inputs = [f"{name} {shape}" for name, (shape, labels) in self.arrays.items() if labels[0] in self.inputs]
+        inputs += [name for name in self.inputs if name not in elements]
+        shown = ", ".join(inputs[:6]) + (", ..." if len(inputs) > 6 else "")
+        return (f"<Program {first!r}: {len(self.nodes):,} nodes, {len(self.inputs):,} inputs ({shown or 'none'}), "
+                f"output {self.label(self.output)}>")
 
     # -- identities and labels --------------------------------------------------------
     def node_id(self, node: Value) -> int:
@@ -128,6 +143,7 @@ class Program:
             read = [name for key, name in missing.items() if key in upstream]
             if read:
                 raise InputError(f"missing values for {', '.join(read)}")
+        self.differentiated = None
         for name, node in self.inputs.items():
             node.data = float(values[name] if name in values else self.defaults.get(name, math.nan))
         if not missing:
@@ -160,10 +176,25 @@ class Program:
             engine.backward(of or self.output, self.nodes)
         except DomainError as error:
             raise self.locate(error) from None
+        self.differentiated = of or self.output
 
     def run(self, values: Mapping[str, float], of: Value | None = None) -> None:
         self.evaluate(values)
         self.backward(of)
+
+    def grad(self, name: str):
+        """The gradient of a name after `run` or `backward`: a float for a scalar, and for an array
+        (`W1`) a NumPy array shaped like it, element by element (`program.grad("W1")[0, 2]` is the
+        gradient of `W1[0, 2]`). A UsageError before any gradient was computed."""
+        if self.differentiated is None:
+            raise UsageError(f"no gradients yet to read for `{name}`",
+                             hint="run the program first: program.run({...values...}), then program.grad(name)")
+        if name not in self.arrays:
+            return self.node(name).grad
+        import numpy as np  # only for an array's gradient
+
+        shape, labels = self.arrays[name]
+        return np.array([self.names[label].grad for label in labels], dtype=float).reshape(shape)
 
     def call_site(self, i: int) -> tuple[int, int, int, int] | None:
         """(call start, end, body start, end) of the innermost call of a `def` that made node

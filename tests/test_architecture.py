@@ -45,7 +45,7 @@ OWNERS = {
     "lark_cython": {"language"},
     "graphviz": {"dot"},
     "matplotlib": {"plot"},
-    "numpy": {"sweep", "hessian"},  # lazily, inside the functions that run a sweep or a Hessian
+    "numpy": {"sweep", "hessian", "program"},  # lazily: a sweep, a Hessian, an array's gradient (Program.grad)
     "sympy": {"derive"},
 }
 
@@ -214,3 +214,23 @@ def test_no_function_calls_itself():
                 if itself:
                     recursive.add((name, function.name))
     assert recursive == set(BOUNDED_RECURSION)
+
+
+def test_reports_take_precision_and_all_from_the_view():
+    """--precision and --all reach a report through `emit`'s View: a report that declared its
+    own `precision` or `show_all` would hide the view's (and its command would patch it)."""
+    import importlib
+    import inspect
+
+    from scalargrad.render import Report
+
+    declared = []
+    for name in modules():
+        if name == "__main__":  # importing it runs the command line
+            continue
+        module = importlib.import_module(f"scalargrad.{name}" if name != "__init__" else "scalargrad")
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, Report) and cls is not Report and cls.__module__ == module.__name__:
+                declared += [f"{cls.__name__}.{attr}" for attr in ("precision", "show_all") if attr in vars(cls)
+                             or attr in getattr(cls, "__dataclass_fields__", {})]
+    assert not declared

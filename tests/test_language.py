@@ -7,7 +7,7 @@ import pytest
 
 from scalargrad import NameUsageError, ParseError, parse
 from scalargrad.language import _Builder, grammar_text
-from scalargrad.arrays import ARRAY_FUNCTIONS
+from scalargrad.arrays import ARRAY_CALLS, ARRAY_FUNCTIONS
 from scalargrad.ops import CALLS, FUNCTIONS, OPS
 
 
@@ -279,7 +279,7 @@ def test_what_is_a_program_or_an_expression():
         parse("1", what="statement")
 
 
-KNOWN_FUNCTIONS = ", ".join(dict.fromkeys([*CALLS, *ARRAY_FUNCTIONS]))  # as the parser lists them
+KNOWN_FUNCTIONS = ", ".join(dict.fromkeys([*CALLS, *ARRAY_FUNCTIONS, *ARRAY_CALLS]))  # as the parser lists them
 
 
 @pytest.mark.parametrize("source, message, hint", [

@@ -14,7 +14,7 @@ import pytest
 from conftest import read_until_closed, run_cli
 from test_mlp import EXAMPLE, MLP, XS, YS
 from scalargrad import UsageError, session
-from scalargrad.arrays import ARRAY_FUNCTIONS
+from scalargrad.arrays import ARRAY_CALLS, ARRAY_FUNCTIONS
 from scalargrad.ops import CALLS
 from scalargrad.optimizers import LR_HINT
 from scalargrad.plot import log_scale, sparkline
@@ -64,7 +64,7 @@ def test_a_bad_lr_expression_is_located(lr, words, caret):
     assert "program" not in result.stderr and "statement" not in result.stderr  # --lr is one expression
 
 
-FUNCTIONS = ", ".join(dict.fromkeys([*CALLS, *ARRAY_FUNCTIONS]))  # as the parser lists them
+FUNCTIONS = ", ".join(dict.fromkeys([*CALLS, *ARRAY_FUNCTIONS, *ARRAY_CALLS]))  # as the parser lists them
 
 
 @pytest.mark.parametrize("lr, stderr", [
