@@ -167,7 +167,7 @@ def output(*formats: str, precision: bool = True, show_all: str = ""):
             with user_errors():
                 given = [name for name in chosen_formats if options.pop(f"{name}_", False)]
                 if len(given) > 1:
-                    raise UsageError(f"--{given[0]} and --{given[1]} are two outputs: choose one")
+                    raise UsageError(f"give --{given[0]} or --{given[1]}, not both: each is a whole output")
                 shown = Shown(given[0] if given else "table",
                               View(options.pop("precision") if precision else DEFAULT_PRECISION,
                                    options.pop("all_") if show_all else False))
