@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Callable
 
 from scalargrad import session as sessions
-from scalargrad.bindings import check_option_names, command_line_values, elements, read_bindings, resolve, split_arguments
+from scalargrad.arguments import Range, check_option_names, command_line_values, split_arguments
+from scalargrad.bindings import elements, read_bindings
 from scalargrad.data import DataFile, is_csv, located, read_columns, read_recorded
 from scalargrad.errors import InputError, ScalarGradError, SessionWriteError, UsageError
 from scalargrad.files import read_text_file
@@ -48,6 +49,8 @@ class Request:
     extra: str | None = None  # what positionals after the program are ("node" for explain), if allowed
     of: str | None = None  # the node the command is about (sweep --of): inputs it does not read need no value
     optional_values: bool = False  # derive, code: a formula or code needs no values (given, it is checked at them)
+    ranges: bool = False  # sweep: `--NAME START:STOP:STEP` is a range (`Loaded.ranges`), its start the value
+    points: dict[str, list[float]] | None = None  # sweep --points: the columns swept, their first row the values
 
 
 @dataclass
@@ -62,6 +65,7 @@ class Loaded:
     session: sessions.SessionUse
     extra: list[str] = field(default_factory=list)  # positionals after the program (explain's nodes)
     data: DataFile | None = None  # the CSV file whose columns the program reads, if any
+    ranges: list[Range] = field(default_factory=list)  # the ranges given (`Request.ranges`), in order
 
     def data_record(self) -> dict | None:
         """What a session keeps of the data file (`session.Session.data`), or None."""
@@ -113,7 +117,8 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
     """
     from scalargrad.language import parse
 
-    args = split_arguments(list(request.args), request.command, request.extra, request.options, request.sets)
+    args = split_arguments(list(request.args), request.command, request.extra, request.options, request.sets,
+                           ranges=request.ranges)
     stdin_program = args.program == "-" or (request.file is not None and str(request.file) == "-")
     json_path, data_path = bindings_files(request.bindings)
     if json_path == "-" and stdin_program:
@@ -161,7 +166,7 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
     elif use.path is not None:
         _record(use, program, resolved, notes, data)
     return Loaded(program, resolved.values, resolved.origin, resolved.warnings, notes, use, args.extra,
-                  data if program.data else None)
+                  data if program.data else None, list(args.ranges.values()))
 
 
 def bindings_files(bindings: str | list[str] | None) -> tuple[str | None, str | None]:
@@ -181,7 +186,8 @@ def _this_run(origin: dict[str, str], json_path: str | None, data: DataFile | No
     """What this run takes from elsewhere than the session, for the note that says it is used:
     `; data from moons.csv; for this run b from the command line, w from values.json`
     (`from_session`: the data file is the session's own, not one given to this command)."""
-    places = {"command line": "the command line", "bindings": json_path, "default": "the program's defaults"}
+    places = {"command line": "the command line", "bindings": json_path, "default": "the program's defaults",
+              "range": "its range", "points file": "the points file"}
     given: dict[str, list[str]] = {}
     for name, source in origin.items():
         if source != "session":
@@ -202,6 +208,14 @@ def _resolve(program: Program, args, request: Request, data: DataFile | None, sa
     replaces, whose data file may hold the missing values."""
     layers = [("command line", elements(command_line_values(args, request.sets), program.arrays, program.inputs,
                                         "on the command line"))]
+    swept = {name: r.start for name, r in args.ranges.items()}  # a sweep's inputs start where it does
+    for name, column in (request.points or {}).items():
+        if name in layers[0][1] or name in swept:
+            raise UsageError(f"`{name}` is a column of the points file and is given a value too",
+                             hint=f"drop --{name}, or the column `{name}` from the points file")
+        swept[name] = column[0]
+    if swept:
+        layers.insert(0, ("range" if args.ranges else "points file", swept))
     if bound is not None:
         path = bindings_files(request.bindings)[0]
         where = f"bindings file {'standard input' if path == '-' else path}"
@@ -389,3 +403,85 @@ def _record(use: sessions.SessionUse, program: Program, resolved, notes: list[st
             notes.append(f"a new session replaced the one in {sessions.shown(use.path)} ({previous.describe()})")
     except SessionWriteError as error:
         resolved.warnings.append(f"the session was not saved: {error.message}")
+
+
+# -- precedence ------------------------------------------------------------------------------
+@dataclass
+class Resolved:
+    values: dict[str, float]  # a value for every input
+    origin: dict[str, str]  # input name -> "command line" | "bindings" | "default" | another source
+    warnings: list[str]
+
+
+def resolve(inputs, defaults: dict[str, float], layers: list[tuple[str, dict[str, float]]], *,
+            names=(), options: tuple[str, ...] = (), command: str = "", needed: set[str] | None = None) -> Resolved:
+    """Choose each input's value from `layers` (highest precedence first), then defaults.
+
+    Every missing input (of those `needed`, when given) is reported in one error; a value for a name the program does
+    not read is a warning, unless the name is a near miss of one of the command's `options`
+    (`--step 5` for `--steps 5`), which is an error. `names` are the program's names, for
+    "did you mean" on a missing input that is a misspelt bound name.
+    """
+    from scalargrad.errors import did_you_mean
+
+    values: dict[str, float] = {}
+    origin: dict[str, str] = {}
+    warnings: list[str] = []
+    unused: dict[str, str] = {}  # a name given that the program does not read -> where it was given
+    for source, layer in layers:
+        for name, value in layer.items():
+            if name not in inputs:
+                if name not in unused:
+                    unused[name] = source
+                    close = did_you_mean(name, inputs) if inputs else None
+                    guess = f" (did you mean `{close}`?)" if close else ""
+                    warnings.append(f"`{name}` is not an input of the program; its value ({source}) is ignored{guess}")
+                continue
+            if name not in values:
+                values[name] = value
+                origin[name] = source
+    for name in inputs:
+        if name not in values and name in defaults:
+            values[name] = defaults[name]
+            origin[name] = "default"
+    missing = [name for name in inputs if name not in values and (needed is None or name in needed)]
+    if missing:
+        raise _missing_values(missing, [n for n in names if n not in inputs], options, command, unused)
+    return Resolved(values, origin, warnings)
+
+
+def _missing_values(missing: list[str], assigned: list[str], options: tuple[str, ...], command: str,
+                    unused: dict[str, str]) -> InputError:
+    """One error for every missing input, with what each was probably meant as: a misspelt
+    `assigned` name, an input named like an option, or a near miss that was given (`--A` for `a`)."""
+    from scalargrad.errors import did_you_mean
+
+    listed = ", ".join(f"`{name}`" for name in missing[:20])
+    if len(missing) > 20:
+        listed += f" and {len(missing) - 20:,} more"
+    example = " ".join(f"--{name} VALUE" for name in missing[:6]) + (" ..." if len(missing) > 6 else "")
+    notes = []
+    for name in missing[:20]:
+        bound = did_you_mean(name, assigned)
+        if bound:
+            notes.append(f"`{name}` is read but never assigned: did you mean `{bound}`?")
+        if name in options:
+            notes.append(f"`--{name}` is an option of {command or 'this command'}: give the input with "
+                         f"--set {name}=VALUE")
+        given = did_you_mean(name, unused)
+        if given:
+            notes.append(_given_instead(given, name, unused[given]))
+    them = "them" if len(missing) > 1 else "it"
+    return InputError(
+        f"missing value{'s' if len(missing) > 1 else ''} for {listed}" + "".join(f"; {n}" for n in notes),
+        hint=f"give {them} on the command line ({example}), with --set NAME=VALUE, "
+        f"in a JSON file with --bindings FILE, or as defaults in the program (`{missing[0]} = 2`)",
+    )
+
+
+def _given_instead(given: str, name: str, source: str) -> str:
+    """`--A` was given, but names are case-sensitive: did you mean `--a`?"""
+    shown, meant = (f"`--{given}`", f"`--{name}`") if source == "command line" else (f"`{given}` ({source})", f"`{name}`")
+    if given.lower() == name.lower():
+        return f"{shown} was given, but names are case-sensitive: did you mean {meant}?"
+    return f"{shown} was given: did you mean {meant}?"

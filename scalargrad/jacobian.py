@@ -285,7 +285,7 @@ def compute(program: Program, values: Mapping[str, float], *, of: Sequence[str] 
     """What `scalargrad jacobian` asks for: the matrix (`mode`, default auto), or with `jvp_text`
     (`x=1, y=0`) one JVP, or with `vjp_text` (`u=1, v=0`) one VJP. Options that do not go
     together are a UsageError that says why."""
-    from scalargrad.bindings import vector_option
+    from scalargrad.arguments import vector_option
 
     product = "--jvp" if jvp_text is not None else "--vjp" if vjp_text is not None else None
     if jvp_text is not None and vjp_text is not None:

@@ -22,13 +22,12 @@ import csv
 import io
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Callable
 
 from scalargrad import budget
-from scalargrad.data import parse_number
+from scalargrad.arguments import Range, parse_range
 from scalargrad.engine import ancestors
 from scalargrad.errors import BudgetError, ScalarGradError, UsageError
 from scalargrad.ops import CONST, LEAF, rule
@@ -42,85 +41,9 @@ CHUNK = 1 << 16  # points per pass at most
 PASS_NUMBERS = 1 << 22  # numbers per array a pass holds (nodes x points): 32 MB, however big the graph
 GRADIENT_COLUMNS = 8  # a table shows every input's gradient up to this many inputs, else the swept ones
 ROWS_SHOWN = 25  # a longer sweep's table shows this many points, evenly spaced (--all: every one)
-_RANGE = re.compile(r"([^:]*):([^:]*):([^:]*)")
 
 
 # -- the points ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Range:
-    """start:stop:step, stop included when it lands on the grid."""
-
-    name: str
-    start: float
-    stop: float  # as given: the last point when it lands on the grid
-    step: float
-    count: int
-
-    def values(self, np):
-        steps = np.arange(self.count)
-        with np.errstate(over="ignore", invalid="ignore"):
-            axis = self.start + steps * self.step
-            if not np.all(np.isfinite(axis)):  # -1e308:1e308:1e307: 20 steps overflow on the way; halves do not
-                axis = (self.start / 2 + steps * (self.step / 2)) * 2
-        if abs(axis[-1] - self.stop) <= 1e-9 * abs(self.step):
-            axis[-1] = self.stop  # -1:1:0.1 ends at 1, not at 1.0000000000000009
-        return axis
-
-
-def parse_range(name: str, text: str) -> Range:
-    """`-5:5:0.25` for input `name`; a malformed range, a step of 0 or of the wrong sign is a
-    UsageError that shows the range."""
-    where = f"the range of `{name}` (`--{name} {text}`)"
-    match = _RANGE.fullmatch(text.strip())
-    if not match:
-        raise UsageError(f"{where} is not START:STOP:STEP",
-                         hint=f"write three numbers with colons, as in --{name} -5:5:0.25 (stop included)")
-    start, stop, step = (parse_number(part, f"{where}: the {what}")
-                         for part, what in zip(match.groups(), ("start", "stop", "step")))
-    if step == 0:
-        raise UsageError(f"{where} has a step of 0", hint=f"give a step that moves, as in --{name} {start:g}:{stop:g}:0.5")
-    if stop != start and (stop > start) != (step > 0):
-        raise UsageError(f"{where} never reaches {stop:g} with a step of {step:g}: the step has the wrong sign",
-                         hint=f"write --{name} {start:g}:{stop:g}:{-step:g}")
-    width = stop - start  # -1e308:1e308 is wider than a float: then its steps are counted from each end
-    steps = width / step if math.isfinite(width) else stop / step - start / step
-    if not math.isfinite(steps):  # 0:1:1e-320: more steps than a float can count
-        raise UsageError(f"{where} has more points than can be counted", hint="use a larger step")
-    nearest = round(steps)  # 0:1:0.1 has 11 points, not 10 (its 9.999999999999998 steps are 10)
-    count = (nearest if abs(steps - nearest) <= 1e-9 * max(1.0, abs(steps)) else math.floor(steps)) + 1
-    return Range(name, start, stop, step, count)
-
-
-def take_ranges(args: list[str]) -> tuple[list[str], dict[str, str]]:
-    """Split `--NAME START:STOP:STEP` (or `--NAME=...`) out of a command line: the arguments
-    with each range replaced by its start (so the inputs load as usual), and name -> range."""
-    rest, ranges = [], {}
-    i = 0
-    while i < len(args):
-        token = args[i]
-        name, eq, text = token[2:].partition("=")
-        if token.startswith("--") and not eq and i + 1 < len(args) and ":" in args[i + 1] \
-                and not args[i + 1].startswith("--"):
-            text, eq, i = args[i + 1], "=", i + 1
-        if token.startswith("--") and eq and ":" in text:
-            if name in ranges:
-                raise UsageError(f"a range for `{name}` is given twice", hint="give each input one range")
-            ranges[name] = text
-            start = text.split(":")[0].strip()
-            rest.append(f"--{name}={start if _looks_numeric(start) else '0'}")
-        else:
-            rest.append(token)
-        i += 1
-    return rest, ranges
-
-
-def _looks_numeric(text: str) -> bool:
-    try:
-        return math.isfinite(float(text))
-    except ValueError:
-        return False
-
-
 def read_points(path: str | Path, what: str = "points", option: str = "--points") -> dict[str, list[float]]:
     """The columns of a CSV file whose header row names inputs (`data.read_columns`, the one
     CSV reader); a missing or non-numeric cell is an error naming its row, line and column."""
@@ -214,12 +137,12 @@ def run_pass(program: Program, leaves: dict[str, object], of=None) -> tuple[obje
     return values[index[id(of)]], input_grads, outside
 
 
-def sweep(program: Program, values: dict[str, float], *, ranges: dict[str, str] | None = None,
+def sweep(program: Program, values: dict[str, float], *, ranges: list[Range] | dict[str, str] | None = None,
           points: dict[str, list[float]] | None = None, at: float | None = None, of: str | None = None,
           origin: dict[str, str] | None = None, warnings: list[str] | None = None,
           progress: Callable[[int, int], None] | None = None) -> SweepReport:
     """`program`'s output (or the node named `of`) and every input's gradient at each point of
-    `ranges` (input -> text `start:stop:step`, a grid when there are several) or of `points`
+    `ranges` (`arguments.Range`s, or input -> text `start:stop:step`; a grid when there are several) or of `points`
     (input -> column); the other inputs at `values`, else at the program's defaults. `at` (one
     swept input only) adds the tangent there. `progress(done, total)` after each chunk of points."""
     np = numpy()
@@ -228,9 +151,9 @@ def sweep(program: Program, values: dict[str, float], *, ranges: dict[str, str] 
         raise UsageError("give ranges or --points, not both", hint="put every swept input in the points file")
     if not ranges and not points:
         raise UsageError("nothing to sweep", hint="give an input a range, as in --x -5:5:0.25, or --points FILE.csv")
-    for name in ranges or points:
+    parsed = [parse_range(name, text) for name, text in ranges.items()] if isinstance(ranges, dict) else list(ranges or ())
+    for name in [r.name for r in parsed] or points:
         program.input(name, "sweep")
-    parsed = [parse_range(name, text) for name, text in (ranges or {}).items()]
     if parsed:
         grid_size(parsed, program)
         axes = np.meshgrid(*[r.values(np) for r in parsed], indexing="ij")

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from conftest import LECTURE, run_cli
 from scalargrad import ParseError, parse
-from scalargrad.bindings import check_option_names, split_arguments
+from scalargrad.arguments import check_option_names, split_arguments
 from scalargrad.errors import UsageError
 
 
@@ -244,7 +244,7 @@ def test_an_array_name_stands_for_all_its_elements_in_every_option(cli):
     ("a,,b", "`a,,b` has an empty name"),
 ])
 def test_a_node_list_that_cannot_be_read_is_an_error(given, words):
-    from scalargrad.bindings import name_list
+    from scalargrad.arguments import name_list
 
     with pytest.raises(UsageError) as caught:
         name_list([given], "--freeze")
@@ -259,7 +259,7 @@ def test_a_node_list_that_cannot_be_read_is_an_error(given, words):
 def test_any_list_of_names_and_elements_reads_back_as_written(items):
     """Names and element names joined by commas (with any spacing inside the brackets) are read
     back one by one, each element in the program's spelling, none twice."""
-    from scalargrad.bindings import name_list
+    from scalargrad.arguments import name_list
 
     written, expected = [], []
     for item in items:

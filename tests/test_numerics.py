@@ -578,7 +578,7 @@ def test_a_negative_number_after_a_name_is_its_value(text, value):
 
 
 def test_number_values_are_joined_to_their_names_unless_the_option_is_declared():
-    from scalargrad.bindings import join_number_values
+    from scalargrad.arguments import join_number_values
 
     args = ["L = a", "--a", "-inf", "--b", "-Infinity", "--lr", "-0.5", "--c", "-x", "--d=-1", "--e", "2"]
     assert join_number_values(args, declared={"--lr"}) == [
@@ -587,7 +587,7 @@ def test_number_values_are_joined_to_their_names_unless_the_option_is_declared()
 
 def test_joined_a_minus_inf_value_reaches_the_finite_number_check():
     # `-inf` holds `-f` (--file): unjoined, the command line parser takes it as options
-    from scalargrad.bindings import join_number_values
+    from scalargrad.arguments import join_number_values
 
     result = run_cli(*join_number_values(["grad", "L = a * b", "--a", "-inf", "--b", "1"]))
     assert result.exit_code == 2

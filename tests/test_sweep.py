@@ -104,7 +104,7 @@ def test_a_range_includes_its_stop_and_a_grid_crosses_ranges():
 
 
 def test_a_ranges_count_is_exact_even_when_huge():
-    from scalargrad.sweep import parse_range
+    from scalargrad.arguments import parse_range
 
     assert parse_range("a", "0:1:0.1").count == 11 and parse_range("a", "0:1:0.3").count == 4
     assert parse_range("a", "1:-1:-0.5").count == 5
@@ -164,6 +164,35 @@ def test_sweep_equals_grad_at_every_point(expr, rows):
 def test_bad_ranges_are_worded_usage_errors(cli, arg, words):
     result = cli("sweep", "y = x * z", *arg.split(), "--z", "2", "--no-session")
     assert result.exit_code == 2 and words in result.stderr
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--x", "0:1:0.5", "--set", "x=2"], "a value for `x` is given twice"),
+    (["--x", "0:1:0.5", "--x=0:2:1"], "a value for `x` is given twice"),
+    (["--x", "0:1:0.5", "--x", "3"], "a value for `x` is given twice"),
+    (["--points", "{points}", "--x", "3"], "`x` is a column of the points file and is given a value too"),
+])
+def test_a_swept_input_is_given_one_way(cli, tmp_path, args, words):
+    (tmp_path / "p.csv").write_text("x\n1\n2\n")
+    args = [arg.format(points=tmp_path / "p.csv") for arg in args]
+    result = cli("sweep", "y = x * z", *args, "--z", "2", "--no-session")
+    assert result.exit_code == 2 and words in result.stderr, result.stderr
+
+
+def test_a_range_is_read_once_and_its_start_is_the_sessions_value(cli, tmp_path):
+    """The range is read where the command line is (arguments.split_arguments), not turned into
+    a made-up `--x=START` argument: the session keeps the start, from "its range"."""
+    from scalargrad.arguments import split_arguments
+
+    args = split_arguments(["y = x * z", "--x", "-5:5:0.25", "--z", "2"], "sweep", ranges=True)
+    assert args.values == {"z": "2"} and (args.ranges["x"].start, args.ranges["x"].count) == (-5.0, 41)
+    assert split_arguments(["y = x", "--x", "1:2:1"]).values == {"x": "1:2:1"}  # grad: a value (refused later)
+    session = tmp_path / "s.json"
+    assert cli("sweep", "y = x * z", "--x", "-1:1:1", "--z", "2", "--session", str(session)).exit_code == 0
+    assert json.loads(session.read_text())["values"] == {"x": -1.0, "z": 2.0}
+    again = cli("sweep", "--x", "0:1:1", "--session", str(session))
+    assert again.exit_code == 0 and "for this run x from its range" in again.stderr
+    assert [line.split() for line in again.stdout.splitlines()[2:]] == [["0", "0", "2", "0"], ["1", "2", "2", "1"]]
 
 
 def test_a_grid_too_large_is_refused_before_computing(cli):

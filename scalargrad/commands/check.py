@@ -61,7 +61,7 @@ def check(
     Example: scalargrad check "L = (a*b + c) * f" --a 2 --b -3 --c 10 --f -2
     Without a program, checks the session's program at its current values.
     """
-    from scalargrad.bindings import name_list
+    from scalargrad.arguments import name_list
     from scalargrad.check import check_gradients, keep_in_session, validate_options
 
     validate_options(eps, method, atol, rtol)

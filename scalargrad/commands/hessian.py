@@ -33,7 +33,7 @@ def hessian(
 
     Example: scalargrad hessian "L = x**2 - y**2" --x 0 --y 0
     """
-    from scalargrad.bindings import name_list, vector_option
+    from scalargrad.arguments import name_list, vector_option
     from scalargrad.hessian import hessian as compute, hvp as product
 
     loaded = load(request)

@@ -47,7 +47,7 @@ def jacobian(
 
     Example: scalargrad jacobian "u = x*y; v = x + y" --x 2 --y 3
     """
-    from scalargrad.bindings import name_list
+    from scalargrad.arguments import name_list
     from scalargrad.jacobian import compute
 
     loaded = load(request)

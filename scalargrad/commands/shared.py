@@ -315,7 +315,7 @@ class ProgramCommand(typer.core.TyperCommand):
     `-i -n -f` (which would take the next word as `--file`)."""
 
     def parse_args(self, ctx, args):
-        from scalargrad.bindings import join_number_values
+        from scalargrad.arguments import join_number_values
 
         declared = {name for param in self.params for name in param.opts}
         return super().parse_args(ctx, join_number_values(args, declared))

@@ -91,7 +91,7 @@ def step(
     Without a program, nudges the session's values and saves them: scalargrad step --lr 0.01
     """
     from scalargrad import step as stepping
-    from scalargrad.bindings import name_list
+    from scalargrad.arguments import name_list
 
     rate = stepping.check_lr(lr)
     optimizers.check_choice(optimizer, given)  # a wrong name or setting, before any work

@@ -43,13 +43,11 @@ def sweep(
 
     to_stdout = _outputs(shown, output, plot, marks)
     columns = sweeps.read_points(points) if points is not None else None
-    request.args, ranges = sweeps.take_ranges(request.args)
     request.of = of  # the inputs that node does not read need no value
-    for name, column in (columns or {}).items():  # so that the inputs load as usual
-        request.args.append(f"--{name}={column[0]!r}")
+    request.ranges, request.points = True, columns  # each swept input's value: its range's start, its first point
     loaded = load(request)
     with progress_bar("sweeping", not shown.for_a_person or to_stdout) as bar:
-        report = sweeps.sweep(loaded.program, loaded.values, ranges=ranges, points=columns, at=at, of=of,
+        report = sweeps.sweep(loaded.program, loaded.values, ranges=loaded.ranges, points=columns, at=at, of=of,
                               origin=loaded.origin, warnings=loaded.warnings, progress=bar)
     for message in report.warnings[len(loaded.warnings):]:  # the sweep's own (loading's were shown)
         warn(message)
