@@ -6,7 +6,7 @@ Every line comes from the derivative table: a node's value is its row's forward 
 gradient step its row's local derivative, both from the row's JavaScript columns (`js_forward`,
 `js_local`, which the interactive page already runs and its tests check against `forward` and
 `local`), read into trees by `scalargrad.expressions` and printed in each language by one
-`Printer` per language (the emitter table `LANGUAGES`). No rule of calculus is written here.
+`Printer` per language (`scalargrad.printers`; the emitter table `LANGUAGES` pairs each with its `Writer`). No rule of calculus is written here.
 
 Two shapes of code, chosen by size:
 - up to STRAIGHT_LIMIT operations, **straight-line**: one line per node, named after the
@@ -15,7 +15,7 @@ Two shapes of code, chosen by size:
 - past it (arrays, `def` calls, a model), **arrays and loops**: each node's value in `v[id]`
   and its gradient in `g[id]` (ids as `grad` shows them), and every run of nodes that repeats
   with ids in steps (a matrix product's chain, an element-wise layer) rolled up into a loop,
-  nested where the runs repeat (`reroll`). The backward pass runs the same loops backwards,
+  nested where the runs repeat (`scalargrad.reroll`). The backward pass runs the same loops backwards,
   so the gradients are added in the order backprop adds them: the same numbers to the last bit
   where the language's math library agrees with Python's.
 
@@ -24,348 +24,27 @@ node: outside an operation's domain, or too large), a node whose gradient is 0 p
 on (an infinite local derivative there is never multiplied by 0), an infinite gradient is an
 error, an undefined one (nan) is returned as nan, as `grad --json` gives null.
 
-Never run here: `--verify` and the tests run it in another process (`scalargrad.codegen.run`).
+Never run here: `--verify` and the tests run it in another process (`scalargrad.coderun.run`).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from scalargrad import expressions
+from scalargrad.coderun import run
 from scalargrad.engine import Value
 from scalargrad.errors import UsageError
-from scalargrad.ops import CONST, LEAF, OPERAND_NAMES, OPS, substitute
-from scalargrad.program import Program, balanced
+from scalargrad.ops import CONST, OPERAND_NAMES, OPS, substitute
+from scalargrad.printers import ATOM, C, JavaScript, Jax, NumPy, Printer, Python, Torch, safe_local
+from scalargrad.program import Program
 from scalargrad.render import Report, Table
+from scalargrad.reroll import Node, reroll
 
 STRAIGHT_LIMIT = 200  # operations written one named line each; past it, arrays and loops
-MIN_LOOP = 4  # nodes a loop must cover to be worth writing as one
-MAX_BODY = 8  # items in the body of a loop looked for at each level of nesting
 MAX_NAMES = 16  # inputs taken as named parameters (Python, JavaScript); past it, one mapping of name -> value
-
-
-# -- the program as statements ---------------------------------------------------------------
-@dataclass(frozen=True)
-class Node:
-    """One operation of the forward pass: node `id` = row `op` of `operands` (ids)."""
-
-    id: int
-    op: str
-    operands: tuple[int, ...]
-
-    @property
-    def sig(self):
-        return ("node", self.op, len(self.operands))
-
-    @property
-    def params(self) -> tuple[int, ...]:
-        return (self.id, *self.operands)
-
-
-@dataclass(frozen=True)
-class Loop:
-    """`body` repeated `count` times, the k-th time with every id of the body plus k * its stride."""
-
-    body: tuple
-    count: int
-    strides: tuple[int, ...]  # one per id of the body, flattened in order
-
-    @property
-    def sig(self):
-        return ("loop", self.count, tuple(item.sig for item in self.body), self.strides)
-
-    @property
-    def params(self) -> tuple[int, ...]:
-        return tuple(p for item in self.body for p in item.params)
-
-
-def reroll(items: list, max_body: int = MAX_BODY) -> list:
-    """`items` with every run that repeats with ids in steps rolled into a Loop, again and again
-    (loops of loops) until nothing more rolls up. Exact: unrolling gives `items` back."""
-    while True:
-        rolled = _reroll_once(items, max_body)
-        if len(rolled) == len(items):
-            return items
-        items = rolled
-
-
-def _reroll_once(items: list, max_body: int) -> list:
-    out, i, n = [], 0, len(items)
-    while i < n:
-        best = None  # (nodes covered, body length, count, strides)
-        for p in range(1, max_body + 1):
-            if i + 2 * p > n:
-                break
-            run = _run(items, i, p)
-            if run is not None and (best is None or run[0] > best[0]):
-                best = (run[0], p, run[1], run[2])
-        if best is not None and _size(items[i : i + best[1] * best[2]]) >= MIN_LOOP:
-            _, p, count, strides = best
-            out.append(Loop(tuple(items[i : i + p]), count, strides))
-            i += p * count
-        else:
-            out.append(items[i])
-            i += 1
-    return out
-
-
-def _run(items: list, i: int, p: int):
-    """How far the body items[i:i+p] repeats with every id in a constant step: (items covered,
-    count, strides), or None when it does not repeat even once."""
-    body = items[i : i + p]
-    sigs = [item.sig for item in body]
-    if [item.sig for item in items[i + p : i + 2 * p]] != sigs:
-        return None
-    base = [x for item in body for x in item.params]
-    strides = tuple(b - a for a, b in zip(base, (x for item in items[i + p : i + 2 * p] for x in item.params)))
-    count = 2
-    while i + (count + 1) * p <= len(items):
-        block = items[i + count * p : i + (count + 1) * p]
-        if [item.sig for item in block] != sigs:
-            break
-        params = [x for item in block for x in item.params]
-        if any(x != a + count * s for x, a, s in zip(params, base, strides)):
-            break
-        count += 1
-    return p * count, count, strides
-
-
-def _size(items) -> int:
-    return sum(item.count * _size(item.body) if isinstance(item, Loop) else 1 for item in items)
-
-
-def unroll(items) -> list[Node]:
-    """The nodes a list of items stands for, in order (the inverse of `reroll`)."""
-    out = []
-    for item in items:
-        out.extend(_unroll_item(item, None))
-    return out
-
-
-def _unroll_item(item, shift: tuple[int, ...] | None) -> list[Node]:
-    """An item's nodes, every id moved by `shift` (one per id of the item, or None)."""
-    result, work = [], [(item, shift)]
-    while work:
-        current, moved = work.pop()
-        if isinstance(current, Node):
-            params = current.params if moved is None else tuple(a + b for a, b in zip(current.params, moved))
-            result.append(Node(params[0], current.op, params[1:]))
-            continue
-        base = moved or (0,) * len(current.strides)
-        blocks = []
-        for k in range(current.count):
-            offset = [b + k * s for b, s in zip(base, current.strides)]
-            at = 0
-            for inner in current.body:
-                width = len(inner.params)
-                blocks.append((inner, tuple(offset[at : at + width])))
-                at += width
-        work.extend(reversed(blocks))
-    return result
-
-
-# -- expressions, printed per language ---------------------------------------------------------
-ATOM = 9
-_PRECEDENCE = {"choose": 0, "||": 1, "&&": 2, "===": 3, "!==": 3, "<": 4, "<=": 4, ">": 4, ">=": 4, "+": 5, "-": 5,
-               "*": 6, "/": 6, "unary": 7, "**": 8}
-_CONSTANTS = {"Math.LN2": math.log(2.0), "Math.LN10": math.log(10.0)}
-
-
-class Printer:
-    """How one language writes the table's expressions and the function around them. The base
-    writes JavaScript-like text; each language overrides what it writes differently."""
-
-    name = ""
-    comment = "//"
-    functions: dict[str, str] = {}  # `Math.exp` -> the language's spelling of the call
-    operators = {"===": "==", "!==": "!="}
-    keywords: frozenset[str] = frozenset()
-    infinity, nan = "Infinity", "NaN"
-    precedence = _PRECEDENCE
-
-    def number(self, x: float) -> str:
-        text = repr(float(x))
-        return text[:-2] if text.endswith(".0") and abs(x) < 1e15 else text
-
-    def call(self, name: str, args: list[str]) -> str:
-        if name not in self.functions:
-            raise UsageError(f"the {self.name} printer has no spelling of {name}")
-        return f"{self.functions[name]}({', '.join(args)})"
-
-    def power(self, base: str, exponent: str, exponent_tree) -> str:
-        return f"{base} ** {exponent}"
-
-    def choose(self, condition: str, then: str, otherwise: str) -> str:
-        return f"{condition} ? {then} : {otherwise}"
-
-    def unary(self, op: str, operand: str) -> str:
-        return f"{'!' if op == '!' else op}{operand}"
-
-    def expr(self, tree, env: dict[str, tuple[str, int]]) -> str:
-        return self.text(tree, env)[0]
-
-    def text(self, tree, env: dict[str, tuple[str, int]]) -> tuple[str, int]:
-        """(text, precedence) of a tree, the names in `env` ((text, precedence) each) filled in."""
-        kind = tree[0]
-        if kind == "number":
-            return self.number(float(tree[1])), ATOM
-        if kind == "name":
-            if tree[1] in env:
-                return env[tree[1]]
-            if tree[1] in _CONSTANTS:
-                return self.number(_CONSTANTS[tree[1]]), ATOM
-            return {"Infinity": self.infinity, "NaN": self.nan}[tree[1]], ATOM
-        if kind == "call":
-            return self.call(tree[1], [self.text(arg, env)[0] for arg in tree[2]]), ATOM
-        if kind == "unary":
-            return self.unary(tree[1], self.wrap(self.text(tree[2], env), ATOM)), self.precedence["unary"]
-        if kind == "choose":
-            parts = [self.wrap(self.text(part, env), 1) for part in tree[1:]]
-            return self.choose(*parts), self.precedence["choose"]
-        op, left, right = tree[1], self.text(tree[2], env), self.text(tree[3], env)
-        level = self.precedence[op]
-        if op == "**":
-            return self.power(self.wrap(left, level + 1), self.wrap(right, level), tree[3]), level
-        return f"{self.wrap(left, level)} {self.operators.get(op, op)} {self.wrap(right, level + 1)}", level
-
-    @staticmethod
-    def wrap(part: tuple[str, int], level: float) -> str:
-        text, precedence = part
-        return text if precedence >= level else f"({text})"
-
-
-_MATH = ("exp", "log", "tanh", "sin", "cos", "tan", "sqrt", "atan", "asin", "acos", "sinh", "cosh", "log1p",
-         "expm1", "log2", "log10", "atan2", "hypot", "floor")
-
-
-class JavaScript(Printer):
-    name = "javascript"
-    functions = {f"Math.{f}": f"Math.{f}" for f in (*_MATH, "abs", "max", "min")}
-    operators = {}
-    keywords = frozenset(
-        "break case catch class const continue debugger default delete do else enum export extends false finally for "
-        "function if import in instanceof new null return super switch this throw true try typeof var void while with "
-        "yield let static implements interface package private protected public await arguments eval undefined NaN "
-        "Infinity Math Object Number Error DomainError inputs forwardBackward Float64Array NODES INPUTS CONSTANTS "
-        "gradients name grad value i v g module require".split())
-
-
-class C(Printer):
-    name = "c"
-    comment = "/*"
-    functions = {**{f"Math.{f}": f for f in _MATH}, "Math.abs": "fabs", "Math.max": "fmax", "Math.min": "fmin"}
-    infinity, nan = "INFINITY", "NAN"
-    keywords = frozenset(
-        "auto break case char const continue default do double else enum extern float for goto if inline int long "
-        "register restrict return short signed sizeof static struct switch typedef union unsigned void volatile while "
-        "_Bool _Complex _Imaginary bool true false NULL main in out grad error v g k fail fabs fmax fmin pow isfinite "
-        "INFINITY NAN isnan errno isinf calloc free snprintf size_t fail_node NODES INPUT_IDS CONSTANT_IDS "
-        "CONSTANT_VALUES N_INPUTS N_CONSTANTS values scalargrad_input_names forward_backward".split()) | frozenset(_MATH)
-
-    def number(self, x: float) -> str:
-        return repr(float(x))  # 3.0, never 3: 1 / 2 is 0 in C
-
-    def power(self, base, exponent, exponent_tree) -> str:
-        return f"pow({_bare(base)}, {_bare(exponent)})"
-
-
-class Python(Printer):
-    name = "python"
-    comment = "#"
-    functions = {**{f"Math.{f}": f"math.{f}" for f in _MATH}, "Math.abs": "abs", "Math.max": "max", "Math.min": "min"}
-    operators = {"===": "==", "!==": "!=", "&&": "and", "||": "or"}
-    infinity, nan = "math.inf", "math.nan"
-    keywords = frozenset(
-        "False None True and as assert async await break class continue def del elif else except finally for from "
-        "global if import in is lambda nonlocal not or pass raise return try while with yield math abs max min "
-        "float dict range DomainError forward_backward inputs v g locals ArithmeticError ValueError gradients "
-        "error NODES INPUTS CONSTANTS name value i".split())
-
-    def choose(self, condition, then, otherwise) -> str:
-        return f"{then} if {condition} else {otherwise}"
-
-    def unary(self, op, operand) -> str:
-        return f"not {operand}" if op == "!" else f"{op}{operand}"
-
-    def power(self, base, exponent, exponent_tree) -> str:
-        # float ** float is complex for a negative base; math.pow raises instead (a domain error)
-        if exponent_tree[0] == "name" and exponent.isdigit():
-            return f"{base} ** {exponent}"
-        return f"math.pow({_bare(base)}, {_bare(exponent)})"
-
-
-class NumPy(Python):
-    name = "numpy"
-    functions = {**{f"Math.{f}": f"np.{f}" for f in _MATH}, "Math.abs": "np.abs", "Math.max": "np.maximum",
-                 "Math.min": "np.minimum", "Math.atan": "np.arctan", "Math.asin": "np.arcsin",
-                 "Math.acos": "np.arccos", "Math.atan2": "np.arctan2"}
-    operators = {"===": "==", "!==": "!=", "&&": "&", "||": "|"}
-    # & and | bind tighter than comparisons in Python: their operands are parenthesised
-    precedence = {**_PRECEDENCE, "&&": 4.6, "||": 4.5}
-    infinity, nan = "np.inf", "np.nan"
-    keywords = Python.keywords | {"np", "numpy"}
-    module = "np"
-
-    def choose(self, condition, then, otherwise) -> str:
-        return f"{self.module}.where({_bare(condition)}, {_bare(then)}, {_bare(otherwise)})"
-
-    def unary(self, op, operand) -> str:
-        return f"~{operand}" if op == "!" else f"{op}{operand}"
-
-    def power(self, base, exponent, exponent_tree) -> str:
-        return f"{base} ** {exponent}"
-
-
-class Torch(NumPy):
-    name = "torch"
-    module = "torch"
-    functions = {**{f"Math.{f}": f"torch.{f}" for f in _MATH}, "Math.abs": "torch.abs",
-                 "Math.max": "torch.maximum", "Math.min": "torch.minimum"}
-    infinity, nan = "math.inf", "math.nan"
-    keywords = Python.keywords | {"torch", "forward"}
-
-    def call(self, name, args) -> str:
-        if len(args) == 2:  # torch's functions of two tensors take no plain numbers
-            args = [f"torch.as_tensor({_bare(arg)})" for arg in args]
-        return super().call(name, args)
-
-
-class Jax(NumPy):
-    name = "jax"
-    module = "jnp"
-    functions = {f"Math.{f}": spelling.replace("np.", "jnp.") for f, spelling in
-                 ((name.removeprefix("Math."), s) for name, s in NumPy.functions.items())}
-    infinity, nan = "jnp.inf", "jnp.nan"
-    keywords = Python.keywords | {"jax", "jnp", "forward"}
-
-
-def _bare(text: str) -> str:
-    """An argument needs no parentheses of its own: `pow(a * b, 2.0)`, not `pow((a * b), 2.0)`."""
-    if text.startswith("(") and text.endswith(")") and balanced(text[1:-1]):
-        return text[1:-1]
-    return text
-
-
-def safe_local(tree) -> bool:
-    """Whether a local derivative is finite wherever its operands and output are: built from them,
-    numbers, signs and choices only. Any other may be infinite (1/x at a subnormal x), so a node
-    whose gradient is 0 must not multiply it (0 * inf is nan): the code skips it, as backprop does."""
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        if node[0] == "choose":
-            stack.extend(node[2:])
-        elif node[0] == "unary" and node[1] == "-":
-            stack.append(node[2])
-        elif node[0] == "number" or (node[0] == "name" and node[1] in ("x", "y", "ans")):
-            continue
-        else:
-            return False
-    return True
 
 
 # -- naming ------------------------------------------------------------------------------------
@@ -636,7 +315,7 @@ class PythonWriter(Writer):
         return self.p.name in ("python", "numpy")
 
     def write(self) -> str:
-        plan, p = self.plan, self.p
+        plan = self.plan
         params = self.parameters()
         out = self.head()
         self.depth = 1
@@ -1051,105 +730,6 @@ def emit_code(program: Program, language: str, of: Value | None = None) -> str:
                          hint="read an input, as in `L = a * 2`")
     printer, writer = LANGUAGES[language]
     return writer(plan(program, of), printer()).write()
-
-
-# -- running the code (only in another process: --verify and the tests) -------------------------
-# whether the function takes the inputs by name or as one mapping (`inputs`)
-_NAMED = ("import inspect\nfunction = getattr(generated, 'forward_backward', None) or generated.forward\n"
-          "named = list(inspect.signature(function).parameters) != ['inputs']\n")
-_DRIVERS = {
-    "python": "import json, math, sys\nsys.path.insert(0, sys.argv[1])\nimport generated\n"
-              "values = json.loads(sys.argv[2])\n" + _NAMED +
-              "try:\n    value, grads = generated.forward_backward(**values) if named else generated.forward_backward(values)\n"
-              "except generated.DomainError as error:\n    print(json.dumps({'error': str(error)}))\nelse:\n"
-              "    print(json.dumps({'value': repr(float(value)), 'gradients': {k: repr(float(g)) for k, g in grads.items()}}))\n",
-    "numpy": "import json, sys\nimport numpy as np\nsys.path.insert(0, sys.argv[1])\nimport generated\n" + _NAMED +
-             "values = {k: np.array([v]) for k, v in json.loads(sys.argv[2]).items()}\n"
-             "try:\n    value, grads = generated.forward_backward(**values) if named else generated.forward_backward(values)\n"
-             "except generated.DomainError as error:\n    print(json.dumps({'error': str(error)}))\nelse:\n"
-             "    one = lambda x: repr(float(np.asarray(x, dtype=float).reshape(-1)[0]))\n"
-             "    print(json.dumps({'value': one(value), 'gradients': {k: one(g) for k, g in grads.items()}}))\n",
-    "torch": "import json, sys\nimport torch\nsys.path.insert(0, sys.argv[1])\nimport generated\n" + _NAMED +
-             "values = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in json.loads(sys.argv[2]).items()}\n"
-             "value = generated.forward(**values) if named else generated.forward(values)\n"
-             "value.backward()\n"
-             "grads = {k: repr(float(t.grad)) if t.grad is not None else '0.0' for k, t in values.items()}\n"
-             "print(json.dumps({'value': repr(float(value)), 'gradients': grads}))\n",
-    "jax": "import json, sys\nimport jax\njax.config.update('jax_enable_x64', True)\nsys.path.insert(0, sys.argv[1])\n"
-           "import generated\n" + _NAMED + "values = {k: float(v) for k, v in json.loads(sys.argv[2]).items()}\n"
-           "call = (lambda d: generated.forward(**d)) if named else generated.forward\n"
-           "value, grads = jax.value_and_grad(call)(values)\n"
-           "print(json.dumps({'value': repr(float(value)), 'gradients': {k: repr(float(g)) for k, g in grads.items()}}))\n",
-    "javascript": "const generated = require(process.argv[1] + '/generated.js');\n"
-                  "const show = (x) => Number.isNaN(x) ? 'nan' : x === Infinity ? 'inf' : x === -Infinity ? '-inf' : "
-                  "x.toPrecision(17);\n"
-                  "try {\n  const r = generated.forwardBackward(JSON.parse(process.argv[2]));\n"
-                  "  const grads = Object.fromEntries(Object.entries(r.gradients).map(([k, g]) => [k, show(g)]));\n"
-                  "  console.log(JSON.stringify({value: show(r.value), gradients: grads}));\n"
-                  "} catch (error) {\n  if (!(error instanceof generated.DomainError)) throw error;\n"
-                  "  console.log(JSON.stringify({error: error.message}));\n}\n",
-}
-
-
-def run(code: str, language: str, inputs: Sequence[str], values: dict[str, float], folder: str,
-        timeout: float = 600.0) -> dict:
-    """Run `code` at `values` in another process (Python, Node.js, or the C compiler and the
-    program it makes): {"value", "gradients"} as text of floats, or {"error"}; "warnings" holds
-    what the compiler said. {"unavailable": reason} when the language's runtime is missing."""
-    import shutil
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    where = Path(folder)
-    suffix = {"javascript": "js", "c": "c"}.get(language, "py")
-    (where / f"generated.{suffix}").write_text(code, encoding="utf-8")
-    warnings = ""
-    if language in ("torch", "jax"):
-        import importlib.util
-
-        if importlib.util.find_spec(language) is None:
-            return {"unavailable": f"{language} is not installed (pip install {language})"}
-    if language in ("python", "numpy", "torch", "jax"):
-        command = [sys.executable, "-c", _DRIVERS[language], str(where), json.dumps(values)]
-    elif language == "javascript":
-        node = shutil.which("node")
-        if node is None:
-            return {"unavailable": "Node.js (`node`) is not installed"}
-        command = [node, "-e", _DRIVERS[language], str(where), json.dumps(values)]
-    else:
-        compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
-        if compiler is None:
-            return {"unavailable": "no C compiler (`cc`) is installed"}
-        (where / "main.c").write_text(c_driver(inputs, values), encoding="utf-8")
-        built = subprocess.run([compiler, "-O2", "-std=c99", "-Wall", "-Wextra", "-o", str(where / "generated"),
-                                str(where / "main.c"), "-lm"], capture_output=True, text=True, timeout=timeout)
-        warnings = built.stderr
-        if built.returncode != 0:
-            return {"error": f"the C compiler failed: {built.stderr.strip()[:2000]}", "warnings": warnings}
-        command = [str(where / "generated")]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-    if done.returncode != 0:
-        return {"error": f"the code failed: {done.stderr.strip()[-2000:]}", "warnings": warnings}
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    result["warnings"] = warnings
-    return result
-
-
-def c_driver(inputs: Sequence[str], values: dict[str, float]) -> str:
-    """A main() that calls forward_backward at `values` and prints the result as JSON."""
-    numbers = ", ".join(repr(float(values[name])) for name in inputs)
-    return ("#include <stdio.h>\n#include \"generated.c\"\n\n"
-            "static void show(double x)\n{\n    if (isnan(x)) printf(\"\\\"nan\\\"\");\n"
-            "    else if (isinf(x)) printf(x > 0 ? \"\\\"inf\\\"\" : \"\\\"-inf\\\"\");\n"
-            "    else printf(\"\\\"%.17g\\\"\", x);\n}\n\n"
-            f"int main(void)\n{{\n    static const double in[N_INPUTS] = {{{numbers}}};\n"
-            "    static double grad[N_INPUTS];\n    double out = 0.0;\n    const char *error = NULL;\n"
-            "    if (forward_backward(in, &out, grad, &error)) {\n"
-            "        printf(\"{\\\"error\\\": \\\"%s\\\"}\\n\", error);\n        return 0;\n    }\n"
-            "    printf(\"{\\\"value\\\": \");\n    show(out);\n    printf(\", \\\"gradients\\\": {\");\n"
-            "    for (int i = 0; i < N_INPUTS; i++) {\n        printf(\"%s\\\"%s\\\": \", i ? \", \" : \"\", "
-            "scalargrad_input_names[i]);\n        show(grad[i]);\n    }\n    printf(\"}}\\n\");\n    return 0;\n}\n")
 
 
 # -- the report ---------------------------------------------------------------------------------

@@ -188,8 +188,8 @@ def test_nothing_evaluates_text_as_code():
 BOUNDED_RECURSION = {
     ("expressions", "expression"): "the table's own formulas and JavaScript columns, read into trees",
     ("derive", "to_sympy"): "those trees as SymPy: a row's formula, a few operations deep",
-    ("codegen", "text"): "those trees as code in a language: a row's formula",
-    ("codegen", "_size"): "loops rolled from runs of nodes, one level per array dimension",
+    ("printers", "text"): "those trees as code in a language: a row's formula",
+    ("reroll", "_size"): "loops rolled from runs of nodes, one level per array dimension",
 }
 
 

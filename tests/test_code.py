@@ -20,7 +20,9 @@ from hypothesis import strategies as st
 
 from generated_programs import cases
 from scalargrad import parse
-from scalargrad.codegen import LANGUAGES, STRAIGHT_LIMIT, Node, code, emit_code, reroll, run, unroll, verify
+from scalargrad.codegen import LANGUAGES, STRAIGHT_LIMIT, code, emit_code, verify
+from scalargrad.coderun import run
+from scalargrad.reroll import Node, reroll, unroll
 from scalargrad.gradients import gradients
 
 ROOT = Path(__file__).resolve().parent.parent
