@@ -41,7 +41,7 @@ def place(name: str) -> int:
 OWNERS = {
     "typer": {"cli", "commands.shared", "commands.*"},
     "rich": {"render"},
-    "lark": {"language"},
+    "lark": {"language", "syntax"},
     "lark_cython": {"language"},
     "graphviz": {"dot"},
     "matplotlib": {"plot"},
