@@ -129,7 +129,8 @@ def load(request: Request, prompt: Callable[[str], None] | None = None) -> Loade
     bound = read_bindings(json_path) if json_path is not None else None
     saved, data_warnings, replaced = None, [], []
     set_names = [item.partition("=")[0].strip() for item in request.sets]
-    given = {name.partition("[")[0] for name in (*args.values, *set_names, *(bound or ()))}
+    given = {name.partition("[")[0] for name in (*args.values, *args.ranges, *(request.points or ()), *set_names,
+                                                  *(bound or ()))}
     if data is not None and given & set(data.columns):  # values given for columns win over the file's, as numbers
         data = data.only(name for name in data.columns if name not in given)
     if args.program is None and request.file is None and use.path is not None:
@@ -193,7 +194,8 @@ def _this_run(origin: dict[str, str], json_path: str | None, data: DataFile | No
         if source != "session":
             given.setdefault(source, []).append(name)
     runs = [f"{', '.join(names[:3])}{f' and {len(names) - 3:,} more' if len(names) > 3 else ''} from "
-            f"{places.get(source, source)}" for source, names in given.items()]
+            f"{'their ranges' if source == 'range' and len(names) > 1 else places.get(source, source)}"
+            for source, names in given.items()]
     if data is not None and data.columns and not from_session:
         runs.insert(0, f"data from {data.path}")
     text = f"; data from {data.path}" if data is not None and from_session else ""
