@@ -9,13 +9,12 @@ with c from 1e-6 to 1, so some points lie close to a domain edge or a steep stre
 from __future__ import annotations
 
 import dataclasses
-import math
 import random
 
 import pytest
 
 from scalargrad import DomainError, parse
-from scalargrad.check import FAIL, KINK, PASS, check_gradients
+from scalargrad.check import FAIL, KINK, check_gradients
 from scalargrad.ops import OPS
 
 PROGRAMS = 300
