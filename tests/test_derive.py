@@ -127,7 +127,7 @@ def test_latex_is_an_align_block(cli):
     result = cli("derive", *LECTURE, "--wrt", "a", "--latex", "--no-session")
     assert result.stdout == "\\begin{align*}\n\\frac{\\partial L}{\\partial a} &= b f\n\\end{align*}\n"
     both = cli("derive", *LECTURE, "--latex", "--json", "--no-session")
-    assert both.exit_code == 2 and "choose one" in both.stderr
+    assert both.exit_code == 2 and "give --json or --latex, not both" in both.stderr
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no TeX installed (pdflatex)")
