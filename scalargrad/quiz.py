@@ -337,6 +337,7 @@ class QuizReport(Report):
     seed: int | None = None
     level: int | None = None
     interrupted: bool = False
+    asking: bool = False  # shown before the questions at the terminal
     warnings: list[str] = field(default_factory=list)
 
     def title(self) -> str:
@@ -369,7 +370,10 @@ class QuizReport(Report):
                 answers = ", ".join(number(a, p) for a in question.attempts) if question else ""
                 row += [answers, GRADES[question.grade] if question else ""]
             table.add(*row, style="bold" if node is quiz.of else "")
-        table.notes.append(self.summary_line() if self.graded else self.how_to_answer())
+        if self.graded:
+            table.notes.append(self.summary_line())
+        elif not self.asking:
+            table.notes.append(self.how_to_answer())
         return [source, table]
 
     def summary_line(self) -> str:
@@ -474,13 +478,15 @@ def turn(quiz: Quiz, line: str, say: Callable) -> None:
     except ScalarGradError as error:
         say((error.message, "yellow"), *([("; " + error.hint, "dim")] if error.hint else []))
         return
+    from scalargrad.explain import grad_of
+
     if feedback.right:
-        say(("right", "bold green"), f": {feedback.question.label}.grad = {number(feedback.question.grad, 6)}")
+        say(("right", "bold green"), f": {grad_of(feedback.question.label)} = {number(feedback.question.grad, 6)}")
     elif feedback.kind == "answer":
         say(("the answer", "bold yellow"), f": {feedback.hint}")
     else:
-        head = "not quite" if value is not None else "hint"
-        say((f"{head}, hint {len(feedback.question.hints)} of 3 ({feedback.kind})", "bold yellow"), f": {feedback.hint}")
+        head = "not quite, hint" if value is not None else "hint"
+        say((f"{head} {len(feedback.question.hints)} of 3 ({feedback.kind})", "bold yellow"), f": {feedback.hint}")
 
 
 def parse_line(quiz: Quiz, line: str) -> tuple[Question, float | None]:

@@ -57,6 +57,8 @@ def quiz(
     if shown.for_a_person and sys.stdin.isatty():
         from scalargrad.render import ask, emit, say
 
+        report.asking = True
         emit(report, "table", shown.view)
+        report.asking = False
         return quizzing.interactive(the_quiz, report, say, ask)
     return report
