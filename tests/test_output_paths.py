@@ -509,6 +509,7 @@ ALLOWED_WRITES = {
     ("session", ".mkdir"),  # scalargrad's own .scalargrad/ folder
     ("plot", ".savefig"),  # into the stream write_atomically gives it
     ("commands.shared", "os.open for writing"),  # /dev/null in place of a standard output that went away
+    ("frames", ".mkdir"),  # explain --trace --frames DIR: the folder, made if missing; each frame by write_atomically
     ("codegen", ".write_text"),  # code --verify: the code to run, in a temporary folder of its own (TemporaryDirectory)
 }
 
