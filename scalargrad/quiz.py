@@ -516,3 +516,74 @@ def no_level(level: int | None) -> None:
     if level is not None:
         raise UsageError("--level makes a generated exercise: give it without a program",
                          hint="scalargrad quiz --seed 3 --level 2; or leave --level out to practise on your program")
+
+
+# -- a printable worksheet -------------------------------------------------------------------------
+MAX_SHEET = 100  # exercises on one sheet
+SHEET_STYLE = """
+body { font-family: Georgia, serif; max-width: 48em; margin: 2em auto; color: #111; }
+h1 { font-size: 1.4em; } h2 { font-size: 1.1em; margin-top: 1.6em; }
+pre { font-size: 1.05em; background: #f6f6f6; padding: .5em 1em; }
+table { border-collapse: collapse; margin: .5em 0 1em; }
+th, td { border: 1px solid #999; padding: .25em .8em; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; } td.blank { min-width: 8em; }
+.exercise { break-inside: avoid; page-break-inside: avoid; }
+.key { break-before: page; page-break-before: always; }
+@media print { body { margin: 0; } }
+"""
+
+
+def sheet_exercises(seed: int, level: int, count: int) -> list[Quiz]:
+    if not 1 <= count <= MAX_SHEET:
+        raise UsageError(f"--count must be from 1 to {MAX_SHEET}, not {count}", hint="a sheet of 10 is a lesson's worth")
+    return [generated(seed + k, level) for k in range(count)]
+
+
+def sheet_html(quizzes: Sequence[Quiz], seed: int, level: int) -> str:
+    """The worksheet: each exercise (its program, a table of its nodes with the gradients to fill in),
+    then on a page of its own the answer key. Text only (no script), every value escaped."""
+    from html import escape
+
+    parts = ["<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
+             f"<title>Backprop by hand: level {level}</title>\n<style>{SHEET_STYLE}</style>\n</head>\n<body>\n",
+             f"<h1>Backprop by hand: {len(quizzes)} exercises, level {level} ({escape(LEVELS[level])})</h1>\n",
+             "<p>Fill in every gradient of the output with respect to each node, from the output back.</p>\n"]
+    for k, quiz in enumerate(quizzes):
+        parts.append(sheet_exercise(quiz, k + 1, seed + k, level, key=False))
+    parts.append("<section class=\"key\">\n<h1>Answer key</h1>\n")
+    for k, quiz in enumerate(quizzes):
+        parts.append(sheet_exercise(quiz, k + 1, seed + k, level, key=True))
+    parts.append("</section>\n</body>\n</html>\n")
+    return "".join(parts)
+
+
+def sheet_exercise(quiz: Quiz, number_: int, seed: int, level: int, key: bool) -> str:
+    from html import escape
+
+    program = quiz.program
+    rows = []
+    for q in sorted(quiz.questions, key=lambda q: q.id):
+        grad = (f'<td class="num" data-grad="{q.grad!r}">{fixed(q.grad, DECIMALS)}</td>' if key
+                else '<td class="blank"></td>')
+        rows.append(f"<tr><td class=\"num\">{q.id}</td><td>{escape(q.label)}</td>"
+                    f"<td class=\"num\">{fixed(q.node.data, DECIMALS)}</td>{grad}</tr>")
+    replay = f"scalargrad quiz --seed {seed} --level {level}"
+    return (f"<div class=\"exercise\" data-seed=\"{seed}\">\n<h2>Exercise {number_}</h2>\n"
+            f"<pre>{escape(program.source.strip())}</pre>\n"
+            "<table>\n<tr><th>id</th><th>node</th><th>data</th><th>grad</th></tr>\n" + "\n".join(rows)
+            + f"\n</table>\n<p><small>{escape(replay)}</small></p>\n</div>\n")
+
+
+def write_sheet(path: str, seed: int, level: int, count: int, program_given: bool = False) -> str:
+    """Write the worksheet of `count` exercises (seeds seed, seed + 1, ...) to `path`; what was written, in words."""
+    from scalargrad.files import write_atomically
+
+    if program_given:
+        raise UsageError("--sheet makes generated exercises: give it without a program",
+                         hint=f"scalargrad quiz --sheet {path} --count 10 --seed 1 --level 2")
+    check_level(level)
+    quizzes = sheet_exercises(seed, level, count)
+    text = sheet_html(quizzes, seed, level).encode("utf-8")
+    write_atomically(path, lambda stream: stream.write(text), "the worksheet", stdout=True)
+    return (f"wrote {'the worksheet' if path == '-' else path}: {count} exercise{'s' * (count > 1)} of level {level} (seeds {seed} to {seed + count - 1}) "
+            "and their answer key, on a page of its own")

@@ -197,3 +197,51 @@ def test_generated_quiz_answers_are_grads_of_the_exercise(cli):
     document = cli("grad", exercise(3, 3), "--json", "--no-session").json()
     assert {q.id: q.grad for q in quiz.questions} == {n["id"]: n["grad"] for n in document["nodes"]
                                                        if n["grad"] is not None}
+
+
+# -- the worksheet ------------------------------------------------------------------------------
+def sheet_parts(text: str):
+    """(questions part, answer key part) of a worksheet, split where the key's page starts."""
+    head, key = text.split('<section class="key">', 1)
+    return head, key
+
+
+@pytest.mark.parametrize("level", [1, 2, 3])
+def test_the_answer_key_is_grad_json_for_every_exercise(cli, tmp_path, level):
+    import html
+    import re
+
+    path = tmp_path / "sheet.html"
+    result = cli("quiz", "--sheet", str(path), "--count", "6", "--seed", "40", "--level", str(level))
+    assert result.exit_code == 0, result.stderr
+    assert f"wrote {path}: 6 exercises of level {level} (seeds 40 to 45)" in result.stderr
+    questions, key = sheet_parts(path.read_text())
+    exercises = re.findall(r'<div class="exercise" data-seed="(\d+)">.*?<pre>(.*?)</pre>(.*?)</div>', key, re.S)
+    assert [int(seed) for seed, _, _ in exercises] == list(range(40, 46))
+    for seed, program, table in exercises:
+        program = html.unescape(program)
+        assert program == exercise(int(seed), level).strip()
+        document = cli("grad", program, "--json", "--no-session").json()
+        expected = {n["id"]: n["grad"] for n in document["nodes"] if n["grad"] is not None}
+        shown = {int(i): float(g) for i, g in re.findall(r'<td class="num">(\d+)</td>.*?data-grad="([^"]+)"', table)}
+        assert shown == expected
+    assert "data-grad" not in questions  # the questions' pages give nothing away
+    assert questions.count('<td class="blank"></td>') == key.count("data-grad=")
+
+
+def test_the_answer_key_starts_a_page_of_its_own_and_a_seed_is_the_same_sheet(cli, tmp_path):
+    one, two = tmp_path / "one.html", tmp_path / "two.html"
+    cli("quiz", "--sheet", str(one), "--count", "3", "--seed", "2", "--level", "3")
+    cli("quiz", "--sheet", str(two), "--count", "3", "--seed", "2", "--level", "3")
+    assert one.read_bytes() == two.read_bytes()
+    text = one.read_text()
+    assert ".key { break-before: page; page-break-before: always; }" in text
+    assert "<script" not in text
+
+
+def test_sheet_refusals_are_worded(cli, tmp_path):
+    result = cli("quiz", "--sheet", str(tmp_path / "s.html"), "--count", "0")
+    assert result.exit_code == 2 and "--count must be from 1 to 100, not 0" in result.stderr
+    result = cli("quiz", LECTURE, "--sheet", str(tmp_path / "s.html"))
+    assert result.exit_code == 2 and "--sheet makes generated exercises" in result.stderr
+    assert not (tmp_path / "s.html").exists()

@@ -5,7 +5,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from scalargrad.commands.shared import OfOption, Shown, load, output, program_command
+from scalargrad.commands.shared import OfOption, Shown, load, note, output, program_command
 
 ORDER = 45  # place in `scalargrad --help`: after explain, what a learner reads first
 
@@ -26,6 +26,10 @@ def quiz(
                                             "learner choose.")] = "backward",
     tolerance: Annotated[float, typer.Option("--tolerance", metavar="T",
                                              help="An answer is right within T * max(1, |gradient|).")] = 1e-3,
+    sheet: Annotated[Optional[str], typer.Option("--sheet", metavar="FILE", show_default=False,
+                                                 help="Write a printable worksheet of --count generated exercises "
+                                                      "(--seed, --level), an HTML page, with the answer key on a page of its own.")] = None,
+    count: Annotated[int, typer.Option("--count", metavar="N", help="Exercises on the --sheet.")] = 10,
     shown: Shown = Shown(),
 ):
     """Find each node's gradient by hand: a wrong answer gets a hint, then a bigger one, then the answer.
@@ -40,7 +44,11 @@ def quiz(
 
     quizzing.check_order(order)
     quizzing.check_tolerance(tolerance)
-    made = not request.args and request.file is None and (level is not None or request.seed is not None)
+    given = bool(request.args) or request.file is not None  # a program (or values for the session's)
+    if sheet is not None:
+        note(quizzing.write_sheet(sheet, request.seed or 0, level or 1, count, program_given=given), prefix="")
+        return None
+    made = not given and (level is not None or request.seed is not None)
     if made:
         seed, level = request.seed or 0, quizzing.check_level(level or 1)
         the_quiz, warnings = quizzing.generated(seed, level, order, tolerance), []
