@@ -123,7 +123,7 @@ class Question:
     id: int
     label: str
     grad: float
-    attempts: list[float] = field(default_factory=list)
+    attempts: list[float | None] = field(default_factory=list)  # None: a hint asked for (`?`)
     hints: list[str] = field(default_factory=list)  # shown, in turn
     grade: str = "open"  # first, hinted, given, open
 
@@ -188,12 +188,16 @@ class Quiz:
         if self.right(question, value):
             question.grade = "first" if not question.hints else "hinted"
             return Feedback(True, question)
-        return self.ask_hint(question)
+        return self._next_hint(question)
 
     def ask_hint(self, question: Question) -> Feedback:
-        """The next hint without an answer (`?`): it counts as a wrong answer would."""
+        """The next hint without an answer (`?`, null in a file): it counts as a wrong answer would."""
         if question.done:
             raise UsageError(f"`{question.label}` is answered already", hint="answer each node once")
+        question.attempts.append(None)
+        return self._next_hint(question)
+
+    def _next_hint(self, question: Question) -> Feedback:
         kind = HINTS[len(question.hints)]
         question.hints.append(self.hint(question, kind))
         if kind == "answer":
@@ -367,7 +371,7 @@ class QuizReport(Report):
             else:
                 row.append("?")
             if self.graded:
-                answers = ", ".join(number(a, p) for a in question.attempts) if question else ""
+                answers = ", ".join("?" if a is None else number(a, p) for a in question.attempts) if question else ""
                 row += [answers, GRADES[question.grade] if question else ""]
             table.add(*row, style="bold" if node is quiz.of else "")
         if self.graded:

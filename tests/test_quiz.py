@@ -147,7 +147,7 @@ def test_null_asks_for_a_hint(cli, tmp_path):
     path = write(tmp_path, {"L": [None, 1]})
     document = cli("quiz", LECTURE, *LECTURE_VALUES, "--answers", path, "--json", "--no-session").json()
     L = document["questions"][0]
-    assert (L["grade"], L["attempts"], [h["kind"] for h in L["hints"]]) == ("hinted", [1.0], ["rule"])
+    assert (L["grade"], L["attempts"], [h["kind"] for h in L["hints"]]) == ("hinted", [None, 1.0], ["rule"])
 
 
 @pytest.mark.parametrize("answers, message", [
