@@ -230,7 +230,9 @@ def hint_text(quiz: Quiz, question: Question, kind: str) -> str:
     if item.status == "seed":
         if kind == "answer":
             return f"{top} = 1: the backward pass starts here"
-        return f"{item.label} is the node differentiated: the backward pass starts with {top}, which is always 1"
+        if kind == "product":
+            return f"{top}: nudging {item.label} by h changes {item.label} by h, so the ratio is a number you know"
+        return f"{item.label} is the node differentiated: the backward pass starts with {top}"
     if kind == "rule":
         uses = len(item.terms)
         lead = (f"{item.label} is used {_times(uses)}: {top} = "

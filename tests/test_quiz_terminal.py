@@ -41,7 +41,7 @@ def quiz_at_a_terminal(args, typed, columns=200):
     screen = b""
     for text in typed:
         screen += read_until(terminal, PROMPT)
-        os.write(terminal, b"\x03" if text == "^C" else text.encode() + b"\r")
+        os.write(terminal, {"^C": b"\x03", "^D": b"\x04"}.get(text, text.encode() + b"\r"))
     screen += read_until_closed(terminal)
     _, status = os.waitpid(pid, 0)
     return plain(screen), os.waitstatus_to_exitcode(status)
@@ -101,6 +101,14 @@ def test_ctrl_c_ends_with_the_summary_so_far_and_exit_130():
     assert "stopped (Ctrl-C); so far: right first time 1, right with hints 0, answer given 0, not answered 6 (of 7)" \
         in " ".join(screen.split())
     assert "Traceback" not in screen
+
+
+def test_ctrl_d_ends_with_the_summary_and_exit_0():
+    screen, code = quiz_at_a_terminal(LECTURE_ARGS, ["?", "?", "?", "^D"])
+    assert code == 0, screen
+    assert "hint 1 of 3 (rule): L is the node differentiated: the backward pass starts with dL/dL" in screen
+    assert "the answer: dL/dL = 1: the backward pass starts here" in screen
+    assert final_grades(screen)["L"] == "given" and "not answered 6 (of 7)" in screen
 
 
 def test_a_narrow_terminal_keeps_every_line_in_it_and_every_word():
