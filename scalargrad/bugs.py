@@ -99,10 +99,11 @@ def wrong_pass(program: Program, of: Value, mode: str) -> tuple[list[float], lis
 
 
 def differs(right: float, wrong: float) -> bool:
-    """Apart beyond rounding: a sum added in another order may differ in its last bits."""
+    """Apart beyond rounding: a sum added in another order may differ in its last bits. Relative to
+    the gradients themselves, however small (a gradient of 1e-7 that a bug makes 1e-12 is wrong)."""
     if right != right or wrong != wrong:
         return (right != right) != (wrong != wrong)
-    return abs(right - wrong) > 1e-9 * max(1.0, abs(right), abs(wrong))
+    return abs(right - wrong) > 1e-9 * max(abs(right), abs(wrong))
 
 
 @dataclass
