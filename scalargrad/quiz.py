@@ -283,7 +283,12 @@ def read_answers(path: str, quiz: Quiz) -> list[tuple[Question, list[float | Non
     from scalargrad.files import read_text_file
 
     name = "the answers file" if path == "-" else f"the answers file {path}"
-    text = read_text_file(path, name, hint='write a JSON object of answers, e.g. {"a": 6, "b": [1, -4]}')
+    example = 'write a JSON object of answers, e.g. {"a": 6, "b": [1, -4]}'
+    try:
+        text = read_text_file(path, name, error=InputError, hint=example,
+                              kind_hint="give a regular file of answers, or - for standard input")
+    except FileNotFoundError:
+        raise InputError(f"{name} does not exist", hint=f"check the path; {example}") from None
     try:
         document = strict_json(text)
     except ValueError as error:

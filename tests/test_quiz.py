@@ -245,3 +245,26 @@ def test_sheet_refusals_are_worded(cli, tmp_path):
     result = cli("quiz", LECTURE, "--sheet", str(tmp_path / "s.html"))
     assert result.exit_code == 2 and "--sheet makes generated exercises" in result.stderr
     assert not (tmp_path / "s.html").exists()
+
+
+@pytest.mark.parametrize("kind", ["missing", "folder", "named pipe", "/dev/zero"])
+def test_an_odd_answers_path_is_worded_never_a_traceback(installed, tmp_path, kind):
+    path = tmp_path / "answers.json"
+    if kind == "folder":
+        path.mkdir()
+    elif kind == "named pipe":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("named pipes are POSIX")
+        os.mkfifo(path)
+    elif kind == "/dev/zero":
+        path = "/dev/zero"
+    result = installed("quiz", LECTURE, *LECTURE_VALUES, "--answers", str(path), "--no-session", timeout=30)
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith(f"error: the answers file {path} ") and "Traceback" not in result.stderr
+    assert {"missing": "does not exist", "folder": "a directory", "named pipe": "a named pipe",
+            "/dev/zero": "not a regular file"}[kind] in result.stderr
+
+
+def test_answers_from_standard_input(cli):
+    result = cli("quiz", LECTURE, *LECTURE_VALUES, "--answers", "-", "--json", "--no-session", input='{"a": 6}')
+    assert result.json()["summary"]["first"] == 1
