@@ -85,6 +85,8 @@ def write_frames(program: Program, of: Value, steps: Sequence[Step], folder: str
     from scalargrad.files import write_atomically
     from scalargrad.renderers import render
 
+    if not str(folder).strip():
+        raise UsageError("--frames needs a folder, not an empty name", hint="as in: --frames frames")
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"--frames {folder}: not a folder", hint="give a folder for the frames (made if missing)")

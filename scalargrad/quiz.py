@@ -296,7 +296,8 @@ def read_answers(path: str, quiz: Quiz) -> list[tuple[Question, list[float | Non
     if isinstance(document, dict) and isinstance(document.get("answers"), dict):
         document = document["answers"]  # a document that holds more (a teacher's own fields)
     if not isinstance(document, dict):
-        raise InputError(f"{name} must hold a JSON object of answers, not {type(document).__name__}",
+        kind = {list: "a list", str: "text", bool: "true or false", type(None): "null"}.get(type(document), "a number")
+        raise InputError(f"{name} must hold a JSON object of answers, not {kind}",
                          hint='{"a": 6, "b": [1, -4]}: a node (name or id) and its answer, or its answers in turn')
     answers = []
     for key, value in document.items():

@@ -66,6 +66,8 @@ def test_frames_without_trace_or_into_a_file_are_refused_in_words(cli, tmp_path)
     file.write_text("mine")
     result = cli("explain", LECTURE, *LECTURE_VALUES, "--trace", "--frames", str(file), "--no-session")
     assert result.exit_code == 2 and "not a folder" in result.stderr and file.read_text() == "mine"
+    result = cli("explain", LECTURE, *LECTURE_VALUES, "--trace", "--frames", "", "--no-session")
+    assert result.exit_code == 2 and "--frames needs a folder, not an empty name" in result.stderr
 
 
 def test_too_many_frames_are_refused_before_drawing(cli, tmp_path):

@@ -154,7 +154,8 @@ def test_null_asks_for_a_hint(cli, tmp_path):
     ({"z": 1}, "the program has no node named `z`"),
     ({"a": "six"}, 'the answer for `a` must be a number or a list of numbers in turn, not "six"'),
     ({"a": []}, "the answer for `a` must be a number or a list of numbers in turn, not []"),
-    ([1, 2], "must hold a JSON object of answers, not list"),
+    ([1, 2], "must hold a JSON object of answers, not a list"),
+    ("six", "must hold a JSON object of answers, not text"),
 ])
 def test_a_bad_answers_file_is_worded(cli, tmp_path, answers, message):
     path = write(tmp_path, answers)
