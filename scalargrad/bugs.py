@@ -38,7 +38,11 @@ LECTURE = {  # the lecture's account of each bug, in its words
 }
 
 
-def check_mode(mode: str) -> str:
+def check_mode(mode: str, higher: bool = False) -> str:
+    """`mode`, checked; `higher`: --order or --wrt was given too, another view that cannot go with it."""
+    if higher and mode != "right":
+        raise UsageError(f"--backprop {mode} shows first derivatives beside a buggy pass; --order and --wrt show "
+                         "higher derivatives: give one or the other")
     if mode not in MODES:
         from scalargrad.errors import did_you_mean
 

@@ -67,6 +67,11 @@ def test_an_unknown_mode_is_worded_before_any_work(cli):
     assert "Traceback" not in result.stderr
 
 
+def test_backprop_and_order_are_one_view_or_the_other(cli):
+    result = cli("grad", "L = x**3", "--x", "2", "--order", "2", "--backprop", "overwrite", "--no-session")
+    assert result.exit_code == 2 and "give one or the other" in result.stderr
+
+
 def test_no_difference_is_said_so(cli):
     result = cli("grad", "L = a * b", "--a", "2", "--b", "3", "--backprop", "overwrite", "--json", "--no-session")
     assert result.json()["differs"] == [] and result.json()["first"] is None

@@ -36,7 +36,7 @@ def grad(
     if backprop is not None:
         from scalargrad.bugs import check_mode
 
-        check_mode(backprop)  # before any work
+        check_mode(backprop, higher=order is not None or wrt is not None)  # before any work
     request.of = of  # the inputs that node does not read need no value
     loaded = load(request)
     program = loaded.program
