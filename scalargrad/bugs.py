@@ -151,12 +151,12 @@ def times(count: int) -> str:
 
 
 def uses_text(program: Program, uses: list[tuple[int, int]]) -> str:
-    """`by b as x and as y`, `by e and by L`."""
-    by: dict[int, list[str]] = {}
-    for user, position in uses:
-        by.setdefault(user, []).append("xy"[position])
-    return " and ".join(f"by {program.label(program.nodes[u])}" + (" as " + " and as ".join(p) if len(p) > 1 else "")
-                        for u, p in by.items())
+    """`by b, as both operands`, `by e and by L`."""
+    by: dict[int, int] = {}
+    for user, _ in uses:
+        by[user] = by.get(user, 0) + 1
+    return " and ".join(f"by {program.label(program.nodes[u])}" + (", as both operands" if count > 1 else "")
+                        for u, count in by.items())
 
 
 def _ran_early(program: Program, node: Value, users: dict, position: dict[int, int]) -> bool:

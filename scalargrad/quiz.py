@@ -395,8 +395,10 @@ class QuizReport(Report):
 
     def how_to_answer(self) -> str:
         order = ("in backward order, the output first" if self.quiz.order == "backward" else "in any order")
-        return (f"find these {len(self.quiz.questions)} gradients by hand, {order}: in a terminal the quiz asks "
-                "for each; or grade a file of answers with --answers answers.json")
+        count = len(self.quiz.questions)
+        these = "this gradient" if count == 1 else f"these {count} gradients"
+        return (f"find {these} by hand, {order}: in a terminal the quiz asks for each; or grade a file of answers "
+                "with --answers answers.json")
 
     def to_json(self) -> dict:
         quiz = self.quiz

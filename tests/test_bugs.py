@@ -25,7 +25,7 @@ def test_the_lecture_bug_a_plus_a_gives_1_not_2(cli):
     assert (a["label"], a["right"], a["wrong"]) == ("a", 2.0, 1.0)
     assert document["differs"] == [0]
     assert document["first"]["label"] == "a"
-    assert "used twice (by b as x and as y)" in document["first"]["why"]
+    assert "used twice (by b, as both operands)" in document["first"]["why"]
     assert "+=" in document["first"]["why"]
 
 
