@@ -368,6 +368,22 @@ class Hanging:
         console.print(grid)
 
 
+# -- a conversation at the terminal (`quiz`) ------------------------------------------------
+def say(*pieces: Piece) -> None:
+    """A line for the person at the terminal, wrapped at its width (Rich), user text never markup."""
+    from rich.console import Console
+
+    Console(highlight=False).print(styled(pieces_of(pieces)))
+
+
+def ask(prompt: str) -> str:
+    """A line typed after `prompt`: Rich's Console.input, which calls input() (line editing, and
+    EOFError or KeyboardInterrupt as input() raises them)."""
+    from rich.console import Console
+
+    return Console(highlight=False).input(styled([(printable(prompt), "bold")]))
+
+
 # -- JSON ----------------------------------------------------------------------------------
 def finite(x: float | None) -> float | None:
     """x, or None (JSON null) where it is missing or not a finite number: JSON has no nan or inf."""

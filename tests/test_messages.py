@@ -77,7 +77,7 @@ def test_help_text_is_whole_and_every_value_has_a_named_metavar(command):
 # -- found by a newcomer's run-through ------------------------------------------------------------
 @pytest.mark.parametrize("args, error, hint", [
     (["dot", "L = a*b", "--a", "1", "--b", "2", "--json"], "error: dot has no `--json`",
-     "hint: `--json` is an option of grad, check, step, hessian, jacobian, sweep, explain, derive, code, session"),
+     "hint: `--json` is an option of grad, check, step, hessian, jacobian, sweep, explain, derive, quiz, code, session"),
     (["step", "L = a*b", "--a", "1", "--b", "2", "--lr", "2,5"], "error: `--lr` takes a number, not `2,5`; "
      "use a dot for decimals: 2.5", "hint: see scalargrad step --help"),
     (["step", "L = a*b", "--a", "1", "--b", "2", "--lr", "inf"],

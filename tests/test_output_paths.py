@@ -75,6 +75,8 @@ WRITERS = [
            lambda data: b"<svg" in data[:400], slow=True),
     Writer("sweep-plot", ".svg", lambda p: ["sweep", "y = x*x", "--x", "0:1:0.5", "--plot", p, "--no-session"],
            lambda data: b"<svg" in data[:400], slow=True),
+    Writer("sheet", ".html", lambda p: ["quiz", "--sheet", p, "--count", "2", "--seed", "1"],
+           lambda data: data.startswith(b"<!doctype html>") and data.count(b'class="exercise"') == 4, stdout=True),
     Writer("session", ".json", lambda p: ["grad", PROGRAM, *VALUES, "--session", p],
            lambda data: json.loads(data)["program"] == PROGRAM, streams=False,
            old='{"format": 2, "program": "y = x", "values": {"x": 1.0}, "history": []}\n'),
@@ -509,6 +511,7 @@ ALLOWED_WRITES = {
     ("session", ".mkdir"),  # scalargrad's own .scalargrad/ folder
     ("plot", ".savefig"),  # into the stream write_atomically gives it
     ("commands.shared", "os.open for writing"),  # /dev/null in place of a standard output that went away
+    ("frames", ".mkdir"),  # explain --trace --frames DIR: the folder, made if missing; each frame by write_atomically
     ("coderun", ".write_text"),  # code --verify: the code to run, in a temporary folder of its own (TemporaryDirectory)
 }
 

@@ -4,7 +4,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from scalargrad.commands.shared import OfOption, Shown, load, output, program_command
+from scalargrad.commands.shared import OfOption, Shown, load, note, output, program_command
 
 ORDER = 40  # place in `scalargrad --help`
 
@@ -22,6 +22,11 @@ def explain(
     trace: Annotated[
         bool, typer.Option("--trace", help="Show the backward pass step by step, in the order it runs.")
     ] = False,
+    frames: Annotated[
+        Optional[str], typer.Option("--frames", metavar="DIR", show_default=False,
+                                    help="With --trace: also write one SVG per step of the backward pass into DIR "
+                                         "(frame-01.svg, ...), the gradients known so far coloured, for slides.")
+    ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Show every node (or step), however many.")] = False,
     decimals: Annotated[
         int, typer.Option("--decimals", metavar="N", min=0, max=17, help="Decimals shown for each number, as the lecture's %.4f.")
@@ -38,11 +43,20 @@ def explain(
     """
     from scalargrad import explain as explaining
 
+    if frames is not None and not trace:
+        from scalargrad.errors import UsageError
+
+        raise UsageError("--frames draws the steps of --trace", hint=f"add --trace: explain --trace --frames {frames}")
     request.of = of  # the inputs that node does not read need no value
     loaded = load(request)
     program = loaded.program
     target = program.node(of) if of else program.output
     program.evaluate(loaded.values, target)  # explain's own backward pass fills the gradients
     chosen = explaining.chosen_nodes(program, target, [*(nodes or []), *loaded.extra])
+    if frames is not None:
+        from scalargrad.frames import draw_trace
+
+        written = draw_trace(program, target, frames)
+        note(f"wrote {len(written)} frames to {frames}: {written[0].name} to {written[-1].name}", prefix="")
     return explaining.report(program, target, chosen, trace=trace, show_all=all_, complete=not shown.for_a_person,
                              decimals=decimals, warnings=loaded.warnings)
