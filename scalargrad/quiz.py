@@ -30,7 +30,7 @@ LEVELS = {1: "+ and *", 2: "functions", 3: "shared nodes and tanh neurons"}
 DEFAULT_TOLERANCE = 1e-3  # |answer - gradient| <= tolerance * max(1, |gradient|)
 HINTS = ("rule", "product", "answer")  # what each wrong answer brings, in turn; the third gives the answer away
 GRADES = {"first": "right first time", "hinted": "right with hints", "given": "answer given",
-          "open": "not answered"}
+          "open": "not right yet"}
 DECIMALS = 4  # as explain and the lecture print numbers
 
 
@@ -130,6 +130,15 @@ class Question:
     @property
     def done(self) -> bool:
         return self.grade != "open"
+
+    @property
+    def grade_text(self) -> str:
+        """The grade in words; an open question says whether it was tried, and how many hints it had."""
+        if self.grade == "open" and not self.attempts:
+            return "not answered"
+        if self.grade == "open" and self.hints:
+            return f"not right yet ({len(self.hints)} hint{'s' * (len(self.hints) != 1)} shown)"
+        return GRADES[self.grade]
 
 
 @dataclass(frozen=True)
@@ -380,7 +389,7 @@ class QuizReport(Report):
                 row.append("?")
             if self.graded:
                 answers = ", ".join("?" if a is None else number(a, p) for a in question.attempts) if question else ""
-                row += [answers, GRADES[question.grade] if question else ""]
+                row += [answers, question.grade_text if question else ""]
             table.add(*row, style="bold" if node is quiz.of else "")
         if self.graded:
             table.notes.append(self.summary_line())

@@ -269,3 +269,15 @@ def test_an_odd_answers_path_is_worded_never_a_traceback(installed, tmp_path, ki
 def test_answers_from_standard_input(cli):
     result = cli("quiz", LECTURE, *LECTURE_VALUES, "--answers", "-", "--json", "--no-session", input='{"a": 6}')
     assert result.json()["summary"]["first"] == 1
+
+
+def test_a_wrong_answer_left_wrong_is_not_called_unanswered(cli, tmp_path):
+    """In a file of answers, a node answered wrongly and never again is "not right yet" with the
+    hints it had; a node not in the file is "not answered"; both count as not right yet."""
+    (tmp_path / "a.json").write_text('{"L": 1, "b": [5, 7]}')
+    result = cli("quiz", "a = 3; b = a + a; L = b * 2", "--answers", str(tmp_path / "a.json"), "--no-session")
+    rows = {line.split()[1]: line for line in result.stdout.splitlines() if line[:3].strip().isdigit()}
+    assert result.exit_code == 0
+    assert "5, 7" in rows["b"] and rows["b"].rstrip().endswith("not right yet (2 hints shown)")
+    assert rows["a"].rstrip().endswith("not answered") and rows["L"].rstrip().endswith("right first time")
+    assert "answer given 0, not right yet 2 (of 3)" in result.stdout

@@ -14,7 +14,8 @@ from conftest import LECTURE, LECTURE_VALUES, installed_command, read_until, rea
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs a pseudo-terminal")
 
 PROMPT = r"\[\d+\] [^\n]*\.grad = (\x1b\[0m)?$"  # `[4] (a*b + c).grad = `, the prompt waiting
-GRADES = {"right first time": "first", "right with hints": "hinted", "answer given": "given", "not answered": "open"}
+GRADES = {"right first time": "first", "right with hints": "hinted", "answer given": "given", "not answered": "open",
+          "not right yet": "open", "not right yet (1 hint shown)": "open", "not right yet (2 hints shown)": "open"}
 
 
 def plain(screen: bytes) -> str:
@@ -69,7 +70,7 @@ def test_right_answers_all_first_time():
                            ("[0] a.grad = 6.0001", "right: a.grad = 6")]:
         assert f"{prompt}\n{answer}\n" in screen
     assert set(final_grades(screen).values()) == {"first"}
-    assert "right first time 7, right with hints 0, answer given 0, not answered 0 (of 7)" in screen
+    assert "right first time 7, right with hints 0, answer given 0, not right yet 0 (of 7)" in screen
 
 
 def test_wrong_answers_bring_each_hint_in_turn_then_the_answer():
@@ -98,7 +99,7 @@ def test_ctrl_c_ends_with_the_summary_so_far_and_exit_130():
     assert code == 130, screen
     assert final_grades(screen) == {"a": "open", "b": "open", "a*b": "open", "c": "open", "a*b + c": "open",
                                     "f": "open", "L": "first"}
-    assert "stopped (Ctrl-C); so far: right first time 1, right with hints 0, answer given 0, not answered 6 (of 7)" \
+    assert "stopped (Ctrl-C); so far: right first time 1, right with hints 0, answer given 0, not right yet 6 (of 7)" \
         in " ".join(screen.split())
     assert "Traceback" not in screen
 
@@ -108,7 +109,7 @@ def test_ctrl_d_ends_with_the_summary_and_exit_0():
     assert code == 0, screen
     assert "hint 1 of 3 (rule): L is the node differentiated: the backward pass starts with dL/dL" in screen
     assert "the answer: dL/dL = 1: the backward pass starts here" in screen
-    assert final_grades(screen)["L"] == "given" and "not answered 6 (of 7)" in screen
+    assert final_grades(screen)["L"] == "given" and "not right yet 6 (of 7)" in screen
 
 
 def test_a_narrow_terminal_keeps_every_line_in_it_and_every_word():
