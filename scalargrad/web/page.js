@@ -853,8 +853,8 @@
       answer(message);
       return;
     }
-    if (message.t === 0) train.losses = [];
     const first = message.t - message.losses.length + 1;
+    if (first === 0) train.losses = [];  // from the start: after a reset
     message.losses.forEach((loss, j) => { train.losses[first + j] = loss; });
     train.t = message.t;
     train.playing = message.playing;
@@ -1039,7 +1039,10 @@
   function readCsv(text, name) {
     const lines = text.split(/\r\n|\n|\r/).filter((line) => line.trim() !== "");
     if (!lines.length) return name + " is empty";
-    const header = lines[0].split(",").map((cell) => cell.trim().replace(/^"(.*)"$/, "$1"));
+    const separator = lines[0].includes("\t") ? "\t" : lines[0].includes(";") ? ";" : ",";
+    const header = lines[0].split(separator).map((cell) => cell.trim().replace(/^"(.*)"$/, "$1"));
+    const odd = header.findIndex((cell) => !/^[A-Za-z_][A-Za-z_0-9]*$/.test(cell));
+    if (odd >= 0) return name + ", line 1: column " + (odd + 1) + " of the header is not a name";
     const columns = Object.keys(FIT.data);
     const missing = columns.filter((column) => !header.includes(column));
     if (missing.length) return name + " has no column " + missing.join(", ") + " (its columns: " + header.join(", ") + ")";
@@ -1050,7 +1053,7 @@
     }
     const ids = [], values = [];
     for (let r = 1; r < lines.length; r++) {
-      const cells = lines[r].split(",");
+      const cells = lines[r].split(separator);
       for (const column of columns) {
         const cell = (cells[header.indexOf(column)] || "").trim();
         const x = Number(cell);
@@ -1232,6 +1235,7 @@
       error: () => train.error,
       bindings: bindings,
       map: () => (train.map ? Array.from(train.map) : null),
+      box: () => train.box,
     },
   };
   start();
