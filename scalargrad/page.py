@@ -111,6 +111,20 @@ def _megabytes(size: int) -> str:
     return f"{size / 1e6:,.0f} MB" if size >= 1e7 else f"{size / 1e6:.1f} MB"
 
 
+def inline_page(program: Program, height: int = 720) -> str | None:
+    """The page of `program` at its inputs' current values, in an iframe of its own (`srcdoc`,
+    which JupyterLab and the classic Notebook both show, scripts and worker included): what
+    `Program._repr_html_` shows. None when the page cannot be made (Jupyter then shows the repr)."""
+    from scalargrad.errors import ScalarGradError
+
+    try:
+        page = build_page(program)
+    except ScalarGradError:
+        return None
+    return (f'<iframe srcdoc="{html.escape(page.html, quote=True)}" title="scalargrad: {html.escape(repr(program))}" '
+            f'style="width: 100%; height: {height}px; border: 0"></iframe>')
+
+
 def write_page(program: Program, path: str | Path, values: Mapping[str, float] | None = None, **options) -> Page:
     """Build the page (`build_page`'s options) and write it to `path` atomically."""
     from scalargrad.files import check_writable, write_atomically

@@ -360,3 +360,28 @@ def test_a_page_of_100000_nodes_opens_and_stays_responsive(opened, tmp_path):
     tab.tab.fill("#sg-search", "W[36, 36]")
     assert tab.tab.inner_text("#sg-search-note") == "1 found"
     assert tab.tab.evaluate("scalargrad.train.steps(2)") == 2
+
+
+# -- in Jupyter ------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_a_notebook_shows_the_page_inline_and_it_trains_there(browser, tmp_path):  # noqa: F811
+    """A notebook executed by nbclient (a real kernel): the cell's text/html is the page in an
+    iframe (srcdoc), which opened in Chromium shows the lecture's numbers and trains."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell('import scalargrad\nprogram = scalargrad.parse("L = (a*b + c) * f")\n'
+                                                'program.run({"a": 2, "b": -3, "c": 10, "f": -2})\nprogram')]
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    (output,) = notebook.cells[0].outputs
+    shown = output["data"]["text/html"]
+    assert shown.startswith('<iframe srcdoc="&lt;!DOCTYPE html&gt;')
+    tab = Opened(browser)
+    tab.tab.set_content(shown)
+    frame = tab.tab.frames[1]
+    frame.wait_for_selector("#sg-train:not([hidden])")
+    assert frame.evaluate("scalargrad.values()") == [2.0, -3.0, -6.0, 10.0, 4.0, -2.0, -8.0]
+    assert frame.evaluate("scalargrad.train.steps(1)") == 1
+    assert frame.evaluate("scalargrad.train.params()") == [2 - 0.01 * 6, -3 + 0.01 * 4, 10 + 0.01 * 2, -2 - 0.01 * 4]
+    assert tab.errors == [] and all(url.startswith(("about:", "blob:")) for url in tab.requests + tab.blobs)
+    tab.close()
