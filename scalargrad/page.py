@@ -50,6 +50,7 @@ from scalargrad.renderers import Lookup, Renderer, render
 DECIMALS = 4
 DETAIL_NODES = 5000  # up to this many nodes the page carries the chain rule's words and the backward steps of each
 BYTES_PER_NODE = 700  # about what a node takes in a page: its data, the chain rule's words, its backward steps
+TYPED_BYTES_PER_NODE = 40  # past DETAIL_NODES: its typed arrays in base64 (about 31) and its share of the labels
 PAGE_BYTES_PER_NODE = 100  # the biggest page, in bytes per node of the size budget: 200 MB by default
 _UNSAFE_JSON = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
 _SVG_FORBIDDEN = {"script", "foreignObject", "iframe", "object", "embed"}
@@ -96,7 +97,8 @@ def build_page(program: Program, values: Mapping[str, float] | None = None, *, o
 def afford(program: Program) -> None:
     """Refuse, before any of it is made, a page bigger than the size budget allows (every
     node is in the page, whatever its picture shows): PAGE_BYTES_PER_NODE per node of budget."""
-    estimate = len(program.nodes) * BYTES_PER_NODE + len(program.source)
+    per_node = BYTES_PER_NODE if len(program.nodes) <= DETAIL_NODES else TYPED_BYTES_PER_NODE
+    estimate = len(program.nodes) * per_node + len(program.source)
     allowed = budget.nodes() * PAGE_BYTES_PER_NODE
     if estimate > allowed:
         needed = -(-estimate // PAGE_BYTES_PER_NODE)

@@ -96,13 +96,17 @@
   }
 
   let mapRequest = null;
+  let mapped = 0;  // when the map was last drawn
   function play() {
     if (!playing) return;
     const began = performance.now();
     let error = "";
-    while (!error && performance.now() - began < 40) error = stepOnce();
+    while (!error && performance.now() - began < 100) error = stepOnce();
     if (error) playing = false;
-    report(error, {map: mapRequest});
+    const now = performance.now();
+    const drawMap = !playing || now - mapped > 250;  // the map a few times a second: steps come first
+    if (drawMap) mapped = now;
+    report(error, {map: drawMap ? mapRequest : null});
     if (playing) setTimeout(play, 0);
   }
 
