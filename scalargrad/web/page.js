@@ -463,6 +463,7 @@
     }
     const total = STEPS.length;
     if (!DETAIL) {
+      $("sg-steps").hidden = true;
       $("sg-step-count").textContent = "The backward pass step by step is in pages of up to 5,000 nodes (this graph has "
         + N.toLocaleString("en") + "): scalargrad explain walks through any node's.";
       return;
@@ -1134,6 +1135,7 @@
   function buildTraining() {
     if (!TRAIN) return;
     $("sg-train").hidden = false;
+    if (!zoom.svg) $("sg-tools").before($("sg-train"));  // no picture: training comes first
     $("sg-train-what").textContent = "(" + DATA.inputs.length + " inputs; as scalargrad step, off the main thread)";
     const select = $("sg-train-optimizer");
     for (const name in TRAIN.optimizers) {
