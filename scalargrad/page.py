@@ -70,14 +70,16 @@ class Page:
 def build_page(program: Program, values: Mapping[str, float] | None = None, *, of: Value | None = None,
                history: Sequence[Mapping] = (), check: Mapping | None = None, picture: bool = True,
                plain: bool = False, cluster: bool = False, focus: Value | None = None, depth: int = DEFAULT_DEPTH,
-               max_nodes: int = DEFAULT_MAX_NODES, lookup: Lookup | None = None, seed: int | None = None) -> Page:
+               max_nodes: int = DEFAULT_MAX_NODES, lookup: Lookup | None = None, seed: int | None = 0) -> Page:
     """The page of `program` at `values` (default: the inputs' current values).
 
     `of` is the node differentiated (default: the output); `history` the session's step
     entries, charted when there are any; `check` a check's verdicts as the session keeps them
     (`CheckReport.record()`), marked on the nodes when they are of this program (ignored when
-    not); `plain`, `cluster`, `focus` and `depth` are `draw_dot`'s. A picture of more than `max_nodes` value nodes is not laid out (Graphviz
-    takes minutes there): the page lists the nodes in a table and a warning says so.
+    not); `plain`, `cluster`, `focus` and `depth` are `draw_dot`'s; `seed` the seed the
+    parameters' starting values were drawn with (`--seed`; kept only if they are its draws).
+    A picture of more than `max_nodes` value nodes is not laid out (Graphviz takes minutes
+    there): the page lists the nodes in a table and a warning says so.
     """
     afford(program)
     if values is None:
@@ -277,10 +279,24 @@ def arrays_data(program: Program) -> list[dict]:
     return result
 
 
+def drawn(initialisers: Sequence, seed: int) -> dict[str, float]:
+    """The starting values the initialisers draw with `seed`, as the parser draws them."""
+    import random
+
+    made, values = random.Random(seed), {}
+    for kind, low, high, names in initialisers:
+        for name in names:
+            values[name] = made.uniform(low, high) if kind == "uniform" else made.gauss(low, high) \
+                if kind == "normal" else 0.0
+    return values
+
+
 def training_data(program: Program, seed: int | None) -> dict | None:
-    """What the training panel needs: the inputs it moves (all of them, as `step` does), the
-    optimisers with their settings' defaults (scalargrad.optimizers' table), the CLI's default
-    learning rate, the seed the starting values were drawn with. None without inputs."""
+    """What the training panel needs: the optimisers with their settings' defaults
+    (scalargrad.optimizers' table), the CLI's default learning rate, the language's functions
+    and constants (for a rate that is an expression of k), the initialisers, and the seed the
+    starting values were drawn with: None when the parameters are not at its draws (values
+    from a session or a file). None without inputs. The panel moves every input, as `step`."""
     from scalargrad.ops import CONSTANTS
     from scalargrad.optimizers import ROWS
     from scalargrad.step import DEFAULT_LR
@@ -291,7 +307,13 @@ def training_data(program: Program, seed: int | None) -> dict | None:
     for op in OPS.values():
         if op.is_function:
             functions.setdefault(op.spelling or op.name, {})[op.arity] = op.name
-    return {"lr": f"{DEFAULT_LR:g}", "seed": seed, "functions": functions, "constants": dict(CONSTANTS),
+    if seed is not None and program.initialisers:
+        current = {name: program.inputs[name].data for *_, names in program.initialisers for name in names}
+        if drawn(program.initialisers, seed) != current:
+            seed = None
+    return {"lr": f"{DEFAULT_LR:g}", "seed": seed if program.initialisers else None,
+            "initialisers": [list(entry[:3]) + [list(entry[3])] for entry in program.initialisers],
+            "functions": functions, "constants": dict(CONSTANTS),
             "optimizers": {name: {setting.name: setting.default for setting in row.settings}
                            for name, row in ROWS.items()}}
 

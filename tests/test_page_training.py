@@ -385,3 +385,46 @@ def test_a_notebook_shows_the_page_inline_and_it_trains_there(browser, tmp_path)
     assert frame.evaluate("scalargrad.train.params()") == [2 - 0.01 * 6, -3 + 0.01 * 4, 10 + 0.01 * 2, -2 - 0.01 * 4]
     assert tab.errors == [] and all(url.startswith(("about:", "blob:")) for url in tab.requests + tab.blobs)
     tab.close()
+
+
+SEEDED = "W = normal(0, 1, [3, 2]); c = zeros([2]); b = uniform(-1, 1, [2])\nL = sum(tanh(W) * W) + sum(b * b + c)"
+
+
+def test_a_seed_draws_the_starting_values_as_the_cli_does(opened, tmp_path):
+    """The page draws with Python's Mersenne Twister (random.Random(seed).uniform and .gauss,
+    in the parser's order): another seed gives the values `--seed` gives, to the last bit, and
+    training from them is the CLI's; the seed is in the link."""
+    path = tmp_path / "seeded.html"
+    assert run_installed("dot", SEEDED, "--seed", "1337", "-o", str(path), "--no-session").exit_code == 0
+    tab = opened(path)
+    assert tab.tab.input_value("#sg-train-seed") == "1337"
+    for seed in (7, 0, 2**40 + 3):
+        tab.tab.fill("#sg-train-seed", str(seed))
+        tab.tab.dispatch_event("#sg-train-seed", "change")
+        program = parse(SEEDED, seed=seed)
+        assert dict(zip(tab.tab.evaluate("scalargrad.train.names()"), tab.tab.evaluate("scalargrad.train.params()"))) \
+            == program.defaults
+    got = train(tab, 6, lr="0.05", optimizer="adam")
+    assert_equal_values(got, cli_steps(SEEDED, "--seed", str(2**40 + 3), "--steps", "6", "--lr", "0.05",
+                                       "--optimizer", "adam"))
+    fragment = tab.tab.evaluate("() => new Promise(resolve => setTimeout(() => resolve(location.hash), 400))")
+    assert f"seed={2**40 + 3}" in fragment
+    again = opened(path, fragment)
+    again.tab.evaluate("""() => new Promise(resolve => {
+        const wait = () => scalargrad.train.t() === 6 ? resolve() : setTimeout(wait, 20);
+        wait();
+    })""")
+    assert dict(zip(again.tab.evaluate("scalargrad.train.names()"), again.tab.evaluate("scalargrad.train.params()"))) \
+        == got
+    bad = opened(path)
+    bad.tab.fill("#sg-train-seed", "1.5")
+    bad.tab.dispatch_event("#sg-train-seed", "change")
+    assert bad.tab.inner_text("#sg-train-error") == "the seed must be a whole number, such as 1337"
+
+
+def test_a_page_of_values_from_elsewhere_claims_no_seed():
+    program = parse(SEEDED, seed=3)
+    assert pages.training_data(program, 3)["seed"] == 3
+    program.evaluate({**program.defaults, "b[0]": 0.5})  # a value from a session or a file
+    assert pages.training_data(program, 3)["seed"] is None
+    assert pages.training_data(parse("L = a * a"), 0)["seed"] is None  # no initialisers: nothing drawn

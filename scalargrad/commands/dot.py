@@ -77,7 +77,7 @@ def dot(
     program = loaded.program
     if fmt == "html":
         return _page(loaded, output, of=of, plain=plain, cluster=cluster, focus=focus, depth=depth,
-                     max_nodes=max_nodes, seed=request.seed)
+                     max_nodes=max_nodes, seed=request.seed or 0)
     graph = draw_program(program, loaded.values, grad=not no_grad, of=program.node(of) if of else None, plain=plain,
                          cluster=cluster, focus=program.node(focus) if focus else None,
                          depth=DEFAULT_DEPTH if depth is None else depth, max_nodes=max_nodes, fmt=fmt)

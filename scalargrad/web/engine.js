@@ -237,5 +237,89 @@ var SG = (function () {
     };
   }
 
-  return {decode, graph, rows, forward, backward, ldexp, exponent, optimizer, rate};
+  // -- Python's random.Random(seed): the Mersenne Twister, seeded as CPython seeds it from an
+  // integer, random() from two draws of 32 bits, uniform and gauss as random.py writes them
+  function pythonRandom(seed) {
+    const mt = new Uint32Array(624);
+    let index = 625;
+    function init(s) {
+      mt[0] = s >>> 0;
+      for (let i = 1; i < 624; i++) {
+        const prev = mt[i - 1] ^ (mt[i - 1] >>> 30);
+        mt[i] = (Math.imul(1812433253, prev) + i) >>> 0;
+      }
+      index = 624;
+    }
+    function initByArray(key) {
+      init(19650218);
+      let i = 1, j = 0;
+      for (let k = Math.max(624, key.length); k > 0; k--) {
+        const prev = mt[i - 1] ^ (mt[i - 1] >>> 30);
+        mt[i] = ((mt[i] ^ Math.imul(prev, 1664525)) + key[j] + j) >>> 0;
+        i++; j++;
+        if (i >= 624) { mt[0] = mt[623]; i = 1; }
+        if (j >= key.length) j = 0;
+      }
+      for (let k = 623; k > 0; k--) {
+        const prev = mt[i - 1] ^ (mt[i - 1] >>> 30);
+        mt[i] = ((mt[i] ^ Math.imul(prev, 1566083941)) - i) >>> 0;
+        i++;
+        if (i >= 624) { mt[0] = mt[623]; i = 1; }
+      }
+      mt[0] = 0x80000000;
+    }
+    function next() {
+      if (index >= 624) {
+        for (let k = 0; k < 624; k++) {
+          const y = (mt[k] & 0x80000000) | (mt[(k + 1) % 624] & 0x7fffffff);
+          mt[k] = mt[(k + 397) % 624] ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
+        }
+        index = 0;
+      }
+      let y = mt[index++];
+      y ^= y >>> 11;
+      y ^= (y << 7) & 0x9d2c5680;
+      y ^= (y << 15) & 0xefc60000;
+      y ^= y >>> 18;
+      return y >>> 0;
+    }
+    // the key: |seed| in 32-bit words, least significant first ([0] for 0); seeds up to 2**53
+    let n = Math.abs(seed);
+    const key = [];
+    do { key.push(n % 4294967296); n = Math.floor(n / 4294967296); } while (n > 0);
+    initByArray(key);
+    let gaussNext = null;
+    function random() {
+      const a = next() >>> 5, b = next() >>> 6;
+      return (a * 67108864 + b) * (1 / 9007199254740992);
+    }
+    return {
+      random: random,
+      uniform: (low, high) => low + (high - low) * random(),
+      gauss(mu, sigma) {
+        let z = gaussNext;
+        gaussNext = null;
+        if (z === null) {
+          const x2pi = random() * (2 * Math.PI);  // TWOPI
+          const g2rad = Math.sqrt(-2 * Math.log(1 - random()));
+          z = Math.cos(x2pi) * g2rad;
+          gaussNext = Math.sin(x2pi) * g2rad;
+        }
+        return mu + z * sigma;
+      },
+    };
+  }
+
+  // The starting values the program's initialisers draw with `seed`: name -> value.
+  function draw(initialisers, seed) {
+    const made = pythonRandom(seed), values = {};
+    for (const [kind, low, high, names] of initialisers) {
+      for (const name of names) {
+        values[name] = kind === "uniform" ? made.uniform(low, high) : kind === "normal" ? made.gauss(low, high) : 0;
+      }
+    }
+    return values;
+  }
+
+  return {decode, graph, rows, forward, backward, ldexp, exponent, optimizer, rate, pythonRandom, draw};
 })();

@@ -1088,14 +1088,14 @@
     fragmentTimer = setTimeout(function () {
       fragmentTimer = null;
       const moved = Object.keys(train.moved || {}).length;
-      if (!train.t && !moved && $("sg-train-lr").value === TRAIN.lr && $("sg-train-optimizer").value === "sgd"
+      if (!train.t && !moved && train.seed === TRAIN.seed && $("sg-train-lr").value === TRAIN.lr && $("sg-train-optimizer").value === "sgd"
           && $("sg-train-descend").checked && !location.hash) return;  // the page as written: nothing to say
       const state = new URLSearchParams();
       state.set("program", PROGRAM);
       state.set("step", String(train.t));
       state.set("lr", $("sg-train-lr").value);
       state.set("optimizer", $("sg-train-optimizer").value);
-      if (TRAIN.seed !== null) state.set("seed", String(TRAIN.seed));
+      if (train.seed !== null) state.set("seed", String(train.seed));
       if (!$("sg-train-descend").checked) state.set("descend", "0");
       for (const name in train.moved || {}) state.set("set." + name, String(train.moved[name]));
       history.replaceState(null, "", "#" + state.toString());
@@ -1115,8 +1115,7 @@
     if (state.get("descend") === "0") $("sg-train-descend").checked = false;
     const seed = state.get("seed");
     if (seed !== null && String(TRAIN.seed) !== seed) {
-      trainError("the link is of --seed " + seed + "; this page's starting values are those of --seed "
-        + TRAIN.seed + " (write the page with scalargrad dot --seed " + seed + ")");
+      if (!reseed(Number(seed))) trainError("the link's seed " + seed + " is not a whole number the page can draw with");
     }
     const byName = new Map(DATA.inputs.map((input, k) => [input.name, k]));
     for (const [key, text] of state) {
@@ -1132,8 +1131,32 @@
     return Number.isInteger(count) && count > 0 ? Math.min(count, 1e6) : 0;
   }
 
+  // New starting values: the initialisers' draws with `seed`, as `--seed` draws them (Python's
+  // Mersenne Twister, engine.js); the inputs moved by hand are drawn over. False for a bad seed.
+  function reseed(seed) {
+    if (!Number.isSafeInteger(seed) || !TRAIN.initialisers.length) return false;
+    const values = SG.draw(TRAIN.initialisers, seed);
+    DATA.inputs.forEach(function (input, k) {
+      if (!(input.name in values)) return;
+      input.value = values[input.name];
+      showInput(k);
+    });
+    train.seed = seed;
+    train.moved = {};
+    $("sg-train-seed").value = String(seed);
+    return true;
+  }
+
   function buildTraining() {
     if (!TRAIN) return;
+    train.seed = TRAIN.seed;
+    if (TRAIN.initialisers.length) {
+      $("sg-train-seed-box").hidden = false;
+      $("sg-train-seed").value = TRAIN.seed === null ? "" : String(TRAIN.seed);
+      $("sg-train-seed").placeholder = "as given";
+      $("sg-train-seed").title = TRAIN.seed === null ? "the starting values came from a session or a file: a seed draws new ones"
+        : "the --seed of the starting values: another draws new ones, as scalargrad --seed N does";
+    }
     $("sg-train").hidden = false;
     if (!zoom.svg) $("sg-tools").before($("sg-train"));  // no picture: training comes first
     $("sg-train-what").textContent = "(" + DATA.inputs.length + " inputs; as scalargrad step, off the main thread)";
@@ -1156,6 +1179,7 @@
     const replay = readFragment();
     run();
     startWorker();
+    paintArrays();
     $("sg-train-step").addEventListener("click", () => steps(1));
     $("sg-train-play").addEventListener("click", function () {
       if (train.playing) send({type: "pause"});
@@ -1166,6 +1190,21 @@
     $("sg-train-optimizer").addEventListener("change", () => configure(true));
     $("sg-train-descend").addEventListener("change", () => configure(false));
     $("sg-train-save").addEventListener("click", save);
+    $("sg-train-seed").addEventListener("change", function () {
+      const seed = Number(this.value);
+      if (this.value === "" || !reseed(seed)) {
+        trainError("the seed must be a whole number, such as 1337");
+        return;
+      }
+      trainError("");
+      run();
+      refresh();
+      train.start = Float64Array.from(value);
+      train.version += 1;
+      train.losses = [];
+      send({type: "reset", value: Float64Array.from(value)});
+      saveFragment();
+    });
     $("sg-train-csv").addEventListener("change", function () {
       const file = this.files[0];
       if (!file) return;
@@ -1228,6 +1267,7 @@
     train: {
       steps: steps,
       reset: reset,
+      seed: () => train.seed,
       configure: configure,
       t: () => train.t,
       params: () => DATA.inputs.map((input) => input.value),
