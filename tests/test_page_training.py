@@ -184,7 +184,7 @@ def test_the_url_fragment_restores_the_state_on_reload(opened, tmp_path):
     tab = opened(path)
     tab.set_input("b", 0.25)  # a slider: the new starting point
     trained = train(tab, 12, lr="0.02 / (1 + k)", optimizer="momentum")
-    fragment = tab.tab.evaluate("""() => new Promise(resolve => setTimeout(() => resolve(location.hash), 400))""")
+    fragment = tab.tab.evaluate("scalargrad.train.fragment('step=12')")
     state = dict(pair.split("=", 1) for pair in fragment[1:].split("&"))
     assert state["step"] == "12" and state["optimizer"] == "momentum" and state["set.b"] == "0.25"
     again = opened(path, fragment)
@@ -271,7 +271,7 @@ def test_a_dropped_csv_trains_as_the_cli_does_on_that_file_and_its_text_stays_in
     clean.write_text("\n".join(",".join(row[:3]) for row in csv.reader(mine.read_text().splitlines())) + "\n")
     tab = opened(moons_page)
     tab.tab.set_input_files("#sg-train-csv", str(clean))
-    tab.tab.evaluate("() => new Promise(resolve => setTimeout(resolve, 300))")
+    tab.tab.evaluate("scalargrad.train.dropped()")
     assert tab.tab.inner_text("#sg-train-error") == "" and tab.tab.evaluate("window.pwned") is None
     got = train(tab, 5, lr="0.5")
     want = cli_steps(f"--file={EXAMPLES / 'moons.sg'}", f"--bindings={clean}", "--seed=1337", "--steps", "5",
@@ -279,18 +279,18 @@ def test_a_dropped_csv_trains_as_the_cli_does_on_that_file_and_its_text_stays_in
     assert_equal_values(got, want)
 
     tab.tab.set_input_files("#sg-train-csv", str(mine))  # as the CLI: every header cell must be a name
-    tab.tab.evaluate("() => new Promise(resolve => setTimeout(resolve, 300))")
+    tab.tab.evaluate("scalargrad.train.dropped()")
     assert tab.tab.inner_text("#sg-train-error") == "mine.csv, line 1: column 4 of the header is not a name"
     short = tmp_path / f"{hostile}.csv"
     short.write_text("x1,x2,y\n1,2,1\n")
     tab.tab.set_input_files("#sg-train-csv", str(short))
-    tab.tab.evaluate("() => new Promise(resolve => setTimeout(resolve, 300))")
+    tab.tab.evaluate("scalargrad.train.dropped()")
     said = tab.tab.inner_text("#sg-train-error")
     assert said.startswith(f"{hostile}.csv has 1 rows; this page's graph holds 100") and tab.tab.evaluate("window.pwned") is None
     bad = tmp_path / "bad.csv"
     bad.write_text("x1,x2,y\n" + "1,2,1\n" * 99 + "1,two,1\n")
     tab.tab.set_input_files("#sg-train-csv", str(bad))
-    tab.tab.evaluate("() => new Promise(resolve => setTimeout(resolve, 300))")
+    tab.tab.evaluate("scalargrad.train.dropped()")
     assert tab.tab.inner_text("#sg-train-error") == "bad.csv, line 101, column x2: `two` is not a number"
 
 
@@ -390,6 +390,7 @@ def test_a_notebook_shows_the_page_inline_and_it_trains_there(browser, tmp_path)
 SEEDED = "W = normal(0, 1, [3, 2]); c = zeros([2]); b = uniform(-1, 1, [2])\nL = sum(tanh(W) * W) + sum(b * b + c)"
 
 
+@pytest.mark.slow
 def test_a_seed_draws_the_starting_values_as_the_cli_does(opened, tmp_path):
     """The page draws with Python's Mersenne Twister (random.Random(seed).uniform and .gauss,
     in the parser's order): another seed gives the values `--seed` gives, to the last bit, and
@@ -407,7 +408,7 @@ def test_a_seed_draws_the_starting_values_as_the_cli_does(opened, tmp_path):
     got = train(tab, 6, lr="0.05", optimizer="adam")
     assert_equal_values(got, cli_steps(SEEDED, "--seed", str(2**40 + 3), "--steps", "6", "--lr", "0.05",
                                        "--optimizer", "adam"))
-    fragment = tab.tab.evaluate("() => new Promise(resolve => setTimeout(() => resolve(location.hash), 400))")
+    fragment = tab.tab.evaluate("scalargrad.train.fragment('step=6')")
     assert f"seed={2**40 + 3}" in fragment
     again = opened(path, fragment)
     again.tab.evaluate("""() => new Promise(resolve => {

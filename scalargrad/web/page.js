@@ -1208,10 +1208,12 @@
     $("sg-train-csv").addEventListener("change", function () {
       const file = this.files[0];
       if (!file) return;
-      file.text().then(function (text) {
-        trainError(readCsv(text, file.name));
+      train.dropped = file.text().then(function (text) {
+        const problem = readCsv(text, file.name);
+        trainError(problem);
         run();
         refresh();
+        return problem;
       });
     });
     const problem = checkRate($("sg-train-lr").value);
@@ -1268,6 +1270,11 @@
       steps: steps,
       reset: reset,
       seed: () => train.seed,
+      dropped: () => train.dropped,  // the last CSV file read: a promise of what was wrong with it ("" if nothing)
+      fragment: (part) => new Promise(function (resolve) {  // the link once it holds `part`
+        const wait = () => (location.hash.includes(part) ? resolve(location.hash) : setTimeout(wait, 20));
+        wait();
+      }),
       configure: configure,
       t: () => train.t,
       params: () => DATA.inputs.map((input) => input.value),
