@@ -429,3 +429,16 @@ def test_a_page_of_values_from_elsewhere_claims_no_seed():
     program.evaluate({**program.defaults, "b[0]": 0.5})  # a value from a session or a file
     assert pages.training_data(program, 3)["seed"] is None
     assert pages.training_data(parse("L = a * a"), 0)["seed"] is None  # no initialisers: nothing drawn
+
+
+def test_a_slider_moved_after_training_starts_again_from_it(opened, tmp_path):
+    path = tmp_path / "fit.html"
+    pages.write_page(parse(FIT), path)
+    tab = opened(path)
+    train(tab, 5, lr="0.01")
+    tab.set_input("w", 1.5)
+    assert tab.tab.evaluate("scalargrad.train.steps(0)") == 0  # the reset has been answered
+    assert tab.tab.evaluate("scalargrad.train.params()") == [1.5, 0.1]
+    fresh = opened(tmp_path / "fit.html")
+    fresh.set_input("w", 1.5)
+    assert train(tab, 4) == train(fresh, 4)

@@ -999,12 +999,16 @@
     });
   }
 
-  function inputMoved(k) {  // a slider moved an input: the new starting point of training
+  function inputMoved(k) {  // a slider moved an input: the new starting point of training (from step 0)
     if (!train.worker) return;
     const input = DATA.inputs[k];
     train.start[input.id] = input.value;
     train.version += 1;
     send({type: "set", ids: [input.id], values: [input.value], start: true});
+    if (train.t > 0) {  // a new starting point: training starts again from it, so a link replays it exactly
+      train.losses = [];
+      send({type: "reset"});
+    }
     train.moved = train.moved || {};
     train.moved[input.name] = input.value;
     saveFragment();
