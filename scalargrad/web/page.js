@@ -1,8 +1,11 @@
 // scalargrad's interactive page: forward and backward in the browser, the chain rule in
-// words, the backward pass step by step, and `scalargrad check`'s verdicts if it has run.
-// Written into every page by scalargrad/page.py,
-// after `OPS` (the derivative table, made from the JS columns of scalargrad/ops.py).
-// Loops only, never recursion; text from the program is set with textContent only.
+// words, the backward pass step by step, `scalargrad check`'s verdicts if it has run, arrays
+// as heat maps, zoom, pan and search, and training (`scalargrad step` in a Web Worker made
+// from the page's own text, with the decision boundary, a dropped CSV, the state in the link).
+// Written into every page by scalargrad/page.py, after `OPS` (the derivative table, made from
+// the JS columns of scalargrad/ops.py) and `SG` (engine.js: the graph's typed arrays, forward,
+// backward, the optimisers, the learning rate's reader, Python's random).
+// Loops only, never recursion; text from the program or a file is set with textContent only.
 "use strict";
 (function () {
   const DATA = JSON.parse(document.getElementById("sg-data").textContent);
