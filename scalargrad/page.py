@@ -328,6 +328,7 @@ def fit_data(program: Program) -> dict | None:
         return None
     rows = len(program.arrays[program.data[0]][1])
     first = {program.node_id(program.names[program.arrays[name][1][0]]): name for name in program.data}
+    found = []
     for name, (shape, labels) in program.arrays.items():
         if name in program.data or tuple(shape) != (rows,) or labels[0] in program.inputs:
             continue
@@ -337,11 +338,12 @@ def fit_data(program: Program) -> dict | None:
         read = [first[i] for i in ids if i in first]
         if 1 <= len(read) <= 2:
             rest = [column for column in program.data if column not in read]
-            return {"name": name, "ids": [program.node_id(program.names[label]) for label in labels],
-                    "columns": read, "target": rest[0] if rest else None, "sub": ids,
-                    "data": {column: [program.node_id(program.names[label]) for label in program.arrays[column][1]]
-                             for column in program.data}}
-    return None
+            found.append({"name": name, "ids": [program.node_id(program.names[label]) for label in labels],
+                          "columns": read, "target": rest[0] if rest else None, "sub": ids,
+                          "data": {column: [program.node_id(program.names[label])
+                                            for label in program.arrays[column][1]] for column in program.data}})
+    # a model's output leaves a column to compare with (`f` of x against y), a residual `f - y` does not
+    return next((fit for fit in found if fit["target"]), found[0] if found else None)
 
 
 def _verdicts(program: Program, check: Mapping | None) -> dict | None:

@@ -442,3 +442,16 @@ def test_a_slider_moved_after_training_starts_again_from_it(opened, tmp_path):
     fresh = opened(tmp_path / "fit.html")
     fresh.set_input("w", 1.5)
     assert train(tab, 4) == train(fresh, 4)
+
+
+def test_the_fitted_vector_is_the_models_output_not_a_residual():
+    data = {"x": [1.0, 2.0, 3.0], "y": [2.0, 3.0, 5.0]}
+    program = parse("w = 0.5; c = 0; r = w * x + c - y; f = w * x + c; L = mean(r ** 2)", data=data)
+    fit = pages.fit_data(program)
+    assert (fit["name"], fit["columns"], fit["target"]) == ("f", ["x"], "y")
+    assert fit["ids"] == [program.node_id(program.names[f"f[{i}]"]) for i in range(3)]
+    assert pages.fit_data(parse("w = 0.5; L = w * w")) is None  # no data: no map
+    moons = parse((EXAMPLES / "moons.sg").read_text(), data={"x1": [0.5], "x2": [0.1], "y": [1.0]})
+    fit = pages.fit_data(moons)
+    assert (fit["name"], fit["columns"], fit["target"]) == ("score", ["x1", "x2"], "y")
+    assert fit["sub"][-1] == fit["ids"][0] and fit["sub"] == sorted(fit["sub"])  # the first row's nodes, in order

@@ -889,7 +889,7 @@
 
   function showTraining() {
     const parts = ["step " + train.t, nodeAt(DATA.output).label + " = " + fixed(value[DATA.output])];
-    for (const i of DATA.named) if (i !== DATA.output) parts.push(nodeAt(i).label + " = " + fixed(value[i]));
+    for (const i of DATA.named.slice(0, 8)) if (i !== DATA.output) parts.push(nodeAt(i).label + " = " + fixed(value[i]));
     $("sg-train-status").textContent = parts.join("   ");
     $("sg-train-play").textContent = train.playing ? "\u275A\u275A pause" : "\u25B6 play";
     drawLoss();
@@ -1255,7 +1255,7 @@
     $("sg-last").addEventListener("click", () => go(STEPS.length - 1));
     $("sg-done").addEventListener("click", () => go(-1));
     document.addEventListener("keydown", function (event) {
-      if (event.target.closest && event.target.closest("input")) return;
+      if (event.target.closest && event.target.closest("input, select, textarea")) return;  // typing, not stepping
       const moves = {ArrowRight: state.step + 1, ArrowLeft: state.step - 1, Home: 0,
         End: STEPS.length - 1, Escape: -1};
       if (!(event.key in moves)) return;
