@@ -785,7 +785,7 @@
   const TRAIN = DATA.training;
   const FIT = DATA.fit;
   const train = {worker: null, version: 0, t: 0, losses: [], waiting: {}, asked: 0, playing: false, timing: null, map: null,
-    box: null, start: null, error: "", drawn: false};
+    box: null, error: "", drawn: false};
   const MAP_SIZE = 48;
 
   function params() {
@@ -837,7 +837,6 @@
     train.worker = new Worker(url);
     URL.revokeObjectURL(url);
     train.worker.onmessage = received;
-    train.start = Float64Array.from(value);
     train.box = FIT ? mapBox() : null;
     const message = Object.assign({type: "init", graph: {n: G.n, op: G.op, a: G.a, b: G.b, kind: G.kind, ops: G.ops},
       value: Float64Array.from(value), params: params(), of: DATA.output,
@@ -1005,7 +1004,6 @@
   function inputMoved(k) {  // a slider moved an input: the new starting point of training (from step 0)
     if (!train.worker) return;
     const input = DATA.inputs[k];
-    train.start[input.id] = input.value;
     train.version += 1;
     send({type: "set", ids: [input.id], values: [input.value], start: true});
     if (train.t > 0) {  // a new starting point: training starts again from it, so a link replays it exactly
@@ -1072,7 +1070,7 @@
         values.push(x);
       }
     }
-    ids.forEach((id, j) => { value[id] = values[j]; START[id] = values[j]; train.start[id] = values[j]; });
+    ids.forEach((id, j) => { value[id] = values[j]; });
     train.version += 1;
     train.box = mapBox();
     send({type: "map", map: {size: MAP_SIZE, box: train.box}});
@@ -1206,7 +1204,6 @@
       trainError("");
       run();
       refresh();
-      train.start = Float64Array.from(value);
       train.version += 1;
       train.losses = [];
       send({type: "reset", value: Float64Array.from(value)});
