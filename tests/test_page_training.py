@@ -455,3 +455,24 @@ def test_the_fitted_vector_is_the_models_output_not_a_residual():
     fit = pages.fit_data(moons)
     assert (fit["name"], fit["columns"], fit["target"]) == ("score", ["x1", "x2"], "y")
     assert fit["sub"][-1] == fit["ids"][0] and fit["sub"] == sorted(fit["sub"])  # the first row's nodes, in order
+
+
+def test_a_step_out_of_the_domain_is_not_taken_and_says_where(opened, tmp_path):
+    path = tmp_path / "log.html"
+    pages.write_page(parse("L = log(w) + w * w"), path, {"w": 0.5})
+    tab = opened(path)
+    tab.tab.fill("#sg-train-lr", "1")
+    tab.tab.dispatch_event("#sg-train-lr", "change")
+    done = tab.tab.evaluate("scalargrad.train.steps(5)")  # w - 1 * (1/w + 2w) = -1.5: log leaves its domain
+    assert done == 0 and tab.tab.evaluate("scalargrad.train.params()") == [0.5]
+    assert tab.tab.evaluate("scalargrad.train.error()") == "`log(w)` has no finite value after step 1: the step is not taken"
+    result = run_installed("step", "L = log(w) + w * w", "--w", "0.5", "--lr", "1", "--descend", "--no-session")
+    assert result.exit_code != 0 and "log" in result.stderr  # the CLI stops there too
+
+
+def test_a_program_without_inputs_has_no_training(opened, tmp_path):
+    path = tmp_path / "numbers.html"
+    pages.write_page(parse("L = 2 * 3 + 1"), path, {})
+    tab = opened(path)
+    assert tab.tab.is_hidden("#sg-train") and tab.blobs == []  # no worker either
+    assert tab.tab.inner_text("#sg-output") == "L = 7.0000"

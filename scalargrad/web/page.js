@@ -809,7 +809,8 @@
     }
   }
 
-  function trainError(text) {
+  function trainError(text) {  // the worker names a node as {node 12}: here, by its text
+    text = text.replace(/\{node (\d+)\}/g, (match, id) => "`" + nodeAt(Number(id)).text + "`");
     train.error = text;
     $("sg-train-error").textContent = text;
     $("sg-train-error").hidden = !text;

@@ -29,7 +29,7 @@
       return "the learning rate is " + lr + " at k = " + t + ": it must be a finite, positive number at every step";
     }
     const bad = SG.backward(g, table, value, grad, of);
-    if (bad >= 0) return "the gradient of node " + bad + " is not finite at step " + (t + 1);
+    if (bad >= 0) return "the gradient of {node " + bad + "} is not finite at step " + (t + 1);
     for (let j = 0; j < params.length; j++) {
       x[j] = value[params[j]];
       falling[j] = descend ? grad[params[j]] : -grad[params[j]];
@@ -48,7 +48,7 @@
     if (failed >= 0) {  // as the CLI: a step that fails is not taken
       for (let j = 0; j < params.length; j++) value[params[j]] = old[j];
       SG.forward(g, table, value);
-      return "node " + failed + " has no finite value after step " + (t + 1);
+      return "{node " + failed + "} has no finite value after step " + (t + 1) + ": the step is not taken";
     }
     t += 1;
     losses.push(value[of]);
@@ -139,14 +139,14 @@
       if (message.value) start = message.value;
       playing = false;
       const bad = reset();
-      report(bad >= 0 ? "node " + bad + " has no finite value at the start" : "", {map: mapRequest});
+      report(bad >= 0 ? "{node " + bad + "} has no finite value at the start" : "", {map: mapRequest});
     } else if (message.type === "set") {  // the sliders moved an input, or a drop-in CSV the data
       for (let j = 0; j < message.ids.length; j++) {
         value[message.ids[j]] = message.values[j];
         if (message.start) start[message.ids[j]] = message.values[j];
       }
       const bad = SG.forward(g, table, value);
-      report(bad >= 0 ? "node " + bad + " has no finite value here" : "", {map: mapRequest});
+      report(bad >= 0 ? "{node " + bad + "} has no finite value here" : "", {map: mapRequest});
     } else if (message.type === "step") {
       playing = false;
       const began = performance.now();
