@@ -241,6 +241,9 @@ def test_the_decision_boundary_is_the_models_score_over_the_plane(opened, moons_
     got = [grid[r * size + c] for r, c in picks]
     assert all(abs(g - w) <= 1e-12 * max(1.0, abs(w)) for g, w in zip(got, want)), (got, want)
     assert {g > 0 for g in grid} == {True, False}  # a boundary crosses the map
+    canvas = tab.tab.locator("#sg-map").bounding_box()
+    tab.tab.hover("#sg-map", position={"x": 0.5, "y": 0.5})  # the top left cell: x1 low, x2 high
+    assert tab.tab.inner_text("#sg-map-caption").endswith(f"score = {grid[0]:.4f}") and canvas["width"] > 100
 
 
 def test_one_data_column_draws_the_fitted_curve(opened, tmp_path, cli):

@@ -1153,6 +1153,7 @@
     return true;
   }
 
+  let caption = "";
   function buildTraining() {
     if (!TRAIN) return;
     train.seed = TRAIN.seed;
@@ -1178,9 +1179,28 @@
     if (!FIT) $("sg-train-csv").closest("label").hidden = true;
     else {
       $("sg-map-box").hidden = false;
-      $("sg-map-caption").textContent = FIT.columns.length === 2
+      caption = FIT.columns.length === 2
         ? FIT.name + " over " + FIT.columns.join(" and ") + (FIT.target ? ", the points coloured by " + FIT.target : "")
         : FIT.name + " over " + FIT.columns[0] + (FIT.target ? ", with the points (" + FIT.columns[0] + ", " + FIT.target + ")" : "");
+      $("sg-map-caption").textContent = caption;
+    }
+    if (FIT) {  // the model's value under the pointer, read off the map
+      $("sg-map").addEventListener("mousemove", function (event) {
+        const map = train.map, box = train.box;
+        if (!map) return;
+        const rect = this.getBoundingClientRect();
+        const fx = (event.clientX - rect.left) / rect.width, fy = (event.clientY - rect.top) / rect.height;
+        const x = box[0] + (box[1] - box[0]) * fx, y = box[3] - (box[3] - box[2]) * fy;
+        if (FIT.columns.length === 2) {
+          const c = Math.round(fx * (MAP_SIZE - 1)), r = Math.round(fy * (MAP_SIZE - 1));
+          $("sg-map-caption").textContent = FIT.columns[0] + " = " + fixed(x) + ", " + FIT.columns[1] + " = " + fixed(y)
+            + ": " + FIT.name + " = " + fixed(map[r * MAP_SIZE + c]);
+        } else {
+          const c = Math.round(fx * (map.length - 1));
+          $("sg-map-caption").textContent = FIT.columns[0] + " = " + fixed(x) + ": " + FIT.name + " = " + fixed(map[c]);
+        }
+      });
+      $("sg-map").addEventListener("mouseleave", () => { $("sg-map-caption").textContent = caption; });
     }
     const replay = readFragment();
     run();
