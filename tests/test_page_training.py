@@ -103,8 +103,8 @@ def test_100_steps_of_the_moons_in_the_page_are_the_clis(opened, moons_page, tmp
 @pytest.mark.parametrize("optimizer, lr", [("adam", "0.01"), ("momentum", "0.05")])
 def test_the_moons_trained_by_adam_and_momentum_are_the_clis(opened, moons_page, optimizer, lr):
     tab = opened(moons_page)
-    got = train(tab, 40, lr=lr, optimizer=optimizer)
-    assert_equal_values(got, cli_steps(*MOONS, "--steps", "40", "--lr", lr, "--optimizer", optimizer))
+    got = train(tab, 100, lr=lr, optimizer=optimizer)
+    assert_equal_values(got, cli_steps(*MOONS, "--steps", "100", "--lr", lr, "--optimizer", optimizer))
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "rmsprop", "momentum", "sgd"])
