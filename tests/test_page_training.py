@@ -202,17 +202,25 @@ def test_the_url_fragment_restores_the_state_on_reload(opened, tmp_path):
 
 @pytest.mark.slow
 def test_saved_bindings_continue_in_the_cli_exactly(opened, moons_page, tmp_path):
+    """10 steps of the notebook's schedule in the page, save, and the command the page shows
+    (its rate counting k on from 10) takes 10 more in the CLI: the page's 20 steps."""
+    import shlex
+
     tab = opened(moons_page)
-    train(tab, 10, lr="0.1")
+    train(tab, 10, lr=SCHEDULE)
     with tab.tab.expect_download() as download:
         tab.tab.click("#sg-train-save")
     saved = tmp_path / "saved.json"
     download.value.save_as(saved)
     document = json.loads(saved.read_text())
     assert list(document) == ["W1", "b1", "W2", "b2", "W3", "b3"] and len(document["W1"]) == 16
+    shown = tab.tab.inner_text("#sg-train-continue")
+    command = shlex.split(shown.split("continue in a terminal: ", 1)[1].split(" (with", 1)[0])
+    assert command[:6] == ["scalargrad", "step", "--bindings", "bindings.json", "--bindings", "DATA.csv"]
+    assert command[6:] == ["--descend", "--lr", "1.0 - 0.9*(k + 10)/100"] and "continues exactly" in shown
     twenty = train(tab, 10)
     continued = cli_steps(f"--file={EXAMPLES / 'moons.sg'}", f"--bindings={saved}",
-                          f"--bindings={EXAMPLES / 'moons.csv'}", "--steps", "10", "--lr", "0.1")
+                          f"--bindings={EXAMPLES / 'moons.csv'}", "--steps", "10", "--lr", command[-1])
     assert_equal_values(twenty, continued)
 
 

@@ -1030,7 +1030,23 @@
     return out;
   }
 
+  // The command that continues in a terminal from the saved values: the rate's k counted on
+  // from the steps taken (`k` read as `(k + t)`), so SGD continues exactly.
+  function continuation() {
+    const lr = $("sg-train-lr").value.trim();
+    const shifted = train.t ? lr.replace(/[A-Za-z_][A-Za-z_0-9]*/g, (name) => (name === "k" ? "(k + " + train.t + ")" : name)) : lr;
+    const optimizer = $("sg-train-optimizer").value;
+    let command = "scalargrad step --bindings bindings.json" + (FIT ? " --bindings DATA.csv" : "")
+      + ($("sg-train-descend").checked ? " --descend" : "") + " --lr \"" + shifted + "\""
+      + (optimizer !== "sgd" ? " --optimizer " + optimizer : "");
+    const note = optimizer === "sgd" ? " (with the program as you gave it to dot; it continues exactly)"
+      : " (with the program as you gave it to dot; " + optimizer + "'s state starts again there: the file holds values only)";
+    return "continue in a terminal: " + command + note;
+  }
+
   function save() {
+    $("sg-train-continue").textContent = continuation();
+    $("sg-train-continue").hidden = false;
     const text = JSON.stringify(bindings(), null, 1) + "\n";
     const url = URL.createObjectURL(new Blob([text], {type: "application/json"}));
     const link = document.createElement("a");
