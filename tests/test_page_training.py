@@ -18,6 +18,7 @@ import pytest
 from conftest import run_installed
 from scalargrad import parse
 from scalargrad import page as pages
+from scalargrad.errors import ScalarGradError
 from scalargrad.optimizers import learning_rate
 from test_page import Opened, browser  # noqa: F401  (the module's one Chromium)
 
@@ -141,9 +142,15 @@ def test_the_learning_rate_is_read_as_step_reads_it(browser):  # noqa: F811
         assert rates == [rate.at(k) for k in range(7)], text
     errors = tab.tab.evaluate("""([texts, functions, constants]) => texts.map(text => {
         try { SG.rate(text, functions, constants); return ""; } catch (error) { return error.message; }
-    })""", [["0.1 * q", "0.1 *", "(k", "k)", "1 2", "log(1, 2, 3)", "window.alert(1)", "k; 1"],
+    })""", [["0.1 * q", "0.1 *", "(k", "k)", "1 2", "log(1, 2, 3)", "window.alert(1)", "k; 1", "exp k", "exp",
+             "k(2)", "()", "log(, 2)"],
             training["functions"], training["constants"]])
     assert errors[0] == "the learning rate may read only the step number k, not `q`"
+    assert errors[8] == errors[9] == "`exp` is a function: write exp(...)"
+    for text in ["0.1 * q", "0.1 *", "(k", "k)", "1 2", "log(1, 2, 3)", "window.alert(1)", "k; 1", "exp k", "exp",
+                 "k(2)", "()", "log(, 2)"]:
+        with pytest.raises(ScalarGradError):  # what the page refuses, the CLI refuses
+            learning_rate(text)
     assert all(errors), errors
     assert tab.errors == []
     tab.close()

@@ -158,10 +158,12 @@ var SG = (function () {
   function rate(text, functions, constants) {
     const tokens = text.match(/\s*(?:(\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)|([A-Za-z_][A-Za-z_0-9]*)|(\*\*|[-+*/(),])|(\S))/g) || [];
     const out = [], stack = [];
-    let expectOperand = true;
+    let expectOperand = true, called = "";  // called: a function's name, which `(` must follow
     const fail = (why) => { throw new Error(why); };
     for (const raw of tokens) {
       const token = raw.trim();
+      if (called && token !== "(") fail("`" + called + "` is a function: write " + called + "(...)");
+      called = "";
       if (/^(\d|\.\d)/.test(token)) {
         if (!expectOperand) fail("a number where an operator should be: `" + token + "`");
         out.push({number: Number(token)});
@@ -174,6 +176,7 @@ var SG = (function () {
           expectOperand = false;
         } else if (Object.prototype.hasOwnProperty.call(functions, token)) {
           stack.push({fn: token, args: 1});
+          called = token;
         } else fail("the learning rate may read only the step number k, not `" + token + "`");
       } else if (token === "(") {
         if (!expectOperand) fail("`(` where an operator should be");
@@ -212,7 +215,8 @@ var SG = (function () {
         expectOperand = true;
       } else fail("`" + token + "` cannot be read");
     }
-    if (expectOperand) fail("the expression ends where a number should be");
+    if (expectOperand) fail(called ? "`" + called + "` is a function: write " + called + "(...)"
+      : "the expression ends where a number should be");
     while (stack.length) {
       const top = stack.pop();
       if (top.open) fail("a `(` is not closed");
