@@ -494,3 +494,63 @@ def test_a_program_without_inputs_has_no_training(opened, tmp_path):
     tab = opened(path)
     assert tab.tab.is_hidden("#sg-train") and tab.blobs == []  # no worker either
     assert tab.tab.inner_text("#sg-output") == "L = 7.0000"
+
+
+def random_rate(rng) -> str:
+    """An expression of k from numbers, + - * / **, unary minus and functions (made in a loop)."""
+    text = rng.choice(["k", "0.5", "2", "k + 1", "3.25"])
+    for _ in range(rng.randint(1, 5)):
+        roll = rng.random()
+        if roll < 0.2:
+            text = f"{rng.choice(['exp', 'tanh', 'sqrt', 'abs', 'log1p', 'sigmoid'])}({text})"
+        elif roll < 0.3:
+            text = f"{rng.choice(['max', 'min', 'hypot'])}({text}, {rng.choice(['k', '0.1', '1.5'])})"
+        elif roll < 0.4:
+            text = f"-({text})" if rng.random() < 0.5 else f"-{text}"
+        else:
+            op = rng.choice(["+", "-", "*", "/", "**"])
+            other = rng.choice(["k", "0.5", "2", "1e-2", "(k + 1)", "-3", "pi"])
+            text = f"({text}) {op} {other}" if rng.random() < 0.5 else f"{other} {op} {text}"
+    return text
+
+
+def test_random_rates_of_k_are_the_languages(browser):  # noqa: F811
+    """300 seeded expressions of k: the page's reader gives the number the language's parser
+    and the table's forward give, at k = 0..4 (or both have none), so `-k**2`, `2**-k` and
+    their kin bind as the language binds them."""
+    import random
+
+    from scalargrad.errors import DomainError
+
+    rng = random.Random(25)
+    texts = [random_rate(rng) for _ in range(300)]
+    program = parse("L = a * a")
+    training = pages.training_data(program, None)
+    tab = Opened(browser)
+    tab.tab.set_content(pages.build_page(program, {"a": 1.0}, picture=False).html)
+    got = tab.tab.evaluate("""([texts, functions, constants]) => texts.map(text => {
+        try {
+            const at = SG.rate(text, functions, constants);
+            return [0, 1, 2, 3, 4].map(k => { const x = at(k); return Number.isFinite(x) ? x : null; });
+        } catch (error) { return error.message; }
+    })""", [texts, training["functions"], training["constants"]])
+    compared = 0
+    for text, rates in zip(texts, got):
+        assert not isinstance(rates, str), (text, rates)
+        try:
+            expression = parse(text, what="expression")
+        except DomainError:  # a part without k that has no value (folded when read)
+            expression = None
+        for k, value in enumerate(rates):
+            want = None
+            if expression is not None:
+                try:
+                    expression.evaluate({"k": float(k)} if "k" in expression.inputs else {})
+                    want = expression.output.data
+                except DomainError:
+                    pass
+            assert value == want or (value is not None and want is not None
+                                     and abs(value - want) <= 1e-15 * abs(want)), (text, k, value, want)
+            compared += want is not None
+    assert compared > 800
+    tab.close()

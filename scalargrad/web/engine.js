@@ -229,13 +229,14 @@ var SG = (function () {
         item.row = row;
       } else if (item.op) item.row = OPS[item.op];
     }
-    return function at(k) {
+    return function at(k) {  // NaN as soon as a step is not finite, as forward refuses it
       const values = [];
       for (const item of out) {
         if (item.number !== undefined) values.push(item.number);
         else if (item.k) values.push(k);
         else if (item.row.arity === 2) { const y = values.pop(); values.push(item.row.forward(values.pop(), y)); }
         else values.push(item.row.forward(values.pop()));
+        if (!Number.isFinite(values[values.length - 1])) return NaN;
       }
       return values[0];
     };
