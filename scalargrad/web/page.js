@@ -802,7 +802,8 @@
     try {
       const at = SG.rate(text, TRAIN.functions, TRAIN.constants);
       const first = at(0);
-      if (!(Number.isFinite(first) && first > 0)) return "the learning rate is " + first + " at k = 0: it must be positive";
+      if (!Number.isFinite(first)) return "lr: the learning rate has no finite value at k = 0";
+      if (!(first > 0)) return "lr: the learning rate is " + first + " at k = 0: it must be positive";
       return "";
     } catch (error) {
       return "lr: " + error.message;

@@ -25,9 +25,8 @@
 
   function stepOnce() {  // step t + 1; a message when it cannot be taken (nothing changes then)
     const lr = at(t);
-    if (!(Number.isFinite(lr) && lr > 0)) {
-      return "the learning rate is " + lr + " at k = " + t + ": it must be a finite, positive number at every step";
-    }
+    if (!Number.isFinite(lr)) return "the learning rate has no finite value at k = " + t;
+    if (!(lr > 0)) return "the learning rate is " + lr + " at k = " + t + ": it must be a finite, positive number at every step";
     const bad = SG.backward(g, table, value, grad, of);
     if (bad >= 0) return "the gradient of {node " + bad + "} is not finite at step " + (t + 1);
     for (let j = 0; j < params.length; j++) {
