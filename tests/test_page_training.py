@@ -554,3 +554,22 @@ def test_random_rates_of_k_are_the_languages(browser):  # noqa: F811
             compared += want is not None
     assert compared > 800
     tab.close()
+
+
+def test_search_on_a_picture_selects_the_node_and_zooms_to_it(opened, tmp_path):
+    path = tmp_path / "lecture.html"
+    pages.write_page(parse("e = a*b; d = e + c; L = d * f"), path, {"a": 2.0, "b": -3.0, "c": 10.0, "f": -2.0})
+    tab = opened(path)
+    home = [float(x) for x in tab.tab.get_attribute("#sg-graph svg", "viewBox").split()]
+    tab.tab.fill("#sg-search", "f")  # exact matches first: the input f, not the nodes whose text holds an f
+    assert tab.tab.inner_text("#sg-info-title") == "[5] f"
+    box = [float(x) for x in tab.tab.get_attribute("#sg-graph svg", "viewBox").split()]
+    assert box[2] < home[2]  # zoomed in
+    centre = tab.tab.evaluate("""() => {
+        const g = document.getElementById('n5'), b = g.getBBox(), m = g.closest('svg').querySelector('g.graph')
+            .transform.baseVal.consolidate().matrix;
+        return [b.x + b.width / 2 + m.e, b.y + b.height / 2 + m.f];
+    }""")
+    assert box[0] < centre[0] < box[0] + box[2] and box[1] < centre[1] < box[1] + box[3]  # f is in view
+    tab.tab.fill("#sg-search", "nothing")
+    assert tab.tab.inner_text("#sg-search-note") == "no node has that name"
