@@ -755,8 +755,8 @@
     const entry = view[i];
     if (entry && entry.group && zoom.svg) {
       const box = entry.group.getBBox();
-      const matrix = entry.group.getCTM() && graphGroup(zoom.svg).transform.baseVal.consolidate();
-      const e = matrix ? matrix.matrix.e : 0, f = matrix ? matrix.matrix.f : 0;
+      const shift = graphGroup(zoom.svg).transform.baseVal.consolidate();  // Graphviz's translate of the graph
+      const e = shift ? shift.matrix.e : 0, f = shift ? shift.matrix.f : 0;
       const width = Math.max(box.width * 6, zoom.home[2] / 8), height = width * zoom.home[3] / zoom.home[2];
       setBox([box.x + e + box.width / 2 - width / 2, box.y + f + box.height / 2 - height / 2, width, height]);
       entry.group.scrollIntoView({block: "nearest"});
