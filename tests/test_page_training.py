@@ -327,8 +327,12 @@ def test_arrays_are_heat_maps_with_their_sliders_collapsed_and_search_finds_a_no
     assert tab.tab.evaluate("document.querySelectorAll('#sg-arrays input[type=range]').length") == 0
     assert tab.tab.evaluate("document.querySelectorAll('#sg-inputs input').length") == 0
     assert tab.tab.evaluate("document.querySelectorAll('#sg-table tbody tr').length") < 10
-    tab.tab.click(".sg-array:first-child summary")  # W1's sliders, made when opened
-    assert tab.tab.evaluate("document.querySelectorAll('#sg-arrays input[type=range]').length") == 32
+    tab.tab.click(".sg-array:first-child summary")  # W1's sliders, made when opened (the toggle event comes after)
+    assert tab.tab.evaluate("""() => new Promise(resolve => {
+        const count = () => document.querySelectorAll('#sg-arrays input[type=range]').length;
+        const wait = () => (count() ? resolve(count()) : setTimeout(wait, 20));
+        wait();
+    })""") == 32
     box = tab.tab.locator("canvas[data-array=W2]").bounding_box()
     tab.tab.hover("canvas[data-array=W2]", position={"x": box["width"] * 4.5 / 16, "y": box["height"] * 2.5 / 16})
     tip = tab.tab.inner_text(".sg-array:nth-child(3) .sg-tip")
