@@ -866,11 +866,11 @@
     if (message.map) train.map = message.map;
     DATA.inputs.forEach(function (input, k) { input.value = message.values[k]; });
     trainError(message.error);
+    run();  // the numbers now (scalargrad.values() agrees with the step count), the drawing at the next frame
     if (!train.drawn) {
       train.drawn = true;
       requestAnimationFrame(function () {
         train.drawn = false;
-        run();
         refresh();
         DATA.inputs.forEach((input, k) => showInput(k));
         showTraining();
