@@ -232,6 +232,7 @@ def test_the_depth_we_report_is_where_micrograd_itself_fails(depth, cli):
     assert document["differs"] == []
 
 
+@pytest.mark.slow
 def test_recursive_reports_a_deep_chain_without_recursing(cli):
     """100,000 levels: counted with a list, at Python's default recursion limit."""
     text = "L = a" + " + 1" * 100_000

@@ -95,6 +95,7 @@ def test_later_commands_read_the_sessions_data_file_again(installed, tmp_path):
     assert document["check"]["data"] == saved["data"]["sha256"]
 
 
+@pytest.mark.slow
 def test_a_changed_data_file_is_read_as_it_is_now_with_a_warning(installed, tmp_path):
     """In the folder's own session (.scalargrad/session.json), as a person works."""
     env = {name: value for name, value in os.environ.items() if name != "SCALARGRAD_SESSION"}

@@ -64,9 +64,11 @@ def console_blocks(page: Path) -> list[tuple[str, str]]:
 
 
 PAGES_WITH_EXAMPLES = sorted(page for page in [ROOT / "README.md", *DOCS.glob("*.md")] if console_blocks(page))
+LONG_PAGES = {"tutorial.md", "derive.md"}  # seconds each (the whole lecture; SymPy): `-m slow`, and CI
 
 
-@pytest.mark.parametrize("page", PAGES_WITH_EXAMPLES, ids=lambda page: page.name)
+@pytest.mark.parametrize("page", [pytest.param(page, marks=pytest.mark.slow) if page.name in LONG_PAGES else page
+                                  for page in PAGES_WITH_EXAMPLES], ids=lambda page: page.name)
 def test_console_examples_are_what_the_tool_prints(page, cli, tmp_path, monkeypatch):
     """Every command of the ```console blocks, run in order in one fresh folder and session,
     shows exactly what the page shows: what a terminal shows, its stderr (notes, warnings,

@@ -119,6 +119,7 @@ def test_right_nested_sum_100000_deep():
     assert program.output.data == 100_001 and program.names["x"].grad == 100_000
 
 
+@pytest.mark.slow
 def test_chain_of_100000_statements():
     lines = ["x0 = a"] + [f"x{i} = x{i - 1} + a" for i in range(1, 100_000)]
     program = parse("\n".join(lines))

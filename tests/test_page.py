@@ -363,6 +363,7 @@ def assert_same(got: tuple[list, list], want: tuple[list, list], where: str) -> 
         assert not bad, f"{where}: {kind} differs at nodes {bad[:3]}"
 
 
+@pytest.mark.slow
 def test_the_pages_numbers_are_pythons_for_generated_programs(browser):
     """200 seeded programs over every row of the table, each at the inputs it was written
     with and at new inputs set through the page's number fields. One page per program, one
@@ -563,6 +564,7 @@ def test_a_check_at_other_values_is_stale_from_the_start(opened, tmp_path):
     assert marks(tab) == LECTURE_MARKS  # at the check's values, its verdicts apply
 
 
+@pytest.mark.slow
 def test_a_check_of_another_node_or_program_is_not_marked(opened, tmp_path):
     path = installed_page(tmp_path, "of.html", ["grad", STATEMENTS, *LECTURE_VALUES], ["check", "--of", "d"])
     tab = opened(path)
@@ -577,6 +579,7 @@ def test_a_check_of_another_node_or_program_is_not_marked(opened, tmp_path):
     assert marks(tab) == {} and tab.tab.is_hidden("#sg-check")
 
 
+@pytest.mark.slow
 def test_a_check_on_data_is_marked_only_on_a_page_of_the_same_data(opened, tmp_path):
     data, other = tmp_path / "data.csv", tmp_path / "other.csv"
     data.write_text("x,y\n1,2\n2,3\n")
@@ -590,6 +593,7 @@ def test_a_check_on_data_is_marked_only_on_a_page_of_the_same_data(opened, tmp_p
     assert check_column(tab) == {} and marks(tab) == {} and tab.tab.is_hidden("#sg-check")
 
 
+@pytest.mark.slow
 def test_plain_pages_and_tables_show_the_verdicts_without_marks(opened, tmp_path):
     program = parse(LECTURE)
     record = check_gradients(program, LECTURE_INPUTS).record()

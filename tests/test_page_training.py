@@ -185,6 +185,7 @@ def test_reset_rewinds_to_the_same_start_and_replays_exactly(opened, tmp_path):
     assert train(tab, 7) == first
 
 
+@pytest.mark.slow
 def test_the_url_fragment_restores_the_state_on_reload(opened, tmp_path):
     path = tmp_path / "fit.html"
     pages.write_page(parse(FIT), path)
@@ -276,6 +277,7 @@ def test_one_data_column_draws_the_fitted_curve(opened, tmp_path, cli):
     assert all(abs(y - (trained["w"] * x + trained["c"])) <= 1e-12 for x, y in zip(xs, curve))
 
 
+@pytest.mark.slow
 def test_a_dropped_csv_trains_as_the_cli_does_on_that_file_and_its_text_stays_inert(opened, moons_page, tmp_path):
     rows = list(csv.reader((EXAMPLES / "moons.csv").read_text().splitlines()))
     hostile = '<img src=x onerror="window.pwned = 1">'
