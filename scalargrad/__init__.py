@@ -46,18 +46,10 @@ def _program_svg(program: Program) -> str | None:
 
 
 def _program_html(program: Program) -> str | None:
-    """Jupyter shows a Program as the interactive page (`scalargrad dot -o graph.html`), inline: the
-    page `scalargrad.page.build_page` makes at the inputs' current values, in a frame of its own."""
-    import html
+    """Jupyter shows a Program as the interactive page (`scalargrad dot -o graph.html`), inline."""
+    from scalargrad.page import inline_page
 
-    from scalargrad.page import build_page
-
-    try:
-        page = build_page(program)
-    except ScalarGradError:
-        return None
-    return (f'<iframe srcdoc="{html.escape(page.html, quote=True)}" title="scalargrad: {html.escape(repr(program))}" '
-            'style="width: 100%; height: 640px; border: 0"></iframe>')
+    return inline_page(program)
 
 
 # The package assembles its layers: the engine knows nothing of drawing, so the picture

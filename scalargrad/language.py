@@ -120,6 +120,7 @@ class _Builder(ArrayBuilding, AlongBuilding):
         self.calls: list[tuple[int, int, int, int]] = []  # Program.calls
         self.body_spans: dict[int, tuple[int, int]] = {}  # Program.body_spans
         self._random = None  # random.Random(seed), made when an initialiser first draws
+        self.drawn: list[tuple[str, float, float, tuple[Value, ...]]] = []  # Program.initialisers, as nodes
         self.limit = budget.nodes() if source else 0  # the most nodes the graph may have
         self._sizes: dict[tuple, tuple[int, tuple | None]] = {}  # `_call_size` of (function, arguments)
 
@@ -433,6 +434,7 @@ class _Builder(ArrayBuilding, AlongBuilding):
         draw = {"uniform": lambda: self._random.uniform(low, high), "normal": lambda: self._random.gauss(low, high),
                 "zeros": lambda: 0.0}[name]
         items = tuple(self._add(Value(draw(), (), LEAF), start, end)[0] for _ in range(count))
+        self.drawn.append((name, low, high, items))
         return Array(sizes, items)
 
     # -- functions of one's own ----------------------------------------------------------
@@ -801,8 +803,10 @@ class _Builder(ArrayBuilding, AlongBuilding):
             raise self._error(ParseError, "parameters must be named: assign the initialiser to a name", start,
                               end - start, hint="write `W = uniform(-1, 1, [4, 3])`, then use W")
         arrays = {name: (array.shape, [node.label for node in array.items]) for name, array in self.arrays.items()}
+        drawn = tuple((kind, low, high, tuple(node.label for node in items)) for kind, low, high, items in self.drawn)
         return Program(self.source, self.nodes, self.spans, self.names, self.inputs, self.defaults, output,
-                       arrays=arrays, calls=tuple(self.calls), body_spans=self.body_spans, data=tuple(self.read_data))
+                       arrays=arrays, calls=tuple(self.calls), body_spans=self.body_spans, data=tuple(self.read_data),
+                       initialisers=drawn)
 
 
 # Initialisers make parameters (inputs with seeded defaults); their usage, for messages.

@@ -31,6 +31,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from array import array
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -47,7 +48,9 @@ from scalargrad.dot import DEFAULT_DEPTH, DEFAULT_MAX_NODES
 from scalargrad.renderers import Lookup, Renderer, render
 
 DECIMALS = 4
+DETAIL_NODES = 5000  # up to this many nodes the page carries the chain rule's words and the backward steps of each
 BYTES_PER_NODE = 700  # about what a node takes in a page: its data, the chain rule's words, its backward steps
+TYPED_BYTES_PER_NODE = 40  # past DETAIL_NODES: its typed arrays in base64 (about 31) and its share of the labels
 PAGE_BYTES_PER_NODE = 100  # the biggest page, in bytes per node of the size budget: 200 MB by default
 _UNSAFE_JSON = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
 _SVG_FORBIDDEN = {"script", "foreignObject", "iframe", "object", "embed"}
@@ -67,14 +70,16 @@ class Page:
 def build_page(program: Program, values: Mapping[str, float] | None = None, *, of: Value | None = None,
                history: Sequence[Mapping] = (), check: Mapping | None = None, picture: bool = True,
                plain: bool = False, cluster: bool = False, focus: Value | None = None, depth: int = DEFAULT_DEPTH,
-               max_nodes: int = DEFAULT_MAX_NODES, lookup: Lookup | None = None) -> Page:
+               max_nodes: int = DEFAULT_MAX_NODES, lookup: Lookup | None = None, seed: int | None = 0) -> Page:
     """The page of `program` at `values` (default: the inputs' current values).
 
     `of` is the node differentiated (default: the output); `history` the session's step
     entries, charted when there are any; `check` a check's verdicts as the session keeps them
     (`CheckReport.record()`), marked on the nodes when they are of this program (ignored when
-    not); `plain`, `cluster`, `focus` and `depth` are `draw_dot`'s. A picture of more than `max_nodes` value nodes is not laid out (Graphviz
-    takes minutes there): the page lists the nodes in a table and a warning says so.
+    not); `plain`, `cluster`, `focus` and `depth` are `draw_dot`'s; `seed` the seed the
+    parameters' starting values were drawn with (`--seed`; kept only if they are its draws).
+    A picture of more than `max_nodes` value nodes is not laid out (Graphviz takes minutes
+    there): the page lists the nodes in a table and a warning says so.
     """
     afford(program)
     if values is None:
@@ -87,14 +92,15 @@ def build_page(program: Program, values: Mapping[str, float] | None = None, *, o
         svg, renderer, pictured = _picture(program, of, warnings, lookup, plain=plain, cluster=cluster,
                                            focus=focus, depth=depth, max_nodes=max_nodes)
         program.run(values, of=of)  # drawing reads the gradients; leave them as the page starts
-    data = page_data(program, of, history=history, check=check, decorate=not plain)
+    data = page_data(program, of, history=history, check=check, decorate=not plain, seed=seed)
     return Page(_fill(program, data, svg), len(program.nodes), pictured, renderer, warnings)
 
 
 def afford(program: Program) -> None:
     """Refuse, before any of it is made, a page bigger than the size budget allows (every
     node is in the page, whatever its picture shows): PAGE_BYTES_PER_NODE per node of budget."""
-    estimate = len(program.nodes) * BYTES_PER_NODE + len(program.source)
+    per_node = BYTES_PER_NODE if len(program.nodes) <= DETAIL_NODES else TYPED_BYTES_PER_NODE
+    estimate = len(program.nodes) * per_node + len(program.source)
     allowed = budget.nodes() * PAGE_BYTES_PER_NODE
     if estimate > allowed:
         needed = -(-estimate // PAGE_BYTES_PER_NODE)
@@ -107,6 +113,20 @@ def afford(program: Program) -> None:
 
 def _megabytes(size: int) -> str:
     return f"{size / 1e6:,.0f} MB" if size >= 1e7 else f"{size / 1e6:.1f} MB"
+
+
+def inline_page(program: Program, height: int = 720) -> str | None:
+    """The page of `program` at its inputs' current values, in an iframe of its own (`srcdoc`,
+    which JupyterLab and the classic Notebook both show, scripts and worker included): what
+    `Program._repr_html_` shows. None when the page cannot be made (Jupyter then shows the repr)."""
+    from scalargrad.errors import ScalarGradError
+
+    try:
+        page = build_page(program)
+    except ScalarGradError:
+        return None
+    return (f'<iframe srcdoc="{html.escape(page.html, quote=True)}" title="scalargrad: {html.escape(repr(program))}" '
+            f'style="width: 100%; height: {height}px; border: 0"></iframe>')
 
 
 def write_page(program: Program, path: str | Path, values: Mapping[str, float] | None = None, **options) -> Page:
@@ -163,11 +183,34 @@ def inline_svg(svg: bytes) -> str:
 
 # -- the data -----------------------------------------------------------------------------
 def page_data(program: Program, of: Value, *, history: Sequence[Mapping] = (), check: Mapping | None = None,
-              decorate: bool = True) -> dict:
-    """Everything the page's script needs, as JSON values: nodes, inputs, wording, steps,
-    and the check's verdicts."""
+              decorate: bool = True, seed: int | None = None) -> dict:
+    """Everything the page's script needs, as JSON values: the graph as typed arrays
+    (`graph_data`), the inputs, the arrays, training's settings, and the check's verdicts; up
+    to DETAIL_NODES nodes also the chain rule's wording of each node and the backward steps."""
     from scalargrad import dot
 
+    common = {
+        "source": program.source,
+        "decimals": DECIMALS,
+        "of": program.node_id(of),
+        "of_label": program.label(of),
+        "output": program.node_id(program.output),
+        "decorate": decorate,
+        "colours": {"positive": dot.POSITIVE, "negative": dot.NEGATIVE, "zero": dot.ZERO,
+                    "strong": dot.STRONG, "medium": dot.MEDIUM},
+        "graph": graph_data(program),
+        "inputs": [{"name": name, "id": program.node_id(node), "value": node.data}
+                   for name, node in program.inputs.items()],
+        "arrays": arrays_data(program),
+        "named": [program.node_id(node) for name, node in program.names.items()
+                  if "[" not in name and node._prev],
+        "training": training_data(program, seed),
+        "fit": fit_data(program),
+        "history": _runs(history),
+        "check": _verdicts(program, check),
+    }
+    if len(program.nodes) > DETAIL_NODES:
+        return {**common, "nodes": None, "steps": None}
     items = explain(program, of)
     nodes = [_node_data(program, node, item, of) for node, item in zip(program.nodes, items)]
     for item in items:
@@ -178,22 +221,129 @@ def page_data(program: Program, of: Value, *, history: Sequence[Mapping] = (), c
     steps = [[step.kind, step.node_id, step.target_id,
               OPERAND_NAMES.index(step.term.operand) if step.term is not None else None]
              for step in backward_steps(program, of)]
-    return {
-        "source": program.source,
-        "decimals": DECIMALS,
-        "of": program.node_id(of),
-        "of_label": program.label(of),
-        "output": program.node_id(program.output),
-        "decorate": decorate,
-        "colours": {"positive": dot.POSITIVE, "negative": dot.NEGATIVE, "zero": dot.ZERO,
-                    "strong": dot.STRONG, "medium": dot.MEDIUM},
-        "nodes": nodes,
-        "inputs": [{"name": name, "id": program.node_id(node), "value": node.data}
-                   for name, node in program.inputs.items()],
-        "steps": steps,
-        "history": _runs(history),
-        "check": _verdicts(program, check),
-    }
+    return {**common, "nodes": nodes, "steps": steps}
+
+
+def _base64(values: "array") -> str:
+    import base64
+    import sys
+
+    if sys.byteorder != "little":  # typed arrays in every browser read little-endian bytes
+        values = array(values.typecode, values)
+        values.byteswap()
+    return base64.b64encode(values.tobytes()).decode("ascii")
+
+
+def graph_data(program: Program) -> dict:
+    """The graph as typed arrays, base64 (little-endian): per node its op (an index into
+    `ops`), its operands (`a`, `b`: node ids, -1 for none), its kind (0 op, 1 input, 2 a
+    number), its value (float64) and its label (an index into `labels`, each label once)."""
+    from scalargrad.engine import CONST, LEAF
+
+    nodes = program.nodes
+    ops = list(OPS)
+    code = {name: i for i, name in enumerate(ops)}
+    ids = {id(node): i for i, node in enumerate(nodes)}
+    op, first, second = array("B"), array("i"), array("i")
+    kind, value, label = array("B"), array("d"), array("i")
+    labels: list[str] = []
+    known: dict[object, int] = {}  # a label's text (or an unnamed node's span) -> its index in labels
+    names = program.names
+    for i, node in enumerate(nodes):
+        prev = node._prev
+        op.append(code[node._op] if prev else 0)
+        first.append(ids[id(prev[0])] if prev else -1)
+        second.append(ids[id(prev[1])] if len(prev) == 2 else -1)
+        kind.append(2 if node._op == CONST else 1 if node._op == LEAF else 0)
+        value.append(node.data)
+        key = node.label if node.label and names.get(node.label) is node else program.spans[i]
+        index = known.get(key)
+        if index is None:
+            text = key if isinstance(key, str) else program.text(node)
+            index = known[key] = known.setdefault(text, len(labels))
+            if index == len(labels):
+                labels.append(text)
+        label.append(index)
+    return {"count": len(nodes), "ops": ops, "op": _base64(op), "a": _base64(first), "b": _base64(second),
+            "kind": _base64(kind), "value": _base64(value), "label": _base64(label), "labels": labels}
+
+
+def arrays_data(program: Program) -> list[dict]:
+    """Each array of the program: its name, shape, element ids, and its role: `input` (an
+    array of parameters), `data` (a column of the data file) or `value` (computed)."""
+    result = []
+    for name, (shape, labels) in program.arrays.items():
+        ids = [program.node_id(program.names[label]) for label in labels]
+        role = "data" if name in program.data else "input" if labels and labels[0] in program.inputs else "value"
+        result.append({"name": name, "shape": list(shape), "ids": ids, "role": role})
+    return result
+
+
+def drawn(initialisers: Sequence, seed: int) -> dict[str, float]:
+    """The starting values the initialisers draw with `seed`, as the parser draws them."""
+    import random
+
+    made, values = random.Random(seed), {}
+    for kind, low, high, names in initialisers:
+        for name in names:
+            values[name] = made.uniform(low, high) if kind == "uniform" else made.gauss(low, high) \
+                if kind == "normal" else 0.0
+    return values
+
+
+def training_data(program: Program, seed: int | None) -> dict | None:
+    """What the training panel needs: the optimisers with their settings' defaults
+    (scalargrad.optimizers' table), the CLI's default learning rate, the language's functions
+    and constants (for a rate that is an expression of k), the initialisers, and the seed the
+    starting values were drawn with: None when the parameters are not at its draws (values
+    from a session or a file). None without inputs. The panel moves every input, as `step`."""
+    from scalargrad.ops import CONSTANTS
+    from scalargrad.optimizers import ROWS
+    from scalargrad.step import DEFAULT_LR
+
+    if not program.inputs:
+        return None
+    functions: dict[str, dict[int, str]] = {}
+    for op in OPS.values():
+        if op.is_function:
+            functions.setdefault(op.spelling or op.name, {})[op.arity] = op.name
+    if seed is not None and program.initialisers:
+        current = {name: program.inputs[name].data for *_, names in program.initialisers for name in names}
+        if drawn(program.initialisers, seed) != current:
+            seed = None
+    return {"lr": f"{DEFAULT_LR:g}", "seed": seed if program.initialisers else None,
+            "initialisers": [list(entry[:3]) + [list(entry[3])] for entry in program.initialisers],
+            "functions": functions, "constants": dict(CONSTANTS),
+            "optimizers": {name: {setting.name: setting.default for setting in row.settings}
+                           for name, row in ROWS.items()}}
+
+
+def fit_data(program: Program) -> dict | None:
+    """For a program that reads data columns and computes, per row, a named vector from one or
+    two of them (the moons' `score` from x1 and x2): that vector, the columns it reads, the
+    column it does not (the labels, for the points' colours), and the nodes of its first
+    element, in order, which the page re-evaluates over a grid (the decision boundary) or a
+    line (the fitted curve). None otherwise."""
+    if not program.data:
+        return None
+    rows = len(program.arrays[program.data[0]][1])
+    first = {program.node_id(program.names[program.arrays[name][1][0]]): name for name in program.data}
+    found = []
+    for name, (shape, labels) in program.arrays.items():
+        if name in program.data or tuple(shape) != (rows,) or labels[0] in program.inputs:
+            continue
+        out = program.names[labels[0]]
+        upstream = program.upstream(out)
+        ids = [i for i, node in enumerate(program.nodes[: program.node_id(out) + 1]) if id(node) in upstream]
+        read = [first[i] for i in ids if i in first]
+        if 1 <= len(read) <= 2:
+            rest = [column for column in program.data if column not in read]
+            found.append({"name": name, "ids": [program.node_id(program.names[label]) for label in labels],
+                          "columns": read, "target": rest[0] if rest else None, "sub": ids,
+                          "data": {column: [program.node_id(program.names[label])
+                                            for label in program.arrays[column][1]] for column in program.data}})
+    # a model's output leaves a column to compare with (`f` of x against y), a residual `f - y` does not
+    return next((fit for fit in found if fit["target"]), found[0] if found else None)
 
 
 def _verdicts(program: Program, check: Mapping | None) -> dict | None:
@@ -278,15 +428,17 @@ def web_file(name: str) -> str:
 def _fill(program: Program, data: dict, svg: str) -> str:
     from scalargrad.session import one_line
 
-    script = web_file("page.js")
-    if "</script" in script.lower():
-        raise UsageError("scalargrad/web/page.js holds `</script`, which would end the page's script")
+    scripts = {key: web_file(name) for key, name in (("JS", "page.js"), ("ENGINE", "engine.js"),
+                                                       ("WORKER", "worker.js"))}
+    for key, script in scripts.items():
+        if "</script" in script.lower():
+            raise UsageError(f"a script of scalargrad/web/ holds `</script`, which would end the page's script")
     parts = {
         "TITLE": html.escape(f"scalargrad: {one_line(program.source, 80)}"),
         "CSS": web_file("page.css"),
         "DATA": json_for_html(data),
         "OPS": ops_script(),
-        "JS": script,
+        **scripts,
         "SVG": svg,
     }
     # one pass: text put in a placeholder (a label, the SVG) is never searched for another

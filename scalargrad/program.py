@@ -39,6 +39,9 @@ class Program:
     body_spans: dict[int, tuple[int, int]] = field(default_factory=dict)
     # the data columns (from a CSV file) the program reads as vectors of constants
     data: tuple[str, ...] = ()
+    # the initialisers in the order they drew (`uniform`, `normal`, `zeros`): (kind, low or mean,
+    # high or deviation, the names of the parameters drawn), for a page that draws them again
+    initialisers: tuple[tuple[str, float, float, tuple[str, ...]], ...] = ()
     # the node whose gradients `.grad` holds (set by `backward`, cleared by `evaluate`): `grad`
     # refuses to read gradients that are not there
     differentiated: Value | None = field(default=None, repr=False)

@@ -12,7 +12,7 @@ import scalargrad
 
 ROOT = Path(__file__).resolve().parent.parent
 GRAMMAR_IN_WHEEL = "scalargrad/grammars/scalargrad.lark"
-WEB_FILES = ["page.html", "page.js", "page.css"]  # the interactive page's template, script and style
+WEB_FILES = ["page.html", "page.js", "page.css", "engine.js", "worker.js"]  # the interactive page: template, scripts, style
 
 
 @pytest.fixture(scope="module")

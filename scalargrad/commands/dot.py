@@ -77,7 +77,7 @@ def dot(
     program = loaded.program
     if fmt == "html":
         return _page(loaded, output, of=of, plain=plain, cluster=cluster, focus=focus, depth=depth,
-                     max_nodes=max_nodes)
+                     max_nodes=max_nodes, seed=request.seed or 0)
     graph = draw_program(program, loaded.values, grad=not no_grad, of=program.node(of) if of else None, plain=plain,
                          cluster=cluster, focus=program.node(focus) if focus else None,
                          depth=DEFAULT_DEPTH if depth is None else depth, max_nodes=max_nodes, fmt=fmt)
@@ -107,5 +107,6 @@ def _page(loaded, output: str | None, **options) -> None:
         print(f"wrote {output}: interactive HTML page of {page.nodes:,} nodes, {how}", file=sys.stderr)
         size = len(page.html.encode("utf-8"))  # not the file's: a pipe or /dev/null has none
         if size > PAGE_LARGE:
-            warn(f"the page is {size / 1e6:.0f} MB: a browser takes a while to open it; --focus NODE --depth N "
+            megabytes = f"{size / 1e6:.0f}" if size >= 10_000_000 else f"{size / 1e6:.1f}"
+            warn(f"the page is {megabytes} MB: a browser takes a while to open it; --focus NODE --depth N "
                  "makes a page of the part of the graph around a node")

@@ -1,13 +1,35 @@
 // scalargrad's interactive page: forward and backward in the browser, the chain rule in
-// words, the backward pass step by step, and `scalargrad check`'s verdicts if it has run.
-// Written into every page by scalargrad/page.py,
-// after `OPS` (the derivative table, made from the JS columns of scalargrad/ops.py).
-// Loops only, never recursion; text from the program is set with textContent only.
+// words, the backward pass step by step, `scalargrad check`'s verdicts if it has run, arrays
+// as heat maps, zoom, pan and search, and training (`scalargrad step` in a Web Worker made
+// from the page's own text, with the decision boundary, a dropped CSV, the state in the link).
+// Written into every page by scalargrad/page.py, after `OPS` (the derivative table, made from
+// the JS columns of scalargrad/ops.py) and `SG` (engine.js: the graph's typed arrays, forward,
+// backward, the optimisers, the learning rate's reader, Python's random).
+// Loops only, never recursion; text from the program or a file is set with textContent only.
 "use strict";
 (function () {
   const DATA = JSON.parse(document.getElementById("sg-data").textContent);
-  const NODES = DATA.nodes;
-  const N = NODES.length;
+  const G = SG.graph(DATA.graph);  // the graph in typed arrays: op, operands a and b, kind
+  const TABLE = SG.rows(G);
+  const START = SG.decode(DATA.graph.value, Float64Array);
+  const LABEL = SG.decode(DATA.graph.label, Int32Array);
+  const N = G.n;
+  const DETAIL = DATA.nodes !== null;  // the chain rule's words and the backward steps (small graphs)
+  const KINDS = ["op", "input", "const"];
+  // A node as the panel shows it: the page's words for it on a small graph, else what the
+  // typed arrays say (made when asked, never one object per node up front).
+  const NODES_DETAIL = DATA.nodes;
+  function nodeAt(i) {
+    if (DETAIL) return NODES_DETAIL[i];
+    const label = DATA.graph.labels[LABEL[i]];
+    const prev = G.a[i] < 0 ? [] : G.b[i] < 0 ? [G.a[i]] : [G.a[i], G.b[i]];
+    const op = prev.length ? G.ops[G.op[i]] : "";
+    return {label: label, text: label, kind: KINDS[G.kind[i]], op: op, symbol: op ? OPS[op].symbol : "",
+      prev: prev, d: "d" + (/^[A-Za-z_][A-Za-z_0-9]*$/.test(label) ? label : "(" + label + ")"),
+      grad_of: label + ".grad", status: "big", locals: prev.map(() => null),
+      line: "(the chain rule's words are in pages of up to 5,000 nodes: scalargrad explain names them for any node)"};
+  }
+  const STEPS = DETAIL ? DATA.steps : [];
   const DEC = DATA.decimals;
   const SVGNS = "http://www.w3.org/2000/svg";
   const value = new Float64Array(N);
@@ -33,48 +55,22 @@
 
   // -- the engine: forward, local derivatives, backward (as scalargrad.engine) ---------
   function forward() {
-    for (let i = 0; i < N; i++) {
-      const node = NODES[i];
-      if (node.prev.length === 0) continue;
-      const op = OPS[node.op];
-      const out = node.prev.length === 2 ? op.forward(value[node.prev[0]], value[node.prev[1]])
-        : op.forward(value[node.prev[0]]);
-      if (!Number.isFinite(out)) return i;
-      value[i] = out;
-    }
-    return -1;
+    return SG.forward(G, TABLE, value);
   }
 
   function local(i) {
-    const node = NODES[i];
-    const op = OPS[node.op];
-    return node.prev.length === 2 ? op.local(value[i], value[node.prev[0]], value[node.prev[1]])
-      : op.local(value[i], value[node.prev[0]]);
+    const op = TABLE[G.op[i]];
+    return G.b[i] >= 0 ? op.local(value[i], value[G.a[i]], value[G.b[i]]) : op.local(value[i], value[G.a[i]]);
   }
 
   function kink(i) {
-    const node = NODES[i];
-    const op = OPS[node.op];
+    const op = TABLE[G.op[i]];
     if (!op.kink) return false;
-    return node.prev.length === 2 ? op.kink(value[node.prev[0]], value[node.prev[1]]) : op.kink(value[node.prev[0]]);
+    return G.b[i] >= 0 ? op.kink(value[G.a[i]], value[G.b[i]]) : op.kink(value[G.a[i]]);
   }
 
   function backward() {
-    grad.fill(0);
-    grad[DATA.of] = 1;
-    for (let i = N - 1; i >= 0; i--) {
-      const prev = NODES[i].prev;
-      const g = grad[i];
-      if (prev.length === 0 || g === 0) continue;
-      const d = local(i);
-      for (let p = 0; p < prev.length; p++) grad[prev[p]] += g * d[p];
-    }
-    let bad = -1;
-    for (let i = 0; i < N; i++) {
-      if (NODES[i].kind === "const") grad[i] = 0;
-      else if (bad < 0 && !Number.isFinite(grad[i])) bad = i;
-    }
-    return bad;
+    return SG.backward(G, TABLE, value, grad, DATA.of);
   }
 
   function product(g, d) {
@@ -92,7 +88,7 @@
       error.hidden = true;
       return;
     }
-    const where = NODES[failed >= 0 ? failed : bad];
+    const where = nodeAt(failed >= 0 ? failed : bad);
     error.textContent = (failed >= 0 ? "`" + where.text + "` has no finite value at these inputs"
       : "the gradient of `" + where.label + "` is not finite at these inputs")
       + " (run `scalargrad grad` there for the reason); showing the last values that worked.";
@@ -108,7 +104,7 @@
     running.fill(0);
     uses.fill(0);
     for (let k = 0; k <= upto; k++) {
-      const step = DATA.steps[k];
+      const step = STEPS[k];
       if (step[0] === "seed") running[step[1]] = 1;
       if (step[0] !== "pass") continue;
       running[step[2]] += product(grad[step[1]], local(step[1])[step[3]]);
@@ -117,14 +113,14 @@
   }
 
   function stepText(k) {
-    const step = DATA.steps[k];
-    const node = NODES[step[1]];
+    const step = STEPS[k];
+    const node = nodeAt(step[1]);
     if (step[0] === "seed") return [node.grad_of + " = 1 (seed: " + node.d + "/" + node.d + ")", ""];
     if (step[0] === "visit") {
       const then = node.prev.length ? "passes it on to its operands" : "an input: nothing to pass on";
       return [node.label + ": grad " + fixed(grad[step[1]]) + " is complete; " + then, ""];
     }
-    const target = NODES[step[2]];
+    const target = nodeAt(step[2]);
     const d = local(step[1])[step[3]];
     const after = running[step[2]];
     const before = after - product(grad[step[1]], d);
@@ -138,7 +134,7 @@
 
   // -- the chain rule in words (scalargrad.explain.equation and term_note) ------------
   function chainLine(i) {
-    const node = NODES[i];
+    const node = nodeAt(i);
     if (node.status !== "chain") return node.line;
     let sum = 0;
     const numeric = node.terms.map(function (term) {
@@ -150,11 +146,11 @@
   }
 
   function dOf(i) {
-    return NODES[i].d;
+    return nodeAt(i).d;
   }
 
   function notes(i) {
-    const node = NODES[i];
+    const node = nodeAt(i);
     if (node.status !== "chain") return [];
     return node.terms.map(function (term) {
       if (!kink(term[0])) return term[3];
@@ -242,7 +238,7 @@
     const legend = $("sg-check");
     legend.hidden = false;
     if (!CHECK) {
-      legend.textContent = "scalargrad check ran on the gradients of " + NODES[DATA.check.of].label
+      legend.textContent = "scalargrad check ran on the gradients of " + nodeAt(DATA.check.of).label
         + "; this page shows those of " + DATA.of_label + ", so its verdicts are not marked (give dot the same --of).";
       return;
     }
@@ -257,12 +253,14 @@
           view[i].group.classList.add("sg-check-" + verdicts[i][1].toLowerCase());
           view[i].group.classList.toggle("sg-check-stale", stale);
         }
+        if (!view[i].row) continue;
         const cell = view[i].row.cells[5];
         cell.textContent = verdictText(verdicts[i]);
         cell.className = "sg-" + verdicts[i][1].toLowerCase() + (stale ? " sg-stale" : "");
       }
     }
-    const unchecked = NODES.filter((node, i) => !verdicts[i] && node.kind !== "const").length;
+    let unchecked = 0;
+    for (let i = 0; i < N; i++) if (!verdicts[i] && G.kind[i] !== 2) unchecked += 1;
     const counts = {PASS: 0, FAIL: 0, KINK: 0};
     for (const row of CHECK.rows) counts[row[1]] += 1;
     legend.className = stale ? "sg-stale" : "";
@@ -278,15 +276,19 @@
   }
 
   const view = [];  // per node: {data, grad, shape} in the picture, and its table cells
+  let visible = [];  // the nodes the page shows anywhere (picture or table): refresh updates only these
+  let pictured = [];
   function collect() {
+    const picture = document.querySelector("#sg-graph svg");
     for (let i = 0; i < N; i++) {
       const entry = {};
-      const group = document.getElementById("n" + i);
+      const group = picture ? document.getElementById("n" + i) : null;
       if (group && group.closest("#sg-graph")) {
+        pictured.push(i);
         const texts = group.getElementsByTagName("text");
         entry.group = group;
         entry.data = texts[texts.length - 2];
-        entry.grad = NODES[i].kind === "const" ? null : texts[texts.length - 1];
+        entry.grad = G.kind[i] === 2 ? null : texts[texts.length - 1];
         entry.shape = group.querySelector("path, polygon");
       }
       view.push(entry);
@@ -296,13 +298,27 @@
     }
   }
 
-  function buildTable() {
+  // The table lists every node of a small graph; of a big one (past DETAIL_NODES), the named
+  // ones and those the search box finds, at most TABLE_ROWS.
+  const TABLE_ROWS = 300;
+  function tableIds(found) {
+    if (DETAIL && !found) return Array.from({length: N}, (_, i) => i);
+    if (found) return found.slice(0, TABLE_ROWS);
+    const ids = [DATA.output].concat(DATA.named.filter((i) => i !== DATA.output));
+    for (const input of DATA.inputs) if (ids.length < TABLE_ROWS && !/\[/.test(input.name)) ids.push(input.id);
+    return ids.slice(0, TABLE_ROWS);
+  }
+
+  function buildTable(found) {
     const body = document.querySelector("#sg-table tbody");
+    for (const i of visible) if (view[i].row) view[i].row = null;
+    body.textContent = "";
     const rows = document.createDocumentFragment();
-    for (let i = 0; i < N; i++) {
+    const ids = tableIds(found);
+    for (const i of ids) {
       const row = document.createElement("tr");
       row.dataset.node = String(i);
-      const node = NODES[i];
+      const node = nodeAt(i);
       const cells = [String(i), node.label, node.op ? node.symbol : node.kind, "", ""];
       for (const text of cells) {
         const cell = document.createElement("td");
@@ -314,6 +330,16 @@
       rows.appendChild(row);
     }
     body.appendChild(rows);
+    visible = Array.from(new Set(pictured.concat(ids))).sort((x, y) => x - y);
+    const note = $("sg-table-note");
+    note.hidden = DETAIL && !found;
+    note.textContent = found ? found.length + " nodes found" + (found.length > ids.length ? ", the first " + ids.length + " listed" : "")
+      : "The graph has " + N.toLocaleString("en") + " nodes: the table lists the named ones; the search box finds any node.";
+    if (found) {
+      state.checkStale = null;
+      refresh();
+      return;
+    }
     if (CHECK) {
       const head = document.createElement("th");
       head.textContent = "check";
@@ -335,23 +361,24 @@
     if (stepping) replay(state.step);
     const shown = stepping ? running : grad;
     let largest = 0;
-    for (let i = 0; i < N; i++) {
-      if (view[i].shape && NODES[i].kind !== "const") largest = Math.max(largest, Math.abs(shown[i]));
+    for (const i of pictured) {
+      if (G.kind[i] !== 2) largest = Math.max(largest, Math.abs(shown[i]));
     }
-    for (let i = 0; i < N; i++) {
+    for (const i of visible) {
       const entry = view[i];
       const data = "data " + fixed(value[i]);
-      const g = NODES[i].kind === "const" ? "const" : "grad " + fixed(shown[i]);
+      const g = G.kind[i] === 2 ? "const" : "grad " + fixed(shown[i]);
       if (entry.data) entry.data.textContent = data;
       if (entry.grad) entry.grad.textContent = g;
-      if (entry.shape && DATA.decorate && NODES[i].kind !== "const") {
+      if (entry.shape && DATA.decorate && G.kind[i] !== 2) {
         entry.shape.setAttribute("fill", colour(shown[i], largest));
       }
+      if (!entry.row) continue;
       entry.row.cells[3].textContent = fixed(value[i]);
-      entry.row.cells[4].textContent = NODES[i].kind === "const" ? "" : fixed(shown[i]);
+      entry.row.cells[4].textContent = G.kind[i] === 2 ? "" : fixed(shown[i]);
     }
     if (state.legend) state.legend.textContent = "paler: smaller |grad| (largest " + fixed(largest) + ")";
-    $("sg-output").textContent = NODES[DATA.output].label + " = " + fixed(value[DATA.output])
+    $("sg-output").textContent = nodeAt(DATA.output).label + " = " + fixed(value[DATA.output])
       + (DATA.of !== DATA.output ? "   (gradients of " + DATA.of_label + ")" : "");
     showStep();
     showCheck();
@@ -367,7 +394,7 @@
   }
 
   function showNode(i) {
-    const node = NODES[i];
+    const node = nodeAt(i);
     const info = $("sg-info");
     const what = node.kind === "input" ? "input" : node.kind === "const" ? "a number in the program"
       : "op " + node.symbol + (node.label !== node.text ? ": " + node.label + " = " + node.text : ": " + node.text);
@@ -378,7 +405,7 @@
     if (node.prev.length) {
       const d = local(i);
       node.prev.forEach(function (p, position) {
-        const text = node.locals[position] || node.d + "/" + NODES[p].d;
+        const text = node.locals[position] || node.d + "/" + nodeAt(p).d;
         line(info, "local derivative " + text + " = " + fixed(d[position]), "sg-mono");
       });
     }
@@ -394,8 +421,8 @@
   }
 
   function showEdge(i, position) {
-    const node = NODES[i];
-    const operand = NODES[node.prev[position]];
+    const node = nodeAt(i);
+    const operand = nodeAt(node.prev[position]);
     const d = local(i)[position];
     const info = $("sg-info");
     $("sg-info-title").textContent = operand.label + " \u2192 " + node.label;
@@ -437,14 +464,20 @@
     for (const old of document.querySelectorAll(".sg-current, .sg-target, .sg-active")) {
       old.classList.remove("sg-current", "sg-target", "sg-active");
     }
-    const total = DATA.steps.length;
+    const total = STEPS.length;
+    if (!DETAIL) {
+      $("sg-steps").hidden = true;
+      $("sg-step-count").textContent = "The backward pass step by step is in pages of up to 5,000 nodes (this graph has "
+        + N.toLocaleString("en") + "): scalargrad explain walks through any node's.";
+      return;
+    }
     if (state.step < 0) {
       $("sg-step-count").textContent = total + " steps. \u25B6 or \u2192 walks through them; every gradient is shown now.";
       $("sg-step-text").textContent = "";
       $("sg-step-local").textContent = "";
       return;
     }
-    const step = DATA.steps[state.step];
+    const step = STEPS[state.step];
     const texts = stepText(state.step);
     $("sg-step-count").textContent = "step " + (state.step + 1) + " of " + total + " (" + step[0] + ")";
     $("sg-step-text").textContent = texts[0];
@@ -462,14 +495,37 @@
   }
 
   function go(step) {
-    state.step = Math.max(-1, Math.min(DATA.steps.length - 1, step));
+    state.step = Math.max(-1, Math.min(STEPS.length - 1, step));
     refresh();
   }
 
   // -- inputs ---------------------------------------------------------------------------
+  const fields = [];  // per input: its number field and slider, once made
+  const inArray = new Set();  // ids of inputs that are elements of an array (grouped, collapsed)
+  for (const array of DATA.arrays) if (array.role === "input") for (const id of array.ids) inArray.add(id);
+
   function buildInputs() {
     const box = $("sg-inputs");
     DATA.inputs.forEach(function (input, k) {
+      if (!inArray.has(input.id)) box.appendChild(inputControl(input, k));
+    });
+  }
+
+  function showInput(k) {  // a field and slider follow the input's value (training moved it)
+    const input = DATA.inputs[k];
+    const made = fields[k];
+    if (!made) return;
+    made.number.value = String(input.value);
+    if (input.value < Number(made.slider.min) || input.value > Number(made.slider.max)) {
+      const reach = Math.max(Math.abs(input.value), 1);
+      made.slider.min = String(input.value - 2 * reach);
+      made.slider.max = String(input.value + 2 * reach);
+    }
+    made.slider.value = String(input.value);
+  }
+
+  function inputControl(input, k) {
+    {
       const label = document.createElement("label");
       const name = document.createElement("span");
       name.textContent = input.name;
@@ -500,12 +556,14 @@
         other.value = String(x);
         run();
         refresh();
+        inputMoved(k);
       }
       number.addEventListener("input", function () { changed(number, slider); });
       slider.addEventListener("input", function () { changed(slider, number); });
       label.append(name, number, slider);
-      box.appendChild(label);
-    });
+      fields[k] = {number: number, slider: slider};
+      return label;
+    }
   }
 
   // -- the chart of the session's steps ---------------------------------------------------
@@ -543,17 +601,684 @@
     $("sg-chart").hidden = false;
   }
 
+  // -- arrays: heat-mapped boxes, per-element detail on hover, sliders grouped and collapsed --
+  const heatmaps = [];  // {array, canvas, columns, rows}
+  const inputIndex = new Map();  // node id -> index in DATA.inputs
+  DATA.inputs.forEach((input, k) => inputIndex.set(input.id, k));
+
+  function heat(x, largest) {  // blue for positive, red for negative, paler nearer 0
+    const r = largest > 0 ? Math.min(1, Math.abs(x) / largest) : 0;
+    const fade = (c) => Math.round(255 - (255 - c) * r);
+    return x >= 0 ? "rgb(" + fade(33) + "," + fade(102) + "," + fade(172) + ")"
+      : "rgb(" + fade(178) + "," + fade(24) + "," + fade(43) + ")";
+  }
+
+  function buildArrays() {
+    const box = $("sg-arrays");
+    for (const array of DATA.arrays) {
+      if (array.role === "data") continue;
+      const holder = document.createElement("div");
+      holder.className = "sg-array";
+      const title = document.createElement("p");
+      title.className = "sg-array-name";
+      const shape = array.shape.join("\u00d7");
+      title.textContent = array.name + " (" + shape + (array.role === "input" ? ", inputs" : "") + ")";
+      const details = document.createElement("details");
+      const summary = document.createElement("summary");
+      summary.textContent = "sliders";
+      const canvas = document.createElement("canvas");
+      const columns = array.shape.length === 2 ? array.shape[1] : Math.min(array.shape[0], 25);
+      const rows = Math.ceil(array.ids.length / columns);
+      const cell = Math.max(6, Math.min(16, Math.floor(320 / Math.max(columns, rows))));
+      canvas.width = columns * cell;
+      canvas.height = rows * cell;
+      canvas.setAttribute("aria-label", array.name + " as a heat map");
+      canvas.dataset.array = array.name;
+      const entry = {array: array, canvas: canvas, columns: columns, rows: rows, cell: cell};
+      heatmaps.push(entry);
+      const tip = document.createElement("p");
+      tip.className = "sg-mono sg-tip";
+      canvas.addEventListener("mousemove", function (event) {
+        const rect = canvas.getBoundingClientRect();
+        const c = Math.floor((event.clientX - rect.left) / rect.width * columns);
+        const r = Math.floor((event.clientY - rect.top) / rect.height * rows);
+        const i = array.ids[r * columns + c];
+        if (i === undefined) return;
+        tip.textContent = nodeAt(i).label + " = " + fixed(value[i]) + "   grad " + fixed(grad[i]);
+        select({node: i});
+      });
+      const sliders = document.createElement("div");
+      sliders.className = "sg-array-sliders";
+      details.addEventListener("toggle", function () {
+        if (!details.open || sliders.firstChild || array.role !== "input") return;
+        for (const id of array.ids) sliders.appendChild(inputControl(DATA.inputs[inputIndex.get(id)], inputIndex.get(id)));
+      });
+      holder.append(title, canvas, tip);
+      if (array.role === "input") {
+        details.append(summary, sliders);
+        holder.appendChild(details);
+      }
+      box.appendChild(holder);
+      box.hidden = false;
+    }
+  }
+
+  function paintArrays() {
+    for (const entry of heatmaps) {
+      const context = entry.canvas.getContext("2d");
+      let largest = 0;
+      for (const i of entry.array.ids) largest = Math.max(largest, Math.abs(value[i]));
+      entry.array.ids.forEach(function (i, k) {
+        context.fillStyle = heat(value[i], largest);
+        context.fillRect((k % entry.columns) * entry.cell, Math.floor(k / entry.columns) * entry.cell,
+          entry.cell - 1, entry.cell - 1);
+      });
+    }
+  }
+
+  // -- zoom, pan and search on the graph ----------------------------------------------------
+  const zoom = {svg: null, home: null, box: null, drag: null};
+
+  function setBox(box) {
+    zoom.box = box;
+    zoom.svg.setAttribute("viewBox", box.join(" "));
+  }
+
+  function zoomBy(factor, cx, cy) {
+    if (!zoom.svg) return;
+    const b = zoom.box;
+    const x = cx === undefined ? b[0] + b[2] / 2 : cx, y = cy === undefined ? b[1] + b[3] / 2 : cy;
+    setBox([x - (x - b[0]) * factor, y - (y - b[1]) * factor, b[2] * factor, b[3] * factor]);
+  }
+
+  function svgPoint(event) {
+    const rect = zoom.svg.getBoundingClientRect();
+    const b = zoom.box;
+    return [b[0] + (event.clientX - rect.left) / rect.width * b[2], b[1] + (event.clientY - rect.top) / rect.height * b[3]];
+  }
+
+  function buildZoom() {
+    zoom.svg = document.querySelector("#sg-graph svg");
+    const tools = $("sg-tools");
+    if (!zoom.svg) {
+      for (const button of tools.querySelectorAll(".sg-zoom button")) button.disabled = true;
+      return;
+    }
+    const b = zoom.svg.viewBox.baseVal;
+    zoom.home = [b.x, b.y, b.width, b.height];
+    zoom.box = zoom.home.slice();
+    $("sg-zoom-in").addEventListener("click", () => zoomBy(1 / 1.25));
+    $("sg-zoom-out").addEventListener("click", () => zoomBy(1.25));
+    $("sg-zoom-fit").addEventListener("click", () => setBox(zoom.home.slice()));
+    zoom.svg.addEventListener("wheel", function (event) {
+      if (!event.ctrlKey && !event.metaKey && !event.altKey) return;  // plain wheel scrolls the page
+      event.preventDefault();
+      const p = svgPoint(event);
+      zoomBy(event.deltaY > 0 ? 1.15 : 1 / 1.15, p[0], p[1]);
+    }, {passive: false});
+    zoom.svg.addEventListener("pointerdown", function (event) {
+      zoom.drag = {x: event.clientX, y: event.clientY, box: zoom.box.slice(), moved: false};
+    });
+    window.addEventListener("pointermove", function (event) {
+      const drag = zoom.drag;
+      if (!drag) return;
+      const dx = event.clientX - drag.x, dy = event.clientY - drag.y;
+      if (!drag.moved && Math.abs(dx) + Math.abs(dy) < 4) return;
+      drag.moved = true;
+      const rect = zoom.svg.getBoundingClientRect();
+      setBox([drag.box[0] - dx / rect.width * drag.box[2], drag.box[1] - dy / rect.height * drag.box[3],
+        drag.box[2], drag.box[3]]);
+    });
+    window.addEventListener("pointerup", function () { zoom.drag = null; });
+  }
+
+  function find(text) {  // the nodes whose label holds `text` (exact matches first)
+    const wanted = text.trim().toLowerCase();
+    if (!wanted) return null;
+    const labels = DATA.graph.labels;
+    const exact = new Set(), partial = new Set();
+    labels.forEach(function (label, k) {
+      const lower = label.toLowerCase();
+      if (lower === wanted) exact.add(k);
+      else if (lower.includes(wanted)) partial.add(k);
+    });
+    const first = [], then = [];
+    for (let i = 0; i < N; i++) {
+      if (exact.has(LABEL[i])) first.push(i);
+      else if (partial.has(LABEL[i])) then.push(i);
+    }
+    return first.concat(then);
+  }
+
+  function goTo(i) {
+    select({node: i});
+    const entry = view[i];
+    if (entry && entry.group && zoom.svg) {
+      const box = entry.group.getBBox();
+      const shift = graphGroup(zoom.svg).transform.baseVal.consolidate();  // Graphviz's translate of the graph
+      const e = shift ? shift.matrix.e : 0, f = shift ? shift.matrix.f : 0;
+      const width = Math.max(box.width * 6, zoom.home[2] / 8), height = width * zoom.home[3] / zoom.home[2];
+      setBox([box.x + e + box.width / 2 - width / 2, box.y + f + box.height / 2 - height / 2, width, height]);
+      entry.group.scrollIntoView({block: "nearest"});
+    }
+  }
+
+  function buildSearch() {
+    const field = $("sg-search");
+    field.addEventListener("input", function () {
+      const found = find(field.value);
+      $("sg-search-note").textContent = found === null ? "" : found.length ? found.length + " found" : "no node has that name";
+      if (!DETAIL) buildTable(found && found.length ? found : null);
+      if (found && found.length) goTo(found[0]);
+    });
+    field.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter") return;
+      const found = find(field.value);
+      if (found && found.length) {
+        goTo(found[0]);
+        $("sg-table-box").open = true;
+      }
+    });
+  }
+
+  // -- training: scalargrad step in a Web Worker --------------------------------------------
+  const TRAIN = DATA.training;
+  const FIT = DATA.fit;
+  const train = {worker: null, version: 0, t: 0, losses: [], waiting: {}, asked: 0, playing: false, timing: null, map: null,
+    box: null, error: "", drawn: false};
+  const MAP_SIZE = 48;
+
+  function params() {
+    return Int32Array.from(DATA.inputs.map((input) => input.id));
+  }
+
+  function settings() {
+    const name = $("sg-train-optimizer").value;
+    return {optimizer: name, settings: TRAIN.optimizers[name], lr: $("sg-train-lr").value,
+      functions: TRAIN.functions, constants: TRAIN.constants, descend: $("sg-train-descend").checked};
+  }
+
+  function checkRate(text) {  // the rate read now, so that a mistake is said before any step
+    try {
+      const at = SG.rate(text, TRAIN.functions, TRAIN.constants);
+      const first = at(0);
+      if (!Number.isFinite(first)) return "lr: the learning rate has no finite value at k = 0";
+      if (!(first > 0)) return "lr: the learning rate is " + first + " at k = 0: it must be positive";
+      return "";
+    } catch (error) {
+      return "lr: " + error.message;
+    }
+  }
+
+  function trainError(text) {  // the worker names a node as {node 12}: here, by its text
+    text = text.replace(/\{node (\d+)\}/g, (match, id) => "`" + nodeAt(Number(id)).text + "`");
+    train.error = text;
+    $("sg-train-error").textContent = text;
+    $("sg-train-error").hidden = !text;
+  }
+
+  function mapBox() {  // the data's extent, with a margin, as [x low, x high, y low, y high]
+    const columns = FIT.columns.map((name) => FIT.data[name].map((i) => value[i]));
+    const range = (xs) => {
+      let low = Math.min.apply(null, xs), high = Math.max.apply(null, xs);
+      const pad = (high - low || 1) * 0.15;
+      return [low - pad, high + pad];
+    };
+    if (columns.length === 2) return range(columns[0]).concat(range(columns[1]));
+    const target = FIT.target ? FIT.data[FIT.target].map((i) => value[i]) : [0, 1];
+    return range(columns[0]).concat(range(target));
+  }
+
+  function send(message) {  // each message carries the version of the inputs it knows
+    if (train.worker) train.worker.postMessage(Object.assign({version: train.version}, message));
+  }
+
+  function startWorker() {
+    const source = new Blob([$("sg-worker").textContent], {type: "text/javascript"});
+    const url = URL.createObjectURL(source);
+    train.worker = new Worker(url);
+    URL.revokeObjectURL(url);
+    train.worker.onmessage = received;
+    train.box = FIT ? mapBox() : null;
+    const message = Object.assign({type: "init", graph: {n: G.n, op: G.op, a: G.a, b: G.b, kind: G.kind, ops: G.ops},
+      value: Float64Array.from(value), params: params(), of: DATA.output,
+      fit: FIT ? {columns: FIT.columns, ids: FIT.ids, sub: Int32Array.from(FIT.sub),
+        inputs: FIT.columns.map((name) => FIT.data[name][0])} : null,
+      map: FIT ? {size: MAP_SIZE, box: train.box} : null}, settings());
+    train.worker.postMessage(message);
+  }
+
+  function received(event) {
+    const message = event.data;
+    if (message.type === "timing") {
+      train.timing = {steps: message.steps, seconds: message.seconds};
+      return;
+    }
+    if (message.version !== train.version) {  // values from before the sliders last moved
+      answer(message);
+      return;
+    }
+    const first = message.t - message.losses.length + 1;
+    if (first === 0) train.losses = [];  // from the start: after a reset
+    message.losses.forEach((loss, j) => { train.losses[first + j] = loss; });
+    train.t = message.t;
+    train.playing = message.playing;
+    if (message.map) train.map = message.map;
+    DATA.inputs.forEach(function (input, k) { input.value = message.values[k]; });
+    trainError(message.error);
+    run();  // the numbers now (scalargrad.values() agrees with the step count), the drawing at the next frame
+    if (!train.drawn) {
+      train.drawn = true;
+      requestAnimationFrame(function () {
+        train.drawn = false;
+        refresh();
+        DATA.inputs.forEach((input, k) => showInput(k));
+        showTraining();
+      });
+    }
+    saveFragment();
+    answer(message);
+  }
+
+  function answer(message) {
+    if (message.reply !== null && train.waiting[message.reply]) {
+      const resolve = train.waiting[message.reply];
+      delete train.waiting[message.reply];
+      resolve(message.t);
+    }
+  }
+
+  function showTraining() {
+    const parts = ["step " + train.t, nodeAt(DATA.output).label + " = " + fixed(value[DATA.output])];
+    for (const i of DATA.named.slice(0, 8)) if (i !== DATA.output) parts.push(nodeAt(i).label + " = " + fixed(value[i]));
+    $("sg-train-status").textContent = parts.join("   ");
+    $("sg-train-play").textContent = train.playing ? "\u275A\u275A pause" : "\u25B6 play";
+    drawLoss();
+    drawMap();
+    paintArrays();
+  }
+
+  function drawLoss() {
+    const canvas = $("sg-loss");
+    const context = canvas.getContext("2d");
+    const width = canvas.width, height = canvas.height, left = 64, pad = 18;
+    context.clearRect(0, 0, width, height);
+    const points = train.losses;
+    if (!points.length) return;
+    let low = Infinity, high = -Infinity;
+    for (const y of points) { if (y !== undefined) { low = Math.min(low, y); high = Math.max(high, y); } }
+    const log = low > 0 && high / low > 100;
+    const f = log ? Math.log10 : (v) => v;
+    let a = f(low), b = f(high);
+    if (a === b) { a -= 1; b += 1; }
+    const x = (k) => left + (width - left - pad) * k / Math.max(points.length - 1, 1);
+    const y = (v) => height - pad - (height - 2 * pad) * (f(v) - a) / (b - a);
+    context.strokeStyle = "#0969da";
+    context.lineWidth = 2;
+    context.beginPath();
+    points.forEach((v, k) => { if (k === 0) context.moveTo(x(k), y(v)); else context.lineTo(x(k), y(v)); });
+    context.stroke();
+    context.fillStyle = "#59636e";
+    context.font = "11px system-ui, sans-serif";
+    context.textAlign = "right";
+    context.fillText(fixed(high), left - 4, y(high) + 4);
+    context.fillText(fixed(low), left - 4, y(low) + 4);
+    context.textAlign = "center";
+    context.fillText("step " + (points.length - 1) + (log ? "  (log scale)" : ""), width / 2, height - 3);
+  }
+
+  function drawMap() {
+    if (!FIT) return;
+    const canvas = $("sg-map");
+    const context = canvas.getContext("2d");
+    const width = canvas.width, height = canvas.height, box = train.box, map = train.map;
+    context.clearRect(0, 0, width, height);
+    const px = (v) => (v - box[0]) / (box[1] - box[0]) * width;
+    const py = (v) => height - (v - box[2]) / (box[3] - box[2]) * height;
+    if (map && FIT.columns.length === 2) {
+      let largest = 0;
+      for (const v of map) largest = Math.max(largest, Math.abs(v));
+      const cw = width / (MAP_SIZE - 1), ch = height / (MAP_SIZE - 1);
+      for (let r = 0; r < MAP_SIZE; r++) {
+        for (let c = 0; c < MAP_SIZE; c++) {
+          context.fillStyle = heat(map[r * MAP_SIZE + c], largest * 0.6);
+          context.fillRect(c * cw - cw / 2, r * ch - ch / 2, cw + 1, ch + 1);
+        }
+      }
+    }
+    const xs = FIT.data[FIT.columns[0]];
+    const ys = FIT.columns.length === 2 ? FIT.data[FIT.columns[1]] : FIT.target ? FIT.data[FIT.target] : null;
+    const labels = FIT.columns.length === 2 && FIT.target ? FIT.data[FIT.target] : null;
+    if (ys) {
+      xs.forEach(function (id, k) {
+        context.beginPath();
+        context.arc(px(value[id]), py(value[ys[k]]), 4, 0, 2 * Math.PI);
+        context.fillStyle = labels ? (value[labels[k]] > 0 ? "#2166ac" : "#b2182b") : "#59636e";
+        context.strokeStyle = "#fff";
+        context.lineWidth = 1;
+        context.fill();
+        context.stroke();
+      });
+    }
+    if (map && FIT.columns.length === 1) {
+      context.strokeStyle = "#0969da";
+      context.lineWidth = 2;
+      context.beginPath();
+      for (let c = 0; c < map.length; c++) {
+        const xv = box[0] + (box[1] - box[0]) * c / (map.length - 1);
+        if (c === 0) context.moveTo(px(xv), py(map[c])); else context.lineTo(px(xv), py(map[c]));
+      }
+      context.stroke();
+    }
+  }
+
+  function configure(restart) {
+    const problem = checkRate($("sg-train-lr").value);
+    if (problem) {
+      trainError(problem);
+      return false;
+    }
+    trainError("");
+    send(Object.assign({type: "config", restart: restart}, settings()));
+    saveFragment();
+    return true;
+  }
+
+  // Step `count` times in the worker; resolves once done (for the buttons and the tests).
+  function steps(count) {
+    if (!train.worker || train.error.startsWith("lr:")) return Promise.resolve(0);
+    return ask({type: "step", count: count});
+  }
+
+  function reset() {
+    train.losses = [];
+    return ask({type: "reset"});
+  }
+
+  function ask(message) {  // a request to the worker, and a promise of its answer (the step count)
+    return new Promise(function (resolve) {
+      train.asked += 1;
+      train.waiting[train.asked] = resolve;
+      send(Object.assign({id: train.asked}, message));
+    });
+  }
+
+  function inputMoved(k) {  // a slider moved an input: the new starting point of training (from step 0)
+    if (!train.worker) return;
+    const input = DATA.inputs[k];
+    train.version += 1;
+    send({type: "set", ids: [input.id], values: [input.value], start: true});
+    if (train.t > 0) {  // a new starting point: training starts again from it, so a link replays it exactly
+      train.losses = [];
+      send({type: "reset"});
+    }
+    train.moved = train.moved || {};
+    train.moved[input.name] = input.value;
+    saveFragment();
+  }
+
+  function bindings() {  // the trained values as `scalargrad step --bindings` reads them
+    const out = {};
+    const done = new Set();
+    for (const array of DATA.arrays) {
+      if (array.role !== "input") continue;
+      const flat = array.ids.map((i) => value[i]);
+      out[array.name] = array.shape.length === 2
+        ? Array.from({length: array.shape[0]}, (_, r) => flat.slice(r * array.shape[1], (r + 1) * array.shape[1])) : flat;
+      for (const i of array.ids) done.add(i);
+    }
+    for (const input of DATA.inputs) if (!done.has(input.id)) out[input.name] = input.value;
+    return out;
+  }
+
+  // The command that continues in a terminal from the saved values: the rate's k counted on
+  // from the steps taken (`k` read as `(k + t)`), so SGD continues exactly.
+  function continuation() {
+    const lr = $("sg-train-lr").value.trim();
+    const shifted = train.t ? lr.replace(/[A-Za-z_][A-Za-z_0-9]*/g, (name) => (name === "k" ? "(k + " + train.t + ")" : name)) : lr;
+    const optimizer = $("sg-train-optimizer").value;
+    let command = "scalargrad step --bindings bindings.json" + (FIT ? " --bindings DATA.csv" : "")
+      + ($("sg-train-descend").checked ? " --descend" : "") + " --lr \"" + shifted + "\""
+      + (optimizer !== "sgd" ? " --optimizer " + optimizer : "");
+    const note = optimizer === "sgd" ? " (with the program as you gave it to dot; it continues exactly)"
+      : " (with the program as you gave it to dot; " + optimizer + "'s state starts again there: the file holds values only)";
+    return "continue in a terminal: " + command + note;
+  }
+
+  function save() {
+    $("sg-train-continue").textContent = continuation();
+    $("sg-train-continue").hidden = false;
+    const text = JSON.stringify(bindings(), null, 1) + "\n";
+    const url = URL.createObjectURL(new Blob([text], {type: "application/json"}));
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = "bindings.json";
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  }
+
+  // A CSV file with the same columns, read here: nothing leaves the page, its text is only data.
+  function readCsv(text, name) {
+    const lines = text.split(/\r\n|\n|\r/).filter((line) => line.trim() !== "");
+    if (!lines.length) return name + " is empty";
+    const separator = lines[0].includes("\t") ? "\t" : lines[0].includes(";") ? ";" : ",";
+    const header = lines[0].split(separator).map((cell) => cell.trim().replace(/^"(.*)"$/, "$1"));
+    const odd = header.findIndex((cell) => !/^[A-Za-z_][A-Za-z_0-9]*$/.test(cell));
+    if (odd >= 0) return name + ", line 1: column " + (odd + 1) + " of the header is not a name";
+    const columns = Object.keys(FIT.data);
+    const missing = columns.filter((column) => !header.includes(column));
+    if (missing.length) return name + " has no column " + missing.join(", ") + " (its columns: " + header.join(", ") + ")";
+    const rows = FIT.data[columns[0]].length;
+    if (lines.length - 1 !== rows) {
+      return name + " has " + (lines.length - 1) + " rows; this page's graph holds " + rows
+        + ": write a page of your data with scalargrad dot --bindings " + name + " -o page.html";
+    }
+    const ids = [], values = [];
+    for (let r = 1; r < lines.length; r++) {
+      const cells = lines[r].split(separator);
+      for (const column of columns) {
+        const cell = (cells[header.indexOf(column)] || "").trim();
+        const x = Number(cell);
+        if (cell === "" || !Number.isFinite(x)) {
+          return name + ", line " + (r + 1) + ", column " + column + ": `" + cell.slice(0, 40) + "` is not a number";
+        }
+        ids.push(FIT.data[column][r - 1]);
+        values.push(x);
+      }
+    }
+    ids.forEach((id, j) => { value[id] = values[j]; });
+    train.version += 1;
+    train.box = mapBox();
+    send({type: "map", map: {size: MAP_SIZE, box: train.box}});
+    send({type: "set", ids: ids, values: values, start: true});
+    return "";
+  }
+
+  // -- the state in the URL fragment: step, lr, optimizer, seed, descend, the moved inputs --
+  let fragmentTimer = null;
+  const PROGRAM = (function () {  // FNV-1a of the program's text: a link's state is only for its program
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < DATA.source.length; i++) {
+      hash ^= DATA.source.charCodeAt(i);
+      hash = Math.imul(hash, 0x01000193) >>> 0;
+    }
+    return hash.toString(16);
+  })();
+  function saveFragment() {
+    if (!TRAIN || fragmentTimer !== null) return;
+    fragmentTimer = setTimeout(function () {
+      fragmentTimer = null;
+      const moved = Object.keys(train.moved || {}).length;
+      if (!train.t && !moved && train.seed === TRAIN.seed && $("sg-train-lr").value === TRAIN.lr && $("sg-train-optimizer").value === "sgd"
+          && $("sg-train-descend").checked && !location.hash) return;  // the page as written: nothing to say
+      const state = new URLSearchParams();
+      state.set("program", PROGRAM);
+      state.set("step", String(train.t));
+      state.set("lr", $("sg-train-lr").value);
+      state.set("optimizer", $("sg-train-optimizer").value);
+      if (train.seed !== null) state.set("seed", String(train.seed));
+      if (!$("sg-train-descend").checked) state.set("descend", "0");
+      for (const name in train.moved || {}) state.set("set." + name, String(train.moved[name]));
+      history.replaceState(null, "", "#" + state.toString());
+    }, 150);
+  }
+
+  function readFragment() {  // the state a link or a reload carries; the number of steps to replay
+    const state = new URLSearchParams(location.hash.replace(/^#/, ""));
+    if (state.get("program") !== PROGRAM) {  // a state of another program (or none) is not this page's
+      if (location.hash.length > 1) trainError("the link's state is of another program: this page starts as written");
+      return 0;
+    }
+    if (state.has("lr")) $("sg-train-lr").value = state.get("lr");
+    if (state.has("optimizer") && TRAIN.optimizers[state.get("optimizer")]) {
+      $("sg-train-optimizer").value = state.get("optimizer");
+    }
+    if (state.get("descend") === "0") $("sg-train-descend").checked = false;
+    const seed = state.get("seed");
+    if (seed !== null && String(TRAIN.seed) !== seed) {
+      if (!reseed(Number(seed))) trainError("the link's seed " + seed + " is not a whole number the page can draw with");
+    }
+    const byName = new Map(DATA.inputs.map((input, k) => [input.name, k]));
+    for (const [key, text] of state) {
+      if (!key.startsWith("set.") || !byName.has(key.slice(4))) continue;
+      const x = Number(text);
+      if (text === "" || !Number.isFinite(x)) continue;
+      const k = byName.get(key.slice(4));
+      DATA.inputs[k].value = x;
+      train.moved = train.moved || {};
+      train.moved[key.slice(4)] = x;
+    }
+    const count = Number(state.get("step"));
+    return Number.isInteger(count) && count > 0 ? Math.min(count, 1e6) : 0;
+  }
+
+  // New starting values: the initialisers' draws with `seed`, as `--seed` draws them (Python's
+  // Mersenne Twister, engine.js); the inputs moved by hand are drawn over. False for a bad seed.
+  function reseed(seed) {
+    if (!Number.isSafeInteger(seed) || !TRAIN.initialisers.length) return false;
+    const values = SG.draw(TRAIN.initialisers, seed);
+    DATA.inputs.forEach(function (input, k) {
+      if (!(input.name in values)) return;
+      input.value = values[input.name];
+      showInput(k);
+    });
+    train.seed = seed;
+    train.moved = {};
+    $("sg-train-seed").value = String(seed);
+    return true;
+  }
+
+  let caption = "";
+  function buildTraining() {
+    if (!TRAIN) return;
+    train.seed = TRAIN.seed;
+    if (TRAIN.initialisers.length) {
+      $("sg-train-seed-box").hidden = false;
+      $("sg-train-seed").value = TRAIN.seed === null ? "" : String(TRAIN.seed);
+      $("sg-train-seed").placeholder = "as given";
+      $("sg-train-seed").title = TRAIN.seed === null ? "the starting values came from a session or a file: a seed draws new ones"
+        : "the --seed of the starting values: another draws new ones, as scalargrad --seed N does";
+    }
+    $("sg-train").hidden = false;
+    if (!zoom.svg) $("sg-tools").before($("sg-train"));  // no picture: training comes first
+    $("sg-train-what").textContent = "(" + DATA.inputs.length + " inputs; as scalargrad step, off the main thread)";
+    const select = $("sg-train-optimizer");
+    for (const name in TRAIN.optimizers) {
+      const option = document.createElement("option");
+      option.value = name;
+      const given = Object.entries(TRAIN.optimizers[name]).map((pair) => pair[0] + " " + pair[1]).join(", ");
+      option.textContent = name + (given ? " (" + given + ")" : "");
+      select.appendChild(option);
+    }
+    $("sg-train-lr").value = TRAIN.lr;
+    if (!FIT) $("sg-train-csv").closest("label").hidden = true;
+    else {
+      $("sg-map-box").hidden = false;
+      caption = FIT.columns.length === 2
+        ? FIT.name + " over " + FIT.columns.join(" and ") + (FIT.target ? ", the points coloured by " + FIT.target : "")
+        : FIT.name + " over " + FIT.columns[0] + (FIT.target ? ", with the points (" + FIT.columns[0] + ", " + FIT.target + ")" : "");
+      $("sg-map-caption").textContent = caption;
+    }
+    if (FIT) {  // the model's value under the pointer, read off the map
+      $("sg-map").addEventListener("mousemove", function (event) {
+        const map = train.map, box = train.box;
+        if (!map) return;
+        const rect = this.getBoundingClientRect();
+        const fx = (event.clientX - rect.left) / rect.width, fy = (event.clientY - rect.top) / rect.height;
+        const x = box[0] + (box[1] - box[0]) * fx, y = box[3] - (box[3] - box[2]) * fy;
+        if (FIT.columns.length === 2) {
+          const c = Math.round(fx * (MAP_SIZE - 1)), r = Math.round(fy * (MAP_SIZE - 1));
+          $("sg-map-caption").textContent = FIT.columns[0] + " = " + fixed(x) + ", " + FIT.columns[1] + " = " + fixed(y)
+            + ": " + FIT.name + " = " + fixed(map[r * MAP_SIZE + c]);
+        } else {
+          const c = Math.round(fx * (map.length - 1));
+          $("sg-map-caption").textContent = FIT.columns[0] + " = " + fixed(x) + ": " + FIT.name + " = " + fixed(map[c]);
+        }
+      });
+      $("sg-map").addEventListener("mouseleave", () => { $("sg-map-caption").textContent = caption; });
+    }
+    const replay = readFragment();
+    run();
+    startWorker();
+    paintArrays();
+    $("sg-train-step").addEventListener("click", () => steps(1));
+    $("sg-train-play").addEventListener("click", function () {
+      if (train.playing) send({type: "pause"});
+      else if (configure(false)) send({type: "play"});
+    });
+    $("sg-train-reset").addEventListener("click", reset);
+    $("sg-train-lr").addEventListener("change", () => configure(false));
+    $("sg-train-optimizer").addEventListener("change", () => configure(true));
+    $("sg-train-descend").addEventListener("change", () => configure(false));
+    $("sg-train-save").addEventListener("click", save);
+    $("sg-train-seed").addEventListener("change", function () {
+      const seed = Number(this.value);
+      if (this.value === "" || !reseed(seed)) {
+        trainError("the seed must be a whole number, such as 1337");
+        return;
+      }
+      trainError("");
+      run();
+      refresh();
+      train.version += 1;
+      train.losses = [];
+      send({type: "reset", value: Float64Array.from(value)});
+      saveFragment();
+    });
+    $("sg-train-csv").addEventListener("change", function () {
+      const file = this.files[0];
+      if (!file) return;
+      train.dropped = file.text().then(function (text) {
+        const problem = readCsv(text, file.name);
+        trainError(problem);
+        run();
+        refresh();
+        return problem;
+      });
+    });
+    const problem = checkRate($("sg-train-lr").value);
+    if (problem) trainError(problem);
+    else if (replay) steps(replay);
+  }
+
   // -- start ----------------------------------------------------------------------------
   function start() {
-    for (let i = 0; i < N; i++) value[i] = NODES[i].data;  // numbers in the program keep theirs
+    value.set(START);  // numbers in the program keep theirs
     $("sg-source").textContent = DATA.source;
     collect();
     buildMarks();
     buildTable();
     buildInputs();
+    buildArrays();
+    buildZoom();
+    buildSearch();
     chart();
     run();
     refresh();
+    paintArrays();
+    buildTraining();
     const graph = $("sg-graph");
     for (const area of [graph, $("sg-table")]) {
       area.addEventListener("mouseover", function (event) { const t = target(event); if (t) select(t); });
@@ -562,12 +1287,12 @@
     $("sg-first").addEventListener("click", () => go(0));
     $("sg-prev").addEventListener("click", () => go(state.step - 1));
     $("sg-next").addEventListener("click", () => go(state.step + 1));
-    $("sg-last").addEventListener("click", () => go(DATA.steps.length - 1));
+    $("sg-last").addEventListener("click", () => go(STEPS.length - 1));
     $("sg-done").addEventListener("click", () => go(-1));
     document.addEventListener("keydown", function (event) {
-      if (event.target.closest && event.target.closest("input")) return;
+      if (event.target.closest && event.target.closest("input, select, textarea")) return;  // typing, not stepping
       const moves = {ArrowRight: state.step + 1, ArrowLeft: state.step - 1, Home: 0,
-        End: DATA.steps.length - 1, Escape: -1};
+        End: STEPS.length - 1, Escape: -1};
       if (!(event.key in moves)) return;
       event.preventDefault();
       go(moves[event.key]);
@@ -576,12 +1301,33 @@
 
   // For a teacher's console and for the tests: the numbers at full precision.
   window.scalargrad = {
-    nodes: NODES.map((node) => node.label),
+    nodes: {length: N},
+    label: (i) => nodeAt(i).label,
     values: () => Array.from(value),
     grads: () => Array.from(grad),
     chainRule: chainLine,
     step: () => state.step,
     stepText: () => (state.step >= 0 ? stepText(state.step) : null),
+    train: {
+      steps: steps,
+      reset: reset,
+      seed: () => train.seed,
+      dropped: () => train.dropped,  // the last CSV file read: a promise of what was wrong with it ("" if nothing)
+      fragment: (part) => new Promise(function (resolve) {  // the link once it holds `part`
+        const wait = () => (location.hash.includes(part) ? resolve(location.hash) : setTimeout(wait, 20));
+        wait();
+      }),
+      configure: configure,
+      t: () => train.t,
+      params: () => DATA.inputs.map((input) => input.value),
+      names: () => DATA.inputs.map((input) => input.name),
+      losses: () => train.losses.slice(),
+      timing: () => train.timing,
+      error: () => train.error,
+      bindings: bindings,
+      map: () => (train.map ? Array.from(train.map) : null),
+      box: () => train.box,
+    },
   };
   start();
 })();
