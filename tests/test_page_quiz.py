@@ -81,7 +81,7 @@ def test_no_gradient_is_in_the_pages_text_or_picture_outside_its_data(tmp_path):
     assert page.pictured == 7 and page.questions == 7
     assert re.findall(r">([^<]*grad[^<]*)<", shown.split("<svg", 1)[1].split("</svg>")[0]) == \
         [quiz_page.UNKNOWN] * 7  # every node's gradient drawn `grad ?`
-    assert not re.search(r"grad\s*-?\d", shown)
+    assert not re.search(r"grad[ \u00a0]+-?\d", shown)
     assert "fill=\"#" not in shown.split("<svg", 1)[1]  # no colour by gradient: it would tell the sign
     assert data_block(text)["questions"][0]["grad"] == 1.0  # the answers are in the data block only
 
@@ -129,3 +129,195 @@ def test_a_failure_leaves_the_file_alone(tmp_path):
     path.write_text("old")
     result = run_installed("dot", "y = log(x)", "--x", "-1", "-o", str(path), "--quiz", "--no-session")
     assert result.exit_code != 0 and path.read_text() == "old" and "Traceback" not in result.stderr
+
+
+# -- in the browser --------------------------------------------------------------------------------
+@pytest.fixture
+def opened(browser):  # noqa: F811
+    tabs: list[tuple[Opened, Path]] = []
+
+    def open_file(path: Path, **size) -> Opened:
+        tab = Opened(browser, **size)
+        tab.tab.goto(path.as_uri())
+        tabs.append((tab, path))
+        return tab
+
+    yield open_file
+    for tab, path in tabs:
+        assert tab.errors == [], tab.errors
+        assert tab.requests == [path.as_uri()] and tab.blobs == [], tab.requests  # nothing fetched, no worker
+        tab.close()
+
+
+def write(tmp_path: Path, source: str = LECTURE, values=None, name: str = "quiz.html") -> Path:
+    path = tmp_path / name
+    quiz_page.write_quiz_page(parse(source), path, LECTURE_INPUTS if values is None else values)
+    return path
+
+
+def type_line(tab: Opened, text: str) -> None:
+    """What a learner types into the box the page asks with, then Enter."""
+    field = tab.tab.locator("#sq-table input:not([disabled])")
+    field.fill(text)
+    field.press("Enter")
+
+
+def log(tab: Opened) -> list[tuple[str, str]]:
+    return [tuple(pair) for pair in tab.tab.evaluate("""() => Array.from(document.querySelectorAll('#sq-log li'))
+        .map(li => [li.querySelector('.sq-asked').textContent, li.querySelector('.sq-reply').textContent])""")]
+
+
+def picture_grads(tab: Opened) -> dict[str, str]:
+    return dict(tab.tab.evaluate("""() => Array.from(document.querySelectorAll('#sq-graph g.node'))
+        .filter(g => /^n\\d+$/.test(g.id)).map(g => { const t = g.querySelectorAll('text');
+          return [g.id, t[t.length - 1].textContent]; })"""))
+
+
+def terminal(quiz: quizzing.Quiz, lines: list[str]) -> tuple[list[tuple[str, str]], str]:
+    """The terminal quiz (`quiz.interactive`) fed `lines`: each prompt with its line, what it said back, and the summary."""
+    asked, said = [], []
+    queue = list(lines)
+
+    def ask(prompt: str) -> str:
+        if not queue:
+            raise EOFError
+        asked.append(prompt + queue[0])
+        return queue.pop(0)
+
+    def say(*pieces) -> None:
+        said.append("".join(piece if isinstance(piece, str) else piece[0] for piece in pieces))
+
+    report = quizzing.QuizReport(quiz)
+    quizzing.interactive(quiz, report, say, ask)
+    return list(zip(asked, said[1:])), report.summary_line()  # said[0]: the instructions
+
+
+def script(quiz: quizzing.Quiz) -> list[str]:
+    """Lines a learner might type: per question, in turn, right at once (to 4 decimals); wrong just
+    outside the tolerance, then right just inside it; a hint asked, wrong, a hint (the answer given);
+    three things that are not numbers, then right."""
+    lines = []
+    for k, question in enumerate(quiz.questions):
+        g, room = question.grad, quiz.tolerance * max(1.0, abs(question.grad))
+        lines += [[f"{g:.4f}"], [repr(g + 1.01 * room), repr(g - 0.99 * room)], ["?", repr(g + 0.5 + abs(g)), ""],
+                  ["abc", "1,5", "1/2", repr(g)]][k % 4]
+    return lines
+
+
+@pytest.mark.parametrize("seed, level", [(None, None), (3, 1), (5, 2), (2, 3), (7, 3)])
+def test_the_page_says_what_the_terminal_says_to_the_same_lines(opened, tmp_path, seed, level):
+    source = LECTURE if seed is None else quizzing.exercise(seed, level)
+    values = LECTURE_INPUTS if seed is None else {}
+    made = lambda: quizzing.start(parse(source), values)  # noqa: E731
+    lines = script(made())
+    want, summary = terminal(made(), lines)
+    kinds = " ".join(reply.split(":")[0] for _, reply in want)
+    assert "right" in kinds and "not quite, hint 1 of 3 (rule)" in kinds and "hint 2 of 3 (product)" in kinds \
+        and "the answer" in kinds and "is not a number" in " ".join(reply for _, reply in want)
+    tab = opened(write(tmp_path, source, values))
+    for line in lines:
+        type_line(tab, line)
+    assert log(tab) == want
+    assert tab.tab.inner_text("#sq-summary") == summary
+    assert tab.tab.locator("#sq-table input").count() == 0  # every box answered: the gradients shown
+
+
+def test_right_answers_fill_in_the_lectures_picture_and_the_summary(opened, tmp_path):
+    tab = opened(write(tmp_path))
+    assert set(picture_grads(tab).values()) == {quiz_page.UNKNOWN}
+    before = tab.tab.inner_text("body")
+    # a's gradient 6 and b's -4 are nowhere (-6.0000 is the data of a*b), nor any `grad` with a number
+    assert not re.search(r"(?<![-\d])6\.0000|-4\.0000|grad[ \u00a0]+-?\d", before)
+    assert re.search(r"(?<![-\d])6\.0000", tab.tab.inner_text("body")) is None
+    for (label, grad), prompt in zip(LECTURE_ASKED, ["[6] L.grad", "[5] f.grad", "[4] (a*b + c).grad", "[3] c.grad",
+                                                     "[2] (a*b).grad", "[1] b.grad", "[0] a.grad"]):
+        assert tab.tab.evaluate("scalargradQuiz.current()") == prompt
+        type_line(tab, repr(grad))
+    assert [reply for _, reply in log(tab)] == ["right: L.grad = 1", "right: f.grad = 4", "right: (a*b + c).grad = -2",
+                                                "right: c.grad = -2", "right: (a*b).grad = -2", "right: b.grad = -4",
+                                                "right: a.grad = 6"]
+    assert picture_grads(tab) == {"n0": "grad 6.0000", "n1": "grad -4.0000", "n2": "grad -2.0000", "n3": "grad -2.0000",
+                                  "n4": "grad -2.0000", "n5": "grad 4.0000", "n6": "grad 1.0000"}
+    assert re.search(r"(?<![-\d])6\.0000", tab.tab.inner_text("body"))
+    assert tab.tab.inner_text("#sq-summary") == \
+        "right first time 7, right with hints 0, answer given 0, not answered 0 (of 7)"
+
+
+def test_wrong_answers_bring_each_hint_in_turn_and_grade_as_quiz_answers_does(opened, tmp_path):
+    tab = opened(write(tmp_path))
+    hints = quiz_page.quiz_data(lecture_quiz())["questions"][2]["hints"]  # a*b + c
+    for line in ["1", "4", "0"]:
+        type_line(tab, line)
+    assert log(tab)[-1] == ("[4] (a*b + c).grad = 0", "not quite, hint 1 of 3 (rule): " + hints[0])
+    tab.tab.get_by_role("button", name="hint").click()
+    assert log(tab)[-1] == ("[4] (a*b + c).grad = ?", "hint 2 of 3 (product): " + hints[1])
+    assert tab.tab.evaluate("scalargradQuiz.current()") == "[4] (a*b + c).grad"
+    type_line(tab, "7")
+    assert log(tab)[-1] == ("[4] (a*b + c).grad = 7", "the answer: " + hints[2])
+    assert tab.tab.evaluate("scalargradQuiz.current()") == "[3] c.grad"  # given: the quiz moves on
+    assert picture_grads(tab)["n4"] == "grad -2.0000"
+    for line in ["-2", "3", "-2", "4", "?", "2", "6"]:
+        type_line(tab, line)
+    grades = tab.tab.evaluate("scalargradQuiz.grades()")
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps({label: attempts for label, _, attempts in grades}))
+    graded = run_installed("quiz", LECTURE, *LECTURE_VALUES, "--answers", str(answers), "--json", "--no-session")
+    assert graded.exit_code == 0, graded.stderr
+    document = json.loads(graded.stdout)
+    assert {q["label"]: q["grade"] for q in document["questions"]} == {label: grade for label, grade, _ in grades}
+    summary = document["summary"]
+    assert tab.tab.inner_text("#sq-summary") == (
+        f"right first time {summary['first']}, right with hints {summary['hinted']}, answer given {summary['given']}, "
+        f"not answered {summary['open']} (of {summary['total']})")
+    assert (summary["first"], summary["hinted"], summary["given"]) == (4, 1, 2)
+    assert [row.split("\t")[-1] for row in tab.tab.locator("#sq-table tbody tr").all_inner_texts()] == \
+        ["right first time", "answer given", "right with hints", "right first time", "answer given",
+         "right first time", "right first time"]
+
+
+def test_what_is_not_a_number_is_said_and_not_graded(opened, tmp_path):
+    tab = opened(write(tmp_path))
+    for line in ["one", "1,5", "1/4", "- 1", "nan", "1e999"]:
+        type_line(tab, line)
+    quiz = lecture_quiz()
+    want, _ = terminal(quiz, ["one", "1,5", "1/4", "- 1", "nan", "1e999"])
+    assert log(tab) == want
+    assert [reply for _, reply in want][1:4] == [
+        "the answer: `1,5` is not a number; it has a decimal comma; use a dot for decimals: 1.5",
+        "the answer: `1/4` is not a number; fractions are not read; write the decimal: 0.25",
+        "the answer: `- 1` is not a number; it has a space after the sign; write -1"]
+    assert tab.tab.evaluate("scalargradQuiz.grades()")[0] == ["L", "open", []]
+
+
+def test_stop_here_gives_the_summary_so_far(opened, tmp_path):
+    tab = opened(write(tmp_path))
+    type_line(tab, "1")
+    type_line(tab, "5")
+    tab.tab.get_by_role("button", name="stop here").click()
+    assert tab.tab.inner_text("#sq-summary") == \
+        "stopped; so far: right first time 1, right with hints 0, answer given 0, not answered 6 (of 7)"
+    assert tab.tab.locator("#sq-table input:not([disabled])").count() == 0
+    assert tab.tab.evaluate("scalargradQuiz.current()") is None
+
+
+def test_script_in_the_program_stays_inert(opened, tmp_path):
+    source = "# </script><script>window.pwned = 1</script><img src=x onerror=\"window.pwned = 2\">\nL = a * b  # &lt; <!--"
+    path = write(tmp_path, source, {"a": 2.0, "b": 3.0})
+    text = path.read_text(encoding="utf-8")
+    assert "<script>window.pwned" not in text and "<img" not in text
+    tab = opened(path)
+    assert tab.tab.evaluate("window.pwned") is None
+    assert tab.tab.evaluate("Array.from(document.scripts).map(s => s.type)") == ["application/json", ""]
+    assert tab.tab.inner_text("#sq-source") == source
+    type_line(tab, "1")
+    assert log(tab) == [("[2] L.grad = 1", "right: L.grad = 1")]
+
+
+def test_the_screenshot_is_kept(opened, tmp_path):
+    tab = opened(write(tmp_path), width=1200, height=900)
+    for line in ["1", "4", "0", "?", "-2", "-2", "-3"]:
+        type_line(tab, line)
+    shot = tmp_path / "quiz-page.png"
+    tab.tab.screenshot(path=str(shot), full_page=True)
+    assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 20_000
+    print(f"screenshot: {shot}")
