@@ -126,16 +126,19 @@ def build_quiz_page(program: Program, values: Mapping[str, float] | None = None,
     """The quiz page of `program` at `values` (default: the inputs' current values), asking for
     the gradients of `of` (default: the output)."""
     from scalargrad.page import afford, json_for_html, web_file
-    from scalargrad.quiz import start
     from scalargrad.session import one_line
 
     afford(program)
     if values is None:
         values = {name: node.data for name, node in program.inputs.items()}
-    quiz = start(program, values, of, "backward", tolerance)
-    if len(quiz.questions) > MAX_QUESTIONS:
-        raise UsageError(f"a quiz page asks for each gradient by hand: {len(quiz.questions):,} are too many "
+    program.evaluate(dict(values), of)
+    of = of or program.output
+    upstream = program.upstream(of)  # counted before the hints are made: explain's words for each
+    asked = sum(1 for node in program.nodes if id(node) in upstream and node._op != "const")
+    if asked > MAX_QUESTIONS:
+        raise UsageError(f"a quiz page asks for each gradient by hand: {asked:,} are too many "
                          f"(at most {MAX_QUESTIONS:,})", hint="quiz a smaller part: --of a node nearer the inputs")
+    quiz = Quiz(program, of, "backward", tolerance)
     data = quiz_data(quiz)
     warnings: list[str] = []
     svg, renderer, pictured = picture(program, quiz.of, warnings, cluster, max_nodes, lookup) if picture_ else ("", None, 0)

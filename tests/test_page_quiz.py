@@ -325,3 +325,17 @@ def test_the_screenshot_is_kept(opened, tmp_path):
     tab.tab.screenshot(path=str(shot), full_page=True)
     assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 20_000
     print(f"screenshot: {shot}")
+
+
+def test_a_narrow_screen_keeps_the_box_its_buttons_and_the_node_asked_in_sight(opened, tmp_path):
+    tab = opened(write(tmp_path), width=420, height=800)
+    for line in ["1", "4"]:
+        type_line(tab, line)
+    inside = tab.tab.evaluate("""() => {
+        const box = document.getElementById('sq-graph').getBoundingClientRect();
+        const node = document.getElementById('n4').getBoundingClientRect();
+        const parts = ['#sq-table input:not([disabled])', '.sq-buttons:not([hidden]) button:last-child']
+          .map(s => document.querySelector(s).getBoundingClientRect());
+        return [node.left >= box.left && node.right <= box.right, parts.every(r => r.left >= 0 && r.right <= 420)]; }""")
+    assert inside == [True, True]  # a*b + c, asked now, is scrolled into the picture's view; the box and hint fit
+    assert tab.tab.evaluate("document.documentElement.scrollWidth") <= 420  # the page itself does not scroll sideways

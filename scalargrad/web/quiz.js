@@ -133,8 +133,12 @@
     entry.field.setAttribute("aria-label", q.prompt);
     entry.buttons.hidden = false;
     const group = picture(q);
-    if (group) group.classList.add("sq-current");
-    entry.field.focus();
+    if (group) {
+      group.classList.add("sq-current");
+      const box = $("sq-graph"), at = group.getBoundingClientRect(), view = box.getBoundingClientRect();
+      box.scrollLeft += (at.left + at.width / 2) - (view.left + view.width / 2);  // the node in sight, the page still
+    }
+    entry.field.focus({preventScroll: true});
   }
 
   function summary() {  // scalargrad.quiz.QuizReport.summary_line
@@ -204,6 +208,7 @@
         cell.textContent = text;
         row.appendChild(cell);
       }
+      row.cells[1].title = node.label;  // a long label is cut with an ellipsis in the table
       const gradCell = document.createElement("td");
       const gradeCell = document.createElement("td");
       row.append(gradCell, gradeCell);
