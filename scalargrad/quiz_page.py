@@ -87,21 +87,23 @@ def quiz_data(quiz: Quiz) -> dict:
 
 
 # -- the picture --------------------------------------------------------------------------------
-def picture_source(program: Program, of: Value, cluster: bool = False) -> str:
-    """The lecture's picture (plain: no colour, which would give a gradient's sign away), every
-    gradient drawn `grad ?` (UNKNOWN), the SVG elements named as the page's (`n4`)."""
+def picture_source(program: Program, of: Value, asked: set[int], cluster: bool = False) -> str:
+    """The lecture's picture (plain: no colour, which would give a gradient's sign away), the
+    gradient of each node `asked` (ids) drawn `grad ?` (UNKNOWN), the others none (numbers, and
+    with --of the nodes `of` does not depend on), the SVG elements named as the page's (`n4`)."""
     from scalargrad.dot import draw_dot, record_text
     from scalargrad.render import fixed
 
     graph = draw_dot(program, of=of, plain=True, cluster=cluster, grad=False, ids=True)
     for i, node in enumerate(program.nodes):
-        if node._op != "const":
+        if i in asked:
             label = "{ " + " | ".join([record_text(program.label(node)), f"data {fixed(node.data)}", UNKNOWN]) + " }"
             graph.node(f"n{i}", label=label)  # a node named again: its label, set last, wins
     return graph.source
 
 
-def picture(program: Program, of: Value, warnings: list[str], cluster: bool, max_nodes: int, lookup=None):
+def picture(program: Program, of: Value, asked: set[int], warnings: list[str], cluster: bool, max_nodes: int,
+            lookup=None):
     """The inline SVG, its renderer and the nodes drawn; ("", None, 0) with a warning when the
     graph is too big to lay out or nothing can render it."""
     from scalargrad.page import inline_svg
@@ -112,7 +114,7 @@ def picture(program: Program, of: Value, warnings: list[str], cluster: bool, max
                         "picture: the quiz page lists them in a table only (--max-nodes N draws them)")
         return "", None, 0
     try:
-        svg, renderer = render(picture_source(program, of, cluster), "svg", lookup)
+        svg, renderer = render(picture_source(program, of, asked, cluster), "svg", lookup)
     except NoRendererError as error:
         warnings.append(f"{error.message}: the quiz page lists the nodes in a table, without the picture")
         return "", None, 0
@@ -141,7 +143,9 @@ def build_quiz_page(program: Program, values: Mapping[str, float] | None = None,
     quiz = Quiz(program, of, "backward", tolerance)
     data = quiz_data(quiz)
     warnings: list[str] = []
-    svg, renderer, pictured = picture(program, quiz.of, warnings, cluster, max_nodes, lookup) if picture_ else ("", None, 0)
+    asked = {q.id for q in quiz.questions}
+    svg, renderer, pictured = picture(program, quiz.of, asked, warnings, cluster, max_nodes, lookup) if picture_ \
+        else ("", None, 0)
     script = web_file("quiz.js")
     if "</script" in script.lower():
         raise UsageError("scalargrad/web/quiz.js holds `</script`, which would end the page's script")

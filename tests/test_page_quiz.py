@@ -109,8 +109,10 @@ def test_the_command_writes_the_quiz_page(tmp_path):
     assert standard.exit_code == 0 and data_block(standard.stdout) == data_block(path.read_text(encoding="utf-8"))
     of = run_installed("dot", STATEMENTS, *LECTURE_VALUES, "-o", str(path), "--quiz", "--of", "e", "--no-session")
     assert of.exit_code == 0, of.stderr
-    assert [(q["label"], q["grad"]) for q in data_block(path.read_text(encoding="utf-8"))["questions"]] == \
-        [("e", 1.0), ("b", 2.0), ("a", -3.0)]
+    text = path.read_text(encoding="utf-8")
+    assert [(q["label"], q["grad"]) for q in data_block(text)["questions"]] == [("e", 1.0), ("b", 2.0), ("a", -3.0)]
+    # only the nodes asked have a `grad ?` (c, d, f and L are not what e depends on)
+    assert text.count(quiz_page.UNKNOWN) == 3 and ">data 10.0000<" in text
 
 
 @pytest.mark.parametrize("args, message", [
