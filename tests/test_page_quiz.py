@@ -341,3 +341,12 @@ def test_a_narrow_screen_keeps_the_box_its_buttons_and_the_node_asked_in_sight(o
         return [node.left >= box.left && node.right <= box.right, parts.every(r => r.left >= 0 && r.right <= 420)]; }""")
     assert inside == [True, True]  # a*b + c, asked now, is scrolled into the picture's view; the box and hint fit
     assert tab.tab.evaluate("document.documentElement.scrollWidth") <= 420  # the page itself does not scroll sideways
+
+
+def test_the_script_sets_text_only_and_fetches_nothing():
+    script = (Path(quiz_page.__file__).parent / "web" / "quiz.js").read_text(encoding="utf-8")
+    code = re.sub(r"//[^\n]*", "", script)  # the comments say what it never does
+    for forbidden in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "fetch(", "XMLHttpRequest",
+                      "WebSocket", "import(", "eval(", "Function(", "setAttribute(\"on", "src ="):
+        assert forbidden not in code, forbidden
+    assert code.count("textContent") >= 8
