@@ -73,7 +73,8 @@ def quiz_data(quiz: Quiz) -> dict:
         question.grade = "first"  # known from here on, as it is in the page once this is answered
         questions.append({"id": question.id, "label": question.label, "prompt": f"[{question.id}] {grad_of(question.label)}",
                           "grad": question.grad, "shown": fixed(question.grad, decimals),
-                          "right": f"{grad_of(question.label)} = {number(question.grad, 6)}", "hints": hints})
+                          "right": f"{grad_of(question.label)} = {number(question.grad, 6)}", "hints": hints,
+                          "product": product_pieces(quiz, question)})
     for question in quiz.questions:
         question.grade = "open"
     asked = {q.id for q in quiz.questions}
@@ -84,6 +85,25 @@ def quiz_data(quiz: Quiz) -> dict:
             "of_label": program.label(quiz.of), "of_data": number(quiz.of.data, 6),
             "tolerance": quiz.tolerance, "kinds": list(HINTS), "grades": GRADES,
             "nodes": nodes, "questions": questions}
+
+
+def product_pieces(quiz: Quiz, question) -> list | None:
+    """The product hint in pieces, for answers in any order, where it fills in only the users'
+    gradients found so far (as `quiz.product_text` words it): [head, [[user id, its gradient
+    found, not found yet, local factor], ...]]; None where it names no user (the seed)."""
+    from scalargrad.explain import d, factor, local_name
+    from scalargrad.quiz import DECIMALS
+    from scalargrad.render import fixed
+
+    item = quiz.items[question.id]
+    if item.status == "seed":
+        return None
+    of_label = quiz.program.label(quiz.of)
+    top = d(of_label)
+    symbolic = " + ".join(f"{top}/{d(t.consumer_label)} * {local_name(t, of_label)}/{d(item.label)}" for t in item.terms)
+    head = f"{top}/{d(item.label)} = {symbolic} = "
+    return [head, [[t.consumer_id, fixed(t.consumer_grad, DECIMALS), f"{top}/{d(t.consumer_label)} = ?, not found yet",
+                    factor(t, DECIMALS)] for t in item.terms]]
 
 
 # -- the picture --------------------------------------------------------------------------------

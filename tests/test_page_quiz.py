@@ -350,3 +350,38 @@ def test_the_script_sets_text_only_and_fetches_nothing():
                       "WebSocket", "import(", "eval(", "Function(", "setAttribute(\"on", "src ="):
         assert forbidden not in code, forbidden
     assert code.count("textContent") >= 8
+
+
+def free_script(quiz: quizzing.Quiz, seed: int) -> list[tuple[int, str]]:
+    """(node id, what is typed into its box), the nodes in a shuffled order, the output last: the
+    first two hints, then right, for the first (none of its users found: its product hint says
+    so); then per node right at once; a hint, then right; wrong three times (the answer given)."""
+    import random
+
+    rng = random.Random(seed)
+    order = rng.sample(quiz.questions[1:], len(quiz.questions) - 1) + quiz.questions[:1]
+    lines = [(order[0].id, "?"), (order[0].id, "?"), (order[0].id, repr(order[0].grad))]
+    for question in order[1:]:
+        g = question.grad
+        lines += [(question.id, text) for text in rng.choice([[f"{g:.4f}"], ["?", repr(g)], [repr(g + 1 + abs(g))] * 3])]
+    return lines
+
+
+@pytest.mark.parametrize("seed, level", [(None, None), (4, 2), (2, 3), (9, 3)])
+def test_in_any_order_the_page_says_what_quiz_order_free_says(opened, tmp_path, seed, level):
+    source = LECTURE if seed is None else quizzing.exercise(seed, level)
+    values = LECTURE_INPUTS if seed is None else {}
+    made = lambda: quizzing.start(parse(source), values, order="free")  # noqa: E731
+    lines = free_script(made(), seed or 0)
+    terminal_lines = [f"? [{i}]" if text == "?" else f"[{i}] = {text}" for i, text in lines]
+    want, summary = terminal(made(), terminal_lines)
+    assert any("not found yet" in reply for _, reply in want)  # a product hint with a user's gradient still to find
+    tab = opened(write(tmp_path, source, values))
+    tab.tab.check("#sq-free")
+    assert "in any order" in tab.tab.inner_text("#sq-title")
+    for node, text in lines:
+        field = tab.tab.locator(f'#sq-table input[data-node="{node}"]')
+        field.fill(text)
+        field.press("Enter")
+    assert [reply for _, reply in log(tab)] == [reply for _, reply in want]
+    assert tab.tab.inner_text("#sq-summary") == summary

@@ -14,7 +14,8 @@
   const NUMBER = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;  // scalargrad.data's
   const NOT_FINITE = /^[+-]?(?:inf|infinity|nan)$/i;
   const DECIMAL_HINT = "write a decimal number such as 2, -3.5 or 1e-3";
-  const state = {current: 0, stopped: false};
+  const state = {free: false, stopped: false};
+  const byId = new Map(QUESTIONS.map((q) => [q.id, q]));
   const rows = new Map();  // node id -> {row, field, check, hint}
   for (const q of QUESTIONS) { q.attempts = []; q.hintsShown = 0; q.grade = "open"; }
 
@@ -123,22 +124,38 @@
     }
   }
 
-  function focus() {
+  // The question the page asks now (backward order): the first open one. In any order, the
+  // learner picks a box; every open one is enabled, and the one with the focus is highlighted.
+  function nextOpen() {
+    return QUESTIONS.find((q) => q.grade === "open") || null;
+  }
+
+  function highlight(q) {
     for (const old of document.querySelectorAll(".sq-current")) old.classList.remove("sq-current");
-    const q = QUESTIONS[state.current];
-    if (!q || state.stopped) return;
-    const entry = rows.get(q.id);
-    entry.row.classList.add("sq-current");
-    entry.field.disabled = false;
-    entry.field.setAttribute("aria-label", q.prompt);
-    entry.buttons.hidden = false;
+    if (!q || q.grade !== "open" || state.stopped) return;
+    rows.get(q.id).row.classList.add("sq-current");
     const group = picture(q);
     if (group) {
       group.classList.add("sq-current");
       const box = $("sq-graph"), at = group.getBoundingClientRect(), view = box.getBoundingClientRect();
       box.scrollLeft += (at.left + at.width / 2) - (view.left + view.width / 2);  // the node in sight, the page still
     }
-    entry.field.focus({preventScroll: true});
+  }
+
+  function focus() {
+    const ask = nextOpen();
+    for (const q of QUESTIONS) {
+      if (q.grade !== "open") continue;
+      const entry = rows.get(q.id);
+      const enabled = !state.stopped && (state.free || q === ask);
+      entry.field.disabled = !enabled;
+      entry.buttons.hidden = !enabled;
+    }
+    if (!ask || state.stopped) return;
+    if (!state.free) {
+      highlight(ask);
+      rows.get(ask.id).field.focus({preventScroll: true});
+    }
   }
 
   function summary() {  // scalargrad.quiz.QuizReport.summary_line
@@ -157,14 +174,15 @@
     }
     for (const old of document.querySelectorAll(".sq-current")) old.classList.remove("sq-current");
     $("sq-stop").disabled = true;
+    $("sq-free").disabled = true;
     $("sq-summary").textContent = (stopped ? "stopped; so far: " : "") + summary();
     $("sq-summary").hidden = false;
   }
 
   // -- one turn: an answer, or a hint asked for (scalargrad.quiz.turn) ----------------------
-  function turn(text) {
-    const q = QUESTIONS[state.current];
-    if (!q || state.stopped) return;
+  function turn(text, q) {
+    q = q || nextOpen();
+    if (!q || q.grade !== "open" || state.stopped || (!state.free && q !== nextOpen())) return;
     const x = read(text);
     if (x !== null && typeof x === "object") {  // not a number: said so, not graded
       say(q, text, [[x.error, "sq-warn"], ["; " + x.hint, "sq-dim"]]);
@@ -179,7 +197,7 @@
       say(q, text, [["right", "sq-right"], [": " + q.right, ""]]);
     } else {
       const kind = DATA.kinds[q.hintsShown];
-      const hint = q.hints[q.hintsShown];
+      const hint = kind === "product" ? product(q) : q.hints[q.hintsShown];
       q.hintsShown += 1;
       if (kind === "answer") {
         q.grade = "given";
@@ -191,15 +209,21 @@
       }
     }
     reveal(q);
-    state.current += 1;
-    if (state.current >= QUESTIONS.length) finish(false);
+    if (!nextOpen()) finish(false);
     else focus();
+  }
+
+  // The product hint, with the gradients of the node's users filled in where they are found
+  // (scalargrad.quiz.product_text): in backward order all of them are, and it is q.hints[1].
+  function product(q) {
+    if (!q.product) return q.hints[1];
+    return q.product[0] + q.product[1].map((t) => "(" + (byId.get(t[0]).grade !== "open" ? t[1] : t[2]) + ")(" + t[3] + ")")
+      .join(" + ");
   }
 
   // -- start ------------------------------------------------------------------------------
   function buildTable() {
     const body = document.querySelector("#sq-table tbody");
-    const byId = new Map(QUESTIONS.map((q) => [q.id, q]));
     for (const node of DATA.nodes) {
       const row = document.createElement("tr");
       row.dataset.node = String(node.id);
@@ -229,16 +253,17 @@
       field.dataset.node = String(node.id);
       field.setAttribute("aria-label", q.prompt + " (asked in backward order)");
       field.addEventListener("keydown", function (event) {
-        if (event.key === "Enter") { event.preventDefault(); turn(field.value); }
+        if (event.key === "Enter") { event.preventDefault(); turn(field.value, q); }
       });
+      field.addEventListener("focus", () => highlight(q));
       const buttons = document.createElement("span");
       buttons.className = "sq-buttons";
       buttons.hidden = true;
       const check = Object.assign(document.createElement("button"), {type: "button", textContent: "check"});
-      check.addEventListener("click", () => turn(field.value));
+      check.addEventListener("click", () => turn(field.value, q));
       const hint = Object.assign(document.createElement("button"), {type: "button", textContent: "hint",
         title: "the next hint (as ? does); it counts as a wrong answer would"});
-      hint.addEventListener("click", () => turn("?"));
+      hint.addEventListener("click", () => turn("?", q));
       buttons.append(check, hint);
       gradCell.append(field, buttons);
       rows.set(node.id, {row: row, field: field, buttons: buttons});
@@ -248,8 +273,10 @@
   function start() {
     $("sq-source").textContent = DATA.source;
     const count = QUESTIONS.length;
-    $("sq-title").textContent = "the gradients of " + DATA.of_label + " = " + DATA.of_data + ": "
-      + (count === 1 ? "this gradient" : "these " + count + " gradients") + " by hand, in backward order, the output first";
+    const title = () => "the gradients of " + DATA.of_label + " = " + DATA.of_data + ": "
+      + (count === 1 ? "this gradient" : "these " + count + " gradients") + " by hand, "
+      + (state.free ? "in any order" : "in backward order, the output first");  // QuizReport.how_to_answer's words
+    $("sq-title").textContent = title();
     $("sq-how").textContent = "Type each gradient and press Enter; ? (or nothing) asks for a hint. A wrong answer "
       + "brings a hint, then a bigger one (the rule, then the chain-rule product with the gradients you found), "
       + "then the answer. Right is within " + DATA.tolerance + " \u00d7 max(1, |gradient|).";
@@ -257,6 +284,13 @@
       textContent: "stop here", title: "the summary so far, as Ctrl-C gives at a terminal"});
     stop.addEventListener("click", () => finish(true));
     $("sq-feedback").insertBefore(stop, $("sq-summary"));
+    const free = $("sq-free");
+    free.addEventListener("change", function () {  // as `scalargrad quiz --order free`
+      state.free = free.checked;
+      $("sq-title").textContent = title();
+      focus();
+      if (state.free) highlight(null);
+    });
     buildTable();
     if (count) focus();
     else finish(false);
@@ -264,8 +298,8 @@
 
   // For the tests and a teacher's console: the state of the quiz (never a gradient not yet shown).
   window.scalargradQuiz = {
-    current: () => (state.current < QUESTIONS.length && !state.stopped ? QUESTIONS[state.current].prompt : null),
-    answer: turn,
+    current: () => (nextOpen() && !state.stopped && !state.free ? nextOpen().prompt : null),
+    answer: (text) => turn(text),
     grades: () => QUESTIONS.map((q) => [q.label, q.grade, q.attempts.slice()]),
     summary: summary,
   };
