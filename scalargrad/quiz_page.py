@@ -9,7 +9,8 @@ in backward order, the output first; in that order every gradient a hint can nam
 when it is asked, so each question's three hints are fixed: they are made here, by
 `Quiz.hint`, in explain's words, and the script only compares a number with the gradient
 within the same tolerance (|answer - gradient| <= T * max(1, |gradient|)) and shows the next
-hint. The gradients and hints are in the page's data block (a JSON `<script>` that is never
+hint. In any order (the page's box for `--order free`) the product hint depends on which users'
+gradients are found: it is sent in pieces (`product_pieces`) that the script joins. The gradients and hints are in the page's data block (a JSON `<script>` that is never
 shown); none is in the picture or in any text of the page until the learner has found it or
 been given it. All text the user wrote reaches the page as JSON set with textContent, or as
 text Graphviz escaped inside the SVG.

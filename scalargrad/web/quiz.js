@@ -3,7 +3,9 @@
 // order, the output first, as `scalargrad quiz` does at a terminal, and grades alike: an answer
 // is right within tolerance * max(1, |gradient|); each wrong one (or `?`, or an empty answer)
 // shows the next of three hints, made in Python by scalargrad.quiz in explain's words (the rule,
-// the chain-rule product, the answer); the third gives the answer and moves on. This script only
+// the chain-rule product, the answer); the third gives the answer and moves on. "any order" is
+// `--order free`: every open box answers, and the product hint is joined from its pieces (each
+// user's gradient where it is found, else "not found yet"), also made in Python. This script only
 // compares numbers and reveals text: it computes no gradient, evaluates nothing, and sets every
 // text with textContent. A gradient is shown (in the picture and the table) only once found or given.
 "use strict";
@@ -16,7 +18,7 @@
   const DECIMAL_HINT = "write a decimal number such as 2, -3.5 or 1e-3";
   const state = {free: false, stopped: false};
   const byId = new Map(QUESTIONS.map((q) => [q.id, q]));
-  const rows = new Map();  // node id -> {row, field, check, hint}
+  const rows = new Map();  // node id -> {row, field, buttons}
   for (const q of QUESTIONS) { q.attempts = []; q.hintsShown = 0; q.grade = "open"; }
 
   function clip(text, width) {  // as scalargrad.errors.clip
@@ -251,7 +253,7 @@
       field.placeholder = "?";
       field.disabled = true;
       field.dataset.node = String(node.id);
-      field.setAttribute("aria-label", q.prompt + " (asked in backward order)");
+      field.setAttribute("aria-label", q.prompt);
       field.addEventListener("keydown", function (event) {
         if (event.key === "Enter") { event.preventDefault(); turn(field.value, q); }
       });
