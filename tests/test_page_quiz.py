@@ -385,3 +385,9 @@ def test_in_any_order_the_page_says_what_quiz_order_free_says(opened, tmp_path, 
         field.press("Enter")
     assert [reply for _, reply in log(tab)] == [reply for _, reply in want]
     assert tab.tab.inner_text("#sq-summary") == summary
+
+
+def test_a_program_of_numbers_only_has_nothing_to_ask(opened, tmp_path):
+    tab = opened(write(tmp_path, "L = 2 * 3", {}))
+    assert tab.tab.inner_text("#sq-summary") == "right first time 0, right with hints 0, answer given 0, not answered 0 (of 0)"
+    assert tab.tab.locator("#sq-table input").count() == 0 and picture_grads(tab) == {"n0": "data 6.0000"}
