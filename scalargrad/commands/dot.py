@@ -121,4 +121,3 @@ def _page(loaded, output: str | None, **options) -> None:
             megabytes = f"{size / 1e6:.0f}" if size >= 10_000_000 else f"{size / 1e6:.1f}"
             warn(f"the page is {megabytes} MB: a browser takes a while to open it; --focus NODE --depth N "
                  "makes a page of the part of the graph around a node")
-
