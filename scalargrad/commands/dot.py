@@ -38,6 +38,8 @@ DepthOption = Annotated[
 MaxNodesOption = Annotated[int, typer.Option("--max-nodes", metavar="N", min=1, help="Refuse to draw more value nodes than this "
                                                                     "(a page lists them in a table instead).")]
 PlainOption = Annotated[bool, typer.Option("--plain", help="The lecture's picture exactly: no colours, marks or legend.")]
+QuizOption = Annotated[bool, typer.Option("--quiz", help="With -o quiz.html: a page that hides the gradients behind "
+                                                         "input boxes and grades them, with the quiz's hints (see quiz.md).")]
 
 
 @program_command()
@@ -52,6 +54,7 @@ def dot(
     depth: DepthOption = None,
     max_nodes: MaxNodesOption = 500,
     plain: PlainOption = False,
+    quiz: QuizOption = False,
 ) -> None:
     """Draw the graph with every node's value and gradient (SVG, PNG, PDF, DOT, or an interactive HTML page).
 
@@ -73,6 +76,14 @@ def dot(
         raise UsageError("the page shows gradients: it always runs backward", hint="drop --no-grad")
     if depth is not None and focus is None:
         raise UsageError("--depth needs --focus NODE", hint="e.g. --focus d --depth 1")
+    if quiz:  # the quiz page: scalargrad.quiz_page
+        from scalargrad.quiz_page import check_options, page_for
+
+        check_options(fmt, no_grad=no_grad, focus=focus)
+        page = page_for(load(request), output, of=of, cluster=cluster, max_nodes=max_nodes)
+        for problem in page.warnings:
+            warn(problem)
+        return note(page.wrote(output), prefix="") if output not in (None, "-") else None
     loaded = load(request)
     program = loaded.program
     if fmt == "html":
