@@ -27,6 +27,20 @@ from scalargrad.optimizers import LearningRate, Optimizer, State, check_state, c
 from scalargrad.program import Program
 from scalargrad.render import Report, Table, number
 
+
+def exact_sum(terms: Iterable[float]) -> float:
+    """`math.fsum`, also where a partial sum passes the largest float (terms near 1e308: fsum
+    raises "intermediate overflow"): summed scaled down by 2**-64, which is exact, then scaled
+    back, giving inf only when the sum itself is beyond a float. nan where +inf meets -inf."""
+    terms = list(terms)
+    try:
+        return math.fsum(terms)
+    except OverflowError:
+        scaled = math.fsum(math.ldexp(term, -64) for term in terms)
+        return math.ldexp(scaled, 64) if abs(scaled) < math.ldexp(1.0, 1024 - 64) else math.copysign(math.inf, scaled)
+    except ValueError:  # inf + -inf
+        return math.nan
+
 if TYPE_CHECKING:
     from scalargrad.session import SessionUse
 
@@ -99,7 +113,7 @@ class StepReport(Report):
     @property
     def predicted_change(self) -> float:
         """The first-order predictions of the steps, added up (one step: sum of grad * dx)."""
-        return math.fsum(self.predicted)
+        return exact_sum(self.predicted)
 
     def num(self, x: float) -> str:
         return number(x, self.precision)
@@ -310,7 +324,7 @@ def _one_step(program: Program, moving: list[tuple[str, Value]], report: StepRep
     program.evaluate(new)
     if state.accumulated is not None:
         after.accumulated = used
-    report.predicted.append(math.fsum(prediction))
+    report.predicted.append(exact_sum(prediction))
     report.history.append(program.output.data)
     report.final, report.grads, report.state = new, used, after
     report.rates.append(lr)
