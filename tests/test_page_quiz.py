@@ -246,7 +246,7 @@ def test_right_answers_fill_in_the_lectures_picture_and_the_summary(opened, tmp_
                                   "n4": "grad -2.0000", "n5": "grad 4.0000", "n6": "grad 1.0000"}
     assert re.search(r"(?<![-\d])6\.0000", tab.tab.inner_text("body"))
     assert tab.tab.inner_text("#sq-summary") == \
-        "right first time 7, right with hints 0, answer given 0, not answered 0 (of 7)"
+        "right first time 7, right with hints 0, answer given 0, not right yet 0 (of 7)"
 
 
 def test_wrong_answers_bring_each_hint_in_turn_and_grade_as_quiz_answers_does(opened, tmp_path):
@@ -274,7 +274,7 @@ def test_wrong_answers_bring_each_hint_in_turn_and_grade_as_quiz_answers_does(op
     summary = document["summary"]
     assert tab.tab.inner_text("#sq-summary") == (
         f"right first time {summary['first']}, right with hints {summary['hinted']}, answer given {summary['given']}, "
-        f"not answered {summary['open']} (of {summary['total']})")
+        f"not right yet {summary['open']} (of {summary['total']})")
     assert (summary["first"], summary["hinted"], summary["given"]) == (4, 1, 2)
     assert [row.split("\t")[-1] for row in tab.tab.locator("#sq-table tbody tr").all_inner_texts()] == \
         ["right first time", "answer given", "right with hints", "right first time", "answer given",
@@ -301,7 +301,7 @@ def test_stop_here_gives_the_summary_so_far(opened, tmp_path):
     type_line(tab, "5")
     tab.tab.get_by_role("button", name="stop here").click()
     assert tab.tab.inner_text("#sq-summary") == \
-        "stopped; so far: right first time 1, right with hints 0, answer given 0, not answered 6 (of 7)"
+        "stopped; so far: right first time 1, right with hints 0, answer given 0, not right yet 6 (of 7)"
     assert tab.tab.locator("#sq-table input:not([disabled])").count() == 0
     assert tab.tab.evaluate("scalargradQuiz.current()") is None
 
@@ -389,5 +389,5 @@ def test_in_any_order_the_page_says_what_quiz_order_free_says(opened, tmp_path, 
 
 def test_a_program_of_numbers_only_has_nothing_to_ask(opened, tmp_path):
     tab = opened(write(tmp_path, "L = 2 * 3", {}))
-    assert tab.tab.inner_text("#sq-summary") == "right first time 0, right with hints 0, answer given 0, not answered 0 (of 0)"
+    assert tab.tab.inner_text("#sq-summary") == "right first time 0, right with hints 0, answer given 0, not right yet 0 (of 0)"
     assert tab.tab.locator("#sq-table input").count() == 0 and picture_grads(tab) == {"n0": "data 6.0000"}
