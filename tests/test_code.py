@@ -143,7 +143,8 @@ def example_programs() -> list:
             (mlp, {n: v.data for n, v in mlp.inputs.items()}), (moons, {n: v.data for n, v in moons.inputs.items()})]
 
 
-@pytest.mark.parametrize("language", RUNNABLE)
+@pytest.mark.parametrize("language", [pytest.param(language, marks=pytest.mark.slow) if language in ("c", "javascript") else language
+                                      for language in RUNNABLE])
 def test_the_examples_give_grads_gradients(language, tmp_path):
     assert_all_agree(language, example_programs(), tmp_path)
 

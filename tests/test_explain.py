@@ -420,6 +420,7 @@ TEXTS = st.lists(WORDS, min_size=1, max_size=12).map(" ".join)
 @given(head=st.one_of(st.just(""), TEXTS), rows=st.lists(st.tuples(st.sampled_from(["", "= ", "+ "]), TEXTS),
                                                          min_size=1, max_size=5),
        indent=st.integers(0, 6), columns=st.integers(20, 130))
+@pytest.mark.slow
 def test_a_hanging_line_fits_any_terminal_and_keeps_every_character(head, rows, indent, columns):
     import re
 

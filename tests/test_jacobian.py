@@ -245,6 +245,7 @@ reg_loss = 1e-4 * (sum(W1*W1) + sum(b1*b1) + sum(W2*W2) + sum(b2*b2) + sum(W3*W3
 L = data_loss + reg_loss"""
 
 
+@pytest.mark.slow
 def test_the_hessian_of_a_small_moons_model_is_torchs():
     torch = pytest.importorskip("torch", reason="torch is not installed: pip install torch==2.13.0 for the reference")
     import csv

@@ -108,7 +108,7 @@ def test_the_moons_trained_by_adam_and_momentum_are_the_clis(opened, moons_page,
     assert_equal_values(got, cli_steps(*MOONS, "--steps", "100", "--lr", lr, "--optimizer", optimizer))
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "rmsprop", "momentum", "sgd"])
+@pytest.mark.parametrize("optimizer", ["adam", *(pytest.param(name, marks=pytest.mark.slow) for name in ("rmsprop", "momentum", "sgd"))])
 def test_huge_gradients_take_the_optimisers_scaled_path_as_the_cli_does(opened, tmp_path, optimizer):
     """|grad| 1e200 squares past the largest float: Adam and RMSprop keep v scaled by 4**-e
     (frexp, ldexp), which the page must do in the very same steps."""
@@ -455,6 +455,7 @@ def test_a_page_of_values_from_elsewhere_claims_no_seed():
     assert pages.training_data(parse("L = a * a"), 0)["seed"] is None  # no initialisers: nothing drawn
 
 
+@pytest.mark.slow
 def test_a_slider_moved_after_training_starts_again_from_it(opened, tmp_path):
     path = tmp_path / "fit.html"
     pages.write_page(parse(FIT), path)

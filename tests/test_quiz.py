@@ -21,7 +21,7 @@ def write(tmp_path, answers, name="answers.json"):
 
 
 # -- generated exercises ------------------------------------------------------------------------
-@pytest.mark.parametrize("level", [1, 2, 3])
+@pytest.mark.parametrize("level", [3, *(pytest.param(level, marks=pytest.mark.slow) for level in (1, 2))])
 def test_a_seed_is_the_same_exercise_byte_for_byte_in_any_process(level, tmp_path):
     outputs = set()
     for hash_seed in ("0", "1", "12345"):

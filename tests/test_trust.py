@@ -293,6 +293,7 @@ VALUES = st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr),
 @given(program=st.lists(st.sampled_from(PIECES), min_size=1, max_size=14).map("".join),
        a=VALUES, b=VALUES, command=st.sampled_from(["grad", "check", "explain", "step", "dot"]),
        extra=st.sampled_from([[], ["--json"], ["--of", "a"], ["--all"]]))
+@pytest.mark.slow
 def test_generated_hostile_input_gets_a_result_or_a_message(cli, program, a, b, command, extra):
     if command == "dot":
         extra = ["--format", "dot"]
