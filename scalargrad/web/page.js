@@ -1121,7 +1121,12 @@
       if (train.seed !== null) state.set("seed", String(train.seed));
       if (!$("sg-train-descend").checked) state.set("descend", "0");
       for (const name in train.moved || {}) state.set("set." + name, String(train.moved[name]));
-      history.replaceState(null, "", "#" + state.toString());
+      if (location.protocol === "about:") return;  // a frame of its text (Jupyter's srcdoc) has no link to keep a state in
+      try {
+        history.replaceState(null, "", "#" + state.toString());
+      } catch (error) {
+        // a document whose origin is opaque (a sandboxed frame) may not set its link: nothing to keep
+      }
     }, 150);
   }
 
